@@ -1,0 +1,69 @@
+/**
+ * Every SyncScope error code, with its cause and fix. Codes are stable: tooling and docs key on them.
+ * Format: SYNCSCOPE_E_<AREA>_<WHAT>. `docs/errors.md` is generated from this table (npm run docs:errors).
+ */
+export const ERROR_CODES = {
+  SYNCSCOPE_E_CONFIG_INVALID: {
+    status: 500,
+    description: 'A configuration value is missing or invalid. The message names the key; fix it and restart.'
+  },
+  SYNCSCOPE_E_PORT_IN_USE: {
+    status: 500,
+    description:
+      'A port SyncScope wants to listen on is taken. Stop the other program or choose another port with the environment variable named in the message.'
+  },
+  SYNCSCOPE_E_PG_DATA_VERSION: {
+    status: 500,
+    description:
+      'The embedded Postgres data folder was created by another Postgres major version. Move it away (or delete it to start fresh) and start again.'
+  },
+  SYNCSCOPE_E_PG_DATA_IN_USE: {
+    status: 500,
+    description:
+      'Another running Postgres owns the embedded data folder. Stop that process (pid in the message) and start again.'
+  },
+  SYNCSCOPE_E_PG_START: {
+    status: 500,
+    description: 'The embedded Postgres failed to start. Its log lines are in the message.'
+  },
+  SYNCSCOPE_E_PG_UNREACHABLE: {
+    status: 503,
+    description: 'A Postgres database could not be reached. Check the URL, that the server runs, and the credentials.'
+  },
+  SYNCSCOPE_E_AUTH_REQUIRED: {
+    status: 401,
+    description: 'The request carries no valid session. Sign in first.'
+  },
+  SYNCSCOPE_E_AUTH_FORBIDDEN: {
+    status: 403,
+    description: 'The signed-in user may not do this.'
+  },
+  SYNCSCOPE_E_AUTH_TOKEN_AUDIENCE: {
+    status: 401,
+    description:
+      'The token was issued for another audience (for example a SyncScope probe token sent to an app backend). Use a token issued for this service.'
+  },
+  SYNCSCOPE_E_REQUEST_INVALID: {
+    status: 400,
+    description: 'The request body or parameters are malformed. The message names the field.'
+  },
+  SYNCSCOPE_E_REQUEST_TOO_LARGE: {
+    status: 413,
+    description: 'The request body is larger than the limit. Send smaller batches.'
+  },
+  SYNCSCOPE_E_SYNC_RULES_INVALID: {
+    status: 500,
+    description: 'The sync rules could not be parsed or refer to unknown tables. The message gives the line and reason.'
+  },
+  SYNCSCOPE_E_REPLICATION: {
+    status: 500,
+    description:
+      'Logical replication from the source Postgres failed. Check wal_level=logical, the publication "powersync" and that the role has REPLICATION.'
+  },
+  SYNCSCOPE_E_FAULT_UNKNOWN: {
+    status: 400,
+    description: 'The fault-injection request names an unknown fault or has invalid parameters.'
+  }
+} as const satisfies Record<string, { status: number; description: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
