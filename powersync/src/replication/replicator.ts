@@ -1,0 +1,276 @@
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { type Logger, SyncScopeError } from '@syncscope/core';
+import { pgRowToSyncRulesRow } from '@syncscope/core/values/pg-values';
+import { LogicalReplicationService, type Pgoutput } from 'pg-logical-replication';
+import pg from 'pg';
+import type { FaultInjector } from '../faults/faults.ts';
+import type { ServerMetrics } from '../metrics/server-metrics.ts';
+import type { RowChange } from '../storage/apply-changes.ts';
+import type { BucketStorage } from '../storage/bucket-storage.ts';
+import { copyInitialSnapshot, createSlotWithSnapshot, rawTextTypes } from './initial-snapshot.ts';
+import { RawTextPgoutputPlugin } from './raw-pgoutput-plugin.ts';
+import {
+  checkSourceReady,
+  PUBLICATION_NAME,
+  type ReplicatedTable,
+  replicaIdOf,
+  resolveSourceTables,
+  tableColumns
+} from './source-schema.ts';
+
+export interface ReplicatorOptions {
+  sourceUrl: string;
+  storage: BucketStorage;
+  rulesYaml: string;
+  rules: import('@powersync/service-sync-rules').HydratedSyncConfig;
+  logger: Logger;
+  metrics: ServerMetrics;
+  faults: FaultInjector;
+  slotName?: string;
+}
+
+/** A logical message with this prefix marks a write checkpoint's position in the WAL. */
+export const WRITE_CHECKPOINT_MESSAGE_PREFIX = 'powersync';
+
+type Pending = { changes: RowChange[]; commitTimeMs: number | null };
+
+/**
+ * Replicates the source Postgres into bucket storage: a consistent initial snapshot from an
+ * exported-snapshot slot, then pgoutput streaming. A restart resumes from the slot; changed sync
+ * rules or a lost slot start over with a fresh snapshot.
+ */
+export class Replicator extends EventEmitter<{ error: [Error] }> {
+  private tables = new Map<string, ReplicatedTable>();
+  private service: LogicalReplicationService | null = null;
+  private pending: Pending | null = null;
+  private processingSince: number | null = null;
+  private stopped = false;
+  private readyFlag = false;
+  private readonly slotName: string;
+  private readonly rulesHash: string;
+  private lagTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: ReplicatorOptions) {
+    super();
+    this.rulesHash = createHash('sha256').update(options.rulesYaml).digest('hex').slice(0, 16);
+    this.slotName = options.slotName ?? 'powersync_dev_1';
+  }
+
+  get ready(): boolean {
+    return this.readyFlag;
+  }
+
+  get replicatedTables(): ReplicatedTable[] {
+    return [...this.tables.values()];
+  }
+
+  /** Resolves once the initial snapshot is in storage and streaming has begun. */
+  async start(): Promise<void> {
+    const { sourceUrl, storage, logger } = this.options;
+    const source = new pg.Client({ connectionString: sourceUrl });
+    await source.connect().catch((error: Error) => {
+      throw new SyncScopeError('SYNCSCOPE_E_PG_UNREACHABLE', `Cannot reach the source database: ${error.message}`);
+    });
+    let slotExists = false;
+    try {
+      await checkSourceReady(source);
+      for (const t of await resolveSourceTables(source, this.options.rules)) this.tables.set(t.table.key, t);
+      for (const t of this.tables.values()) {
+        if (!t.published) logger.warn({ table: t.table.key }, `table is not in publication "${PUBLICATION_NAME}": its changes will not replicate`);
+      }
+      const slot = await source.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [this.slotName]);
+      slotExists = (slot.rowCount ?? 0) > 0;
+      const state = await storage.init();
+      const resumable = state?.snapshotDone && state.rulesHash === this.rulesHash && state.slotName === this.slotName && slotExists;
+      if (!resumable) {
+        if (slotExists) await source.query('SELECT pg_drop_replication_slot($1)', [this.slotName]);
+        logger.info({ slot: this.slotName, reason: state ? 'rules changed or slot lost' : 'empty storage' }, 'starting initial replication');
+        await this.initialReplication();
+      } else {
+        logger.info({ slot: this.slotName, lsn: state.lsn, lastOpId: state.lastOpId }, 'resuming replication from slot');
+      }
+    } finally {
+      await source.end();
+    }
+    this.readyFlag = true;
+    this.lagTimer = setInterval(() => this.reportLag(), 1000);
+    await this.stream(storage.checkpoint.lsn);
+  }
+
+  private async initialReplication(): Promise<void> {
+    const { storage, sourceUrl, metrics } = this.options;
+    await storage.reset({ rulesHash: this.rulesHash, slotName: this.slotName });
+    const slot = await createSlotWithSnapshot(sourceUrl, this.slotName);
+    try {
+      await copyInitialSnapshot(sourceUrl, slot.snapshotName, [...this.tables.values()], storage, (_table, rows) =>
+        metrics.rowsReplicated.inc(rows)
+      );
+    } finally {
+      await slot.replicationClient.end().catch(() => {});
+    }
+    await storage.applyTransaction([], slot.consistentPoint, { snapshotDone: true });
+  }
+
+  private async stream(fromLsn: string): Promise<void> {
+    const service = new LogicalReplicationService(
+      { connectionString: this.options.sourceUrl, application_name: 'syncscope-dev-sync-server' },
+      { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } }
+    );
+    this.service = service;
+    service.on('data', (lsn: string, message: Pgoutput.Message) => this.onMessage(lsn, message));
+    service.on('heartbeat', async (_lsn: string, _ts: number, shouldRespond: boolean) => {
+      if (shouldRespond) await service.acknowledge(this.options.storage.checkpoint.lsn).catch(() => {});
+    });
+    service.on('error', (error: Error) => {
+      if (this.stopped) return;
+      this.options.logger.error({ err: error.message }, 'replication stream failed; reconnecting in 1 s');
+      setTimeout(() => void this.restartStream(), 1000);
+    });
+    const plugin = new RawTextPgoutputPlugin({ protoVersion: 1, publicationNames: [PUBLICATION_NAME], messages: true });
+    // subscribe() resolves only when the stream ends; errors arrive through the 'error' event.
+    service.subscribe(plugin, this.slotName, fromLsn === '0/0' ? '0/00000000' : fromLsn).catch((error: Error) => {
+      if (!this.stopped) service.emit('error', error);
+    });
+  }
+
+  private async restartStream(): Promise<void> {
+    if (this.stopped) return;
+    await this.service?.stop().catch(() => {});
+    this.pending = null;
+    await this.stream(this.options.storage.checkpoint.lsn);
+  }
+
+  private async onMessage(lsn: string, message: Pgoutput.Message): Promise<void> {
+    await this.waitWhileStalled();
+    switch (message.tag) {
+      case 'begin':
+        this.pending = { changes: [], commitTimeMs: Number(message.commitTime) / 1000 };
+        this.processingSince = Number(message.commitTime) / 1000;
+        return;
+      case 'relation':
+        await this.refreshRelation(message);
+        return;
+      case 'insert':
+      case 'update':
+        await this.onUpsert(message);
+        return;
+      case 'delete':
+        this.onDelete(message);
+        return;
+      case 'truncate':
+        for (const relation of message.relations) {
+          const t = this.tables.get(`${relation.schema}.${relation.name}`);
+          if (t) this.pending?.changes.push({ kind: 'truncate', table: t.table });
+        }
+        return;
+      case 'commit':
+        await this.commit(message.commitEndLsn ?? lsn);
+        return;
+      case 'message':
+        if (!message.transactional && message.prefix === WRITE_CHECKPOINT_MESSAGE_PREFIX && message.messageLsn) {
+          await this.options.storage.advanceLsn(message.messageLsn);
+          await this.service?.acknowledge(message.messageLsn).catch(() => {});
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  private async commit(lsn: string): Promise<void> {
+    const pending = this.pending;
+    this.pending = null;
+    const { storage, metrics, logger } = this.options;
+    const changes = pending?.changes ?? [];
+    const errors = await storage.applyTransaction(changes, lsn);
+    for (const e of errors) logger.warn({ error: e }, 'sync rules could not evaluate a row');
+    metrics.rowsReplicated.inc(changes.length);
+    metrics.transactionsReplicated.inc();
+    this.processingSince = null;
+    await this.service?.acknowledge(lsn).catch(() => {});
+  }
+
+  private async refreshRelation(message: Pgoutput.MessageRelation): Promise<void> {
+    const t = this.tables.get(`${message.schema}.${message.name}`);
+    if (!t) return;
+    const known = new Set(t.columns.map((c) => c.name));
+    if (message.columns.every((c) => known.has(c.name)) && message.columns.length === t.columns.length) return;
+    // The table's columns changed (ALTER TABLE): re-read them so values decode by their new types.
+    const client = new pg.Client({ connectionString: this.options.sourceUrl, types: rawTextTypes });
+    await client.connect();
+    try {
+      t.columns = await tableColumns(client, message.relationOid);
+    } finally {
+      await client.end();
+    }
+  }
+
+  private async onUpsert(message: Pgoutput.MessageInsert | Pgoutput.MessageUpdate): Promise<void> {
+    const t = this.tables.get(`${message.relation.schema}.${message.relation.name}`);
+    if (!t || !this.pending) return;
+    let values = message.new as Record<string, string | null | undefined>;
+    const replicaId = replicaIdOf(t.table, values);
+    if (message.tag === 'update') {
+      const before = (message.key ?? message.old) as Record<string, string | null> | null;
+      const previousId = before ? replicaIdOf(t.table, before) : null;
+      if (previousId !== null && previousId !== replicaId) {
+        this.pending.changes.push({ kind: 'delete', table: t.table, replicaId: previousId });
+      }
+    }
+    if (Object.values(values).some((v) => v === undefined)) values = await this.fillToastedValues(t, values);
+    const row = pgRowToSyncRulesRow(t.columns, values as Record<string, string | null>);
+    this.pending.changes.push({ kind: 'put', table: t.table, replicaId, row });
+  }
+
+  /** Unchanged TOAST values are not in the WAL: read the row's current values from the source. */
+  private async fillToastedValues(
+    t: ReplicatedTable,
+    values: Record<string, string | null | undefined>
+  ): Promise<Record<string, string | null>> {
+    const client = new pg.Client({ connectionString: this.options.sourceUrl, types: rawTextTypes });
+    await client.connect();
+    try {
+      const where = t.table.replicaIdColumns.map((c, i) => `${pg.escapeIdentifier(c)}::text = $${i + 1}`).join(' AND ');
+      const { rows } = await client.query<Record<string, string | null>>(
+        `SELECT * FROM ${pg.escapeIdentifier(t.table.schema)}.${pg.escapeIdentifier(t.table.name)} WHERE ${where}`,
+        t.table.replicaIdColumns.map((c) => values[c] ?? null)
+      );
+      const current = rows[0] ?? {};
+      return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v === undefined ? (current[k] ?? null) : v]));
+    } finally {
+      await client.end();
+    }
+  }
+
+  private onDelete(message: Pgoutput.MessageDelete): void {
+    const t = this.tables.get(`${message.relation.schema}.${message.relation.name}`);
+    const before = (message.key ?? message.old) as Record<string, string | null> | null;
+    if (!t || !this.pending || !before) return;
+    this.pending.changes.push({ kind: 'delete', table: t.table, replicaId: replicaIdOf(t.table, before) });
+  }
+
+  private async waitWhileStalled(): Promise<void> {
+    const { faults } = this.options;
+    while (faults.current.stallReplication && !this.stopped) {
+      this.processingSince ??= Date.now();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  private reportLag(): void {
+    const since = this.processingSince;
+    this.options.metrics.replicationLagSeconds.set(since === null ? 0 : Math.max(0, (Date.now() - since) / 1000));
+  }
+
+  /** Seconds the oldest change not yet in storage has been waiting (0 when caught up). */
+  get lagSeconds(): number {
+    return this.processingSince === null ? 0 : Math.max(0, (Date.now() - this.processingSince) / 1000);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.lagTimer) clearInterval(this.lagTimer);
+    await this.service?.stop().catch(() => {});
+  }
+}

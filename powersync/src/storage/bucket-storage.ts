@@ -1,0 +1,204 @@
+import { EventEmitter } from 'node:events';
+import { JSONBig } from '@powersync/service-jsonbig';
+import type { HydratedSyncConfig, SqliteJsonRow } from '@powersync/service-sync-rules';
+import pg from 'pg';
+import { type ApplyOptions, ChangeApplier, type RowChange } from './apply-changes.ts';
+import { STORAGE_LAYOUT_VERSION, STORAGE_SCHEMA as S, ensureStorageSchema, resetStorage } from './storage-schema.ts';
+
+export interface ReplicationState {
+  layoutVersion: number;
+  /** Hash of the sync rules the stored buckets were built with; a change triggers a fresh replication. */
+  rulesHash: string;
+  slotName: string;
+  snapshotDone: boolean;
+  /** LSN up to which every source change is in storage. */
+  lsn: string;
+  lastOpId: string;
+}
+
+export interface Checkpoint {
+  lastOpId: bigint;
+  lsn: string;
+}
+
+export interface BucketChecksum {
+  bucket: string;
+  checksum: number;
+  count: number;
+}
+
+export interface StoredOp {
+  op_id: string;
+  op: 'PUT' | 'REMOVE' | 'MOVE' | 'CLEAR';
+  object_type: string | null;
+  object_id: string | null;
+  subkey: string | null;
+  data: string | null;
+  checksum: number;
+}
+
+// Changes applied per storage statement batch; bounds memory of one flush.
+const APPLY_CHUNK = 5_000;
+
+/**
+ * Bucket storage in Postgres. Writers apply replicated changes; readers (sync streams) see
+ * checkpoints: a last op id and the per-bucket totals that are consistent with it.
+ * Emits `checkpoint` after every commit that moved the op log or the replicated LSN.
+ */
+export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
+  readonly pool: pg.Pool;
+  private applier: ChangeApplier;
+  private current: Checkpoint = { lastOpId: 0n, lsn: '0/0' };
+
+  constructor(url: string, rules: HydratedSyncConfig, applyOptions: ApplyOptions = {}) {
+    super();
+    this.setMaxListeners(0);
+    this.pool = new pg.Pool({ connectionString: url, max: 10, application_name: 'syncscope-dev-sync-server' });
+    this.pool.on('error', () => {}); // idle-client errors surface on the next query instead
+    this.applier = new ChangeApplier(rules, applyOptions);
+  }
+
+  get checkpoint(): Checkpoint {
+    return this.current;
+  }
+
+  async init(): Promise<ReplicationState | null> {
+    await ensureStorageSchema(this.pool);
+    const state = await this.readState();
+    if (state) this.current = { lastOpId: BigInt(state.lastOpId), lsn: state.lsn };
+    return state;
+  }
+
+  async readState(client: pg.Pool | pg.PoolClient = this.pool): Promise<ReplicationState | null> {
+    const { rows } = await client.query(`SELECT value FROM ${S}.meta WHERE key = 'state'`);
+    const state = (rows[0]?.value as ReplicationState | undefined) ?? null;
+    return state && state.layoutVersion === STORAGE_LAYOUT_VERSION ? state : null;
+  }
+
+  /** Forgets every bucket: the next replication starts from a fresh snapshot. */
+  async reset(state: Omit<ReplicationState, 'lastOpId' | 'snapshotDone' | 'lsn' | 'layoutVersion'>): Promise<void> {
+    await resetStorage(this.pool);
+    await this.writeState(this.pool, { ...state, layoutVersion: STORAGE_LAYOUT_VERSION, snapshotDone: false, lsn: '0/0', lastOpId: '0' });
+    this.current = { lastOpId: 0n, lsn: '0/0' };
+  }
+
+  private async writeState(client: pg.Pool | pg.PoolClient, state: ReplicationState): Promise<void> {
+    await client.query(
+      `INSERT INTO ${S}.meta (key, value) VALUES ('state', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+      [state]
+    );
+  }
+
+  /**
+   * Applies one source transaction (or one snapshot chunk) atomically, then records how far
+   * replication got. Returns the evaluation errors (rows the rules could not evaluate).
+   */
+  async applyTransaction(changes: RowChange[], lsn: string, patch: Partial<ReplicationState> = {}): Promise<string[]> {
+    const client = await this.pool.connect();
+    const errors: string[] = [];
+    try {
+      await client.query('BEGIN');
+      const state = await this.readState(client);
+      if (!state) throw new Error('bucket storage is not initialised');
+      let nextOpId = BigInt(state.lastOpId) + 1n;
+      for (let i = 0; i < changes.length; i += APPLY_CHUNK) {
+        const result = await this.applier.apply(client, changes.slice(i, i + APPLY_CHUNK), nextOpId);
+        nextOpId = result.lastOpId + 1n;
+        errors.push(...result.evaluationErrors);
+      }
+      const next = { ...state, ...patch, lsn, lastOpId: (nextOpId - 1n).toString() };
+      await this.writeState(client, next);
+      await client.query('COMMIT');
+      this.current = { lastOpId: nextOpId - 1n, lsn };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+    this.emit('checkpoint', this.current);
+    return errors;
+  }
+
+  /** Records that replication passed `lsn` with no change to the buckets (keepalives, write checkpoints). */
+  async advanceLsn(lsn: string): Promise<void> {
+    await this.applyTransaction([], lsn);
+  }
+
+  /** Per-bucket totals, read in one snapshot together with the checkpoint they belong to. */
+  async readCheckpointWithChecksums(buckets: string[]): Promise<{ checkpoint: Checkpoint; checksums: Map<string, BucketChecksum> }> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const state = await this.readState(client);
+      const { rows } = await client.query<{ bucket: string; checksum: string; op_count: string }>(
+        `SELECT bucket, checksum, op_count FROM ${S}.buckets WHERE bucket = ANY($1)`,
+        [buckets]
+      );
+      await client.query('COMMIT');
+      const checksums = new Map<string, BucketChecksum>();
+      for (const r of rows) {
+        checksums.set(r.bucket, { bucket: r.bucket, checksum: Number(r.checksum) | 0, count: Number(r.op_count) });
+      }
+      const checkpoint = state ? { lastOpId: BigInt(state.lastOpId), lsn: state.lsn } : this.current;
+      return { checkpoint, checksums };
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Ops of one bucket in (after, upTo], oldest first. */
+  async readOps(bucket: string, after: bigint, upTo: bigint, limit: number): Promise<StoredOp[]> {
+    const { rows } = await this.pool.query<StoredOp & { op_id: string; checksum: string }>(
+      `SELECT op_id::text, op, object_type, object_id, subkey, data, checksum
+       FROM ${S}.ops WHERE bucket = $1 AND op_id > $2 AND op_id <= $3 ORDER BY op_id LIMIT $4`,
+      [bucket, after.toString(), upTo.toString(), limit]
+    );
+    return rows.map((r) => ({ ...r, checksum: Number(r.checksum) }));
+  }
+
+  /** Checksum and count of one row's PUTs per bucket, up to an op id (what the omit-row fault hides). */
+  async sumPutOps(buckets: string[], objectType: string, objectId: string, upTo: bigint): Promise<Map<string, { checksum: number; count: number }>> {
+    const { rows } = await this.pool.query<{ bucket: string; checksum: string; count: string }>(
+      `SELECT bucket, sum(checksum)::text AS checksum, count(*)::text AS count FROM ${S}.ops
+       WHERE bucket = ANY($1) AND op = 'PUT' AND object_type = $2 AND object_id = $3 AND op_id <= $4 GROUP BY bucket`,
+      [buckets, objectType, objectId, upTo.toString()]
+    );
+    return new Map(rows.map((r) => [r.bucket, { checksum: Number(BigInt(r.checksum) % 4294967296n) | 0, count: Number(r.count) }]));
+  }
+
+  /** Parameter-query rows for the given serialized lookups (what `getParameterSets` needs). */
+  async readParameterSets(lookups: string[]): Promise<Map<string, SqliteJsonRow[]>> {
+    const { rows } = await this.pool.query<{ lookup: string; bucket_parameters: string }>(
+      `SELECT lookup, bucket_parameters FROM ${S}.parameter_index WHERE lookup = ANY($1)`,
+      [lookups]
+    );
+    const sets = new Map<string, SqliteJsonRow[]>();
+    for (const r of rows) {
+      const params = JSONBig.parse(r.bucket_parameters) as SqliteJsonRow[];
+      sets.set(r.lookup, [...(sets.get(r.lookup) ?? []), ...params]);
+    }
+    return sets;
+  }
+
+  async createWriteCheckpoint(userId: string, clientId: string | null, lsn: string): Promise<bigint> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `INSERT INTO ${S}.write_checkpoints (user_id, client_id, lsn) VALUES ($1, $2, $3) RETURNING id`,
+      [userId, clientId, lsn]
+    );
+    return BigInt(rows[0]!.id);
+  }
+
+  /** The newest write checkpoint of a user that replication has passed, if any. */
+  async latestCompletedWriteCheckpoint(userId: string, replicatedLsn: string): Promise<bigint | null> {
+    const { rows } = await this.pool.query<{ id: string | null }>(
+      `SELECT max(id)::text AS id FROM ${S}.write_checkpoints WHERE user_id = $1 AND lsn::pg_lsn <= $2::pg_lsn`,
+      [userId, replicatedLsn]
+    );
+    return rows[0]?.id ? BigInt(rows[0].id) : null;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,296 @@
+/**
+ * One client's sync stream, as the PowerSync service runs it.
+ *
+ *   connect ──▶ wait for initial replication ──▶ [resolve buckets ─▶ checkpoint | checkpoint_diff
+ *        ─▶ data lines (per priority, paged with has_more) ─▶ (partial_)checkpoint_complete]
+ *        ──▶ wait: new storage checkpoint ─▶ loop | keepalive ─▶ token_expires_in | token expired ─▶ end
+ *
+ * Lines are yielded as objects; the route serialises them as NDJSON.
+ */
+import type { HydratedSyncConfig, ResolvedBucket } from '@powersync/service-sync-rules';
+import type { Logger } from '@syncscope/core';
+import type { FaultInjector } from '../faults/faults.ts';
+import type { BucketChecksum, BucketStorage, StoredOp } from '../storage/bucket-storage.ts';
+import { createBucketResolver, TooManyBucketsError } from './bucket-resolver.ts';
+
+export const SYNC_DEFAULTS = {
+  /** Ops per `data` line. */
+  opsPerDataLine: 1000,
+  /** Keepalive (`token_expires_in`) interval. */
+  keepaliveMs: 20_000,
+  /** Coalesce bursts of storage checkpoints. */
+  checkpointDebounceMs: 5
+} as const;
+
+export interface SyncSessionDeps {
+  storage: BucketStorage;
+  rules: HydratedSyncConfig;
+  faults: FaultInjector;
+  logger: Logger;
+  waitUntilReady: (signal: AbortSignal) => Promise<void>;
+  onOpsSent: (ops: number, bytes: number) => void;
+}
+
+export interface SyncSessionRequest {
+  userId: string;
+  tokenPayload: Record<string, unknown>;
+  tokenExpiresAt: number;
+  clientId: string | undefined;
+  clientParameters: Record<string, unknown>;
+  buckets: { name: string; after: string | number }[];
+}
+
+interface BucketEntry {
+  bucket: string;
+  checksum: number;
+  count: number;
+  priority: number;
+  subscriptions: { default: number }[];
+}
+
+export type SyncLine = Record<string, unknown>;
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
+
+export async function* syncSession(deps: SyncSessionDeps, req: SyncSessionRequest, signal: AbortSignal): AsyncGenerator<SyncLine> {
+  const { storage, rules, faults, logger } = deps;
+  const positions = new Map<string, bigint>(req.buckets.map((b) => [b.name, BigInt(b.after)]));
+  const resolveBuckets = createBucketResolver(rules, storage, req.tokenPayload, req.clientParameters);
+  const streams = rules.bucketSourceDefinitions.map((d) => ({ name: d.name, is_default: true, errors: [] as unknown[] }));
+  const streamIndex = new Map(streams.map((s, i) => [s.name, i]));
+  let sent: Map<string, BucketEntry> | null = null;
+  let sentWriteCheckpoint: bigint | null = null;
+
+  await deps.waitUntilReady(signal);
+  const wake = createWaker(storage, faults, signal);
+  try {
+    while (!signal.aborted) {
+      const secondsLeft = Math.ceil(req.tokenExpiresAt - Date.now() / 1000);
+      if (secondsLeft <= 0) {
+        yield { token_expires_in: 0 };
+        return;
+      }
+      let resolved: ResolvedBucket[];
+      try {
+        resolved = (await resolveBuckets()).buckets;
+      } catch (error) {
+        if (error instanceof TooManyBucketsError) {
+          logger.warn({ user: req.userId }, error.message);
+          yield { error: { code: error.code, description: error.message } };
+          return;
+        }
+        throw error;
+      }
+      const { checkpoint, checksums } = await storage.readCheckpointWithChecksums(resolved.map((b) => b.bucket));
+      const adjusted = await applyChecksumFaults(deps, checksums, checkpoint.lastOpId);
+      const entries = new Map<string, BucketEntry>();
+      for (const b of resolved) {
+        const c = adjusted.get(b.bucket) ?? { checksum: 0, count: 0 };
+        entries.set(b.bucket, {
+          bucket: b.bucket,
+          checksum: c.checksum,
+          count: c.count,
+          priority: b.priority,
+          subscriptions: [{ default: streamIndex.get(b.definition) ?? 0 }]
+        });
+      }
+      const writeCheckpoint = faults.current.neverEchoWriteCheckpoints
+        ? null
+        : await storage.latestCompletedWriteCheckpoint(req.userId, checkpoint.lsn);
+      const writeCheckpointChanged = writeCheckpoint !== null && writeCheckpoint !== sentWriteCheckpoint;
+      const lastOpId = checkpoint.lastOpId.toString();
+
+      let toFetch: BucketEntry[];
+      if (sent === null) {
+        for (const [name, after] of positions) {
+          if (after > checkpoint.lastOpId) {
+            logger.warn({ user: req.userId, bucket: name, after: after.toString(), lastOpId }, 'client holds a bucket beyond the last op id; its checksum will fail and it will re-sync');
+          }
+        }
+        yield {
+          checkpoint: {
+            last_op_id: lastOpId,
+            ...(writeCheckpoint !== null ? { write_checkpoint: writeCheckpoint.toString() } : {}),
+            buckets: [...entries.values()],
+            streams
+          }
+        };
+        toFetch = [...entries.values()];
+      } else {
+        const updated = [...entries.values()].filter((e) => {
+          const before = sent!.get(e.bucket);
+          return !before || before.checksum !== e.checksum || before.count !== e.count || before.priority !== e.priority;
+        });
+        const removed = [...sent.keys()].filter((name) => !entries.has(name));
+        if (updated.length === 0 && removed.length === 0 && !writeCheckpointChanged) {
+          sent = entries;
+          if (!(yield* waitForChange(wake, req.tokenExpiresAt, signal))) return;
+          continue;
+        }
+        yield {
+          checkpoint_diff: {
+            last_op_id: lastOpId,
+            ...(writeCheckpoint !== null ? { write_checkpoint: writeCheckpoint.toString() } : {}),
+            removed_buckets: removed,
+            updated_buckets: updated
+          }
+        };
+        for (const name of removed) positions.delete(name);
+        toFetch = updated;
+      }
+      sent = entries;
+      sentWriteCheckpoint = writeCheckpoint ?? sentWriteCheckpoint;
+
+      const completed = yield* sendData(deps, toFetch, positions, checkpoint.lastOpId, signal);
+      if (!completed) return;
+      if (!(yield* waitForChange(wake, req.tokenExpiresAt, signal))) return;
+    }
+  } finally {
+    wake.close();
+  }
+}
+
+/**
+ * Waits for new data, sending `token_expires_in` keepalives meanwhile. Returns false when the stream
+ * must end (token expired, connection closed).
+ */
+async function* waitForChange(wake: Waker, tokenExpiresAt: number, signal: AbortSignal): AsyncGenerator<SyncLine, boolean> {
+  for (;;) {
+    const msLeft = tokenExpiresAt * 1000 - Date.now();
+    const woke = await wake.next(Math.max(0, Math.min(SYNC_DEFAULTS.keepaliveMs, msLeft)));
+    if (signal.aborted) return false;
+    const secondsLeft = Math.max(0, Math.ceil(tokenExpiresAt - Date.now() / 1000));
+    if (secondsLeft <= 0) {
+      yield { token_expires_in: 0 };
+      return false;
+    }
+    if (woke) return true;
+    yield { token_expires_in: secondsLeft };
+  }
+}
+
+/** Data for the buckets, highest priority (lowest number) first; a partial completion after each priority but the last. */
+async function* sendData(
+  deps: SyncSessionDeps,
+  buckets: BucketEntry[],
+  positions: Map<string, bigint>,
+  upTo: bigint,
+  signal: AbortSignal
+): AsyncGenerator<SyncLine, boolean> {
+  const priorities = [...new Set(buckets.map((b) => b.priority))].sort((a, b) => a - b);
+  let linesSent = 0;
+  for (const [index, priority] of priorities.entries()) {
+    for (const entry of buckets.filter((b) => b.priority === priority)) {
+      let after = positions.get(entry.bucket) ?? 0n;
+      for (;;) {
+        if (signal.aborted) return false;
+        const ops = await deps.storage.readOps(entry.bucket, after, upTo, SYNC_DEFAULTS.opsPerDataLine);
+        if (ops.length === 0) break;
+        const hasMore = ops.length === SYNC_DEFAULTS.opsPerDataLine;
+        const nextAfter = BigInt(ops[ops.length - 1]!.op_id);
+        const visible = ops.filter((op) => !isOmitted(deps.faults, op)).map(formatOp);
+        yield { data: { bucket: entry.bucket, after: after.toString(), has_more: hasMore, data: visible, next_after: nextAfter.toString() } };
+        linesSent++;
+        deps.onOpsSent(visible.length, visible.reduce((n, op) => n + (op.data?.length ?? 0), 0));
+        after = nextAfter;
+        positions.set(entry.bucket, after);
+        if (deps.faults.current.dropStreamMidCheckpoint && linesSent >= 1) {
+          deps.logger.warn('fault: dropping the stream mid-checkpoint');
+          throw new StreamDroppedByFault();
+        }
+        if (!hasMore) break;
+      }
+    }
+    const last = index === priorities.length - 1;
+    if (!last) yield { partial_checkpoint_complete: { last_op_id: upTo.toString(), priority } };
+  }
+  yield { checkpoint_complete: { last_op_id: upTo.toString() } };
+  return true;
+}
+
+export class StreamDroppedByFault extends Error {
+  constructor() {
+    super('stream dropped by fault injection');
+  }
+}
+
+function formatOp(op: StoredOp) {
+  if (op.op === 'PUT' || op.op === 'REMOVE') {
+    return {
+      op_id: op.op_id,
+      op: op.op,
+      object_type: op.object_type,
+      object_id: op.object_id,
+      checksum: op.checksum,
+      subkey: op.subkey,
+      data: op.data
+    };
+  }
+  return { op_id: op.op_id, op: op.op, checksum: op.checksum, data: null };
+}
+
+function isOmitted(faults: FaultInjector, op: StoredOp): boolean {
+  return op.op === 'PUT' && op.object_type !== null && op.object_id !== null && faults.isOmitted(op.object_type, op.object_id);
+}
+
+/** Omitted rows leave the checksum consistent (the client just lacks them); corrupted buckets are off by one. */
+async function applyChecksumFaults(
+  deps: SyncSessionDeps,
+  checksums: Map<string, BucketChecksum>,
+  upTo: bigint
+): Promise<Map<string, { checksum: number; count: number }>> {
+  const { omitRows, corruptChecksums } = deps.faults.current;
+  const out = new Map<string, { checksum: number; count: number }>();
+  for (const [bucket, c] of checksums) out.set(bucket, { checksum: c.checksum, count: c.count });
+  for (const row of omitRows) {
+    const omitted = await deps.storage.sumPutOps([...checksums.keys()], row.table, row.id, upTo);
+    for (const [bucket, o] of omitted) {
+      const c = out.get(bucket);
+      if (c) out.set(bucket, { checksum: (c.checksum - o.checksum) | 0, count: c.count - o.count });
+    }
+  }
+  for (const bucket of corruptChecksums) {
+    const c = out.get(bucket);
+    if (c) out.set(bucket, { checksum: (c.checksum + 1) | 0, count: c.count });
+  }
+  return out;
+}
+
+type Waker = ReturnType<typeof createWaker>;
+
+/** Wakes the session on a new storage checkpoint, a fault change, or a keepalive. */
+function createWaker(storage: BucketStorage, faults: FaultInjector, signal: AbortSignal) {
+  let pending = false;
+  let notify: (() => void) | null = null;
+  const onEvent = () => {
+    pending = true;
+    notify?.();
+  };
+  storage.on('checkpoint', onEvent);
+  faults.on('changed', onEvent);
+  return {
+    /** Resolves true on new data, false after `timeoutMs` without any. */
+    async next(timeoutMs: number): Promise<boolean> {
+      if (!pending) {
+        await new Promise<void>((resolve) => {
+          notify = resolve;
+          const t = setTimeout(resolve, timeoutMs);
+          signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+        });
+        notify = null;
+      }
+      const woke = pending;
+      pending = false;
+      if (woke) await sleep(SYNC_DEFAULTS.checkpointDebounceMs, signal);
+      return woke;
+    },
+    close() {
+      storage.off('checkpoint', onEvent);
+      faults.off('changed', onEvent);
+    }
+  };
+}
