@@ -151,7 +151,7 @@ export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
   async readOps(bucket: string, after: bigint, upTo: bigint, limit: number): Promise<StoredOp[]> {
     const { rows } = await this.pool.query<StoredOp & { op_id: string; checksum: string }>(
       `SELECT op_id::text, op, object_type, object_id, subkey, data, checksum
-       FROM ${S}.ops WHERE bucket = $1 AND op_id > $2 AND op_id <= $3 ORDER BY op_id LIMIT $4`,
+       FROM ${S}.ops o WHERE bucket = $1 AND o.op_id > $2 AND o.op_id <= $3 ORDER BY o.op_id LIMIT $4`,
       [bucket, after.toString(), upTo.toString(), limit]
     );
     return rows.map((r) => ({ ...r, checksum: Number(r.checksum) }));

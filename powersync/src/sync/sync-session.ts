@@ -50,11 +50,19 @@ interface BucketEntry {
 
 export type SyncLine = Record<string, unknown>;
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+/** Resolves after `ms` or on abort, leaving no listener behind. */
+function sleep(ms: number, signal: AbortSignal, wake?: (resolve: () => void) => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    wake?.(done);
   });
+}
 
 export async function* syncSession(deps: SyncSessionDeps, req: SyncSessionRequest, signal: AbortSignal): AsyncGenerator<SyncLine> {
   const { storage, rules, faults, logger } = deps;
@@ -276,10 +284,8 @@ function createWaker(storage: BucketStorage, faults: FaultInjector, signal: Abor
     /** Resolves true on new data, false after `timeoutMs` without any. */
     async next(timeoutMs: number): Promise<boolean> {
       if (!pending) {
-        await new Promise<void>((resolve) => {
-          notify = resolve;
-          const t = setTimeout(resolve, timeoutMs);
-          signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+        await sleep(timeoutMs, signal, (done) => {
+          notify = done;
         });
         notify = null;
       }

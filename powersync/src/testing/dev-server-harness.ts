@@ -18,6 +18,8 @@ export interface DevServerHarness {
   source: pg.Pool;
   secret: Uint8Array;
   token(sub: string, options?: { ttlSeconds?: number; aud?: string; kid?: string; claims?: Record<string, unknown>; secret?: Uint8Array }): Promise<string>;
+  /** Resolves once replication has passed everything committed in the source so far. */
+  caughtUp(timeoutMs?: number): Promise<void>;
   restart(): Promise<void>;
   close(): Promise<void>;
 }
@@ -78,6 +80,22 @@ api:
         .setExpirationTime(now + (o.ttlSeconds ?? 300))
         .setJti(randomUUID())
         .sign(o.secret ?? secret);
+    },
+    async caughtUp(timeoutMs = 15_000) {
+      const { rows } = await source.query<{ lsn: string }>(
+        "SELECT pg_logical_emit_message(false, 'powersync', 'test-barrier')::text AS lsn"
+      );
+      const target = rows[0]!.lsn;
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const { rows: cmp } = await source.query<{ passed: boolean }>('SELECT $1::pg_lsn >= $2::pg_lsn AS passed', [
+          harness.server.storage.checkpoint.lsn,
+          target
+        ]);
+        if (cmp[0]!.passed) return;
+        if (Date.now() > deadline) throw new Error(`replication did not reach ${target} within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
     },
     async restart() {
       await harness.server.close();
