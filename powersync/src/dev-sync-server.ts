@@ -5,17 +5,18 @@ import pg from 'pg';
 import { registerAdminRoutes, registerProbeRoutes } from './admin/admin-routes.ts';
 import type { LoadedServiceConfig } from './config/load-service-config.ts';
 import { FaultInjector, type FaultSettings } from './faults/faults.ts';
-import { createServerMetrics } from './metrics/server-metrics.ts';
+import { createServerMetrics, type ServerMetrics } from './metrics/server-metrics.ts';
 import { Replicator } from './replication/replicator.ts';
 import { BucketStorage } from './storage/bucket-storage.ts';
 import { JwtVerifier } from './sync/jwt-verifier.ts';
-import { registerSyncRoutes } from './sync/sync-routes.ts';
+import { registerSyncRoutes, type SyncStats } from './sync/sync-routes.ts';
 
 export interface DevSyncServerOptions {
   loaded: LoadedServiceConfig;
   host?: string;
   logger?: Logger;
   faults?: Partial<FaultSettings>;
+  keepaliveMs?: number;
   /** Resolve start() only once the initial snapshot is done (default true). */
   waitForReplication?: boolean;
 }
@@ -26,6 +27,8 @@ export interface DevSyncServer {
   faults: FaultInjector;
   storage: BucketStorage;
   replicator: Replicator;
+  stats: SyncStats;
+  metrics: ServerMetrics;
   close(): Promise<void>;
 }
 
@@ -76,7 +79,10 @@ export async function startDevSyncServer(options: DevSyncServerOptions): Promise
     void reply.code(status).send({ error: { code: 'PSYNC_S2001', status, description: error.message } });
   });
   registerProbeRoutes(app, replicator);
+  const stats: SyncStats = { streamsOpened: 0, writeCheckpointsCreated: 0 };
   registerSyncRoutes(app, {
+    stats,
+    keepaliveMs: options.keepaliveMs,
     storage,
     rules: rules.hydrated,
     faults,
@@ -135,6 +141,8 @@ export async function startDevSyncServer(options: DevSyncServerOptions): Promise
     faults,
     storage,
     replicator,
+    stats,
+    metrics,
     close
   };
 }

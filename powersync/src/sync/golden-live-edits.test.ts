@@ -51,7 +51,7 @@ describe('value conversion against the live-edit capture (numeric, NULLs, text e
     await h.caughtUp();
     const { lines } = await readSyncStream(h.server.url, await h.token('u-alice'), { buckets: [] }, (l) => 'checkpoint_complete' in l);
     const ours = new Map<string, { data: string; checksum: number }>();
-    for (const line of lines) {
+    for (const line of lines as Line[]) {
       for (const op of line.data?.data ?? []) {
         if (op.op === 'PUT') ours.set(`${op.object_type}/${op.object_id}`, { data: op.data, checksum: op.checksum });
       }

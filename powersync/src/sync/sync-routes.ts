@@ -10,6 +10,13 @@ export interface SyncRoutesDeps extends SyncSessionDeps {
   verifier: JwtVerifier;
   sourcePool: pg.Pool;
   metrics: { concurrentConnections: { inc(): void; dec(): void } };
+  stats: SyncStats;
+}
+
+/** Counters tests and diagnostics read (not exported as metrics: the real service has none of these). */
+export interface SyncStats {
+  streamsOpened: number;
+  writeCheckpointsCreated: number;
 }
 
 async function authenticate(deps: SyncRoutesDeps, request: FastifyRequest, allowExpired: boolean): Promise<VerifiedToken> {
@@ -50,6 +57,7 @@ export function registerSyncRoutes(app: FastifyInstance, deps: SyncRoutesDeps): 
     reply.hijack();
     reply.raw.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-store' });
     deps.metrics.concurrentConnections.inc();
+    deps.stats.streamsOpened++;
     const lines = syncSession(
       deps,
       {
@@ -96,6 +104,7 @@ export function registerSyncRoutes(app: FastifyInstance, deps: SyncRoutesDeps): 
       [WRITE_CHECKPOINT_MESSAGE_PREFIX, 'write-checkpoint']
     );
     const id = await deps.storage.createWriteCheckpoint(token.payload.sub, request.query.client_id ?? null, rows[0]!.lsn);
+    deps.stats.writeCheckpointsCreated++;
     return reply.send({ data: { write_checkpoint: id.toString() } });
   };
   app.get('/write-checkpoint2.json', writeCheckpoint);

@@ -29,6 +29,8 @@ export interface SyncSessionDeps {
   logger: Logger;
   waitUntilReady: (signal: AbortSignal) => Promise<void>;
   onOpsSent: (ops: number, bytes: number) => void;
+  /** Keepalive interval; tests shorten it. */
+  keepaliveMs?: number;
 }
 
 export interface SyncSessionRequest {
@@ -136,7 +138,7 @@ export async function* syncSession(deps: SyncSessionDeps, req: SyncSessionReques
         const removed = [...sent.keys()].filter((name) => !entries.has(name));
         if (updated.length === 0 && removed.length === 0 && !writeCheckpointChanged) {
           sent = entries;
-          if (!(yield* waitForChange(wake, req.tokenExpiresAt, signal))) return;
+          if (!(yield* waitForChange(wake, req.tokenExpiresAt, signal, deps.keepaliveMs))) return;
           continue;
         }
         yield {
@@ -155,7 +157,7 @@ export async function* syncSession(deps: SyncSessionDeps, req: SyncSessionReques
 
       const completed = yield* sendData(deps, toFetch, positions, checkpoint.lastOpId, signal);
       if (!completed) return;
-      if (!(yield* waitForChange(wake, req.tokenExpiresAt, signal))) return;
+      if (!(yield* waitForChange(wake, req.tokenExpiresAt, signal, deps.keepaliveMs))) return;
     }
   } finally {
     wake.close();
@@ -166,10 +168,15 @@ export async function* syncSession(deps: SyncSessionDeps, req: SyncSessionReques
  * Waits for new data, sending `token_expires_in` keepalives meanwhile. Returns false when the stream
  * must end (token expired, connection closed).
  */
-async function* waitForChange(wake: Waker, tokenExpiresAt: number, signal: AbortSignal): AsyncGenerator<SyncLine, boolean> {
+async function* waitForChange(
+  wake: Waker,
+  tokenExpiresAt: number,
+  signal: AbortSignal,
+  keepaliveMs: number = SYNC_DEFAULTS.keepaliveMs
+): AsyncGenerator<SyncLine, boolean> {
   for (;;) {
     const msLeft = tokenExpiresAt * 1000 - Date.now();
-    const woke = await wake.next(Math.max(0, Math.min(SYNC_DEFAULTS.keepaliveMs, msLeft)));
+    const woke = await wake.next(Math.max(0, Math.min(keepaliveMs, msLeft)));
     if (signal.aborted) return false;
     const secondsLeft = Math.max(0, Math.ceil(tokenExpiresAt - Date.now() / 1000));
     if (secondsLeft <= 0) {

@@ -33,6 +33,7 @@ export async function startDevServerHarness(options: {
   sourceSql: string;
   rulesYaml: string;
   faults?: Partial<FaultSettings>;
+  keepaliveMs?: number;
 }): Promise<DevServerHarness> {
   const sourceUrl = await createTestDatabase(`${options.name}_src`);
   const storageUrl = await createTestDatabase(`${options.name}_storage`);
@@ -63,7 +64,7 @@ api:
 `;
   const loaded = { ...parseServiceConfig(configYaml), syncRulesYaml: options.rulesYaml, syncRulesPath: undefined };
   const silent = (await import('pino')).default({ level: process.env.SYNCSCOPE_TEST_LOG ?? 'silent' });
-  const start = () => startDevSyncServer({ loaded, faults: options.faults, logger: silent });
+  const start = () => startDevSyncServer({ loaded, faults: options.faults, logger: silent, keepaliveMs: options.keepaliveMs });
   const harness: DevServerHarness = {
     server: await start(),
     sourceUrl,
