@@ -75,3 +75,15 @@ export function loadSyncRules(yaml: string, options: { file?: string; version?: 
   });
   return { yaml, config: parsed.config, hydrated, warnings: problems.filter((p) => p.severity === 'warning') };
 }
+
+/** Where a table is named in the rules (`FROM table`), so an unknown-table error can point at the rule. */
+export function findTableReferences(yaml: string, table: string): SyncRulesProblem[] {
+  const escaped = table.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const pattern = new RegExp(`\\b(?:from|join)\\s+(?:"?\\w+"?\\.)?"?${escaped}"?(?![\\w"])`, 'gi');
+  const problems: SyncRulesProblem[] = [];
+  for (const match of yaml.matchAll(pattern)) {
+    const { line, column } = positionOf(yaml, match.index ?? 0);
+    problems.push({ line, column, message: `table "${table}" does not exist in the source database`, severity: 'fatal', excerpt: yaml.split('\n')[line - 1]?.trim() ?? '' });
+  }
+  return problems;
+}

@@ -75,7 +75,7 @@ export class Replicator extends EventEmitter<{ error: [Error] }> {
     let slotExists = false;
     try {
       await checkSourceReady(source);
-      for (const t of await resolveSourceTables(source, this.options.rules)) this.tables.set(t.table.key, t);
+      for (const t of await resolveSourceTables(source, this.options.rules, this.options.rulesYaml)) this.tables.set(t.table.key, t);
       for (const t of this.tables.values()) {
         if (!t.published) logger.warn({ table: t.table.key }, `table is not in publication "${PUBLICATION_NAME}": its changes will not replicate`);
       }

@@ -1,5 +1,6 @@
 import type { HydratedSyncConfig, TablePattern } from '@powersync/service-sync-rules';
 import { SyncScopeError } from '@syncscope/core';
+import { findTableReferences, formatProblem } from '@syncscope/core/sync-rules/load-sync-rules';
 import type { PgColumn } from '@syncscope/core/values/pg-values';
 import type pg from 'pg';
 import { makeSourceTable, type SourceTable } from '../storage/source-table.ts';
@@ -83,7 +84,8 @@ async function replicaIdColumns(client: pg.Client | pg.PoolClient, tableOid: num
  */
 export async function resolveSourceTables(
   client: pg.Client | pg.PoolClient,
-  rules: HydratedSyncConfig
+  rules: HydratedSyncConfig,
+  rulesYaml = ''
 ): Promise<ReplicatedTable[]> {
   const resolved = new Map<string, ReplicatedTable>();
   const missing: string[] = [];
@@ -101,10 +103,11 @@ export async function resolveSourceTables(
     }
   }
   if (missing.length > 0) {
+    const where = missing.flatMap((m) => findTableReferences(rulesYaml, m.split('.').pop()!)).map((p) => formatProblem(p));
     throw new SyncScopeError(
       'SYNCSCOPE_E_SYNC_RULES_INVALID',
       `The sync rules read ${missing.length === 1 ? 'a table' : 'tables'} that the source database does not have: ${missing.join(', ')}. ` +
-        'Create the table or fix the rule.',
+        `Create the table or fix the rule.${where.length ? `\n${where.join('\n')}` : ''}`,
       { missing }
     );
   }
