@@ -1,0 +1,28 @@
+import { performance } from 'node:perf_hooks';
+import { createLogger, isSyncScopeError } from '@syncscope/core';
+import { startStack } from './start-stack.ts';
+
+/** `npm start`: the whole embedded demo stack in one process tree; Ctrl-C stops it all. */
+async function main(): Promise<void> {
+  const started = performance.now();
+  const logger = createLogger('syncscope', process.env.SYNCSCOPE_LOG_LEVEL ?? 'warn');
+  const stack = await startStack({ logger });
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  console.log(stack.describe(seconds));
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping SyncScope...`);
+    await stack.stop();
+    console.log('stopped.');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  console.error(isSyncScopeError(error) ? `\n${error.code}: ${error.message}\n` : error);
+  process.exit(1);
+});

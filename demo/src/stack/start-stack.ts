@@ -1,0 +1,132 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Logger, loadOrCreateSigningKey } from '@syncscope/core';
+import { startEmbeddedPostgres } from '@syncscope/core/embedded-postgres/embedded-postgres';
+import { loadServiceConfig } from '@syncscope/powersync/config/load-service-config';
+import { startDevSyncServer } from '@syncscope/powersync/dev-sync-server';
+import pg from 'pg';
+import { startDemoBackend } from '../backend/index.ts';
+import { applyDemoSchema } from '../schema/index.ts';
+import { DEMO_USERS, seedDemoData } from '../seed/index.ts';
+import { ensureDatabases, STACK_DATABASES } from './databases.ts';
+import { APP_AUDIENCE, PROBE_AUDIENCE, writeDevServiceConfig } from './dev-service-config.ts';
+import { loadOrCreateSecret } from './secrets.ts';
+import { readStackConfig, type StackConfig } from './stack-config.ts';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const APP_KEY_ID = 'demo-app-1';
+export const PROBE_KEY_ID = 'syncscope-probe-1';
+
+export interface RunningStack {
+  config: StackConfig;
+  urls: { postgres: (db: string) => string; sync: string; syncMetrics: string | null; backend: string };
+  seeded: { users: number; records: number } | null;
+  describe(readySeconds: string): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the embedded demo stack: Postgres (logical replication), the demo schema and seed, the
+ * development sync server and the demo backend. Anything started before a failure is stopped again.
+ */
+export async function startStack(options: { logger: Logger; env?: NodeJS.ProcessEnv }): Promise<RunningStack> {
+  const config = readStackConfig(options.env);
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((e: unknown) => options.logger.warn({ err: String(e) }, 'stop failed'));
+  };
+  try {
+    const postgres = await startEmbeddedPostgres({
+      dataDir: config.pgDataDir,
+      port: config.SYNCSCOPE_PG_PORT,
+      host: config.SYNCSCOPE_BIND_HOST,
+      user: config.SYNCSCOPE_PG_USER,
+      password: config.SYNCSCOPE_PG_PASSWORD,
+      portEnvVar: 'SYNCSCOPE_PG_PORT',
+      onLog: (line) => options.logger.debug({ postgres: line })
+    });
+    stops.push(() => postgres.stop());
+    await ensureDatabases(postgres.url('postgres'), Object.values(STACK_DATABASES));
+
+    const appUrl = postgres.url(STACK_DATABASES.app);
+    const appPool = new pg.Pool({ connectionString: appUrl, max: 4 });
+    stops.push(() => appPool.end());
+    await applyDemoSchema(appPool);
+    const seeded = await seedDemoData(appPool, { records: config.SYNCSCOPE_SEED_RECORDS });
+
+    const appKey = await loadOrCreateSigningKey(config.keysDir, APP_KEY_ID);
+    const probeKey = await loadOrCreateSigningKey(config.keysDir, PROBE_KEY_ID);
+    const apiToken = config.SYNCSCOPE_API_TOKEN ?? (await loadOrCreateSecret(path.join(config.home, 'secrets', 'sync-api-token')));
+    const host = config.SYNCSCOPE_BIND_HOST;
+    const backendUrl = `http://${host}:${config.SYNCSCOPE_DEMO_PORT}`;
+    const syncUrl = `http://${host}:${config.SYNCSCOPE_SYNC_PORT}`;
+
+    const serviceConfigFile = await writeDevServiceConfig({
+      dir: path.join(config.home, 'powersync'),
+      sourceUrl: appUrl,
+      storageUrl: postgres.url(STACK_DATABASES.powersyncStorage),
+      port: config.SYNCSCOPE_SYNC_PORT,
+      metricsPort: config.SYNCSCOPE_SYNC_METRICS_PORT,
+      appJwksUri: `${backendUrl}/.well-known/jwks.json`,
+      probeKey,
+      apiToken,
+      syncRulesPath: path.join(REPO_ROOT, 'powersync', 'sync_rules.yaml')
+    });
+    const sync = await startDevSyncServer({
+      loaded: await loadServiceConfig(serviceConfigFile),
+      host,
+      logger: options.logger.child({ part: 'dev-sync-server' })
+    });
+    stops.push(() => sync.close());
+
+    const backend = await startDemoBackend({
+      host,
+      port: config.SYNCSCOPE_DEMO_PORT,
+      appDatabaseUrl: appUrl,
+      signingKey: appKey,
+      audience: APP_AUDIENCE,
+      probeAudience: PROBE_AUDIENCE,
+      powersyncUrl: syncUrl,
+      demoMode: true,
+      logger: options.logger.child({ part: 'demo-backend' })
+    });
+    stops.push(() => backend.close());
+
+    return {
+      config,
+      urls: { postgres: postgres.url, sync: sync.url, syncMetrics: sync.metricsUrl, backend: backend.url },
+      seeded,
+      describe: (readySeconds) => describeStack(config, { sync: sync.url, syncMetrics: sync.metricsUrl, backend: backend.url }, readySeconds, postgres.initialised),
+      stop: stopAll
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+function describeStack(
+  config: StackConfig,
+  urls: { sync: string; syncMetrics: string | null; backend: string },
+  readySeconds: string,
+  fresh: boolean
+): string {
+  const pg = `postgres://${config.SYNCSCOPE_PG_USER}:***@${config.SYNCSCOPE_BIND_HOST}:${config.SYNCSCOPE_PG_PORT}`;
+  const alice = DEMO_USERS.alice.email;
+  return [
+    '',
+    `SyncScope embedded stack ready in ${readySeconds} s (${fresh ? 'new data folder' : 'existing data'} at ${config.home})`,
+    '',
+    `  Postgres          ${pg}/app (app data), /syncscope (SyncScope), /powersync_storage (buckets)`,
+    `  Dev sync server   ${urls.sync}   (metrics ${urls.syncMetrics ?? 'off'})`,
+    `  Demo backend      ${urls.backend}`,
+    '',
+    'Sign in as a demo user and get a sync token:',
+    `  curl -s -c /tmp/demo.cookies -X POST ${urls.backend}/api/dev/login -H 'content-type: application/json' -d '{"email":"${alice}"}'`,
+    `  curl -s -b /tmp/demo.cookies ${urls.backend}/api/powersync/token`,
+    '',
+    `Demo users: ${DEMO_USERS.alice.email} (2 workspaces), ${DEMO_USERS.bob.email} (1), ${DEMO_USERS.carol.email} (none).`,
+    'Press Ctrl-C to stop everything.',
+    ''
+  ].join('\n');
+}
