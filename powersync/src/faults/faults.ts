@@ -47,10 +47,6 @@ export class FaultInjector extends EventEmitter<{ changed: [FaultSettings] }> {
     return this.settings;
   }
 
-  isOmitted(table: string, id: string): boolean {
-    return this.settings.omitRows.some((r) => r.table === table && r.id === id);
-  }
-
   get active(): boolean {
     return JSON.stringify(this.settings) !== JSON.stringify(NO_FAULTS);
   }

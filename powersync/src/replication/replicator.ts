@@ -109,6 +109,7 @@ export class Replicator extends EventEmitter<{ error: [Error] }> {
     } finally {
       await slot.replicationClient.end().catch(() => {});
     }
+    await storage.analyze();
     await storage.applyTransaction([], slot.consistentPoint, { snapshotDone: true });
   }
 
@@ -136,7 +137,7 @@ export class Replicator extends EventEmitter<{ error: [Error] }> {
 
   private async restartStream(): Promise<void> {
     if (this.stopped) return;
-    await this.service?.stop().catch(() => {});
+    await this.stopService();
     this.pending = null;
     await this.stream(this.options.storage.checkpoint.lsn);
   }
@@ -271,6 +272,16 @@ export class Replicator extends EventEmitter<{ error: [Error] }> {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.lagTimer) clearInterval(this.lagTimer);
+    await this.stopService();
+  }
+
+  /**
+   * The library strips the client's listeners on stop, but its socket can still report a late error
+   * (e.g. Postgres shutting down), which would crash the process without a listener.
+   */
+  private async stopService(): Promise<void> {
+    const client = (this.service as unknown as { _client?: pg.Client } | null)?._client;
     await this.service?.stop().catch(() => {});
+    client?.on('error', () => {});
   }
 }

@@ -218,8 +218,8 @@ export class ChangeApplier {
   private async writeOps(client: pg.PoolClient, ops: PendingOp[]): Promise<void> {
     if (ops.length === 0) return;
     await client.query(
-      `INSERT INTO ${S}.ops (op_id, bucket, op, object_type, object_id, subkey, data, checksum)
-       SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[])`,
+      `INSERT INTO ${S}.ops (op_id, bucket, op, object_type, object_id, subkey, checksum, op_json)
+       SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[])`,
       [
         ops.map((o) => o.opId.toString()),
         ops.map((o) => o.bucket),
@@ -227,8 +227,8 @@ export class ChangeApplier {
         ops.map((o) => o.objectType),
         ops.map((o) => o.objectId),
         ops.map((o) => o.subkey),
-        ops.map((o) => o.data),
-        ops.map((o) => o.checksum)
+        ops.map((o) => o.checksum),
+        ops.map(opJson)
       ]
     );
     const totals = new Map<string, { checksum: number; count: number; last: bigint }>();
@@ -290,6 +290,19 @@ export class ChangeApplier {
       );
     }
   }
+}
+
+/** The op exactly as a data line carries it (the real service's key order). */
+function opJson(o: PendingOp): string {
+  return JSON.stringify({
+    op_id: o.opId.toString(),
+    op: o.op,
+    object_type: o.objectType,
+    object_id: o.objectId,
+    checksum: o.checksum,
+    subkey: o.subkey,
+    data: o.data
+  });
 }
 
 function touchedRowsFromKey(key: string, table: SourceTable): string | null {

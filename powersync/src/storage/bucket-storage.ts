@@ -27,14 +27,14 @@ export interface BucketChecksum {
   count: number;
 }
 
-export interface StoredOp {
-  op_id: string;
-  op: 'PUT' | 'REMOVE' | 'MOVE' | 'CLEAR';
-  object_type: string | null;
-  object_id: string | null;
-  subkey: string | null;
-  data: string | null;
-  checksum: number;
+export interface OpsPage {
+  /** Ops in the page, including hidden ones (paging advances past them). */
+  count: number;
+  /** Ops actually in `opsJson`. */
+  sent: number;
+  lastOpId: bigint;
+  opsJson: string;
+  dataBytes: number;
 }
 
 // Changes applied per storage statement batch; bounds memory of one flush.
@@ -120,6 +120,11 @@ export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
     return errors;
   }
 
+  /** Fresh statistics after a bulk load, so paging through a big bucket uses its index. */
+  async analyze(): Promise<void> {
+    await this.pool.query(`ANALYZE ${S}.ops, ${S}.buckets, ${S}.current_rows, ${S}.parameter_index`);
+  }
+
   /** Records that replication passed `lsn` with no change to the buckets (keepalives, write checkpoints). */
   async advanceLsn(lsn: string): Promise<void> {
     await this.applyTransaction([], lsn);
@@ -147,14 +152,39 @@ export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
     }
   }
 
-  /** Ops of one bucket in (after, upTo], oldest first. */
-  async readOps(bucket: string, after: bigint, upTo: bigint, limit: number): Promise<StoredOp[]> {
-    const { rows } = await this.pool.query<StoredOp & { op_id: string; checksum: string }>(
-      `SELECT op_id::text, op, object_type, object_id, subkey, data, checksum
-       FROM ${S}.ops o WHERE bucket = $1 AND o.op_id > $2 AND o.op_id <= $3 ORDER BY o.op_id LIMIT $4`,
-      [bucket, after.toString(), upTo.toString(), limit]
-    );
-    return rows.map((r) => ({ ...r, checksum: Number(r.checksum) }));
+  /**
+   * Up to `lines` pages of a bucket's ops in (after, upTo], each already serialized as the `data` array of
+   * one data line. Postgres assembles the JSON from ops serialized at write time, so the server never
+   * parses or re-encodes row data. `omit` hides PUTs of the given rows (fault injection) while paging
+   * still advances past them.
+   */
+  async readOpsPages(
+    bucket: string,
+    after: bigint,
+    upTo: bigint,
+    opsPerLine: number,
+    lines: number,
+    omit: { table: string; id: string }[] = []
+  ): Promise<OpsPage[]> {
+    const { rows } = await this.pool.query<{ op_id: string; op_json: string; omitted: boolean }>({
+      text: `SELECT o.op_id::text AS op_id, o.op_json,
+                    (o.op = 'PUT' AND (o.object_type, o.object_id) IN (SELECT * FROM unnest($5::text[], $6::text[]))) AS omitted
+             FROM ${S}.ops o WHERE o.bucket = $1 AND o.op_id > $2 AND o.op_id <= $3 ORDER BY o.op_id LIMIT $4`,
+      values: [bucket, after.toString(), upTo.toString(), opsPerLine * lines, omit.map((o) => o.table), omit.map((o) => o.id)]
+    });
+    const pages: OpsPage[] = [];
+    for (let start = 0; start < rows.length; start += opsPerLine) {
+      const chunk = rows.slice(start, start + opsPerLine);
+      const visible = chunk.filter((r) => !r.omitted).map((r) => r.op_json);
+      pages.push({
+        count: chunk.length,
+        sent: visible.length,
+        lastOpId: BigInt(chunk.at(-1)!.op_id),
+        opsJson: `[${visible.join(',')}]`,
+        dataBytes: visible.reduce((n, v) => n + v.length, 0)
+      });
+    }
+    return pages;
   }
 
   /** Checksum and count of one row's PUTs per bucket, up to an op id (what the omit-row fault hides). */

@@ -4,7 +4,7 @@ import type pg from 'pg';
 export const STORAGE_SCHEMA = 'ps_dev';
 
 // Bump when the layout changes: an older layout is dropped and rebuilt by a fresh initial replication.
-export const STORAGE_LAYOUT_VERSION = 1;
+export const STORAGE_LAYOUT_VERSION = 2;
 
 const DDL = `
 CREATE SCHEMA IF NOT EXISTS ${STORAGE_SCHEMA};
@@ -17,8 +17,9 @@ CREATE TABLE IF NOT EXISTS ${STORAGE_SCHEMA}.ops (
   object_type text,
   object_id text,
   subkey text,
-  data text,
-  checksum bigint NOT NULL
+  checksum bigint NOT NULL,
+  -- The op as it appears in a data line, serialized once at write time so paging never re-encodes rows.
+  op_json text NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ops_bucket_op_id ON ${STORAGE_SCHEMA}.ops (bucket, op_id);
 -- Running totals per bucket, kept in the same transaction as the ops they sum.

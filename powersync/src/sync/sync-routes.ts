@@ -4,7 +4,7 @@ import { WRITE_CHECKPOINT_MESSAGE_PREFIX } from '../replication/replicator.ts';
 import { AuthorizationError } from './auth-error.ts';
 import type { JwtVerifier, VerifiedToken } from './jwt-verifier.ts';
 import { syncRequestSchema } from './sync-request.ts';
-import { type SyncSessionDeps, StreamDroppedByFault, syncSession } from './sync-session.ts';
+import { SerializedLine, type SyncSessionDeps, StreamDroppedByFault, syncSession } from './sync-session.ts';
 
 export interface SyncRoutesDeps extends SyncSessionDeps {
   verifier: JwtVerifier;
@@ -31,7 +31,7 @@ function sendAuthError(reply: FastifyReply, error: unknown): FastifyReply {
 
 /** Writes a line and waits for the socket to drain when the client reads slower than we produce. */
 async function writeLine(reply: FastifyReply, line: unknown): Promise<number> {
-  const text = `${JSON.stringify(line)}\n`;
+  const text = `${line instanceof SerializedLine ? line.text : JSON.stringify(line)}\n`;
   if (!reply.raw.write(text)) await new Promise((resolve) => reply.raw.once('drain', resolve));
   return Buffer.byteLength(text);
 }

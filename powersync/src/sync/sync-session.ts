@@ -10,12 +10,14 @@
 import type { HydratedSyncConfig, ResolvedBucket } from '@powersync/service-sync-rules';
 import type { Logger } from '@syncscope/core';
 import type { FaultInjector } from '../faults/faults.ts';
-import type { BucketChecksum, BucketStorage, StoredOp } from '../storage/bucket-storage.ts';
+import type { BucketChecksum, BucketStorage } from '../storage/bucket-storage.ts';
 import { createBucketResolver, TooManyBucketsError } from './bucket-resolver.ts';
 
 export const SYNC_DEFAULTS = {
-  /** Ops per `data` line. */
+  /** Ops per `data` line (the service's storage batch limit). */
   opsPerDataLine: 1000,
+  /** Data lines fetched from storage per query. */
+  dataLinesPerQuery: 10,
   /** Keepalive (`token_expires_in`) interval. */
   keepaliveMs: 20_000,
   /** Coalesce bursts of storage checkpoints. */
@@ -50,7 +52,12 @@ interface BucketEntry {
   subscriptions: { default: number }[];
 }
 
-export type SyncLine = Record<string, unknown>;
+/** A line the storage already serialized (data pages): written as is. */
+export class SerializedLine {
+  constructor(readonly text: string) {}
+}
+
+export type SyncLine = Record<string, unknown> | SerializedLine;
 
 /** Resolves after `ms` or on abort, leaving no listener behind. */
 function sleep(ms: number, signal: AbortSignal, wake?: (resolve: () => void) => void): Promise<void> {
@@ -201,23 +208,31 @@ async function* sendData(
   for (const [index, priority] of priorities.entries()) {
     for (const entry of buckets.filter((b) => b.priority === priority)) {
       let after = positions.get(entry.bucket) ?? 0n;
-      for (;;) {
-        if (signal.aborted) return false;
-        const ops = await deps.storage.readOps(entry.bucket, after, upTo, SYNC_DEFAULTS.opsPerDataLine);
-        if (ops.length === 0) break;
-        const hasMore = ops.length === SYNC_DEFAULTS.opsPerDataLine;
-        const nextAfter = BigInt(ops[ops.length - 1]!.op_id);
-        const visible = ops.filter((op) => !isOmitted(deps.faults, op)).map(formatOp);
-        yield { data: { bucket: entry.bucket, after: after.toString(), has_more: hasMore, data: visible, next_after: nextAfter.toString() } };
-        linesSent++;
-        deps.onOpsSent(visible.length, visible.reduce((n, op) => n + (op.data?.length ?? 0), 0));
-        after = nextAfter;
-        positions.set(entry.bucket, after);
-        if (deps.faults.current.dropStreamMidCheckpoint && linesSent >= 1) {
-          deps.logger.warn('fault: dropping the stream mid-checkpoint');
-          throw new StreamDroppedByFault();
+      const { opsPerDataLine, dataLinesPerQuery } = SYNC_DEFAULTS;
+      const read = (from: bigint) =>
+        deps.storage.readOpsPages(entry.bucket, from, upTo, opsPerDataLine, dataLinesPerQuery, deps.faults.current.omitRows);
+      let pages = await read(after);
+      while (pages.length > 0) {
+        const moreAfterBatch = pages.reduce((n, p) => n + p.count, 0) === opsPerDataLine * dataLinesPerQuery;
+        // Fetch the next batch while this one is written to the client.
+        const next = moreAfterBatch ? read(pages.at(-1)!.lastOpId) : null;
+        next?.catch(() => {});
+        for (const [i, page] of pages.entries()) {
+          if (signal.aborted) return false;
+          const hasMore = i < pages.length - 1 || moreAfterBatch;
+          yield new SerializedLine(
+            `{"data":{"bucket":${JSON.stringify(entry.bucket)},"after":"${after}","has_more":${hasMore},"data":${page.opsJson},"next_after":"${page.lastOpId}"}}`
+          );
+          linesSent++;
+          deps.onOpsSent(page.sent, page.dataBytes);
+          after = page.lastOpId;
+          positions.set(entry.bucket, after);
+          if (deps.faults.current.dropStreamMidCheckpoint && linesSent >= 1) {
+            deps.logger.warn('fault: dropping the stream mid-checkpoint');
+            throw new StreamDroppedByFault();
+          }
         }
-        if (!hasMore) break;
+        pages = next ? await next : [];
       }
     }
     const last = index === priorities.length - 1;
@@ -231,25 +246,6 @@ export class StreamDroppedByFault extends Error {
   constructor() {
     super('stream dropped by fault injection');
   }
-}
-
-function formatOp(op: StoredOp) {
-  if (op.op === 'PUT' || op.op === 'REMOVE') {
-    return {
-      op_id: op.op_id,
-      op: op.op,
-      object_type: op.object_type,
-      object_id: op.object_id,
-      checksum: op.checksum,
-      subkey: op.subkey,
-      data: op.data
-    };
-  }
-  return { op_id: op.op_id, op: op.op, checksum: op.checksum, data: null };
-}
-
-function isOmitted(faults: FaultInjector, op: StoredOp): boolean {
-  return op.op === 'PUT' && op.object_type !== null && op.object_id !== null && faults.isOmitted(op.object_type, op.object_id);
 }
 
 /** Omitted rows leave the checksum consistent (the client just lacks them); corrupted buckets are off by one. */

@@ -1,15 +1,12 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { findFreePort } from '@syncscope/core';
 import { createTestDatabase } from '@syncscope/core/testing/test-database';
-import { SignJWT } from 'jose';
 import pg from 'pg';
 import type { FaultSettings } from '../faults/faults.ts';
-import { parseServiceConfig } from '../config/load-service-config.ts';
+import { hs256DevConfig, type MintOptions, mintHs256Token } from './hs256-dev-config.ts';
 import { type DevSyncServer, startDevSyncServer } from '../dev-sync-server.ts';
 
-export const TEST_AUDIENCE = 'powersync-dev';
-export const TEST_KID = 'test-hs256';
-export const TEST_API_TOKEN = 'test-api-token-0123456789';
+export { TEST_API_TOKEN, TEST_AUDIENCE, TEST_KID } from './hs256-dev-config.ts';
 
 export interface DevServerHarness {
   server: DevSyncServer;
@@ -17,7 +14,7 @@ export interface DevServerHarness {
   storageUrl: string;
   source: pg.Pool;
   secret: Uint8Array;
-  token(sub: string, options?: { ttlSeconds?: number; aud?: string; kid?: string; claims?: Record<string, unknown>; secret?: Uint8Array }): Promise<string>;
+  token(sub: string, options?: MintOptions): Promise<string>;
   /** Resolves once replication has passed everything committed in the source so far. */
   caughtUp(timeoutMs?: number): Promise<void>;
   restart(): Promise<void>;
@@ -41,28 +38,7 @@ export async function startDevServerHarness(options: {
   await source.query(options.sourceSql);
   const secret = randomBytes(32);
   const port = await findFreePort();
-  const configYaml = `
-replication:
-  connections:
-    - type: postgresql
-      uri: ${sourceUrl}
-      sslmode: disable
-storage:
-  type: postgresql
-  uri: ${storageUrl}
-port: ${port}
-client_auth:
-  audience: ['${TEST_AUDIENCE}']
-  jwks:
-    keys:
-      - kty: oct
-        alg: HS256
-        kid: ${TEST_KID}
-        k: ${Buffer.from(secret).toString('base64url')}
-api:
-  tokens: ['${TEST_API_TOKEN}']
-`;
-  const loaded = { ...parseServiceConfig(configYaml), syncRulesYaml: options.rulesYaml, syncRulesPath: undefined };
+  const loaded = hs256DevConfig({ sourceUrl, storageUrl, port, secret, rulesYaml: options.rulesYaml });
   const silent = (await import('pino')).default({ level: process.env.SYNCSCOPE_TEST_LOG ?? 'silent' });
   const start = () => startDevSyncServer({ loaded, faults: options.faults, logger: silent, keepaliveMs: options.keepaliveMs });
   const harness: DevServerHarness = {
@@ -71,17 +47,7 @@ api:
     storageUrl,
     source,
     secret,
-    async token(sub, o = {}) {
-      const now = Math.floor(Date.now() / 1000);
-      return new SignJWT({ ...(o.claims ?? {}) })
-        .setProtectedHeader({ alg: 'HS256', kid: o.kid ?? TEST_KID })
-        .setSubject(sub)
-        .setAudience(o.aud ?? TEST_AUDIENCE)
-        .setIssuedAt(now)
-        .setExpirationTime(now + (o.ttlSeconds ?? 300))
-        .setJti(randomUUID())
-        .sign(o.secret ?? secret);
-    },
+    token: (sub, o = {}) => mintHs256Token(secret, sub, o),
     async caughtUp(timeoutMs = 15_000) {
       const { rows } = await source.query<{ lsn: string }>(
         "SELECT pg_logical_emit_message(false, 'powersync', 'test-barrier')::text AS lsn"
@@ -110,49 +76,4 @@ api:
   return harness;
 }
 
-/** Reads an NDJSON sync stream until `stop` returns true for a line (or the timeout passes). */
-export async function readSyncStream(
-  url: string,
-  token: string,
-  body: Record<string, unknown>,
-  stop: (line: Record<string, unknown>, lines: Record<string, unknown>[]) => boolean,
-  timeoutMs = 15_000
-): Promise<{ status: number; lines: Record<string, unknown>[]; contentType: string | null }> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
-  const lines: Record<string, unknown>[] = [];
-  try {
-    const response = await fetch(`${url}/sync/stream`, {
-      method: 'POST',
-      headers: { Authorization: `Token ${token}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify(body),
-      signal: controller.signal
-    });
-    if (!response.ok || !response.body) {
-      return { status: response.status, lines: [await response.json()], contentType: response.headers.get('content-type') };
-    }
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-        let newline = buffer.indexOf('\n');
-        while (newline >= 0) {
-          const line = JSON.parse(buffer.slice(0, newline)) as Record<string, unknown>;
-          buffer = buffer.slice(newline + 1);
-          lines.push(line);
-          if (stop(line, lines)) {
-            controller.abort();
-            return { status: response.status, lines, contentType: response.headers.get('content-type') };
-          }
-          newline = buffer.indexOf('\n');
-        }
-      }
-    } catch (error) {
-      if (!controller.signal.aborted) throw error;
-    }
-    return { status: response.status, lines, contentType: response.headers.get('content-type') };
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export { readSyncStream } from './ndjson-stream-reader.ts';
