@@ -37,7 +37,9 @@ INSERT INTO records SELECT 'rec-'||i, 'ws-1', 'Record number '||i, (i * 1.25)::n
   timestamptz '2026-01-01 00:00:00+00' + (i || ' seconds')::interval FROM generate_series(1, ${n}) i;`;
 
 function readInWorker(url: string, token: string): Promise<{ ops: number; ms: number }> {
-  const worker = new Worker(new URL('./lib/ndjson-reader-worker.mjs', import.meta.url), { workerData: { url, token } });
+  const worker = new Worker(new URL('./lib/ndjson-reader-worker.mjs', import.meta.url), {
+    workerData: { url, token }
+  });
   return new Promise((resolve, reject) => {
     worker.once('message', resolve);
     worker.once('error', reject);
@@ -83,16 +85,28 @@ async function benchSize(pgs: Awaited<ReturnType<typeof startBenchPostgres>>, re
   }
   const serverRate = ops / (median(serverMs) / 1000);
   const clientRate = ops / (median(clientMs) / 1000);
-  return { records, replicationMs: replication.ms, serverMs: median(serverMs), clientMs: median(clientMs), serverRate, clientRate };
+  return {
+    records,
+    replicationMs: replication.ms,
+    serverMs: median(serverMs),
+    clientMs: median(clientMs),
+    serverRate,
+    clientRate
+  };
 }
 
 async function main() {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { runs: { type: 'string', default: '3' } } });
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { runs: { type: 'string', default: '3' } }
+  });
   const sizes = positionals.length ? positionals.map(Number) : [10_000, 100_000];
   const runs = Number(values.runs);
   const pgs = await startBenchPostgres();
   try {
-    console.log(`initial sync of one user, median of ${runs} runs (bare NDJSON reader vs @powersync/node to hasSynced)`);
+    console.log(
+      `initial sync of one user, median of ${runs} runs (bare NDJSON reader vs @powersync/node to hasSynced)`
+    );
     for (const size of sizes) {
       const r = await benchSize(pgs, size, runs);
       console.log(

@@ -7,7 +7,14 @@ import path from 'node:path';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'syncscope-vitest-'));
 const report = path.join(dir, 'report.json');
-const args = ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)];
+const args = [
+  'vitest',
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${report}`,
+  ...process.argv.slice(2)
+];
 const run = spawnSync('npx', args, { stdio: 'inherit' });
 let summary = 'vitest produced no report';
 try {

@@ -1,4 +1,4 @@
-import { type Logger, SyncScopeError, assertPortFree, createLogger } from '@syncscope/core';
+import { assertPortFree, createLogger, type Logger, SyncScopeError } from '@syncscope/core';
 import { loadSyncRules } from '@syncscope/core/sync-rules/load-sync-rules';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pg from 'pg';
@@ -47,22 +47,39 @@ export async function startDevSyncServer(options: DevSyncServerOptions): Promise
   const { config, syncRulesYaml, syncRulesPath, ignoredKeys } = options.loaded;
   const logger = options.logger ?? createLogger('dev-sync-server');
   const host = options.host ?? '127.0.0.1';
-  if (ignoredKeys.length > 0) logger.warn({ keys: ignoredKeys }, 'the dev sync server ignores these config keys');
+  if (ignoredKeys.length > 0)
+    logger.warn({ keys: ignoredKeys }, 'the dev sync server ignores these config keys');
   if (!config.client_auth) {
-    throw new SyncScopeError('SYNCSCOPE_E_CONFIG_INVALID', 'client_auth: the config has no client_auth; add jwks_uri or jwks and audience.');
+    throw new SyncScopeError(
+      'SYNCSCOPE_E_CONFIG_INVALID',
+      'client_auth: the config has no client_auth; add jwks_uri or jwks and audience.'
+    );
   }
   const rules = loadSyncRules(syncRulesYaml, { file: syncRulesPath });
   for (const w of rules.warnings) logger.warn({ line: w.line }, `sync rules: ${w.message}`);
   await assertPortFree(host, config.port, 'port (service config)', 'The dev sync server');
   const metricsPort = config.telemetry?.prometheus_port;
-  if (metricsPort) await assertPortFree(host, metricsPort, 'telemetry.prometheus_port', 'The dev sync server metrics');
+  if (metricsPort)
+    await assertPortFree(host, metricsPort, 'telemetry.prometheus_port', 'The dev sync server metrics');
 
   const sourceUrl = config.replication.connections[0]!.uri;
   const faults = new FaultInjector(options.faults);
   const metrics = createServerMetrics();
   const storage = new BucketStorage(config.storage.uri, rules.hydrated);
-  const replicator = new Replicator({ sourceUrl, storage, rulesYaml: syncRulesYaml, rules: rules.hydrated, logger, metrics, faults });
-  const sourcePool = new pg.Pool({ connectionString: sourceUrl, max: 4, application_name: 'syncscope-dev-sync-server-api' });
+  const replicator = new Replicator({
+    sourceUrl,
+    storage,
+    rulesYaml: syncRulesYaml,
+    rules: rules.hydrated,
+    logger,
+    metrics,
+    faults
+  });
+  const sourcePool = new pg.Pool({
+    connectionString: sourceUrl,
+    max: 4,
+    application_name: 'syncscope-dev-sync-server-api'
+  });
   sourcePool.on('error', () => {});
 
   const readyPromise = replicator.start();

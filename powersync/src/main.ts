@@ -12,7 +12,12 @@ Runs the development sync server (PowerSync protocol) with the real service's co
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { config: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, faults: { type: 'string' }, help: { type: 'boolean' } }
+    options: {
+      config: { type: 'string' },
+      host: { type: 'string', default: '127.0.0.1' },
+      faults: { type: 'string' },
+      help: { type: 'boolean' }
+    }
   });
   if (values.help || !values.config) {
     console.log(USAGE);
@@ -20,7 +25,12 @@ async function main(): Promise<void> {
   }
   const logger = createLogger('dev-sync-server');
   const faults = values.faults ? faultSettingsSchema.parse(JSON.parse(values.faults)) : undefined;
-  const server = await startDevSyncServer({ loaded: await loadServiceConfig(values.config), host: values.host, logger, faults });
+  const server = await startDevSyncServer({
+    loaded: await loadServiceConfig(values.config),
+    host: values.host,
+    logger,
+    faults
+  });
   logger.info({ url: server.url, metrics: server.metricsUrl }, 'dev sync server ready');
   const stop = async () => {
     await server.close();

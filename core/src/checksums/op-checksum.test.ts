@@ -24,15 +24,17 @@ function dataLines(file: string): OpLine[] {
 }
 
 describe('operation checksums against the real service captures', () => {
-  const files = ['stream-initial-alice.ndjson', 'stream-live-edits-alice.ndjson', 'stream-membership-alice.ndjson'];
+  const files = [
+    'stream-initial-alice.ndjson',
+    'stream-live-edits-alice.ndjson',
+    'stream-membership-alice.ndjson'
+  ];
   it.each(files)('every PUT and REMOVE in %s', (file) => {
     const ops = dataLines(file);
     expect(ops.length).toBeGreaterThan(5);
     for (const op of ops) {
       const computed =
-        op.op === 'PUT'
-          ? putChecksum(op.object_type!, op.object_id!, op.data!)
-          : removeChecksum(op.subkey!);
+        op.op === 'PUT' ? putChecksum(op.object_type!, op.object_id!, op.data!) : removeChecksum(op.subkey!);
       expect({ id: op.object_id, checksum: computed }).toEqual({ id: op.object_id, checksum: op.checksum });
     }
   });

@@ -31,13 +31,20 @@ export interface RunningPostgres {
 // Logical replication for the sync service; loopback only; no unix socket (its default folder may not exist).
 function serverFlags(host: string): string[] {
   return [
-    '-c', 'wal_level=logical',
-    '-c', 'max_replication_slots=20',
-    '-c', 'max_wal_senders=20',
-    '-c', `listen_addresses=${host}`,
-    '-c', 'unix_socket_directories=',
-    '-c', 'fsync=on',
-    '-c', 'max_connections=200'
+    '-c',
+    'wal_level=logical',
+    '-c',
+    'max_replication_slots=20',
+    '-c',
+    'max_wal_senders=20',
+    '-c',
+    `listen_addresses=${host}`,
+    '-c',
+    'unix_socket_directories=',
+    '-c',
+    'fsync=on',
+    '-c',
+    'max_connections=200'
   ];
 }
 
@@ -86,7 +93,10 @@ async function waitForConnections(url: string, timeoutMs: number): Promise<void>
     } catch (error) {
       await client.end().catch(() => {});
       if (Date.now() > deadline) {
-        throw new SyncScopeError('SYNCSCOPE_E_PG_START', `Embedded Postgres did not accept connections: ${String(error)}`);
+        throw new SyncScopeError(
+          'SYNCSCOPE_E_PG_START',
+          `Embedded Postgres did not accept connections: ${String(error)}`
+        );
       }
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -28,7 +28,8 @@ export const ERROR_CODES = {
   },
   SYNCSCOPE_E_PG_UNREACHABLE: {
     status: 503,
-    description: 'A Postgres database could not be reached. Check the URL, that the server runs, and the credentials.'
+    description:
+      'A Postgres database could not be reached. Check the URL, that the server runs, and the credentials.'
   },
   SYNCSCOPE_E_AUTH_REQUIRED: {
     status: 401,
@@ -53,12 +54,17 @@ export const ERROR_CODES = {
   },
   SYNCSCOPE_E_SYNC_RULES_INVALID: {
     status: 500,
-    description: 'The sync rules could not be parsed or refer to unknown tables. The message gives the line and reason.'
+    description:
+      'The sync rules could not be parsed or refer to unknown tables. The message gives the line and reason.'
   },
   SYNCSCOPE_E_REPLICATION: {
     status: 500,
     description:
       'Logical replication from the source Postgres failed. Check wal_level=logical, the publication "powersync" and that the role has REPLICATION.'
+  },
+  SYNCSCOPE_E_INTERNAL: {
+    status: 500,
+    description: 'An unexpected error. The server log has the details; please report it with the log lines.'
   },
   SYNCSCOPE_E_FAULT_UNKNOWN: {
     status: 400,

@@ -6,7 +6,12 @@ export class SyncScopeError extends Error {
   readonly status: number;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    details?: Record<string, unknown>,
+    options?: { cause?: unknown }
+  ) {
     super(message, options);
     this.name = 'SyncScopeError';
     this.code = code;
@@ -16,7 +21,9 @@ export class SyncScopeError extends Error {
 
   /** The body every SyncScope HTTP API answers with on failure. */
   toResponse(): { error: { code: ErrorCode; message: string; details?: Record<string, unknown> } } {
-    return { error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) } };
+    return {
+      error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) }
+    };
   }
 }
 

@@ -2,7 +2,12 @@ import net from 'node:net';
 import { SyncScopeError } from '../errors/index.ts';
 
 /** Fails with a message naming the env var that moves the port, before anything binds half-way. */
-export async function assertPortFree(host: string, port: number, envVar: string, what: string): Promise<void> {
+export async function assertPortFree(
+  host: string,
+  port: number,
+  envVar: string,
+  what: string
+): Promise<void> {
   const free = await new Promise<boolean>((resolve) => {
     const probe = net.createServer();
     probe.once('error', () => resolve(false));

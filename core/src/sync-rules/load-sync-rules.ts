@@ -53,12 +53,18 @@ export function formatProblem(problem: SyncRulesProblem, file = 'sync_rules.yaml
  * Parses and hydrates sync rules the way the service deploys them. Fatal problems throw one
  * SyncScopeError listing each with its line; warnings are returned.
  */
-export function loadSyncRules(yaml: string, options: { file?: string; version?: number } = {}): LoadedSyncRules {
+export function loadSyncRules(
+  yaml: string,
+  options: { file?: string; version?: number } = {}
+): LoadedSyncRules {
   let parsed: ReturnType<typeof SqlSyncRules.fromYaml>;
   try {
     parsed = SqlSyncRules.fromYaml(yaml, { defaultSchema: DEFAULT_SOURCE_SCHEMA, throwOnError: false });
   } catch (error) {
-    throw new SyncScopeError('SYNCSCOPE_E_SYNC_RULES_INVALID', `${options.file ?? 'sync_rules.yaml'}: ${(error as Error).message}`);
+    throw new SyncScopeError(
+      'SYNCSCOPE_E_SYNC_RULES_INVALID',
+      `${options.file ?? 'sync_rules.yaml'}: ${(error as Error).message}`
+    );
   }
   const problems = parsed.errors.map((e) => toProblem(yaml, e));
   const fatal = problems.filter((p) => p.severity === 'fatal');
@@ -73,7 +79,12 @@ export function loadSyncRules(yaml: string, options: { file?: string; version?: 
     hydrationState: versionedHydrationState(options.version ?? SYNC_RULES_VERSION),
     sqlite: null
   });
-  return { yaml, config: parsed.config, hydrated, warnings: problems.filter((p) => p.severity === 'warning') };
+  return {
+    yaml,
+    config: parsed.config,
+    hydrated,
+    warnings: problems.filter((p) => p.severity === 'warning')
+  };
 }
 
 /** Where a table is named in the rules (`FROM table`), so an unknown-table error can point at the rule. */
@@ -83,7 +94,13 @@ export function findTableReferences(yaml: string, table: string): SyncRulesProbl
   const problems: SyncRulesProblem[] = [];
   for (const match of yaml.matchAll(pattern)) {
     const { line, column } = positionOf(yaml, match.index ?? 0);
-    problems.push({ line, column, message: `table "${table}" does not exist in the source database`, severity: 'fatal', excerpt: yaml.split('\n')[line - 1]?.trim() ?? '' });
+    problems.push({
+      line,
+      column,
+      message: `table "${table}" does not exist in the source database`,
+      severity: 'fatal',
+      excerpt: yaml.split('\n')[line - 1]?.trim() ?? ''
+    });
   }
   return problems;
 }

@@ -17,14 +17,22 @@ export interface SigningKey {
 function redactOnInspect(key: SigningKey): SigningKey {
   const marker = `[SigningKey kid=${key.kid}]`;
   Object.defineProperty(key, 'toJSON', { value: () => marker, enumerable: false });
-  Object.defineProperty(key, Symbol.for('nodejs.util.inspect.custom'), { value: () => marker, enumerable: false });
+  Object.defineProperty(key, Symbol.for('nodejs.util.inspect.custom'), {
+    value: () => marker,
+    enumerable: false
+  });
   return key;
 }
 
 async function fromPrivateJwk(jwk: JWK, kid: string): Promise<SigningKey> {
   const privateKey = (await importJWK(jwk, SIGNING_ALG)) as CryptoKey;
   const { kty, n, e } = jwk;
-  return redactOnInspect({ kid, alg: SIGNING_ALG, privateKey, publicJwk: { kty, n, e, kid, alg: SIGNING_ALG, use: 'sig' } });
+  return redactOnInspect({
+    kid,
+    alg: SIGNING_ALG,
+    privateKey,
+    publicJwk: { kty, n, e, kid, alg: SIGNING_ALG, use: 'sig' }
+  });
 }
 
 /**

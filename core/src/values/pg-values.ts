@@ -39,9 +39,27 @@ export const PgOid = {
 
 /** Array type OID → element type OID, for the built-in types the service decodes element-wise. */
 const ARRAY_ELEMENT_OID = new Map<number, number>([
-  [1000, 16], [1001, 17], [1016, 20], [1005, 21], [1007, 23], [1009, 25], [1028, 26], [199, 114],
-  [1021, 700], [1022, 701], [1014, 1042], [1015, 1043], [1182, 1082], [1183, 1083], [1115, 1114],
-  [1185, 1184], [1187, 1186], [1231, 1700], [2951, 2950], [3221, 3220], [3807, 3802]
+  [1000, 16],
+  [1001, 17],
+  [1016, 20],
+  [1005, 21],
+  [1007, 23],
+  [1009, 25],
+  [1028, 26],
+  [199, 114],
+  [1021, 700],
+  [1022, 701],
+  [1014, 1042],
+  [1015, 1043],
+  [1182, 1082],
+  [1183, 1083],
+  [1115, 1114],
+  [1185, 1184],
+  [1187, 1186],
+  [1231, 1700],
+  [2951, 2950],
+  [3221, 3220],
+  [3807, 3802]
 ]);
 
 export const postgresTimeOptions = Object.freeze({
@@ -62,7 +80,8 @@ export function timestamptzToSqlite(text: string): DateTimeValue | null {
   const match = TIMESTAMP_TEXT.exec(text);
   if (!match) {
     if (text === 'infinity') return new DateTimeValue('9999-12-31T23:59:59Z', undefined, postgresTimeOptions);
-    if (text === '-infinity') return new DateTimeValue('0000-01-01T00:00:00Z', undefined, postgresTimeOptions);
+    if (text === '-infinity')
+      return new DateTimeValue('0000-01-01T00:00:00Z', undefined, postgresTimeOptions);
     return null;
   }
   const [, date, time, fraction = '', zone = '+00'] = match;
@@ -70,7 +89,11 @@ export function timestamptzToSqlite(text: string): DateTimeValue | null {
   // Dates outside JS's range (e.g. year 10022) become null, as in the service.
   if (Number.isNaN(parsed.getTime())) return null;
   const base = parsed.toISOString().replace('.000', '').replace('Z', '');
-  return new DateTimeValue(`${base}${fraction}Z`, `${base.replace('T', ' ')}${fraction}Z`, postgresTimeOptions);
+  return new DateTimeValue(
+    `${base}${fraction}Z`,
+    `${base.replace('T', ' ')}${fraction}Z`,
+    postgresTimeOptions
+  );
 }
 
 export function timestampToSqlite(text: string): DateTimeValue | null {
@@ -81,7 +104,11 @@ export function timestampToSqlite(text: string): DateTimeValue | null {
     return null;
   }
   const [, date, time, fraction] = match;
-  return new DateTimeValue(`${date}T${time}${fraction?.padEnd(7, '0') ?? '.000000'}`, text, postgresTimeOptions);
+  return new DateTimeValue(
+    `${date}T${time}${fraction?.padEnd(7, '0') ?? '.000000'}`,
+    text,
+    postgresTimeOptions
+  );
 }
 
 function dateToSqlite(text: string): string {
@@ -137,7 +164,9 @@ export function decodePgValue(text: string | null, typeOid: number): DatabaseInp
   const elementOid = ARRAY_ELEMENT_OID.get(typeOid);
   if (elementOid !== undefined) {
     const decodeItems = (items: unknown[]): DatabaseInputValue[] =>
-      items.map((item) => (Array.isArray(item) ? decodeItems(item) : decodePgValue(item as string | null, elementOid)));
+      items.map((item) =>
+        Array.isArray(item) ? decodeItems(item) : decodePgValue(item as string | null, elementOid)
+      );
     return decodeItems(parsePgArrayLiteral(text));
   }
   return text;
@@ -149,7 +178,10 @@ export interface PgColumn {
 }
 
 /** A source row (text values keyed by column) → the input row the sync rules evaluate. */
-export function pgRowToSyncRulesRow(columns: readonly PgColumn[], values: Record<string, string | null>): SqliteInputRow {
+export function pgRowToSyncRulesRow(
+  columns: readonly PgColumn[],
+  values: Record<string, string | null>
+): SqliteInputRow {
   const decoded: DatabaseInputRow = {};
   for (const column of columns) {
     const raw = values[column.name];

@@ -1,7 +1,11 @@
 import pg from 'pg';
 
 /** The embedded stack's databases: the app's own, SyncScope's ops data, and the sync server's buckets. */
-export const STACK_DATABASES = { app: 'app', syncscope: 'syncscope', powersyncStorage: 'powersync_storage' } as const;
+export const STACK_DATABASES = {
+  app: 'app',
+  syncscope: 'syncscope',
+  powersyncStorage: 'powersync_storage'
+} as const;
 
 export async function ensureDatabases(adminUrl: string, names: readonly string[]): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });

@@ -9,7 +9,10 @@ const port = z.coerce.number().int().min(1).max(65535);
  * The README lists these; defaults keep everything on loopback and off common ports.
  */
 export const stackEnvSchema = z.object({
-  SYNCSCOPE_HOME: z.string().default('.syncscope').describe('Folder for Postgres data, keys and generated config'),
+  SYNCSCOPE_HOME: z
+    .string()
+    .default('.syncscope')
+    .describe('Folder for Postgres data, keys and generated config'),
   SYNCSCOPE_BIND_HOST: z.string().default('127.0.0.1').describe('Address every part listens on'),
   SYNCSCOPE_PG_PORT: port.default(5433),
   SYNCSCOPE_PG_USER: z.string().default('postgres'),
@@ -20,7 +23,11 @@ export const stackEnvSchema = z.object({
   SYNCSCOPE_DASHBOARD_PORT: port.default(3000),
   SYNCSCOPE_AGENT_METRICS_PORT: port.default(9464),
   SYNCSCOPE_SEED_RECORDS: z.coerce.number().int().min(0).default(200).describe('Records in the demo seed'),
-  SYNCSCOPE_API_TOKEN: z.string().min(16).optional().describe('Admin API token of the sync server (random if unset)')
+  SYNCSCOPE_API_TOKEN: z
+    .string()
+    .min(16)
+    .optional()
+    .describe('Admin API token of the sync server (random if unset)')
 });
 
 export type StackEnv = z.infer<typeof stackEnvSchema>;

@@ -29,11 +29,15 @@ export interface RunningStack {
  * Starts the embedded demo stack: Postgres (logical replication), the demo schema and seed, the
  * development sync server and the demo backend. Anything started before a failure is stopped again.
  */
-export async function startStack(options: { logger: Logger; env?: NodeJS.ProcessEnv }): Promise<RunningStack> {
+export async function startStack(options: {
+  logger: Logger;
+  env?: NodeJS.ProcessEnv;
+}): Promise<RunningStack> {
   const config = readStackConfig(options.env);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
-    for (const stop of stops.reverse()) await stop().catch((e: unknown) => options.logger.warn({ err: String(e) }, 'stop failed'));
+    for (const stop of stops.reverse())
+      await stop().catch((e: unknown) => options.logger.warn({ err: String(e) }, 'stop failed'));
   };
   try {
     const postgres = await startEmbeddedPostgres({
@@ -56,7 +60,9 @@ export async function startStack(options: { logger: Logger; env?: NodeJS.Process
 
     const appKey = await loadOrCreateSigningKey(config.keysDir, APP_KEY_ID);
     const probeKey = await loadOrCreateSigningKey(config.keysDir, PROBE_KEY_ID);
-    const apiToken = config.SYNCSCOPE_API_TOKEN ?? (await loadOrCreateSecret(path.join(config.home, 'secrets', 'sync-api-token')));
+    const apiToken =
+      config.SYNCSCOPE_API_TOKEN ??
+      (await loadOrCreateSecret(path.join(config.home, 'secrets', 'sync-api-token')));
     const host = config.SYNCSCOPE_BIND_HOST;
     const backendUrl = `http://${host}:${config.SYNCSCOPE_DEMO_PORT}`;
     const syncUrl = `http://${host}:${config.SYNCSCOPE_SYNC_PORT}`;
@@ -96,7 +102,13 @@ export async function startStack(options: { logger: Logger; env?: NodeJS.Process
       config,
       urls: { postgres: postgres.url, sync: sync.url, syncMetrics: sync.metricsUrl, backend: backend.url },
       seeded,
-      describe: (readySeconds) => describeStack(config, { sync: sync.url, syncMetrics: sync.metricsUrl, backend: backend.url }, readySeconds, postgres.initialised),
+      describe: (readySeconds) =>
+        describeStack(
+          config,
+          { sync: sync.url, syncMetrics: sync.metricsUrl, backend: backend.url },
+          readySeconds,
+          postgres.initialised
+        ),
       stop: stopAll
     };
   } catch (error) {

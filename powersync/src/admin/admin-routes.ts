@@ -16,7 +16,12 @@ function authorised(deps: AdminDeps, request: FastifyRequest, reply: FastifyRepl
   const match = /^(?:Bearer|Token)\s+(\S+)$/i.exec(request.headers.authorization ?? '');
   if (match && deps.apiTokens.includes(match[1]!)) return true;
   void reply.code(401).send({
-    error: { code: 'PSYNC_S2106', status: 401, description: 'Authentication required: send an api token from api.tokens', name: 'AuthorizationError' }
+    error: {
+      code: 'PSYNC_S2106',
+      status: 401,
+      description: 'Authentication required: send an api token from api.tokens',
+      name: 'AuthorizationError'
+    }
   });
   return false;
 }
@@ -28,7 +33,14 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     const checkpoint = deps.storage.checkpoint;
     return {
       data: {
-        connections: [{ id: 'default', postgres_uri: deps.sourceUriForDisplay, connected: deps.replicator.ready, errors: [] }],
+        connections: [
+          {
+            id: 'default',
+            postgres_uri: deps.sourceUriForDisplay,
+            connected: deps.replicator.ready,
+            errors: []
+          }
+        ],
         active_sync_rules: {
           content: deps.rulesYaml,
           connections: [
@@ -45,7 +57,9 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
                 replication_id: t.table.replicaIdColumns,
                 data_queries: t.table.syncsData,
                 parameter_queries: t.table.syncsParameters,
-                errors: t.published ? [] : [{ level: 'warning', message: `Table is not part of publication "powersync"` }]
+                errors: t.published
+                  ? []
+                  : [{ level: 'warning', message: `Table is not part of publication "powersync"` }]
               }))
             }
           ],
@@ -71,7 +85,10 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       return reply.code(400).send({
-        error: { code: 'SYNCSCOPE_E_FAULT_UNKNOWN', message: `Invalid fault settings: ${issue?.path.join('.') || '(body)'}: ${issue?.message}` }
+        error: {
+          code: 'SYNCSCOPE_E_FAULT_UNKNOWN',
+          message: `Invalid fault settings: ${issue?.path.join('.') || '(body)'}: ${issue?.message}`
+        }
       });
     }
     return { data: deps.faults.set(parsed.data) };
@@ -79,7 +96,11 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
 }
 
 export function registerProbeRoutes(app: FastifyInstance, replicator: Replicator): void {
-  app.get('/probes/startup', async (_req, reply) => reply.code(replicator.ready ? 200 : 503).send({ ready: replicator.ready }));
+  app.get('/probes/startup', async (_req, reply) =>
+    reply.code(replicator.ready ? 200 : 503).send({ ready: replicator.ready })
+  );
   app.get('/probes/liveness', async () => ({ alive: true }));
-  app.get('/probes/readiness', async (_req, reply) => reply.code(replicator.ready ? 200 : 503).send({ ready: replicator.ready }));
+  app.get('/probes/readiness', async (_req, reply) =>
+    reply.code(replicator.ready ? 200 : 503).send({ ready: replicator.ready })
+  );
 }

@@ -41,16 +41,25 @@ function listIgnoredKeys(raw: Record<string, unknown>): string[] {
   return Object.keys(raw).filter((k) => !known.has(k));
 }
 
-export function parseServiceConfig(text: string, env: NodeJS.ProcessEnv = process.env): Omit<LoadedServiceConfig, 'syncRulesYaml' | 'syncRulesPath'> {
+export function parseServiceConfig(
+  text: string,
+  env: NodeJS.ProcessEnv = process.env
+): Omit<LoadedServiceConfig, 'syncRulesYaml' | 'syncRulesPath'> {
   let raw: unknown;
   try {
     raw = YAML.parse(text, { customTags: [envTag(env)] });
   } catch (error) {
     if (error instanceof SyncScopeError) throw error;
-    throw new SyncScopeError('SYNCSCOPE_E_CONFIG_INVALID', `The service config is not valid YAML: ${(error as Error).message}`);
+    throw new SyncScopeError(
+      'SYNCSCOPE_E_CONFIG_INVALID',
+      `The service config is not valid YAML: ${(error as Error).message}`
+    );
   }
   if (!raw || typeof raw !== 'object') {
-    throw new SyncScopeError('SYNCSCOPE_E_CONFIG_INVALID', 'The service config is empty or not a YAML mapping.');
+    throw new SyncScopeError(
+      'SYNCSCOPE_E_CONFIG_INVALID',
+      'The service config is empty or not a YAML mapping.'
+    );
   }
   const parsed = serviceConfigSchema.safeParse(raw);
   if (!parsed.success) {
@@ -62,12 +71,18 @@ export function parseServiceConfig(text: string, env: NodeJS.ProcessEnv = proces
   return { config: parsed.data, ignoredKeys: listIgnoredKeys(raw as Record<string, unknown>) };
 }
 
-export async function loadServiceConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedServiceConfig> {
+export async function loadServiceConfig(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env
+): Promise<LoadedServiceConfig> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new SyncScopeError('SYNCSCOPE_E_CONFIG_INVALID', `Cannot read the service config ${file}: ${(error as Error).message}`);
+    throw new SyncScopeError(
+      'SYNCSCOPE_E_CONFIG_INVALID',
+      `Cannot read the service config ${file}: ${(error as Error).message}`
+    );
   }
   const { config, ignoredKeys } = parseServiceConfig(text, env);
   const rules = config.sync_config ?? config.sync_rules;

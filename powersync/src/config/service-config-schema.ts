@@ -25,7 +25,9 @@ export const serviceConfigSchema = z.object({
     connections: z.array(postgresConnection).length(1, 'exactly one replication connection is supported')
   }),
   storage: z.object({
-    type: z.literal('postgresql', { message: 'the dev server stores buckets in Postgres: set storage.type to postgresql' }),
+    type: z.literal('postgresql', {
+      message: 'the dev server stores buckets in Postgres: set storage.type to postgresql'
+    }),
     uri: z.string().min(1),
     sslmode: z.enum(['disable', 'verify-full', 'verify-ca']).optional()
   }),

@@ -1,4 +1,4 @@
-import { SyncScopeError } from '@syncscope/core';
+import type { SyncScopeError } from '@syncscope/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startDevServerHarness } from '../testing/dev-server-harness.ts';
 
@@ -21,7 +21,10 @@ describe('sync rules errors refuse to start, naming the line and the reason', ()
   afterAll(() => {});
 
   it('invalid YAML', async () => {
-    const error = await startError('rules_yaml', 'bucket_definitions:\n  by_ws:\n    parameters: [unclosed\n');
+    const error = await startError(
+      'rules_yaml',
+      'bucket_definitions:\n  by_ws:\n    parameters: [unclosed\n'
+    );
     expect(error.code).toBe('SYNCSCOPE_E_SYNC_RULES_INVALID');
     expect(error.message).toMatch(/sync_rules\.yaml:\d+:\d+/);
   });

@@ -13,7 +13,12 @@ describe('injected faults as the real @powersync/node client experiences them', 
   const clients: TestClient[] = [];
 
   beforeAll(async () => {
-    h = await startDevServerHarness({ name: 'faults', sourceSql: ref('seed.sql'), rulesYaml: ref('sync-rules.yaml'), keepaliveMs: 1000 });
+    h = await startDevServerHarness({
+      name: 'faults',
+      sourceSql: ref('seed.sql'),
+      rulesYaml: ref('sync-rules.yaml'),
+      keepaliveMs: 1000
+    });
   });
   afterEach(async () => {
     h.server.faults.set({});
@@ -64,11 +69,15 @@ describe('injected faults as the real @powersync/node client experiences them', 
     h.server.faults.set({ stallReplication: true });
     await h.source.query("UPDATE records SET title = 'during stall' WHERE id = 'rec-1'");
     await new Promise((r) => setTimeout(r, 2500));
-    expect((await client.db.get<{ title: string }>("SELECT title FROM records WHERE id = 'rec-1'")).title).toBe('Record 1');
+    expect(
+      (await client.db.get<{ title: string }>("SELECT title FROM records WHERE id = 'rec-1'")).title
+    ).toBe('Record 1');
     expect(h.server.replicator.lagSeconds).toBeGreaterThan(1.5);
     h.server.faults.set({});
     await eventually(async () =>
-      expect((await client.db.get<{ title: string }>("SELECT title FROM records WHERE id = 'rec-1'")).title).toBe('during stall')
+      expect(
+        (await client.db.get<{ title: string }>("SELECT title FROM records WHERE id = 'rec-1'")).title
+      ).toBe('during stall')
     );
     await h.source.query("UPDATE records SET title = 'Record 1' WHERE id = 'rec-1'");
   });
@@ -79,7 +88,10 @@ describe('injected faults as the real @powersync/node client experiences them', 
     h.server.faults.set({ dropStreamMidCheckpoint: true });
     const opened = h.server.stats.streamsOpened;
     const client = await connect();
-    await eventually(async () => expect(h.server.stats.streamsOpened - opened).toBeGreaterThanOrEqual(2), 10_000);
+    await eventually(
+      async () => expect(h.server.stats.streamsOpened - opened).toBeGreaterThanOrEqual(2),
+      10_000
+    );
     expect(client.db.currentStatus.hasSynced).toBeFalsy();
     h.server.faults.set({});
     await client.db.waitForFirstSync({ signal: AbortSignal.timeout(15_000) });
@@ -103,11 +115,19 @@ describe('injected faults as the real @powersync/node client experiences them', 
     const client = await connect();
     await client.db.waitForFirstSync({ signal: AbortSignal.timeout(15_000) });
     await h.restart();
-    await h.source.query("INSERT INTO records VALUES ('rec-after-restart', 'ws-2', 'after restart', 7, 'cat-2-1', now())");
-    await eventually(async () =>
-      expect(await client.db.getOptional("SELECT id FROM records WHERE id = 'rec-after-restart'")).not.toBeNull()
-    , 20_000);
-    const expected = await h.source.query("SELECT id FROM records WHERE workspace_id IN ('ws-1','ws-2') ORDER BY id");
+    await h.source.query(
+      "INSERT INTO records VALUES ('rec-after-restart', 'ws-2', 'after restart', 7, 'cat-2-1', now())"
+    );
+    await eventually(
+      async () =>
+        expect(
+          await client.db.getOptional("SELECT id FROM records WHERE id = 'rec-after-restart'")
+        ).not.toBeNull(),
+      20_000
+    );
+    const expected = await h.source.query(
+      "SELECT id FROM records WHERE workspace_id IN ('ws-1','ws-2') ORDER BY id"
+    );
     const actual = await client.db.getAll<{ id: string }>('SELECT id FROM records ORDER BY id');
     expect(actual.map((r) => r.id).sort()).toEqual(expected.rows.map((r) => r.id).sort());
     expect(warnings.filter((w) => w.includes("Checksums didn't match"))).toEqual([]);
@@ -118,9 +138,17 @@ describe('injected faults as the real @powersync/node client experiences them', 
     await client.db.waitForFirstSync({ signal: AbortSignal.timeout(15_000) });
     await new Promise((r) => setTimeout(r, 4500));
     await h.source.query("UPDATE categories SET usage_count = 999 WHERE id = 'cat-1-1'");
-    await eventually(async () =>
-      expect((await client.db.get<{ usage_count: number }>("SELECT usage_count FROM categories WHERE id = 'cat-1-1'")).usage_count).toBe(999)
-    , 20_000);
+    await eventually(
+      async () =>
+        expect(
+          (
+            await client.db.get<{ usage_count: number }>(
+              "SELECT usage_count FROM categories WHERE id = 'cat-1-1'"
+            )
+          ).usage_count
+        ).toBe(999),
+      20_000
+    );
     expect(client.connector.credentialFetches).toBeGreaterThanOrEqual(2);
   });
 });

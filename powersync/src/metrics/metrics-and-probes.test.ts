@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { referencePath } from '@syncscope/core/testing/reference';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DevServerHarness, readSyncStream, startDevServerHarness, TEST_API_TOKEN } from '../testing/dev-server-harness.ts';
+import {
+  type DevServerHarness,
+  readSyncStream,
+  startDevServerHarness,
+  TEST_API_TOKEN
+} from '../testing/dev-server-harness.ts';
 import { SERVICE_METRIC_NAMES } from './server-metrics.ts';
 
 const ref = (file: string) => readFileSync(path.join(referencePath(), file), 'utf8');
@@ -20,7 +25,11 @@ function realServiceMetricNames(): Set<string> {
 describe('metrics, probes and the admin API', () => {
   let h: DevServerHarness;
   beforeAll(async () => {
-    h = await startDevServerHarness({ name: 'metrics', sourceSql: ref('seed.sql'), rulesYaml: ref('sync-rules.yaml') });
+    h = await startDevServerHarness({
+      name: 'metrics',
+      sourceSql: ref('seed.sql'),
+      rulesYaml: ref('sync-rules.yaml')
+    });
   });
   afterAll(async () => h?.close());
 
@@ -44,18 +53,19 @@ describe('metrics, probes and the admin API', () => {
 
   it('guards the admin API and the fault switches with an api token', async () => {
     const diagnostics = (token?: string) =>
-      fetch(`${h.server.url}/api/admin/v1/diagnostics`, { method: 'POST', headers: token ? { Authorization: `Bearer ${token}` } : {} });
+      fetch(`${h.server.url}/api/admin/v1/diagnostics`, {
+        method: 'POST',
+        headers: token ? { Authorization: `Bearer ${token}` } : {}
+      });
     expect((await diagnostics()).status).toBe(401);
     expect((await diagnostics('wrong')).status).toBe(401);
     const ok = await diagnostics(TEST_API_TOKEN);
     expect(ok.status).toBe(200);
     const body = await ok.json();
     expect(body.data.active_sync_rules.connections[0].initial_replication_done).toBe(true);
-    expect(body.data.active_sync_rules.connections[0].tables.map((t: { name: string }) => t.name).sort()).toEqual([
-      'categories',
-      'records',
-      'workspace_memberships'
-    ]);
+    expect(
+      body.data.active_sync_rules.connections[0].tables.map((t: { name: string }) => t.name).sort()
+    ).toEqual(['categories', 'records', 'workspace_memberships']);
     expect(body.data.connections[0].postgres_uri).not.toContain('postgres:postgres');
 
     const setFaults = (body: unknown, token = TEST_API_TOKEN) =>

@@ -21,20 +21,36 @@ export function createServerMetrics() {
   // prom-client appends nothing: names already carry the real service's `_total` suffixes.
   return {
     registry,
-    concurrentConnections: new Gauge({ name: m.concurrentConnections, help: 'Number of concurrent sync connections', registers: [registry] }),
+    concurrentConnections: new Gauge({
+      name: m.concurrentConnections,
+      help: 'Number of concurrent sync connections',
+      registers: [registry]
+    }),
     replicationLagSeconds: new Gauge({
       name: m.replicationLagSeconds,
       help: 'Replication lag between the source database and PowerSync instance',
       registers: [registry]
     }),
-    rowsReplicated: new Counter({ name: m.rowsReplicated, help: 'Total number of replicated rows', registers: [registry] }),
+    rowsReplicated: new Counter({
+      name: m.rowsReplicated,
+      help: 'Total number of replicated rows',
+      registers: [registry]
+    }),
     transactionsReplicated: new Counter({
       name: m.transactionsReplicated,
       help: 'Total number of replicated transactions',
       registers: [registry]
     }),
-    operationsSynced: new Counter({ name: m.operationsSynced, help: 'Number of operations synced', registers: [registry] }),
-    dataSyncedBytes: new Counter({ name: m.dataSyncedBytes, help: 'Uncompressed size of synced data', registers: [registry] }),
+    operationsSynced: new Counter({
+      name: m.operationsSynced,
+      help: 'Number of operations synced',
+      registers: [registry]
+    }),
+    dataSyncedBytes: new Counter({
+      name: m.dataSyncedBytes,
+      help: 'Uncompressed size of synced data',
+      registers: [registry]
+    }),
     dataSentBytes: new Counter({
       name: m.dataSentBytes,
       help: 'Size of data sent to clients, after compression if applicable',

@@ -7,7 +7,9 @@ import { type ReplicatedTable, replicaIdOf } from './source-schema.ts';
 const SNAPSHOT_FETCH_ROWS = 10_000;
 
 /** node-pg hands every value over as Postgres text; decoding is ours (by type OID, as the service does). */
-export const rawTextTypes = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
+export const rawTextTypes = {
+  getTypeParser: () => (value: string) => value
+} as unknown as pg.CustomTypesConfig;
 
 export interface SlotCreation {
   consistentPoint: string;
@@ -21,7 +23,10 @@ export interface SlotCreation {
  * slot's consistent point and streaming from that point misses and repeats nothing.
  */
 export async function createSlotWithSnapshot(sourceUrl: string, slotName: string): Promise<SlotCreation> {
-  const replicationClient = new pg.Client({ connectionString: sourceUrl, replication: 'database' } as pg.ClientConfig);
+  const replicationClient = new pg.Client({
+    connectionString: sourceUrl,
+    replication: 'database'
+  } as pg.ClientConfig);
   replicationClient.on('error', () => {});
   await replicationClient.connect();
   const { rows } = await replicationClient.query(
@@ -49,7 +54,9 @@ export async function copyInitialSnapshot(
       const name = `${pg.escapeIdentifier(t.table.schema)}.${pg.escapeIdentifier(t.table.name)}`;
       await client.query(`DECLARE snapshot_cursor NO SCROLL CURSOR FOR SELECT * FROM ${name}`);
       for (;;) {
-        const { rows } = await client.query<Record<string, string | null>>(`FETCH ${SNAPSHOT_FETCH_ROWS} FROM snapshot_cursor`);
+        const { rows } = await client.query<Record<string, string | null>>(
+          `FETCH ${SNAPSHOT_FETCH_ROWS} FROM snapshot_cursor`
+        );
         if (rows.length === 0) break;
         const changes: RowChange[] = rows.map((row) => ({
           kind: 'put',

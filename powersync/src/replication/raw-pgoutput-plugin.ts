@@ -1,5 +1,5 @@
-import { PgoutputPlugin } from 'pg-logical-replication';
 import type { Pgoutput } from 'pg-logical-replication';
+import { PgoutputPlugin } from 'pg-logical-replication';
 
 const keepText = (value: string) => value;
 

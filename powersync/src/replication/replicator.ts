@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { type Logger, SyncScopeError } from '@syncscope/core';
 import { pgRowToSyncRulesRow } from '@syncscope/core/values/pg-values';
-import { LogicalReplicationService, type Pgoutput } from 'pg-logical-replication';
 import pg from 'pg';
+import { LogicalReplicationService, type Pgoutput } from 'pg-logical-replication';
 import type { FaultInjector } from '../faults/faults.ts';
 import type { ServerMetrics } from '../metrics/server-metrics.ts';
 import type { RowChange } from '../storage/apply-changes.ts';
@@ -70,25 +70,45 @@ export class Replicator extends EventEmitter<{ error: [Error] }> {
     const { sourceUrl, storage, logger } = this.options;
     const source = new pg.Client({ connectionString: sourceUrl });
     await source.connect().catch((error: Error) => {
-      throw new SyncScopeError('SYNCSCOPE_E_PG_UNREACHABLE', `Cannot reach the source database: ${error.message}`);
+      throw new SyncScopeError(
+        'SYNCSCOPE_E_PG_UNREACHABLE',
+        `Cannot reach the source database: ${error.message}`
+      );
     });
     let slotExists = false;
     try {
       await checkSourceReady(source);
-      for (const t of await resolveSourceTables(source, this.options.rules, this.options.rulesYaml)) this.tables.set(t.table.key, t);
+      for (const t of await resolveSourceTables(source, this.options.rules, this.options.rulesYaml))
+        this.tables.set(t.table.key, t);
       for (const t of this.tables.values()) {
-        if (!t.published) logger.warn({ table: t.table.key }, `table is not in publication "${PUBLICATION_NAME}": its changes will not replicate`);
+        if (!t.published)
+          logger.warn(
+            { table: t.table.key },
+            `table is not in publication "${PUBLICATION_NAME}": its changes will not replicate`
+          );
       }
-      const slot = await source.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [this.slotName]);
+      const slot = await source.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [
+        this.slotName
+      ]);
       slotExists = (slot.rowCount ?? 0) > 0;
       const state = await storage.init();
-      const resumable = state?.snapshotDone && state.rulesHash === this.rulesHash && state.slotName === this.slotName && slotExists;
+      const resumable =
+        state?.snapshotDone &&
+        state.rulesHash === this.rulesHash &&
+        state.slotName === this.slotName &&
+        slotExists;
       if (!resumable) {
         if (slotExists) await source.query('SELECT pg_drop_replication_slot($1)', [this.slotName]);
-        logger.info({ slot: this.slotName, reason: state ? 'rules changed or slot lost' : 'empty storage' }, 'starting initial replication');
+        logger.info(
+          { slot: this.slotName, reason: state ? 'rules changed or slot lost' : 'empty storage' },
+          'starting initial replication'
+        );
         await this.initialReplication();
       } else {
-        logger.info({ slot: this.slotName, lsn: state.lsn, lastOpId: state.lastOpId }, 'resuming replication from slot');
+        logger.info(
+          { slot: this.slotName, lsn: state.lsn, lastOpId: state.lastOpId },
+          'resuming replication from slot'
+        );
       }
     } finally {
       await source.end();
@@ -103,8 +123,12 @@ export class Replicator extends EventEmitter<{ error: [Error] }> {
     await storage.reset({ rulesHash: this.rulesHash, slotName: this.slotName });
     const slot = await createSlotWithSnapshot(sourceUrl, this.slotName);
     try {
-      await copyInitialSnapshot(sourceUrl, slot.snapshotName, [...this.tables.values()], storage, (_table, rows) =>
-        metrics.rowsReplicated.inc(rows)
+      await copyInitialSnapshot(
+        sourceUrl,
+        slot.snapshotName,
+        [...this.tables.values()],
+        storage,
+        (_table, rows) => metrics.rowsReplicated.inc(rows)
       );
     } finally {
       await slot.replicationClient.end().catch(() => {});
@@ -128,11 +152,17 @@ export class Replicator extends EventEmitter<{ error: [Error] }> {
       this.options.logger.error({ err: error.message }, 'replication stream failed; reconnecting in 1 s');
       setTimeout(() => void this.restartStream(), 1000);
     });
-    const plugin = new RawTextPgoutputPlugin({ protoVersion: 1, publicationNames: [PUBLICATION_NAME], messages: true });
-    // subscribe() resolves only when the stream ends; errors arrive through the 'error' event.
-    service.subscribe(plugin, this.slotName, fromLsn === '0/0' ? '0/00000000' : fromLsn).catch((error: Error) => {
-      if (!this.stopped) service.emit('error', error);
+    const plugin = new RawTextPgoutputPlugin({
+      protoVersion: 1,
+      publicationNames: [PUBLICATION_NAME],
+      messages: true
     });
+    // subscribe() resolves only when the stream ends; errors arrive through the 'error' event.
+    service
+      .subscribe(plugin, this.slotName, fromLsn === '0/0' ? '0/00000000' : fromLsn)
+      .catch((error: Error) => {
+        if (!this.stopped) service.emit('error', error);
+      });
   }
 
   private async restartStream(): Promise<void> {
@@ -169,7 +199,11 @@ export class Replicator extends EventEmitter<{ error: [Error] }> {
         await this.commit(message.commitEndLsn ?? lsn);
         return;
       case 'message':
-        if (!message.transactional && message.prefix === WRITE_CHECKPOINT_MESSAGE_PREFIX && message.messageLsn) {
+        if (
+          !message.transactional &&
+          message.prefix === WRITE_CHECKPOINT_MESSAGE_PREFIX &&
+          message.messageLsn
+        ) {
           await this.options.storage.advanceLsn(message.messageLsn);
           await this.service?.acknowledge(message.messageLsn).catch(() => {});
         }
@@ -196,7 +230,8 @@ export class Replicator extends EventEmitter<{ error: [Error] }> {
     const t = this.tables.get(`${message.schema}.${message.name}`);
     if (!t) return;
     const known = new Set(t.columns.map((c) => c.name));
-    if (message.columns.every((c) => known.has(c.name)) && message.columns.length === t.columns.length) return;
+    if (message.columns.every((c) => known.has(c.name)) && message.columns.length === t.columns.length)
+      return;
     // The table's columns changed (ALTER TABLE): re-read them so values decode by their new types.
     const client = new pg.Client({ connectionString: this.options.sourceUrl, types: rawTextTypes });
     await client.connect();
@@ -232,13 +267,17 @@ export class Replicator extends EventEmitter<{ error: [Error] }> {
     const client = new pg.Client({ connectionString: this.options.sourceUrl, types: rawTextTypes });
     await client.connect();
     try {
-      const where = t.table.replicaIdColumns.map((c, i) => `${pg.escapeIdentifier(c)}::text = $${i + 1}`).join(' AND ');
+      const where = t.table.replicaIdColumns
+        .map((c, i) => `${pg.escapeIdentifier(c)}::text = $${i + 1}`)
+        .join(' AND ');
       const { rows } = await client.query<Record<string, string | null>>(
         `SELECT * FROM ${pg.escapeIdentifier(t.table.schema)}.${pg.escapeIdentifier(t.table.name)} WHERE ${where}`,
         t.table.replicaIdColumns.map((c) => values[c] ?? null)
       );
       const current = rows[0] ?? {};
-      return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v === undefined ? (current[k] ?? null) : v]));
+      return Object.fromEntries(
+        Object.entries(values).map(([k, v]) => [k, v === undefined ? (current[k] ?? null) : v])
+      );
     } finally {
       await client.end();
     }
@@ -261,7 +300,9 @@ export class Replicator extends EventEmitter<{ error: [Error] }> {
 
   private reportLag(): void {
     const since = this.processingSince;
-    this.options.metrics.replicationLagSeconds.set(since === null ? 0 : Math.max(0, (Date.now() - since) / 1000));
+    this.options.metrics.replicationLagSeconds.set(
+      since === null ? 0 : Math.max(0, (Date.now() - since) / 1000)
+    );
   }
 
   /** Seconds the oldest change not yet in storage has been waiting (0 when caught up). */

@@ -99,11 +99,17 @@ export async function resolveSourceTables(
         syncsData: rules.tableSyncsData(ref),
         syncsParameters: rules.tableSyncsParameters(ref)
       });
-      resolved.set(table.key, { table, columns: await tableColumns(client, row.oid), published: row.published });
+      resolved.set(table.key, {
+        table,
+        columns: await tableColumns(client, row.oid),
+        published: row.published
+      });
     }
   }
   if (missing.length > 0) {
-    const where = missing.flatMap((m) => findTableReferences(rulesYaml, m.split('.').pop()!)).map((p) => formatProblem(p));
+    const where = missing
+      .flatMap((m) => findTableReferences(rulesYaml, m.split('.').pop()!))
+      .map((p) => formatProblem(p));
     throw new SyncScopeError(
       'SYNCSCOPE_E_SYNC_RULES_INVALID',
       `The sync rules read ${missing.length === 1 ? 'a table' : 'tables'} that the source database does not have: ${missing.join(', ')}. ` +

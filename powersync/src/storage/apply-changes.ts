@@ -74,7 +74,15 @@ export class ChangeApplier {
     const removeAll = (table: SourceTable, replicaId: string, placements: Placement[]) => {
       const subkey = opSubkey(table, replicaId);
       for (const p of placements) {
-        emit({ bucket: p.bucket, op: 'REMOVE', objectType: p.table, objectId: p.id, subkey, data: null, checksum: removeChecksum(subkey) });
+        emit({
+          bucket: p.bucket,
+          op: 'REMOVE',
+          objectType: p.table,
+          objectId: p.id,
+          subkey,
+          data: null,
+          checksum: removeChecksum(subkey)
+        });
       }
     };
 
@@ -151,7 +159,11 @@ export class ChangeApplier {
   private evaluate(
     change: Extract<RowChange, { kind: 'put' }>,
     errors: string[]
-  ): { placements: Placement[]; puts: (Placement & { data: string })[]; lookupRows: { lookup: string; parameters: string }[] } {
+  ): {
+    placements: Placement[];
+    puts: (Placement & { data: string })[];
+    lookupRows: { lookup: string; parameters: string }[];
+  } {
     const puts: (Placement & { data: string })[] = [];
     // Custom values (timestamps, JSON) are lowered to SQLite values as the service's compatibility edition says.
     const row = this.rules.applyRowContext<never>(change.row);
@@ -173,7 +185,8 @@ export class ChangeApplier {
         const lookup = r.lookup.serializedRepresentation;
         merged.set(lookup, [...(merged.get(lookup) ?? []), ...r.bucketParameters]);
       }
-      for (const [lookup, params] of merged) lookupRows.push({ lookup, parameters: JSONBig.stringify(params) });
+      for (const [lookup, params] of merged)
+        lookupRows.push({ lookup, parameters: JSONBig.stringify(params) });
     }
     return { placements: puts.map(({ bucket, table, id }) => ({ bucket, table, id })), puts, lookupRows };
   }
@@ -195,7 +208,10 @@ export class ChangeApplier {
     );
   }
 
-  private async loadStates(client: pg.PoolClient, changes: RowChange[]): Promise<Map<string, RowState | null>> {
+  private async loadStates(
+    client: pg.PoolClient,
+    changes: RowChange[]
+  ): Promise<Map<string, RowState | null>> {
     const states = new Map<string, RowState | null>();
     const tables: string[] = [];
     const ids: string[] = [];
@@ -205,13 +221,19 @@ export class ChangeApplier {
       ids.push(c.replicaId);
     }
     const truncated = [...new Set(changes.filter((c) => c.kind === 'truncate').map((c) => c.table.key))];
-    const { rows } = await client.query<{ source_table: string; replica_id: string; placements: Placement[]; lookups: string[] }>(
+    const { rows } = await client.query<{
+      source_table: string;
+      replica_id: string;
+      placements: Placement[];
+      lookups: string[];
+    }>(
       `SELECT source_table, replica_id, placements, lookups FROM ${S}.current_rows
        WHERE (source_table, replica_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
           OR source_table = ANY($3::text[])`,
       [tables, ids, truncated]
     );
-    for (const r of rows) states.set(rowKey(r.source_table, r.replica_id), { placements: r.placements, lookups: r.lookups });
+    for (const r of rows)
+      states.set(rowKey(r.source_table, r.replica_id), { placements: r.placements, lookups: r.lookups });
     return states;
   }
 

@@ -3,7 +3,12 @@ import { JSONBig } from '@powersync/service-jsonbig';
 import type { HydratedSyncConfig, SqliteJsonRow } from '@powersync/service-sync-rules';
 import pg from 'pg';
 import { type ApplyOptions, ChangeApplier, type RowChange } from './apply-changes.ts';
-import { STORAGE_LAYOUT_VERSION, STORAGE_SCHEMA as S, ensureStorageSchema, resetStorage } from './storage-schema.ts';
+import {
+  ensureStorageSchema,
+  resetStorage,
+  STORAGE_SCHEMA as S,
+  STORAGE_LAYOUT_VERSION
+} from './storage-schema.ts';
 
 export interface ReplicationState {
   layoutVersion: number;
@@ -53,7 +58,11 @@ export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
   constructor(url: string, rules: HydratedSyncConfig, applyOptions: ApplyOptions = {}) {
     super();
     this.setMaxListeners(0);
-    this.pool = new pg.Pool({ connectionString: url, max: 10, application_name: 'syncscope-dev-sync-server' });
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: 10,
+      application_name: 'syncscope-dev-sync-server'
+    });
     this.pool.on('error', () => {}); // idle-client errors surface on the next query instead
     this.applier = new ChangeApplier(rules, applyOptions);
   }
@@ -76,9 +85,17 @@ export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
   }
 
   /** Forgets every bucket: the next replication starts from a fresh snapshot. */
-  async reset(state: Omit<ReplicationState, 'lastOpId' | 'snapshotDone' | 'lsn' | 'layoutVersion'>): Promise<void> {
+  async reset(
+    state: Omit<ReplicationState, 'lastOpId' | 'snapshotDone' | 'lsn' | 'layoutVersion'>
+  ): Promise<void> {
     await resetStorage(this.pool);
-    await this.writeState(this.pool, { ...state, layoutVersion: STORAGE_LAYOUT_VERSION, snapshotDone: false, lsn: '0/0', lastOpId: '0' });
+    await this.writeState(this.pool, {
+      ...state,
+      layoutVersion: STORAGE_LAYOUT_VERSION,
+      snapshotDone: false,
+      lsn: '0/0',
+      lastOpId: '0'
+    });
     this.current = { lastOpId: 0n, lsn: '0/0' };
   }
 
@@ -93,7 +110,11 @@ export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
    * Applies one source transaction (or one snapshot chunk) atomically, then records how far
    * replication got. Returns the evaluation errors (rows the rules could not evaluate).
    */
-  async applyTransaction(changes: RowChange[], lsn: string, patch: Partial<ReplicationState> = {}): Promise<string[]> {
+  async applyTransaction(
+    changes: RowChange[],
+    lsn: string,
+    patch: Partial<ReplicationState> = {}
+  ): Promise<string[]> {
     const client = await this.pool.connect();
     const errors: string[] = [];
     try {
@@ -131,7 +152,9 @@ export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
   }
 
   /** Per-bucket totals, read in one snapshot together with the checkpoint they belong to. */
-  async readCheckpointWithChecksums(buckets: string[]): Promise<{ checkpoint: Checkpoint; checksums: Map<string, BucketChecksum> }> {
+  async readCheckpointWithChecksums(
+    buckets: string[]
+  ): Promise<{ checkpoint: Checkpoint; checksums: Map<string, BucketChecksum> }> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -143,7 +166,11 @@ export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
       await client.query('COMMIT');
       const checksums = new Map<string, BucketChecksum>();
       for (const r of rows) {
-        checksums.set(r.bucket, { bucket: r.bucket, checksum: Number(r.checksum) | 0, count: Number(r.op_count) });
+        checksums.set(r.bucket, {
+          bucket: r.bucket,
+          checksum: Number(r.checksum) | 0,
+          count: Number(r.op_count)
+        });
       }
       const checkpoint = state ? { lastOpId: BigInt(state.lastOpId), lsn: state.lsn } : this.current;
       return { checkpoint, checksums };
@@ -170,7 +197,14 @@ export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
       text: `SELECT o.op_id::text AS op_id, o.op_json,
                     (o.op = 'PUT' AND (o.object_type, o.object_id) IN (SELECT * FROM unnest($5::text[], $6::text[]))) AS omitted
              FROM ${S}.ops o WHERE o.bucket = $1 AND o.op_id > $2 AND o.op_id <= $3 ORDER BY o.op_id LIMIT $4`,
-      values: [bucket, after.toString(), upTo.toString(), opsPerLine * lines, omit.map((o) => o.table), omit.map((o) => o.id)]
+      values: [
+        bucket,
+        after.toString(),
+        upTo.toString(),
+        opsPerLine * lines,
+        omit.map((o) => o.table),
+        omit.map((o) => o.id)
+      ]
     });
     const pages: OpsPage[] = [];
     for (let start = 0; start < rows.length; start += opsPerLine) {
@@ -188,13 +222,23 @@ export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
   }
 
   /** Checksum and count of one row's PUTs per bucket, up to an op id (what the omit-row fault hides). */
-  async sumPutOps(buckets: string[], objectType: string, objectId: string, upTo: bigint): Promise<Map<string, { checksum: number; count: number }>> {
+  async sumPutOps(
+    buckets: string[],
+    objectType: string,
+    objectId: string,
+    upTo: bigint
+  ): Promise<Map<string, { checksum: number; count: number }>> {
     const { rows } = await this.pool.query<{ bucket: string; checksum: string; count: string }>(
       `SELECT bucket, sum(checksum)::text AS checksum, count(*)::text AS count FROM ${S}.ops
        WHERE bucket = ANY($1) AND op = 'PUT' AND object_type = $2 AND object_id = $3 AND op_id <= $4 GROUP BY bucket`,
       [buckets, objectType, objectId, upTo.toString()]
     );
-    return new Map(rows.map((r) => [r.bucket, { checksum: Number(BigInt(r.checksum) % 4294967296n) | 0, count: Number(r.count) }]));
+    return new Map(
+      rows.map((r) => [
+        r.bucket,
+        { checksum: Number(BigInt(r.checksum) % 4294967296n) | 0, count: Number(r.count) }
+      ])
+    );
   }
 
   /** Parameter-query rows for the given serialized lookups (what `getParameterSets` needs). */

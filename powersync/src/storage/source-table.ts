@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { nameBasedUuid } from '@syncscope/core/ids/name-based-uuid';
 
 /** A replicated source table, as the storage and the sync rules see it. */
 export interface SourceTable {
@@ -15,15 +15,6 @@ export interface SourceTable {
   readonly syncsParameters: boolean;
 }
 
-/** A deterministic UUID-shaped id (name-based, SHA-1 like uuid v5) so a restart keeps the same subkeys. */
-export function nameBasedUuid(name: string): string {
-  const hash = createHash('sha1').update(name).digest();
-  hash[6] = (hash[6]! & 0x0f) | 0x50;
-  hash[8] = (hash[8]! & 0x3f) | 0x80;
-  const hex = hash.subarray(0, 16).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
 export function makeSourceTable(
   schema: string,
   name: string,
@@ -32,7 +23,15 @@ export function makeSourceTable(
   connectionTag = 'default'
 ): SourceTable {
   const key = `${schema}.${name}`;
-  return { connectionTag, schema, name, key, replicaIdColumns, storageId: nameBasedUuid(`table:${key}`), ...flags };
+  return {
+    connectionTag,
+    schema,
+    name,
+    key,
+    replicaIdColumns,
+    storageId: nameBasedUuid(`table:${key}`),
+    ...flags
+  };
 }
 
 /** The subkey of every op a source row produces: `<table id>/<row id>`, as the service forms it. */

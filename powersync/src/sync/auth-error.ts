@@ -11,6 +11,8 @@ export class AuthorizationError extends Error {
   }
 
   toResponse() {
-    return { error: { code: this.code, status: 401, description: this.description, name: 'AuthorizationError' } };
+    return {
+      error: { code: this.code, status: 401, description: this.description, name: 'AuthorizationError' }
+    };
   }
 }

@@ -2,7 +2,6 @@ import {
   BaseJwtPayload,
   type HydratedSyncConfig,
   RequestParameters,
-
   type ResolvedBucket
 } from '@powersync/service-sync-rules';
 import type { BucketStorage } from '../storage/bucket-storage.ts';
@@ -30,14 +29,21 @@ export function createBucketResolver(
   clientParameters: Record<string, unknown>
 ): () => Promise<BucketResolution> {
   const parameters = new RequestParameters(new BaseJwtPayload(tokenPayload), clientParameters);
-  const { querier, errors } = rules.getBucketParameterQuerier({ globalParameters: parameters, hasDefaultStreams: true, streams: {} });
+  const { querier, errors } = rules.getBucketParameterQuerier({
+    globalParameters: parameters,
+    hasDefaultStreams: true,
+    streams: {}
+  });
   const staticErrors = errors.map((e) => `${e.descriptor}: ${e.message}`);
   return async () => {
     const dynamic = querier.hasDynamicBuckets
       ? await querier.queryDynamicBucketDescriptions({
           getParameterSets: async (lookups) => {
             const sets = await storage.readParameterSets(lookups.map((l) => l.serializedRepresentation));
-            return lookups.map((lookup) => ({ lookup, rows: sets.get(lookup.serializedRepresentation) ?? [] }));
+            return lookups.map((lookup) => ({
+              lookup,
+              rows: sets.get(lookup.serializedRepresentation) ?? []
+            }));
           }
         })
       : [];

@@ -12,7 +12,11 @@ describe('the real @powersync/node client against the dev sync server', () => {
   const clients: TestClient[] = [];
 
   beforeAll(async () => {
-    h = await startDevServerHarness({ name: 'client_sync', sourceSql: ref('seed.sql'), rulesYaml: ref('sync-rules.yaml') });
+    h = await startDevServerHarness({
+      name: 'client_sync',
+      sourceSql: ref('seed.sql'),
+      rulesYaml: ref('sync-rules.yaml')
+    });
   });
   afterEach(async () => {
     for (const c of clients.splice(0)) await c.close();
@@ -50,22 +54,34 @@ describe('the real @powersync/node client against the dev sync server', () => {
     await h.source.query(
       "INSERT INTO records VALUES ('rec-live', 'ws-1', 'Live', 1.5, 'cat-1-1', '2026-02-01 10:00:00+00')"
     );
-    await eventually(async () => expect(await db.getOptional('SELECT id FROM records WHERE id = ?', ['rec-live'])).not.toBeNull());
+    await eventually(async () =>
+      expect(await db.getOptional('SELECT id FROM records WHERE id = ?', ['rec-live'])).not.toBeNull()
+    );
     await h.source.query("UPDATE records SET title = 'Changed' WHERE id = 'rec-live'");
     await eventually(async () =>
-      expect((await db.get<{ title: string }>('SELECT title FROM records WHERE id = ?', ['rec-live'])).title).toBe('Changed')
+      expect(
+        (await db.get<{ title: string }>('SELECT title FROM records WHERE id = ?', ['rec-live'])).title
+      ).toBe('Changed')
     );
     await h.source.query("DELETE FROM records WHERE id = 'rec-live'");
-    await eventually(async () => expect(await db.getOptional('SELECT id FROM records WHERE id = ?', ['rec-live'])).toBeNull());
+    await eventually(async () =>
+      expect(await db.getOptional('SELECT id FROM records WHERE id = ?', ['rec-live'])).toBeNull()
+    );
 
     await h.source.query("INSERT INTO workspace_memberships VALUES ('m-live', 'u-alice', 'ws-3', 'member')");
     await eventually(async () =>
-      expect((await db.get<{ n: number }>("SELECT count(*) AS n FROM records WHERE workspace_id = 'ws-3'")).n).toBe(4)
+      expect(
+        (await db.get<{ n: number }>("SELECT count(*) AS n FROM records WHERE workspace_id = 'ws-3'")).n
+      ).toBe(4)
     );
     await h.source.query("DELETE FROM workspace_memberships WHERE id = 'm-live'");
     await eventually(async () => {
-      expect((await db.get<{ n: number }>("SELECT count(*) AS n FROM records WHERE workspace_id = 'ws-3'")).n).toBe(0);
-      expect((await db.get<{ n: number }>("SELECT count(*) AS n FROM categories WHERE workspace_id = 'ws-3'")).n).toBe(0);
+      expect(
+        (await db.get<{ n: number }>("SELECT count(*) AS n FROM records WHERE workspace_id = 'ws-3'")).n
+      ).toBe(0);
+      expect(
+        (await db.get<{ n: number }>("SELECT count(*) AS n FROM categories WHERE workspace_id = 'ws-3'")).n
+      ).toBe(0);
     });
   });
 });

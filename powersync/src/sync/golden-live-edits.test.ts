@@ -2,11 +2,19 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { referencePath } from '@syncscope/core/testing/reference';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DevServerHarness, readSyncStream, startDevServerHarness } from '../testing/dev-server-harness.ts';
+import {
+  type DevServerHarness,
+  readSyncStream,
+  startDevServerHarness
+} from '../testing/dev-server-harness.ts';
 
 type Line = Record<string, any>;
 const ref = (file: string) => readFileSync(path.join(referencePath(), file), 'utf8');
-const ndjson = (text: string): Line[] => text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const ndjson = (text: string): Line[] =>
+  text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 
 const COLUMNS: Record<string, string[]> = {
   records: ['id', 'workspace_id', 'title', 'amount', 'category_id', 'created_at'],
@@ -15,12 +23,18 @@ const COLUMNS: Record<string, string[]> = {
 
 /** Every row as the real service last sent it, across the captures in the order they were taken. */
 function finalRowsOfCapture(): Map<string, { data: string; checksum: number }> {
-  const files = ['stream-initial-alice.ndjson', 'stream-membership-alice.ndjson', 'stream-live-edits-alice.ndjson', 'stream-after-compact-alice.ndjson'];
+  const files = [
+    'stream-initial-alice.ndjson',
+    'stream-membership-alice.ndjson',
+    'stream-live-edits-alice.ndjson',
+    'stream-after-compact-alice.ndjson'
+  ];
   const rows = new Map<string, { data: string; checksum: number }>();
   for (const file of files) {
     for (const line of ndjson(ref(file))) {
       for (const op of line.data?.data ?? []) {
-        if (op.op === 'PUT') rows.set(`${op.object_type}/${op.object_id}`, { data: op.data, checksum: op.checksum });
+        if (op.op === 'PUT')
+          rows.set(`${op.object_type}/${op.object_id}`, { data: op.data, checksum: op.checksum });
       }
     }
   }
@@ -32,7 +46,11 @@ describe('value conversion against the live-edit capture (numeric, NULLs, text e
   const captured = finalRowsOfCapture();
 
   beforeAll(async () => {
-    h = await startDevServerHarness({ name: 'golden_live', sourceSql: ref('seed.sql'), rulesYaml: ref('sync-rules.yaml') });
+    h = await startDevServerHarness({
+      name: 'golden_live',
+      sourceSql: ref('seed.sql'),
+      rulesYaml: ref('sync-rules.yaml')
+    });
     // Write each captured row's values into Postgres as text, letting Postgres parse them into its own types.
     for (const [key, { data }] of captured) {
       const [table] = key.split('/') as [string];
@@ -40,24 +58,37 @@ describe('value conversion against the live-edit capture (numeric, NULLs, text e
       const cols = COLUMNS[table]!;
       const values = cols.map((c) => (row[c] === null ? null : String(row[c])));
       const placeholders = cols.map((_, i) => `$${i + 1}`).join(', ');
-      const updates = cols.slice(1).map((c) => `${c} = excluded.${c}`).join(', ');
-      await h.source.query(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${placeholders}) ON CONFLICT (id) DO UPDATE SET ${updates}`, values);
+      const updates = cols
+        .slice(1)
+        .map((c) => `${c} = excluded.${c}`)
+        .join(', ');
+      await h.source.query(
+        `INSERT INTO ${table} (${cols.join(', ')}) VALUES (${placeholders}) ON CONFLICT (id) DO UPDATE SET ${updates}`,
+        values
+      );
     }
   });
   afterAll(async () => h?.close());
 
-
   it('produces the same row JSON and PUT checksum as the real service for every edited row', async () => {
     await h.caughtUp();
-    const { lines } = await readSyncStream(h.server.url, await h.token('u-alice'), { buckets: [] }, (l) => 'checkpoint_complete' in l);
+    const { lines } = await readSyncStream(
+      h.server.url,
+      await h.token('u-alice'),
+      { buckets: [] },
+      (l) => 'checkpoint_complete' in l
+    );
     const ours = new Map<string, { data: string; checksum: number }>();
     for (const line of lines as Line[]) {
       for (const op of line.data?.data ?? []) {
-        if (op.op === 'PUT') ours.set(`${op.object_type}/${op.object_id}`, { data: op.data, checksum: op.checksum });
+        if (op.op === 'PUT')
+          ours.set(`${op.object_type}/${op.object_id}`, { data: op.data, checksum: op.checksum });
       }
     }
     expect(captured.size).toBeGreaterThanOrEqual(20);
-    const alices = [...captured].filter(([, v]) => ['ws-1', 'ws-2'].includes(JSON.parse(v.data).workspace_id));
+    const alices = [...captured].filter(([, v]) =>
+      ['ws-1', 'ws-2'].includes(JSON.parse(v.data).workspace_id)
+    );
     expect(alices.length).toBeGreaterThanOrEqual(14);
     for (const [key, expected] of alices) {
       expect({ key, ...ours.get(key) }).toEqual({ key, ...expected });

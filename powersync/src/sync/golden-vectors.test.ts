@@ -2,24 +2,49 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { referencePath } from '@syncscope/core/testing/reference';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DevServerHarness, readSyncStream, startDevServerHarness } from '../testing/dev-server-harness.ts';
+import {
+  type DevServerHarness,
+  readSyncStream,
+  startDevServerHarness
+} from '../testing/dev-server-harness.ts';
 
 type Line = Record<string, any>;
 
 const ref = (file: string) => readFileSync(path.join(referencePath(), file), 'utf8');
-const ndjson = (text: string): Line[] => text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const ndjson = (text: string): Line[] =>
+  text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 
 /** What must match the real service: bucket names, checksums, counts, and each op's row JSON and checksum. */
 function comparable(lines: Line[]) {
   const checkpoint = lines.find((l) => l.checkpoint)!.checkpoint;
   const buckets = [...checkpoint.buckets]
     .sort((a: Line, b: Line) => a.bucket.localeCompare(b.bucket))
-    .map((b: Line) => ({ bucket: b.bucket, checksum: b.checksum, count: b.count, priority: b.priority, subscriptions: b.subscriptions }));
+    .map((b: Line) => ({
+      bucket: b.bucket,
+      checksum: b.checksum,
+      count: b.count,
+      priority: b.priority,
+      subscriptions: b.subscriptions
+    }));
   const ops = lines
     .filter((l) => l.data)
     .flatMap((l) => l.data.data.map((op: Line) => ({ bucket: l.data.bucket, ...op })))
-    .map(({ bucket, op, object_type, object_id, data, checksum }: Line) => ({ bucket, op, object_type, object_id, data, checksum }))
-    .sort((a: Line, b: Line) => `${a.bucket}/${a.object_type}/${a.object_id}`.localeCompare(`${b.bucket}/${b.object_type}/${b.object_id}`));
+    .map(({ bucket, op, object_type, object_id, data, checksum }: Line) => ({
+      bucket,
+      op,
+      object_type,
+      object_id,
+      data,
+      checksum
+    }))
+    .sort((a: Line, b: Line) =>
+      `${a.bucket}/${a.object_type}/${a.object_id}`.localeCompare(
+        `${b.bucket}/${b.object_type}/${b.object_id}`
+      )
+    );
   return { buckets, ops, streams: checkpoint.streams };
 }
 
@@ -27,7 +52,11 @@ describe('golden vectors from the real PowerSync service 1.25', () => {
   let h: DevServerHarness;
 
   beforeAll(async () => {
-    h = await startDevServerHarness({ name: 'golden', sourceSql: ref('seed.sql'), rulesYaml: ref('sync-rules.yaml') });
+    h = await startDevServerHarness({
+      name: 'golden',
+      sourceSql: ref('seed.sql'),
+      rulesYaml: ref('sync-rules.yaml')
+    });
   });
   afterAll(async () => h?.close());
 
@@ -45,6 +74,8 @@ describe('golden vectors from the real PowerSync service 1.25', () => {
     expect(actual.buckets).toEqual(expected.buckets);
     expect(actual.ops).toEqual(expected.ops);
     expect(actual.streams).toEqual(expected.streams);
-    expect(lines.at(-1)).toEqual({ checkpoint_complete: { last_op_id: (lines[0] as Line).checkpoint.last_op_id } });
+    expect(lines.at(-1)).toEqual({
+      checkpoint_complete: { last_op_id: (lines[0] as Line).checkpoint.last_op_id }
+    });
   });
 });

@@ -2,11 +2,11 @@ import {
   createRemoteJWKSet,
   decodeJwt,
   decodeProtectedHeader,
-  errors as joseErrors,
   importJWK,
   type JWK,
   type JWTPayload,
   type JWTVerifyGetKey,
+  errors as joseErrors,
   jwtVerify
 } from 'jose';
 import { AuthorizationError } from './auth-error.ts';
@@ -38,7 +38,8 @@ function inlineKeyResolver(keys: JWK[]): KeyResolver {
     if (!key) throw new joseErrors.JWKSNoMatchingKey();
     if (key.alg && key.alg !== header.alg) throw new joseErrors.JWKSNoMatchingKey();
     const cacheKey = `${key.kid}/${header.alg}`;
-    if (!imported.has(cacheKey)) imported.set(cacheKey, importJWK(key, header.alg) as Promise<CryptoKey | Uint8Array>);
+    if (!imported.has(cacheKey))
+      imported.set(cacheKey, importJWK(key, header.alg) as Promise<CryptoKey | Uint8Array>);
     return imported.get(cacheKey)!;
   };
 }
@@ -62,7 +63,8 @@ export class JwtVerifier {
     this.resolvers = [];
     if (config.jwks?.keys.length) this.resolvers.push(inlineKeyResolver(config.jwks.keys as JWK[]));
     const uris = config.jwks_uri === undefined ? [] : [config.jwks_uri].flat();
-    for (const uri of uris) this.resolvers.push(createRemoteJWKSet(new URL(uri), { cooldownDuration: 5_000 }));
+    for (const uri of uris)
+      this.resolvers.push(createRemoteJWKSet(new URL(uri), { cooldownDuration: 5_000 }));
   }
 
   /** Parses `Authorization: Token <jwt>` (or `Bearer`). */
@@ -84,7 +86,11 @@ export class JwtVerifier {
     return { payload: payload as VerifiedToken['payload'], kid: header.kid };
   }
 
-  private async verifySignature(token: string, kid: string | undefined, allowExpired: boolean): Promise<JWTPayload> {
+  private async verifySignature(
+    token: string,
+    kid: string | undefined,
+    allowExpired: boolean
+  ): Promise<JWTPayload> {
     let lastError: unknown = null;
     for (const resolve of this.resolvers) {
       try {
@@ -95,24 +101,42 @@ export class JwtVerifier {
         });
         return payload;
       } catch (error) {
-        if (error instanceof joseErrors.JWTExpired) throw new AuthorizationError('PSYNC_S2103', 'JWT has expired');
+        if (error instanceof joseErrors.JWTExpired)
+          throw new AuthorizationError('PSYNC_S2103', 'JWT has expired');
         lastError = error;
       }
     }
-    if (lastError instanceof joseErrors.JWKSNoMatchingKey || this.resolvers.length === 0 || lastError === null) {
-      throw new AuthorizationError('PSYNC_S2101', `Could not find an appropriate key in the keystore (kid: ${kid ?? 'none'})`);
+    if (
+      lastError instanceof joseErrors.JWKSNoMatchingKey ||
+      this.resolvers.length === 0 ||
+      lastError === null
+    ) {
+      throw new AuthorizationError(
+        'PSYNC_S2101',
+        `Could not find an appropriate key in the keystore (kid: ${kid ?? 'none'})`
+      );
     }
     if (lastError instanceof joseErrors.JWSSignatureVerificationFailed) {
-      throw new AuthorizationError('PSYNC_S2101', `Signature does not match the key with kid ${kid ?? 'none'}`);
+      throw new AuthorizationError(
+        'PSYNC_S2101',
+        `Signature does not match the key with kid ${kid ?? 'none'}`
+      );
     }
-    throw new AuthorizationError('PSYNC_S2101', `Could not verify the token: ${(lastError as Error).message}`);
+    throw new AuthorizationError(
+      'PSYNC_S2101',
+      `Could not verify the token: ${(lastError as Error).message}`
+    );
   }
 
   private checkClaims(payload: JWTPayload): void {
-    if (payload.aud === undefined) throw new AuthorizationError('PSYNC_S2105', 'JWT payload is missing a required claim "aud"');
+    if (payload.aud === undefined)
+      throw new AuthorizationError('PSYNC_S2105', 'JWT payload is missing a required claim "aud"');
     const audiences = [payload.aud].flat();
     if (!audiences.some((a) => this.config.audience.includes(a))) {
-      throw new AuthorizationError('PSYNC_S2105', `Unexpected "aud" claim value: ${JSON.stringify(payload.aud)}`);
+      throw new AuthorizationError(
+        'PSYNC_S2105',
+        `Unexpected "aud" claim value: ${JSON.stringify(payload.aud)}`
+      );
     }
     if (typeof payload.sub !== 'string' || payload.sub === '') {
       throw new AuthorizationError('PSYNC_S2101', 'JWT payload is missing a required claim "sub"');

@@ -3,7 +3,12 @@ import { z } from 'zod';
 /** The body `@powersync/node` posts to /sync/stream (unknown fields are allowed: newer clients add some). */
 export const syncRequestSchema = z.looseObject({
   buckets: z
-    .array(z.object({ name: z.string().min(1), after: z.union([z.string().regex(/^\d+$/), z.number().int().min(0)]) }))
+    .array(
+      z.object({
+        name: z.string().min(1),
+        after: z.union([z.string().regex(/^\d+$/), z.number().int().min(0)])
+      })
+    )
     .max(10_000)
     .optional(),
   include_checksum: z.boolean().optional(),

@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import pg from 'pg';
+import type pg from 'pg';
 import { WRITE_CHECKPOINT_MESSAGE_PREFIX } from '../replication/replicator.ts';
 import { AuthorizationError } from './auth-error.ts';
 import type { JwtVerifier, VerifiedToken } from './jwt-verifier.ts';
 import { syncRequestSchema } from './sync-request.ts';
-import { SerializedLine, type SyncSessionDeps, StreamDroppedByFault, syncSession } from './sync-session.ts';
+import { SerializedLine, StreamDroppedByFault, type SyncSessionDeps, syncSession } from './sync-session.ts';
 
 export interface SyncRoutesDeps extends SyncSessionDeps {
   verifier: JwtVerifier;
@@ -19,8 +19,14 @@ export interface SyncStats {
   writeCheckpointsCreated: number;
 }
 
-async function authenticate(deps: SyncRoutesDeps, request: FastifyRequest, allowExpired: boolean): Promise<VerifiedToken> {
-  const token = (deps.verifier.constructor as typeof JwtVerifier).tokenFromHeader(request.headers.authorization);
+async function authenticate(
+  deps: SyncRoutesDeps,
+  request: FastifyRequest,
+  allowExpired: boolean
+): Promise<VerifiedToken> {
+  const token = (deps.verifier.constructor as typeof JwtVerifier).tokenFromHeader(
+    request.headers.authorization
+  );
   return deps.verifier.verify(token, { allowExpired });
 }
 
@@ -48,7 +54,12 @@ export function registerSyncRoutes(app: FastifyInstance, deps: SyncRoutesDeps): 
     if (!body.success) {
       const field = body.error.issues[0]?.path.join('.') || 'body';
       return reply.code(400).send({
-        error: { code: 'PSYNC_S2001', status: 400, description: `Invalid sync request: ${field}: ${body.error.issues[0]?.message}`, name: 'ValidationError' }
+        error: {
+          code: 'PSYNC_S2001',
+          status: 400,
+          description: `Invalid sync request: ${field}: ${body.error.issues[0]?.message}`,
+          name: 'ValidationError'
+        }
       });
     }
     const abort = new AbortController();
@@ -72,7 +83,8 @@ export function registerSyncRoutes(app: FastifyInstance, deps: SyncRoutesDeps): 
     );
     try {
       for await (const line of lines) {
-        if (deps.faults.current.delayMs > 0) await new Promise((r) => setTimeout(r, deps.faults.current.delayMs));
+        if (deps.faults.current.delayMs > 0)
+          await new Promise((r) => setTimeout(r, deps.faults.current.delayMs));
         if (abort.signal.aborted) break;
         await writeLine(reply, line);
       }
@@ -90,7 +102,10 @@ export function registerSyncRoutes(app: FastifyInstance, deps: SyncRoutesDeps): 
     }
   });
 
-  const writeCheckpoint = async (request: FastifyRequest<{ Querystring: { client_id?: string } }>, reply: FastifyReply) => {
+  const writeCheckpoint = async (
+    request: FastifyRequest<{ Querystring: { client_id?: string } }>,
+    reply: FastifyReply
+  ) => {
     let token: VerifiedToken;
     try {
       token = await authenticate(deps, request, false);
@@ -103,7 +118,11 @@ export function registerSyncRoutes(app: FastifyInstance, deps: SyncRoutesDeps): 
       'SELECT pg_logical_emit_message(false, $1, $2)::text AS lsn',
       [WRITE_CHECKPOINT_MESSAGE_PREFIX, 'write-checkpoint']
     );
-    const id = await deps.storage.createWriteCheckpoint(token.payload.sub, request.query.client_id ?? null, rows[0]!.lsn);
+    const id = await deps.storage.createWriteCheckpoint(
+      token.payload.sub,
+      request.query.client_id ?? null,
+      rows[0]!.lsn
+    );
     deps.stats.writeCheckpointsCreated++;
     return reply.send({ data: { write_checkpoint: id.toString() } });
   };

@@ -73,11 +73,19 @@ function sleep(ms: number, signal: AbortSignal, wake?: (resolve: () => void) => 
   });
 }
 
-export async function* syncSession(deps: SyncSessionDeps, req: SyncSessionRequest, signal: AbortSignal): AsyncGenerator<SyncLine> {
+export async function* syncSession(
+  deps: SyncSessionDeps,
+  req: SyncSessionRequest,
+  signal: AbortSignal
+): AsyncGenerator<SyncLine> {
   const { storage, rules, faults, logger } = deps;
   const positions = new Map<string, bigint>(req.buckets.map((b) => [b.name, BigInt(b.after)]));
   const resolveBuckets = createBucketResolver(rules, storage, req.tokenPayload, req.clientParameters);
-  const streams = rules.bucketSourceDefinitions.map((d) => ({ name: d.name, is_default: true, errors: [] as unknown[] }));
+  const streams = rules.bucketSourceDefinitions.map((d) => ({
+    name: d.name,
+    is_default: true,
+    errors: [] as unknown[]
+  }));
   const streamIndex = new Map(streams.map((s, i) => [s.name, i]));
   let sent: Map<string, BucketEntry> | null = null;
   let sentWriteCheckpoint: bigint | null = null;
@@ -102,7 +110,9 @@ export async function* syncSession(deps: SyncSessionDeps, req: SyncSessionReques
         }
         throw error;
       }
-      const { checkpoint, checksums } = await storage.readCheckpointWithChecksums(resolved.map((b) => b.bucket));
+      const { checkpoint, checksums } = await storage.readCheckpointWithChecksums(
+        resolved.map((b) => b.bucket)
+      );
       const adjusted = await applyChecksumFaults(deps, checksums, checkpoint.lastOpId);
       const entries = new Map<string, BucketEntry>();
       for (const b of resolved) {
@@ -125,7 +135,10 @@ export async function* syncSession(deps: SyncSessionDeps, req: SyncSessionReques
       if (sent === null) {
         for (const [name, after] of positions) {
           if (after > checkpoint.lastOpId) {
-            logger.warn({ user: req.userId, bucket: name, after: after.toString(), lastOpId }, 'client holds a bucket beyond the last op id; its checksum will fail and it will re-sync');
+            logger.warn(
+              { user: req.userId, bucket: name, after: after.toString(), lastOpId },
+              'client holds a bucket beyond the last op id; its checksum will fail and it will re-sync'
+            );
           }
         }
         yield {
@@ -140,7 +153,12 @@ export async function* syncSession(deps: SyncSessionDeps, req: SyncSessionReques
       } else {
         const updated = [...entries.values()].filter((e) => {
           const before = sent!.get(e.bucket);
-          return !before || before.checksum !== e.checksum || before.count !== e.count || before.priority !== e.priority;
+          return (
+            !before ||
+            before.checksum !== e.checksum ||
+            before.count !== e.count ||
+            before.priority !== e.priority
+          );
         });
         const removed = [...sent.keys()].filter((name) => !entries.has(name));
         if (updated.length === 0 && removed.length === 0 && !writeCheckpointChanged) {
@@ -210,7 +228,14 @@ async function* sendData(
       let after = positions.get(entry.bucket) ?? 0n;
       const { opsPerDataLine, dataLinesPerQuery } = SYNC_DEFAULTS;
       const read = (from: bigint) =>
-        deps.storage.readOpsPages(entry.bucket, from, upTo, opsPerDataLine, dataLinesPerQuery, deps.faults.current.omitRows);
+        deps.storage.readOpsPages(
+          entry.bucket,
+          from,
+          upTo,
+          opsPerDataLine,
+          dataLinesPerQuery,
+          deps.faults.current.omitRows
+        );
       let pages = await read(after);
       while (pages.length > 0) {
         const moreAfterBatch = pages.reduce((n, p) => n + p.count, 0) === opsPerDataLine * dataLinesPerQuery;

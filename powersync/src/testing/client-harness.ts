@@ -61,7 +61,11 @@ export function tokenConnector(
 }
 
 /** Polls until `check` passes or the deadline; the last failure is rethrown with context. */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000, intervalMs = 100): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T>,
+  timeoutMs = 15_000,
+  intervalMs = 100
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { findFreePort } from '@syncscope/core';
 import { createTestDatabase } from '@syncscope/core/testing/test-database';
 import pg from 'pg';
+import { type DevSyncServer, startDevSyncServer } from '../dev-sync-server.ts';
 import type { FaultSettings } from '../faults/faults.ts';
 import { hs256DevConfig, type MintOptions, mintHs256Token } from './hs256-dev-config.ts';
-import { type DevSyncServer, startDevSyncServer } from '../dev-sync-server.ts';
 
 export { TEST_API_TOKEN, TEST_AUDIENCE, TEST_KID } from './hs256-dev-config.ts';
 
@@ -40,7 +40,8 @@ export async function startDevServerHarness(options: {
   const port = await findFreePort();
   const loaded = hs256DevConfig({ sourceUrl, storageUrl, port, secret, rulesYaml: options.rulesYaml });
   const silent = (await import('pino')).default({ level: process.env.SYNCSCOPE_TEST_LOG ?? 'silent' });
-  const start = () => startDevSyncServer({ loaded, faults: options.faults, logger: silent, keepaliveMs: options.keepaliveMs });
+  const start = () =>
+    startDevSyncServer({ loaded, faults: options.faults, logger: silent, keepaliveMs: options.keepaliveMs });
   const harness: DevServerHarness = {
     server: await start(),
     sourceUrl,
@@ -55,12 +56,13 @@ export async function startDevServerHarness(options: {
       const target = rows[0]!.lsn;
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const { rows: cmp } = await source.query<{ passed: boolean }>('SELECT $1::pg_lsn >= $2::pg_lsn AS passed', [
-          harness.server.storage.checkpoint.lsn,
-          target
-        ]);
+        const { rows: cmp } = await source.query<{ passed: boolean }>(
+          'SELECT $1::pg_lsn >= $2::pg_lsn AS passed',
+          [harness.server.storage.checkpoint.lsn, target]
+        );
         if (cmp[0]!.passed) return;
-        if (Date.now() > deadline) throw new Error(`replication did not reach ${target} within ${timeoutMs} ms`);
+        if (Date.now() > deadline)
+          throw new Error(`replication did not reach ${target} within ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 20));
       }
     },

@@ -7,7 +7,13 @@ export const TEST_KID = 'test-hs256';
 export const TEST_API_TOKEN = 'test-api-token-0123456789';
 
 /** A dev server config over the given databases, trusting one HS256 key (as the reference captures did). */
-export function hs256DevConfig(input: { sourceUrl: string; storageUrl: string; port: number; secret: Uint8Array; rulesYaml: string }): LoadedServiceConfig {
+export function hs256DevConfig(input: {
+  sourceUrl: string;
+  storageUrl: string;
+  port: number;
+  secret: Uint8Array;
+  rulesYaml: string;
+}): LoadedServiceConfig {
   const yaml = `
 replication:
   connections:

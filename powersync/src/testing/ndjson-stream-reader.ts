@@ -17,7 +17,11 @@ export async function readSyncStream(
       signal: controller.signal
     });
     if (!response.ok || !response.body) {
-      return { status: response.status, lines: [await response.json()], contentType: response.headers.get('content-type') };
+      return {
+        status: response.status,
+        lines: [await response.json()],
+        contentType: response.headers.get('content-type')
+      };
     }
     const decoder = new TextDecoder();
     let buffer = '';
