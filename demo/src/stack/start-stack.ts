@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Logger, loadOrCreateSigningKey } from '@syncscope/core';
+import { assertPortFree, type Logger, loadOrCreateSigningKey } from '@syncscope/core';
 import { startEmbeddedPostgres } from '@syncscope/core/embedded-postgres/embedded-postgres';
 import { loadServiceConfig } from '@syncscope/powersync/config/load-service-config';
 import { startDevSyncServer } from '@syncscope/powersync/dev-sync-server';
@@ -40,6 +40,7 @@ export async function startStack(options: {
       await stop().catch((e: unknown) => options.logger.warn({ err: String(e) }, 'stop failed'));
   };
   try {
+    await assertStackPortsFree(config);
     const postgres = await startEmbeddedPostgres({
       dataDir: config.pgDataDir,
       port: config.SYNCSCOPE_PG_PORT,
@@ -115,6 +116,18 @@ export async function startStack(options: {
     await stopAll();
     throw error;
   }
+}
+
+/** Every port checked before anything starts, so a clash fails fast and names the variable to change. */
+async function assertStackPortsFree(config: StackConfig): Promise<void> {
+  const host = config.SYNCSCOPE_BIND_HOST;
+  const ports: [number, string, string][] = [
+    [config.SYNCSCOPE_PG_PORT, 'SYNCSCOPE_PG_PORT', 'Postgres'],
+    [config.SYNCSCOPE_SYNC_PORT, 'SYNCSCOPE_SYNC_PORT', 'The dev sync server'],
+    [config.SYNCSCOPE_SYNC_METRICS_PORT, 'SYNCSCOPE_SYNC_METRICS_PORT', "The sync server's metrics"],
+    [config.SYNCSCOPE_DEMO_PORT, 'SYNCSCOPE_DEMO_PORT', 'The demo backend']
+  ];
+  for (const [port, envVar, what] of ports) await assertPortFree(host, port, envVar, what);
 }
 
 function describeStack(

@@ -1,0 +1,150 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findFreePort } from '@syncscope/core';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function startStackProcess(env: Record<string, string>): Started {
+  let output = '';
+  const child = spawn(process.execPath, ['--import', 'tsx', 'demo/src/stack/main.ts'], {
+    cwd: REPO,
+    env: { ...process.env, ...env, SYNCSCOPE_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe']
+  });
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+async function waitFor(started: Started, text: string, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!started.output().includes(text)) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for "${text}"; output:\n${started.output()}`);
+    if (started.child.exitCode !== null) throw new Error(`stack exited early:\n${started.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function stackEnv(home: string) {
+  return {
+    SYNCSCOPE_HOME: home,
+    SYNCSCOPE_PG_PORT: String(await findFreePort()),
+    SYNCSCOPE_SYNC_PORT: String(await findFreePort()),
+    SYNCSCOPE_SYNC_METRICS_PORT: String(await findFreePort()),
+    SYNCSCOPE_DEMO_PORT: String(await findFreePort()),
+    SYNCSCOPE_SEED_RECORDS: '100'
+  };
+}
+
+const pidAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('npm start: the embedded stack', () => {
+  const homes: string[] = [];
+  const newHome = async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'syncscope-home-'));
+    homes.push(home);
+    return home;
+  };
+  afterAll(async () => {
+    for (const home of homes) await rm(home, { recursive: true, force: true });
+  });
+
+  it('comes up from an empty data folder, answers on its ports, stops cleanly, and keeps its data for a warm start', async () => {
+    const env = await stackEnv(await newHome());
+    const first = startStackProcess(env);
+    await waitFor(first, 'Press Ctrl-C');
+    expect(first.output()).toContain('new data folder');
+    expect(first.output()).not.toContain(`postgres:postgres@`); // no password in output
+    const sync = `http://127.0.0.1:${env.SYNCSCOPE_SYNC_PORT}`;
+    const backend = `http://127.0.0.1:${env.SYNCSCOPE_DEMO_PORT}`;
+    expect((await fetch(`${sync}/probes/readiness`)).status).toBe(200);
+    expect((await fetch(`${backend}/healthz`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${env.SYNCSCOPE_SYNC_METRICS_PORT}/metrics`)).status).toBe(200);
+    const login = await fetch(`${backend}/api/dev/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email: 'alice@example.com' })
+    });
+    expect(login.status).toBe(200);
+    const db = new pg.Client({
+      connectionString: `postgres://postgres:postgres@127.0.0.1:${env.SYNCSCOPE_PG_PORT}/app`
+    });
+    await db.connect();
+    expect((await db.query('SELECT count(*)::int AS n FROM records')).rows[0].n).toBe(100);
+    await db.query(
+      "UPDATE records SET title = 'kept across restarts' WHERE id = (SELECT min(id) FROM records)"
+    );
+    await db.end();
+    const postgresPid = Number(
+      readFileSync(path.join(env.SYNCSCOPE_HOME, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]
+    );
+    expect(pidAlive(postgresPid)).toBe(true);
+
+    first.child.kill('SIGINT');
+    expect(await first.exited).toBe(0);
+    expect(pidAlive(postgresPid)).toBe(false);
+    expect(existsSync(path.join(env.SYNCSCOPE_HOME, 'pg', 'postmaster.pid'))).toBe(false);
+
+    const second = startStackProcess(env);
+    await waitFor(second, 'Press Ctrl-C');
+    expect(second.output()).toContain('existing data');
+    const again = new pg.Client({
+      connectionString: `postgres://postgres:postgres@127.0.0.1:${env.SYNCSCOPE_PG_PORT}/app`
+    });
+    await again.connect();
+    expect(
+      (await again.query("SELECT count(*)::int AS n FROM records WHERE title = 'kept across restarts'"))
+        .rows[0].n
+    ).toBe(1);
+    await again.end();
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  }, 180_000);
+
+  it('says which port is taken and which variable moves it', async () => {
+    const env = await stackEnv(await newHome());
+    const blocker = (await import('node:net'))
+      .createServer()
+      .listen(Number(env.SYNCSCOPE_DEMO_PORT), '127.0.0.1');
+    const started = startStackProcess(env);
+    expect(await started.exited).toBe(1);
+    blocker.close();
+    expect(started.output()).toContain('SYNCSCOPE_E_PORT_IN_USE');
+    expect(started.output()).toContain('SYNCSCOPE_DEMO_PORT');
+    // Nothing left running: the Postgres it had started is stopped again.
+    const pidFile = path.join(env.SYNCSCOPE_HOME, 'pg', 'postmaster.pid');
+    expect(existsSync(pidFile)).toBe(false);
+  }, 120_000);
+
+  it('refuses a data folder made by another Postgres major version, saying what to do', async () => {
+    const home = await newHome();
+    await mkdir(path.join(home, 'pg'), { recursive: true });
+    await writeFile(path.join(home, 'pg', 'PG_VERSION'), '15\n');
+    const started = startStackProcess(await stackEnv(home));
+    expect(await started.exited).toBe(1);
+    expect(started.output()).toContain('SYNCSCOPE_E_PG_DATA_VERSION');
+    expect(started.output()).toContain('Postgres 15');
+    expect(started.output()).toMatch(/Move the folder away/);
+  }, 60_000);
+});
