@@ -57,12 +57,12 @@ export const ERROR_CODES = {
     description:
       'The sync rules could not be parsed or refer to unknown tables. The message gives the line and reason.'
   },
-  SYNCSCOPE_E_REPLICATION: {
+  SYNCSCOPE_E_REPLICATION_SETUP: {
     status: 500,
     description:
       'Logical replication from the source Postgres failed. Check wal_level=logical, the publication "powersync" and that the role has REPLICATION.'
   },
-  SYNCSCOPE_E_INTERNAL: {
+  SYNCSCOPE_E_INTERNAL_ERROR: {
     status: 500,
     description: 'An unexpected error. The server log has the details; please report it with the log lines.'
   },

@@ -14,18 +14,22 @@ export interface LoadedServiceConfig {
   ignoredKeys: string[];
 }
 
-/** `!env NAME` reads an environment variable, as in the real service; an unset variable is an error. */
-function envTag(env: NodeJS.ProcessEnv): YAML.ScalarTag {
+/**
+ * `!env NAME` reads an environment variable, as in the real service (`NAME::number` and `NAME::boolean`
+ * convert). Unset variables are collected so one error can name them all.
+ */
+function envTag(env: NodeJS.ProcessEnv, missing: string[]): YAML.ScalarTag {
   return {
     tag: '!env',
-    resolve(name: string) {
-      const value = env[name.trim()];
+    resolve(spec: string) {
+      const [name = '', type] = spec.trim().split('::');
+      const value = env[name];
       if (value === undefined) {
-        throw new SyncScopeError(
-          'SYNCSCOPE_E_CONFIG_INVALID',
-          `The config refers to environment variable ${name.trim()} (with !env), but it is not set. Set it and start again.`
-        );
+        missing.push(name);
+        return '';
       }
+      if (type === 'number') return Number(value);
+      if (type === 'boolean') return value.toLowerCase() === 'true';
       return value;
     }
   };
@@ -46,13 +50,17 @@ export function parseServiceConfig(
   env: NodeJS.ProcessEnv = process.env
 ): Omit<LoadedServiceConfig, 'syncRulesYaml' | 'syncRulesPath'> {
   let raw: unknown;
+  const missing: string[] = [];
   try {
-    raw = YAML.parse(text, { customTags: [envTag(env)] });
+    raw = YAML.parse(text, { customTags: [envTag(env, missing)] });
   } catch (error) {
-    if (error instanceof SyncScopeError) throw error;
+    throw new SyncScopeError('SYNCSCOPE_E_CONFIG_INVALID', `The service config is not valid YAML: ${(error as Error).message}`);
+  }
+  if (missing.length > 0) {
+    const many = missing.length > 1;
     throw new SyncScopeError(
       'SYNCSCOPE_E_CONFIG_INVALID',
-      `The service config is not valid YAML: ${(error as Error).message}`
+      `The config reads environment variable${many ? 's' : ''} ${missing.join(', ')} (with !env), which ${many ? 'are' : 'is'} not set. Set ${many ? 'them' : 'it'} and start again.`
     );
   }
   if (!raw || typeof raw !== 'object') {

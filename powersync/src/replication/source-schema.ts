@@ -26,14 +26,14 @@ export async function checkSourceReady(client: pg.Client | pg.PoolClient): Promi
   const { rows } = await client.query<{ wal_level: string }>('SHOW wal_level');
   if (rows[0]?.wal_level !== 'logical') {
     throw new SyncScopeError(
-      'SYNCSCOPE_E_REPLICATION',
+      'SYNCSCOPE_E_REPLICATION_SETUP',
       `The source Postgres has wal_level=${rows[0]?.wal_level}; logical replication needs wal_level=logical (set it in postgresql.conf and restart Postgres).`
     );
   }
   const pub = await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [PUBLICATION_NAME]);
   if (pub.rowCount === 0) {
     throw new SyncScopeError(
-      'SYNCSCOPE_E_REPLICATION',
+      'SYNCSCOPE_E_REPLICATION_SETUP',
       `The source database has no publication named "${PUBLICATION_NAME}". Create it: CREATE PUBLICATION ${PUBLICATION_NAME} FOR ALL TABLES;`
     );
   }
