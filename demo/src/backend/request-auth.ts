@@ -1,4 +1,4 @@
-import { SyncScopeError } from '@syncscope/core';
+import { SIGNING_ALG, SyncScopeError } from '@syncscope/core';
 import type { FastifyRequest } from 'fastify';
 import { decodeJwt, importJWK, type JWK, jwtVerify } from 'jose';
 import { cookieValue, SESSION_COOKIE, type SessionStore } from './sessions.ts';
@@ -12,14 +12,30 @@ export interface AuthConfig {
 
 const looksLikeJwt = (token: string) => token.split('.').length === 3;
 
+/** The bearer token, else the session cookie: what a request presents as its credential. */
+export function presentedCredential(request: FastifyRequest): string | undefined {
+  const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+  return bearer ?? cookieValue(request.headers.cookie, SESSION_COOKIE);
+}
+
+// Imported once per key: importJWK is not free, and uploads arrive in bursts.
+const importedKeys = new WeakMap<JWK, Promise<CryptoKey | Uint8Array>>();
+function verificationKey(jwk: JWK): Promise<CryptoKey | Uint8Array> {
+  let key = importedKeys.get(jwk);
+  if (!key) {
+    key = importJWK(jwk, SIGNING_ALG);
+    importedKeys.set(jwk, key);
+  }
+  return key;
+}
+
 /**
  * The user a request acts for: a dev-login session (cookie or bearer), or a sync JWT this backend
  * issued. SyncScope probe tokens carry another audience and are refused, so a probe's token cannot be
  * replayed here to write as the impersonated user.
  */
 export async function authenticatedUserOrThrow(request: FastifyRequest, auth: AuthConfig): Promise<string> {
-  const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
-  const token = bearer ?? cookieValue(request.headers.cookie, SESSION_COOKIE);
+  const token = presentedCredential(request);
   if (token && !looksLikeJwt(token)) {
     const userId = auth.sessions.userOf(token);
     if (userId) return userId;
@@ -33,11 +49,13 @@ export async function authenticatedUserOrThrow(request: FastifyRequest, auth: Au
       );
     }
     try {
-      const key = await importJWK(auth.publicJwk, 'RS256');
-      const { payload } = await jwtVerify(token, key, { audience: auth.audience });
-      if (typeof payload.sub === 'string') return payload.sub;
+      const { payload } = await jwtVerify(token, await verificationKey(auth.publicJwk), {
+        audience: auth.audience,
+        algorithms: [SIGNING_ALG]
+      });
+      if (typeof payload.sub === 'string' && payload.sub !== '') return payload.sub;
     } catch {
-      // fall through to the generic 401
+      // Expired, wrong audience, bad signature: all the same generic 401 below (no oracle).
     }
   }
   throw new SyncScopeError(

@@ -9,8 +9,8 @@ import {
 import Fastify from 'fastify';
 import { SignJWT } from 'jose';
 import pg from 'pg';
-import type { AuthConfig } from './request-auth.ts';
-import { cookieValue, SESSION_COOKIE, SessionStore } from './sessions.ts';
+import { type AuthConfig, presentedCredential } from './request-auth.ts';
+import { SESSION_COOKIE, SESSION_TTL_MS, SessionStore } from './sessions.ts';
 import { registerUploadRoute, type UploadResultsHook } from './upload/upload-route.ts';
 
 export interface DemoBackendOptions {
@@ -43,9 +43,13 @@ export async function startDemoBackend(options: DemoBackendOptions): Promise<Dem
   const pool = new pg.Pool({
     connectionString: options.appDatabaseUrl,
     max: 8,
+    // A saturated or unreachable database fails an upload op as retryable instead of hanging it.
+    connectionTimeoutMillis: 5_000,
     application_name: 'syncscope-demo-backend'
   });
-  pool.on('error', () => {});
+  // Idle clients dropped by the server (restart, failover) must not crash the process; the next query
+  // reconnects and in-flight ops report a retryable failure.
+  pool.on('error', (error) => options.logger.warn({ err: error.message }, 'demo backend pool client error'));
   const sessions = new SessionStore();
   const auth: AuthConfig = {
     sessions,
@@ -76,11 +80,28 @@ export async function startDemoBackend(options: DemoBackendOptions): Promise<Dem
     options.logger.error({ err: error.message }, 'demo backend request failed');
     return reply
       .code(500)
-      .send({ error: { code: 'SYNCSCOPE_E_INTERNAL', message: 'Internal error; see the backend log.' } });
+      .send(
+        new SyncScopeError('SYNCSCOPE_E_INTERNAL_ERROR', 'Internal error; see the backend log.').toResponse()
+      );
   });
+  // Fastify's own 404 body has another shape; every answer of this API carries {error: {code, message}}.
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({
+      error: {
+        code: 'SYNCSCOPE_E_REQUEST_INVALID',
+        message: `No route ${request.method} ${request.url.split('?')[0]}.`
+      }
+    })
+  );
 
   app.get('/healthz', async () => {
-    await pool.query('SELECT 1');
+    try {
+      await pool.query('SELECT 1');
+    } catch (error) {
+      throw new SyncScopeError('SYNCSCOPE_E_PG_UNREACHABLE', 'The app database does not answer.', undefined, {
+        cause: error
+      });
+    }
     return { ok: true };
   });
 
@@ -102,15 +123,19 @@ export async function startDemoBackend(options: DemoBackendOptions): Promise<Dem
           `No demo user has the email ${JSON.stringify(email.slice(0, 200))}.`
         );
       const session = sessions.create(user.id);
-      reply.header('Set-Cookie', `${SESSION_COOKIE}=${session}; HttpOnly; SameSite=Lax; Path=/`);
+      const maxAge = Math.floor(SESSION_TTL_MS / 1000);
+      reply.header(
+        'Set-Cookie',
+        `${SESSION_COOKIE}=${session}; HttpOnly; SameSite=Lax; Path=/; Max-Age=${maxAge}`
+      );
+      options.logger.info({ user: user.id }, 'demo login'); // the user, never the session
       return { session, user };
     });
   }
 
   // Sync tokens are issued for a signed-in app session only (never in exchange for another token).
   app.get('/api/powersync/token', async (request) => {
-    const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
-    const userId = sessions.userOf(bearer ?? cookieValue(request.headers.cookie, SESSION_COOKIE));
+    const userId = sessions.userOf(presentedCredential(request));
     if (!userId)
       throw new SyncScopeError(
         'SYNCSCOPE_E_AUTH_REQUIRED',
@@ -133,11 +158,17 @@ export async function startDemoBackend(options: DemoBackendOptions): Promise<Dem
   });
 
   registerUploadRoute(app, { pool, auth, onResults: options.onResults, logger: options.logger });
-  await app.listen({ host: options.host, port: options.port });
+  try {
+    await app.listen({ host: options.host, port: options.port });
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw error;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   return {
-    url: `http://${options.host}:${port}`,
+    url: `http://${host}:${port}`,
     async close() {
       await app.close();
       await pool.end();

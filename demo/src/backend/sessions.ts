@@ -1,13 +1,19 @@
 import { randomBytes } from 'node:crypto';
 
 export const SESSION_COOKIE = 'demo_session';
-const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 
 /** Opaque session tokens kept in memory: the demo backend's simple dev login. */
 export class SessionStore {
   private readonly sessions = new Map<string, { userId: string; expiresAt: number }>();
 
   create(userId: string): string {
+    // Expired sessions are otherwise only dropped when presented: sweep them so logins cannot grow
+    // the map without bound.
+    if (this.sessions.size >= 1_000) {
+      const now = Date.now();
+      for (const [token, session] of this.sessions) if (session.expiresAt < now) this.sessions.delete(token);
+    }
     const token = randomBytes(24).toString('base64url');
     this.sessions.set(token, { userId, expiresAt: Date.now() + SESSION_TTL_MS });
     return token;

@@ -1,11 +1,11 @@
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { findFreePort, loadOrCreateSigningKey, type SigningKey } from '@syncscope/core';
+import { findFreePort, type Logger, loadOrCreateSigningKey, type SigningKey } from '@syncscope/core';
 import { createTestDatabase } from '@syncscope/core/testing/test-database';
 import pg from 'pg';
 import pino from 'pino';
-import { type DemoBackend, startDemoBackend } from '../backend/index.ts';
+import { type DemoBackend, type DemoBackendOptions, startDemoBackend } from '../backend/index.ts';
 import { applyDemoSchema } from '../schema/index.ts';
 import { seedDemoData } from '../seed/index.ts';
 
@@ -18,6 +18,8 @@ export interface DemoHarness {
   appUrl: string;
   key: SigningKey;
   login(email: string): Promise<string>;
+  // Tests assert on the raw JSON of both answer shapes ({results} and {error}), so it stays untyped here.
+  // biome-ignore lint/suspicious/noExplicitAny: raw response JSON for test assertions
   upload(session: string, batch: unknown[]): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
 }
@@ -25,7 +27,13 @@ export interface DemoHarness {
 /** The demo schema and seed in a throw-away database, with the backend on a free port. */
 export async function startDemoHarness(
   name: string,
-  options: { demoMode?: boolean; powersyncUrl?: string } = {}
+  options: {
+    demoMode?: boolean;
+    powersyncUrl?: string;
+    tokenTtlSeconds?: number;
+    onResults?: DemoBackendOptions['onResults'];
+    logger?: Logger;
+  } = {}
 ): Promise<DemoHarness> {
   const appUrl = await createTestDatabase(name);
   const pool = new pg.Pool({ connectionString: appUrl, max: 6 });
@@ -44,7 +52,9 @@ export async function startDemoHarness(
     probeAudience: PROBE_AUDIENCE,
     powersyncUrl: options.powersyncUrl ?? 'http://127.0.0.1:7001',
     demoMode: options.demoMode ?? true,
-    logger: pino({ level: 'silent' })
+    tokenTtlSeconds: options.tokenTtlSeconds,
+    onResults: options.onResults,
+    logger: options.logger ?? pino({ level: 'silent' })
   });
   return {
     backend,

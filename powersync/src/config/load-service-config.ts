@@ -54,7 +54,10 @@ export function parseServiceConfig(
   try {
     raw = YAML.parse(text, { customTags: [envTag(env, missing)] });
   } catch (error) {
-    throw new SyncScopeError('SYNCSCOPE_E_CONFIG_INVALID', `The service config is not valid YAML: ${(error as Error).message}`);
+    throw new SyncScopeError(
+      'SYNCSCOPE_E_CONFIG_INVALID',
+      `The service config is not valid YAML: ${(error as Error).message}`
+    );
   }
   if (missing.length > 0) {
     const many = missing.length > 1;

@@ -1,9 +1,9 @@
 import { SyncScopeError } from '@syncscope/core';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { type AuthConfig, authenticatedUserOrThrow } from '../request-auth.ts';
 import { applyOperation } from './apply-operation.ts';
-import { type OperationResult, uploadRequestSchema } from './upload-request.ts';
+import { type OperationFailure, type OperationResult, uploadRequestSchema } from './upload-request.ts';
 import { validateOperation } from './validate-operation.ts';
 
 export type UploadResultsHook = (
@@ -22,11 +22,17 @@ export function registerUploadRoute(
     pool: pg.Pool;
     auth: AuthConfig;
     onResults?: UploadResultsHook;
-    logger: { warn(o: object, m: string): void };
+    logger: { warn(o: object, m: string): void; error(o: object, m: string): void };
   }
 ): void {
-  app.post('/api/upload', async (request) => {
-    const userId = await authenticatedUserOrThrow(request, deps.auth);
+  const writers = new WeakMap<FastifyRequest, string>();
+  // Authenticated in onRequest, before the body is read: an anonymous caller cannot make the server
+  // buffer and parse up to the 16 MB body limit.
+  const onRequest = async (request: FastifyRequest) => {
+    writers.set(request, await authenticatedUserOrThrow(request, deps.auth));
+  };
+  app.post('/api/upload', { onRequest }, async (request) => {
+    const userId = writers.get(request)!;
     const parsed = uploadRequestSchema.safeParse(request.body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -38,15 +44,29 @@ export function registerUploadRoute(
     const results: OperationResult[] = [];
     for (const [index, raw] of parsed.data.batch.entries()) {
       const checked = validateOperation(index, raw);
-      results.push('ok' in checked ? checked : await applyOperation(deps.pool, userId, checked));
+      results.push('ok' in checked ? checked : await applyOperation(deps.pool, userId, checked, deps.logger));
     }
-    const failures = results.filter((r) => !r.ok);
+    const failures = results.filter((r): r is OperationFailure => !r.ok);
     if (failures.length > 0)
       deps.logger.warn(
-        { user: userId, failures: failures.length, ops: results.length },
+        // Codes only: a detail can quote row values (Postgres messages do).
+        {
+          user: userId,
+          failures: failures.length,
+          ops: results.length,
+          codes: [...new Set(failures.map((f) => f.code))]
+        },
         'upload operations rejected'
       );
-    await deps.onResults?.(userId, results, parsed.data.batch);
+    try {
+      await deps.onResults?.(userId, results, parsed.data.batch);
+    } catch (error) {
+      // The operations are committed: failing the request now would make the client upload them again.
+      deps.logger.error(
+        { err: error instanceof Error ? error.message : String(error) },
+        'onResults hook failed'
+      );
+    }
     return { results };
   });
 }

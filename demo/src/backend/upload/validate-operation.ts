@@ -3,46 +3,72 @@ import type { OperationFailure, ValidOperation } from './upload-request.ts';
 
 /** Largest single text value the app accepts; larger values are rejected, never truncated. */
 export const MAX_TEXT_BYTES = 10_000;
+// Stricter than "no control characters": ids end up in URLs, logs and bucket names, so only a plain
+// alphabet passes (UUIDs, the seed's ids, slugs).
 const ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+// A decimal the way JSON numbers and PowerSync's text columns spell it (exponents included).
+const DECIMAL = /^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/;
+// ISO 8601 date-time, with T or a space (SQLite's and PowerSync's format), optional zone.
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)? ?(Z|z|[+-]\d{2}(:?\d{2})?)?$/;
+// numeric(12,3): 9 integer digits; Postgres rounds to 3 decimals, which must not reach 1e9.
+const AMOUNT_LIMIT = 999_999_999.9995;
 
 const id = z.string().regex(ID, 'must be 1-64 letters, digits, _ . : or -');
-const text = (max: number) =>
-  z.string().refine((v) => Buffer.byteLength(v) <= max, { message: `must be at most ${max} bytes` });
+const text = (maxBytes: number) =>
+  z
+    .string()
+    .refine((v) => Buffer.byteLength(v) <= maxBytes, { message: `must be at most ${maxBytes} bytes` })
+    // Postgres text cannot hold NUL: refuse it here, with a message, rather than as a driver error.
+    .refine((v) => !v.includes('\u0000'), { message: 'must not contain NUL characters' })
+    .refine((v) => v.trim() !== '', { message: 'must not be empty' });
+// Numbers with float noise (0.1 + 0.2) are accepted and rounded by Postgres like any numeric(12,3)
+// input; refusing them would drop a user's edit for good over a representation detail.
 const amount = z
-  .union([z.number().finite(), z.string()])
+  .union([z.number().finite(), z.string().max(64)])
   .transform((v) => String(v))
-  .refine((v) => /^-?\d{1,9}(\.\d{1,3})?$/.test(v), {
-    message: 'must be a number with at most 9 digits before and 3 after the point'
+  .refine((v) => DECIMAL.test(v) && Math.abs(Number(v)) < AMOUNT_LIMIT, {
+    message: 'must be a decimal number below 1e9 (numeric(12,3))'
   });
 const timestamp = z
   .string()
-  .refine((v) => !Number.isNaN(Date.parse(v)), { message: 'must be an ISO 8601 timestamp' });
+  .refine((v) => TIMESTAMP.test(v) && !Number.isNaN(Date.parse(v.replace(' ', 'T'))), {
+    message: 'must be an ISO 8601 timestamp (zone-less times are read as UTC)'
+  });
 const int4 = z.number().int().min(-2147483648).max(2147483647);
 
+interface TableSpec {
+  /** Writable columns and their types. Anything else in `data` is refused. */
+  columns: Record<string, z.ZodType>;
+  /** Columns a PUT must carry. */
+  required: readonly string[];
+  /** NOT NULL columns with a database default: a PUT without them keeps the current value. */
+  defaulted: readonly string[];
+}
+
 /** Per table: the columns a client may write, their types, and which a PUT must carry. */
-const TABLES = {
+export const UPLOAD_TABLES: Record<ValidOperation['table'], TableSpec> = {
   records: {
     columns: {
       workspace_id: id,
-      title: text(MAX_TEXT_BYTES).refine((v) => v.trim() !== '', { message: 'must not be empty' }),
+      title: text(MAX_TEXT_BYTES),
       amount: amount.nullable(),
       category_id: id.nullable(),
       created_at: timestamp,
       updated_at: timestamp.nullable()
     },
-    required: ['workspace_id', 'title']
+    required: ['workspace_id', 'title'],
+    defaulted: ['created_at']
   },
   categories: {
-    columns: {
-      workspace_id: id,
-      name: text(1_000).refine((v) => v.trim() !== '', { message: 'must not be empty' }),
-      usage_count: int4
-    },
-    required: ['workspace_id', 'name']
+    columns: { workspace_id: id, name: text(1_000), usage_count: int4 },
+    required: ['workspace_id', 'name'],
+    defaulted: ['usage_count']
   }
-} as const;
+};
 
-type Table = keyof typeof TABLES;
+// Own properties only: `'constructor' in {}` is true, and such a name must never reach SQL.
+const isTable = (name: unknown): name is ValidOperation['table'] =>
+  typeof name === 'string' && Object.hasOwn(UPLOAD_TABLES, name);
 
 const rejection = (
   index: number,
@@ -63,6 +89,7 @@ const rejection = (
 /**
  * Checks one operation against the app's rules: known table, a safe id, allow-listed columns with the
  * right types and sizes, required fields on PUT. Failures here are final (retrying cannot help).
+ * A PUT on a defaulted column with null means "use the default", as for a column left out.
  */
 export function validateOperation(index: number, input: unknown): ValidOperation | OperationFailure {
   if (!input || typeof input !== 'object' || Array.isArray(input)) {
@@ -77,12 +104,12 @@ export function validateOperation(index: number, input: unknown): ValidOperation
   if (raw.op !== 'PUT' && raw.op !== 'PATCH' && raw.op !== 'DELETE') {
     return rejection(index, raw, 'DEMO_E_INVALID_OP', 'op must be PUT, PATCH or DELETE');
   }
-  if (typeof raw.table !== 'string' || !(raw.table in TABLES)) {
+  if (!isTable(raw.table)) {
     return rejection(
       index,
       raw,
       'DEMO_E_UNKNOWN_TABLE',
-      `table must be one of ${Object.keys(TABLES).join(', ')}`
+      `table must be one of ${Object.keys(UPLOAD_TABLES).join(', ')}`
     );
   }
   if (typeof raw.id !== 'string' || !ID.test(raw.id)) {
@@ -93,8 +120,8 @@ export function validateOperation(index: number, input: unknown): ValidOperation
       'id must be a string of 1-64 letters, digits, _ . : or -'
     );
   }
-  const table = raw.table as Table;
-  const spec = TABLES[table];
+  const table = raw.table;
+  const spec = UPLOAD_TABLES[table];
   if (raw.op === 'DELETE') return { index, op: 'DELETE', table, id: raw.id, values: {} };
 
   const data = raw.data;
@@ -103,8 +130,12 @@ export function validateOperation(index: number, input: unknown): ValidOperation
   }
   const values: Record<string, string | number | null> = {};
   for (const [column, value] of Object.entries(data as Record<string, unknown>)) {
-    if (column === 'id') continue;
-    const schema = (spec.columns as Record<string, z.ZodType>)[column];
+    if (column === 'id') {
+      // The id is the operation's; a different one in data would be ambiguous.
+      if (value !== raw.id) return rejection(index, raw, 'DEMO_E_INVALID_ID', 'data.id differs from id');
+      continue;
+    }
+    const schema = Object.hasOwn(spec.columns, column) ? spec.columns[column] : undefined;
     if (!schema) {
       return rejection(
         index,
@@ -113,14 +144,19 @@ export function validateOperation(index: number, input: unknown): ValidOperation
         `${table} has no writable column ${JSON.stringify(column.slice(0, 64))}`
       );
     }
-    if (typeof value === 'string' && Buffer.byteLength(value) > MAX_TEXT_BYTES * 10) {
-      return rejection(
-        index,
-        raw,
-        'DEMO_E_FIELD_TOO_LARGE',
-        `${column} is ${Buffer.byteLength(value)} bytes; the limit is ${MAX_TEXT_BYTES}`
-      );
+    // Checked before the schema so a multi-megabyte value is measured once and never copied around.
+    if (typeof value === 'string' && value.length > MAX_TEXT_BYTES) {
+      const bytes = Buffer.byteLength(value);
+      if (bytes > MAX_TEXT_BYTES) {
+        return rejection(
+          index,
+          raw,
+          'DEMO_E_FIELD_TOO_LARGE',
+          `${column} is ${bytes} bytes; the limit is ${MAX_TEXT_BYTES}`
+        );
+      }
     }
+    if (raw.op === 'PUT' && value === null && spec.defaulted.includes(column)) continue;
     const parsed = schema.safeParse(value);
     if (!parsed.success) {
       const tooLarge = parsed.error.issues.some((i) => i.message.includes('bytes'));
@@ -138,7 +174,7 @@ export function validateOperation(index: number, input: unknown): ValidOperation
     if (missing.length > 0)
       return rejection(index, raw, 'DEMO_E_MISSING_FIELD', `PUT of ${table} needs ${missing.join(', ')}`);
   }
-  if (Object.keys(values).length === 0)
+  if (raw.op === 'PATCH' && Object.keys(values).length === 0)
     return rejection(index, raw, 'DEMO_E_MISSING_DATA', 'PATCH changes no column');
   return { index, op: raw.op, table, id: raw.id, values };
 }
