@@ -35,6 +35,19 @@ export const WRITE_CHECKPOINT_MESSAGE_PREFIX = 'powersync';
 
 type Pending = { changes: RowChange[]; commitTimeMs: number | null };
 
+interface Batch {
+  changes: RowChange[];
+  transactions: number;
+  /** End LSN of the last transaction in the batch; null when the batch is empty. */
+  lsn: string | null;
+  oldestCommitMs: number | null;
+}
+
+const emptyBatch = (): Batch => ({ changes: [], transactions: 0, lsn: null, oldestCommitMs: null });
+
+/** Changes buffered for storage before the WAL reader waits for a flush. */
+const MAX_BATCHED_CHANGES = 20_000;
+
 /**
  * Replicates the source Postgres into bucket storage: a consistent initial snapshot from an
  * exported-snapshot slot, then pgoutput streaming. A restart resumes from the slot; changed sync
@@ -44,6 +57,8 @@ export class Replicator extends EventEmitter<{ error: [Error] }> {
   private tables = new Map<string, ReplicatedTable>();
   private service: LogicalReplicationService | null = null;
   private pending: Pending | null = null;
+  private batch: Batch = emptyBatch();
+  private flushing: Promise<void> | null = null;
   private processingSince: number | null = null;
   private stopped = false;
   private readyFlag = false;
@@ -168,7 +183,9 @@ export class Replicator extends EventEmitter<{ error: [Error] }> {
   private async restartStream(): Promise<void> {
     if (this.stopped) return;
     await this.stopService();
+    await this.flushing;
     this.pending = null;
+    this.batch = emptyBatch();
     await this.stream(this.options.storage.checkpoint.lsn);
   }
 
@@ -177,7 +194,7 @@ export class Replicator extends EventEmitter<{ error: [Error] }> {
     switch (message.tag) {
       case 'begin':
         this.pending = { changes: [], commitTimeMs: Number(message.commitTime) / 1000 };
-        this.processingSince = Number(message.commitTime) / 1000;
+        this.processingSince ??= Number(message.commitTime) / 1000;
         return;
       case 'relation':
         await this.refreshRelation(message);
@@ -213,17 +230,46 @@ export class Replicator extends EventEmitter<{ error: [Error] }> {
     }
   }
 
+  /**
+   * Queues a committed source transaction for storage. Transactions that arrive while a flush runs are
+   * applied together in the next storage transaction (group commit), so a burst of small source
+   * transactions costs one storage round trip instead of one each.
+   */
   private async commit(lsn: string): Promise<void> {
     const pending = this.pending;
     this.pending = null;
-    const { storage, metrics, logger } = this.options;
     const changes = pending?.changes ?? [];
-    const errors = await storage.applyTransaction(changes, lsn);
-    for (const e of errors) logger.warn({ error: e }, 'sync rules could not evaluate a row');
-    metrics.rowsReplicated.inc(changes.length);
-    metrics.transactionsReplicated.inc();
-    this.processingSince = null;
-    await this.service?.acknowledge(lsn).catch(() => {});
+    this.batch.changes.push(...changes);
+    this.batch.transactions += pending ? 1 : 0;
+    this.batch.lsn = lsn;
+    this.batch.oldestCommitMs ??= pending?.commitTimeMs ?? null;
+    this.flushing ??= this.flushLoop().finally(() => {
+      this.flushing = null;
+    });
+    // Backpressure: a very large backlog waits for storage before reading more WAL.
+    if (this.batch.changes.length >= MAX_BATCHED_CHANGES) await this.flushing;
+  }
+
+  private async flushLoop(): Promise<void> {
+    const { storage, metrics, logger } = this.options;
+    while (this.batch.lsn !== null && !this.stopped) {
+      const taken = this.batch;
+      this.batch = emptyBatch();
+      try {
+        const errors = await storage.applyTransaction(taken.changes, taken.lsn!);
+        for (const e of errors) logger.warn({ error: e }, 'sync rules could not evaluate a row');
+      } catch (error) {
+        // Nothing was acknowledged past the stored LSN: reconnecting replays the lost batch from the slot.
+        logger.error({ err: (error as Error).message }, 'storing replicated changes failed; replaying from the slot');
+        this.batch = emptyBatch();
+        setTimeout(() => void this.restartStream(), 1000);
+        return;
+      }
+      metrics.rowsReplicated.inc(taken.changes.length);
+      metrics.transactionsReplicated.inc(taken.transactions);
+      this.processingSince = this.batch.oldestCommitMs ?? (this.pending ? this.processingSince : null);
+      await this.service?.acknowledge(taken.lsn!).catch(() => {});
+    }
   }
 
   private async refreshRelation(message: Pgoutput.MessageRelation): Promise<void> {
@@ -314,6 +360,7 @@ export class Replicator extends EventEmitter<{ error: [Error] }> {
     this.stopped = true;
     if (this.lagTimer) clearInterval(this.lagTimer);
     await this.stopService();
+    await this.flushing;
   }
 
   /**
