@@ -25,7 +25,9 @@ const RULES = `bucket_definitions:
 `;
 
 async function main() {
-  const { values } = parseArgs({ options: { rate: { type: 'string', default: '500' }, seconds: { type: 'string', default: '10' } } });
+  const { values } = parseArgs({
+    options: { rate: { type: 'string', default: '500' }, seconds: { type: 'string', default: '10' } }
+  });
   const rate = Number(values.rate);
   const seconds = Number(values.seconds);
   const pgs = await startBenchPostgres();
@@ -74,10 +76,13 @@ async function main() {
   // Client side: the client's view, watched for the highest sequence number it holds.
   let lastSeenClient = 0;
   const watcher = setInterval(async () => {
-    const row = await client.db.get<{ seq: number | null }>('SELECT max(CAST(seq AS INTEGER)) AS seq FROM records');
+    const row = await client.db.get<{ seq: number | null }>(
+      'SELECT max(CAST(seq AS INTEGER)) AS seq FROM records'
+    );
     const seq = row.seq ?? 0;
     const now = performance.now();
-    for (let s = lastSeenClient + 1; s <= seq; s++) if (committedAt.has(s)) clientLag.push(now - committedAt.get(s)!);
+    for (let s = lastSeenClient + 1; s <= seq; s++)
+      if (committedAt.has(s)) clientLag.push(now - committedAt.get(s)!);
     lastSeenClient = Math.max(lastSeenClient, seq);
   }, 5);
 
@@ -92,11 +97,10 @@ async function main() {
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     inflight.push(
       writers
-        .query<{ lsn: string }>('UPDATE records SET seq = $1, title = $2 WHERE id = $3 RETURNING pg_current_wal_insert_lsn()::text AS lsn', [
-          seq,
-          `write ${seq}`,
-          `rec-${(seq % 100) + 1}`
-        ])
+        .query<{ lsn: string }>(
+          'UPDATE records SET seq = $1, title = $2 WHERE id = $3 RETURNING pg_current_wal_insert_lsn()::text AS lsn',
+          [seq, `write ${seq}`, `rec-${(seq % 100) + 1}`]
+        )
         .then(({ rows }) => {
           committedAt.set(seq, performance.now());
           awaitingStorage.set(seq, lsnOf(rows[0]!.lsn));
@@ -106,12 +110,15 @@ async function main() {
   await Promise.all(inflight);
   const achieved = total / ((performance.now() - started) / 1000);
   const deadline = Date.now() + 30_000;
-  while ((lastSeenClient < total || awaitingStorage.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while ((lastSeenClient < total || awaitingStorage.size > 0) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
   clearInterval(watcher);
   server.storage.off('checkpoint', onCheckpoint);
   await new Promise((r) => setTimeout(r, 50));
 
-  console.log(`replication lag under ${fmt(achieved, 0)} writes/s for ${seconds} s (${fmt(total, 0)} single-row transactions)`);
+  console.log(
+    `replication lag under ${fmt(achieved, 0)} writes/s for ${seconds} s (${fmt(total, 0)} single-row transactions)`
+  );
   console.log(
     `commit → dev server storage: p50 ${fmt(percentile(storageLag, 50), 1)} ms, p95 ${fmt(percentile(storageLag, 95), 1)} ms, max ${fmt(Math.max(...storageLag), 1)} ms (n=${storageLag.length})`
   );

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findFreePort } from '@syncscope/core';
+import { readSyncStream } from '@syncscope/powersync/testing/ndjson-stream-reader';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -87,6 +88,16 @@ describe('npm start: the embedded stack', () => {
       body: JSON.stringify({ email: 'alice@example.com' })
     });
     expect(login.status).toBe(200);
+    // A token from the backend opens a sync stream: the sync server trusts the backend's JWKS URI.
+    const { session } = (await login.json()) as { session: string };
+    const { token } = (await (
+      await fetch(`${backend}/api/powersync/token`, { headers: { Authorization: `Bearer ${session}` } })
+    ).json()) as {
+      token: string;
+    };
+    const stream = await readSyncStream(sync, token, {}, (l) => 'checkpoint_complete' in l);
+    expect(stream.status).toBe(200);
+    expect((stream.lines[0] as { checkpoint: { buckets: unknown[] } }).checkpoint.buckets).toHaveLength(2);
     const db = new pg.Client({
       connectionString: `postgres://postgres:postgres@127.0.0.1:${env.SYNCSCOPE_PG_PORT}/app`
     });

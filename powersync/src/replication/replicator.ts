@@ -260,7 +260,10 @@ export class Replicator extends EventEmitter<{ error: [Error] }> {
         for (const e of errors) logger.warn({ error: e }, 'sync rules could not evaluate a row');
       } catch (error) {
         // Nothing was acknowledged past the stored LSN: reconnecting replays the lost batch from the slot.
-        logger.error({ err: (error as Error).message }, 'storing replicated changes failed; replaying from the slot');
+        logger.error(
+          { err: (error as Error).message },
+          'storing replicated changes failed; replaying from the slot'
+        );
         this.batch = emptyBatch();
         setTimeout(() => void this.restartStream(), 1000);
         return;
