@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { findFreePort } from '@syncscope/core';
+import type { ProbeTarget } from '@syncscope/core/probe/probe-types';
+import { createTestDatabase } from '@syncscope/core/testing/test-database';
+import { applyDemoSchema } from '@syncscope/demo/schema/index';
+import { seedDemoData } from '@syncscope/demo/seed/index';
+import { parseServiceConfig } from '@syncscope/powersync/config/load-service-config';
+import { type DevSyncServer, startDevSyncServer } from '@syncscope/powersync/dev-sync-server';
+import pg from 'pg';
+import pino from 'pino';
+import YAML from 'yaml';
+
+export const RULES_FILE = fileURLToPath(new URL('../../../powersync/sync_rules.yaml', import.meta.url));
+export const PROBE_KID = 'syncscope-probe-test';
+export const PROBE_AUDIENCE = 'syncscope-probe';
+export const API_TOKEN = 'probe-test-api-token-0123456789';
+
+export interface ProbeHarness {
+  target: ProbeTarget;
+  sync: DevSyncServer;
+  pool: pg.Pool;
+  secret: Uint8Array;
+  restartSync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The demo data, a dev sync server that trusts a probe key, and a probe target pointing at both. */
+export async function startProbeHarness(
+  name: string,
+  rulesYaml = readFileSync(RULES_FILE, 'utf8')
+): Promise<ProbeHarness> {
+  const appUrl = await createTestDatabase(`${name}_app`);
+  const storageUrl = await createTestDatabase(`${name}_storage`);
+  const pool = new pg.Pool({ connectionString: appUrl, max: 4 });
+  await applyDemoSchema(pool);
+  await seedDemoData(pool, { records: 200 });
+  // An explicit table list (instead of FOR ALL TABLES) so a test can drop one table from it.
+  await pool.query(
+    'DROP PUBLICATION powersync; CREATE PUBLICATION powersync FOR TABLE users, workspaces, workspace_memberships, records, categories'
+  );
+  const secret = randomBytes(32);
+  const port = await findFreePort();
+  const config = {
+    replication: { connections: [{ type: 'postgresql', uri: appUrl }] },
+    storage: { type: 'postgresql', uri: storageUrl },
+    port,
+    client_auth: {
+      jwks: {
+        keys: [{ kty: 'oct', alg: 'HS256', kid: PROBE_KID, k: Buffer.from(secret).toString('base64url') }]
+      },
+      audience: ['powersync-dev', PROBE_AUDIENCE]
+    },
+    api: { tokens: [API_TOKEN] }
+  };
+  const start = () =>
+    startDevSyncServer({
+      loaded: {
+        ...parseServiceConfig(YAML.stringify(config)),
+        syncRulesYaml: rulesYaml,
+        syncRulesPath: undefined
+      },
+      logger: pino({ level: process.env.SYNCSCOPE_TEST_LOG ?? 'silent' })
+    });
+  const harness: ProbeHarness = {
+    sync: await start(),
+    pool,
+    secret,
+    target: {
+      name,
+      syncUrl: `http://127.0.0.1:${port}`,
+      adminUrl: `http://127.0.0.1:${port}`,
+      adminToken: API_TOKEN,
+      sourceUrl: appUrl,
+      syncRulesYaml: rulesYaml,
+      syncRulesFile: 'sync_rules.yaml',
+      signing: { kind: 'hs256', kid: PROBE_KID, secret },
+      audience: PROBE_AUDIENCE
+    },
+    async restartSync() {
+      await harness.sync.close();
+      harness.sync = await start();
+    },
+    async close() {
+      await harness.sync.close();
+      await pool.end();
+    }
+  };
+  return harness;
+}

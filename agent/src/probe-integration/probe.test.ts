@@ -1,0 +1,134 @@
+import { runProbe } from '@syncscope/core/probe/run-probe';
+import { DEMO_USERS } from '@syncscope/demo/seed/index';
+import { recordId, workspaceId } from '@syncscope/demo/seed/seed-plan';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ProbeHarness, startProbeHarness } from './probe-harness.ts';
+
+const logger = pino({ level: 'silent' });
+const probe = (h: ProbeHarness, userId: string, settleMs = 1500) =>
+  runProbe(h.target, userId, { logger, settleMs, deadlineMs: 20_000 });
+
+describe('probing a user through the dev sync server', () => {
+  let h: ProbeHarness;
+  beforeAll(async () => {
+    h = await startProbeHarness('probe_engine');
+  });
+  afterAll(async () => h?.close());
+
+  it('a consistent user: every expected row present and equal', async () => {
+    const report = await probe(h, DEMO_USERS.alice.id);
+    expect(report.verdict, report.summary).toBe('consistent');
+    expect(report.buckets.expected.sort()).toEqual(
+      [`1#by_workspace["${workspaceId(1)}"]`, `1#by_workspace["${workspaceId(2)}"]`].sort()
+    );
+    expect(report.rows.expected).toBe(80 + 8);
+    expect(report.rows.actual).toBe(report.rows.expected);
+    expect(report.rows.differences).toEqual([]);
+    expect(report.token.jti).toMatch(/[0-9a-f-]{36}/);
+    expect(report.version).toBe(1);
+  });
+
+  it('an omitted row: mismatch naming the undelivered row as a service fault', async () => {
+    h.sync.faults.set({ omitRows: [{ table: 'records', id: recordId(1) }] });
+    try {
+      const report = await probe(h, DEMO_USERS.alice.id);
+      expect(report.verdict).toBe('mismatch');
+      const missing = report.rows.differences.find((d) => d.id === recordId(1));
+      expect(missing?.kind).toBe('missing');
+      expect(missing?.settled).toBe('persisted');
+      expect(missing?.explanation).toMatch(/not delivered/);
+      expect(missing?.explanation).toMatch(/service fault/);
+    } finally {
+      h.sync.faults.set({});
+    }
+  });
+
+  it('a corrupted checksum: mismatch naming the checksum-failure loop', async () => {
+    h.sync.faults.set({ corruptChecksums: [`1#by_workspace["${workspaceId(1)}"]`] });
+    try {
+      const report = await probe(h, DEMO_USERS.alice.id);
+      expect(report.verdict).toBe('mismatch');
+      expect(report.sync.kind).toBe('checksum-failure-loop');
+      expect(report.summary).toMatch(/checksum-failure loop/);
+      expect(report.summary).toContain(workspaceId(1));
+    } finally {
+      h.sync.faults.set({});
+    }
+  });
+
+  it('stalled replication: the changed row persists as different and the explanation says replication is stalled or behind', async () => {
+    h.sync.faults.set({ stallReplication: true });
+    try {
+      await h.pool.query("UPDATE records SET title = 'changed while stalled' WHERE id = $1", [recordId(2)]);
+      const report = await probe(h, DEMO_USERS.alice.id);
+      expect(report.verdict).toBe('mismatch');
+      const diff = report.rows.differences.find((d) => d.id === recordId(2));
+      expect(diff?.kind).toBe('different');
+      expect(diff?.fields?.map((f) => f.field)).toEqual(['title']);
+      expect(diff?.explanation).toMatch(/stalled/);
+    } finally {
+      h.sync.faults.set({});
+    }
+  });
+
+  it('a write checkpoint never echoed: mismatch naming it', async () => {
+    h.sync.faults.set({ neverEchoWriteCheckpoints: true });
+    try {
+      const report = await probe(h, DEMO_USERS.alice.id);
+      expect(report.verdict).toBe('mismatch');
+      expect(report.summary).toMatch(/write checkpoint/);
+    } finally {
+      h.sync.faults.set({});
+    }
+  });
+
+  it('a wrong signing key: the probe could not run, and says the key or kid does not match', async () => {
+    const report = await runProbe(
+      {
+        ...h.target,
+        signing: { kind: 'hs256', kid: h.target.signing.kid, secret: new Uint8Array(32).fill(1) }
+      },
+      DEMO_USERS.alice.id,
+      {
+        logger
+      }
+    );
+    expect(report.verdict).toBe('error');
+    expect(report.summary).toMatch(/signing key and kid/);
+    expect(report.sync.kind).toBe('auth-rejected');
+  });
+
+  it('an unreachable service: error, with the address', async () => {
+    const report = await runProbe({ ...h.target, syncUrl: 'http://127.0.0.1:9' }, DEMO_USERS.alice.id, {
+      logger
+    });
+    expect(report.verdict).toBe('error');
+    expect(report.summary).toMatch(/unreachable/);
+  });
+
+  it('a table dropped from the publication and then changed: stale rows explained by the publication', async () => {
+    await h.pool.query('ALTER PUBLICATION powersync DROP TABLE categories');
+    try {
+      await h.pool.query(
+        "UPDATE categories SET name = 'renamed after unpublishing' WHERE workspace_id = $1",
+        [workspaceId(1)]
+      );
+      const report = await probe(h, DEMO_USERS.alice.id);
+      expect(report.verdict).toBe('mismatch');
+      const stale = report.rows.differences.filter((d) => d.table === 'categories');
+      expect(stale.length).toBe(4);
+      expect(stale[0]!.explanation).toMatch(/not in the publication "powersync"/);
+    } finally {
+      await h.pool.query('ALTER PUBLICATION powersync ADD TABLE categories');
+    }
+  });
+
+  it('prints no secret in its JSON report', async () => {
+    const report = await probe(h, DEMO_USERS.bob.id);
+    const json = JSON.stringify(report);
+    expect(json).not.toContain(Buffer.from(h.secret).toString('base64url'));
+    expect(json).not.toMatch(/eyJ[\w-]+\.[\w-]+\.[\w-]+/); // no JWT
+    expect(json).not.toContain('postgres:postgres');
+  });
+});

@@ -1,0 +1,213 @@
+import { JSONBig } from '@powersync/service-jsonbig';
+import type { BucketDataSource, ResolvedBucket } from '@powersync/service-sync-rules';
+import { putChecksum } from '../../checksums/op-checksum.ts';
+import type { LoadedSyncRules } from '../../sync-rules/load-sync-rules.ts';
+import { pgRowToSyncRulesRow } from '../../values/pg-values.ts';
+import type { ExpectedBucket, ExpectedState, SyncedRow } from '../probe-types.ts';
+import { equalityCondition, replicaIdOf, scanRows, selectFrom, type TextRow } from './row-scan.ts';
+import { bucketParametersOf, dataQueryPushdown, definitionOfSource } from './rule-analysis.ts';
+import { withSourceSession } from './source-session.ts';
+import { resolveRuleTables, type SourceTableInfo } from './source-tables.ts';
+import {
+  type ProbeProgress,
+  pushError,
+  resolveUserBuckets,
+  type ScanContext,
+  sourceOfBucket,
+  type TableScan
+} from './user-buckets.ts';
+
+export type { ProbeProgress, TableScan } from './user-buckets.ts';
+
+/** The service's limit on buckets per connection (PSYNC_S2305): above it the connection fails. */
+export const MAX_BUCKETS_PER_CONNECTION = 1000;
+
+export interface ComputeExpectedStateOptions {
+  sourceUrl: string;
+  rules: LoadedSyncRules;
+  userId: string;
+  /** Extra JWT claims; `sub` is the user id. */
+  claims?: Record<string, unknown>;
+  clientParameters?: Record<string, unknown>;
+  statementTimeoutMs?: number;
+  onProgress?: (p: ProbeProgress) => void;
+}
+
+export interface ComputedExpectedState extends ExpectedState {
+  /** More buckets than the service allows one connection: the real service refuses this user's sync. */
+  overBucketLimit: boolean;
+  bucketLimit: number;
+  /** Rows the rules could not evaluate and querier errors, as the service would log them. */
+  evaluationErrors: string[];
+  /** Same table/id produced with different JSON by two queries (the client keeps one of them). */
+  warnings: string[];
+  /** How each table was read. */
+  scans: TableScan[];
+}
+
+/**
+ * What `userId` should hold, per the source database and the rules, read in one consistent read-only
+ * snapshot: the buckets the service would give the connection and every row in them, with its JSON and
+ * PUT checksum exactly as the service would send it.
+ */
+export async function computeExpectedState(
+  options: ComputeExpectedStateOptions
+): Promise<ComputedExpectedState> {
+  const payload = { ...(options.claims ?? {}), sub: options.userId };
+  const clientParameters = options.clientParameters ?? {};
+  const { rules } = options;
+  return withSourceSession(
+    options.sourceUrl,
+    { statementTimeoutMs: options.statementTimeoutMs },
+    async (session) => {
+      const ctx: ScanContext = {
+        session,
+        rules,
+        scans: [],
+        errors: [],
+        onProgress: options.onProgress,
+        rowsRead: { parameters: 0, data: 0 }
+      };
+      const tables = await resolveRuleTables(session.client, rules.hydrated.getSourceTables(), rules.yaml);
+      const user = await resolveUserBuckets(ctx, payload, clientParameters);
+      const rows = await readUserRows(ctx, tables, user.buckets);
+      const buckets: ExpectedBucket[] = user.buckets.map((b) => ({
+        bucket: b.bucket,
+        definition: b.definition,
+        parameters: bucketParametersOf(b.bucket, sourceOfBucket(b)),
+        priority: b.priority
+      }));
+      options.onProgress?.({ phase: 'done', rows: ctx.rowsRead.parameters + ctx.rowsRead.data });
+      return {
+        userId: options.userId,
+        claims: payload,
+        buckets,
+        rows: rows.rows,
+        parameterEvidence: user.evidence,
+        snapshotTakenAt: session.snapshotTakenAt,
+        overBucketLimit: buckets.length > MAX_BUCKETS_PER_CONNECTION,
+        bucketLimit: MAX_BUCKETS_PER_CONNECTION,
+        evaluationErrors: [...user.querierErrors, ...ctx.errors],
+        warnings: rows.warnings,
+        scans: ctx.scans
+      };
+    }
+  );
+}
+
+/**
+ * The WHERE that reads only rows that can be in one of the user's buckets, or null to read the whole
+ * table: an OR over the data queries reading the table, each an AND of `column = ANY(user's values)` for
+ * its `column = bucket.param` terms. Any query without such terms (or a sync stream) reads everything.
+ */
+function dataPushdown(
+  ctx: ScanContext,
+  table: SourceTableInfo,
+  sources: BucketDataSource[],
+  bySource: Map<BucketDataSource, ResolvedBucket[]>,
+  params: unknown[]
+): string | null {
+  const alternatives: string[] = [];
+  for (const source of sources) {
+    const definition = definitionOfSource(ctx.rules, source);
+    if (!definition) return null;
+    const bucketParams = (bySource.get(source) ?? []).map((b) => bucketParametersOf(b.bucket, source));
+    for (const q of definition.dataQueries) {
+      if (!q.applies(table.ref)) continue;
+      const terms = dataQueryPushdown(q);
+      if (!terms) return null;
+      const conditions: string[] = [];
+      for (const term of terms) {
+        const column = table.columns.find((c) => c.name === term.column);
+        if (!column) return null;
+        const condition = equalityCondition(
+          column,
+          bucketParams.map((p) => p[term.parameter] ?? null),
+          params
+        );
+        if (!condition) return null;
+        conditions.push(condition);
+      }
+      alternatives.push(conditions.join(' AND '));
+    }
+  }
+  if (alternatives.length === 0) return null;
+  return alternatives.length === 1 ? alternatives[0]! : alternatives.map((a) => `(${a})`).join(' OR ');
+}
+
+async function readUserRows(
+  ctx: ScanContext,
+  tables: SourceTableInfo[],
+  buckets: ResolvedBucket[]
+): Promise<{ rows: Map<string, SyncedRow>; warnings: string[] }> {
+  const { rules, session } = ctx;
+  const bucketIds = new Set(buckets.map((b) => b.bucket));
+  const bySource = new Map<BucketDataSource, ResolvedBucket[]>();
+  for (const b of buckets) {
+    const source = sourceOfBucket(b);
+    bySource.set(source, [...(bySource.get(source) ?? []), b]);
+  }
+  const rows = new Map<string, SyncedRow>();
+  const warnings: string[] = [];
+  for (const table of tables) {
+    if (!rules.hydrated.tableSyncsData(table.ref)) continue;
+    // Only the definitions the user has a bucket of can put a row in one of the user's buckets.
+    const sources = rules.hydrated
+      .getMatchingSources(table.ref)
+      .bucketDataSources.filter((s) => bySource.has(s));
+    if (sources.length === 0) {
+      ctx.scans.push({ phase: 'data', table: table.key, mode: 'skipped', rowsRead: 0, rowsKept: 0 });
+      continue;
+    }
+    const params: unknown[] = [];
+    const where = dataPushdown(ctx, table, sources, bySource, params);
+    if (!where) params.length = 0; // a query that cannot push down after others did: read everything
+    const scan: TableScan = {
+      phase: 'data',
+      table: table.key,
+      mode: where ? 'pushdown' : 'full',
+      ...(where ? { where } : {}),
+      rowsRead: 0,
+      rowsKept: 0
+    };
+    ctx.scans.push(scan);
+    scan.rowsRead = await scanRows(session.client, selectFrom(table, where), params, (batch: TextRow[]) => {
+      for (const raw of batch) {
+        const record = rules.hydrated.applyRowContext<never>(pgRowToSyncRulesRow(table.columns, raw));
+        const evaluated = rules.hydrated.evaluateRowWithErrors({
+          sourceTable: table.ref,
+          record,
+          bucketDataSources: sources
+        });
+        if (evaluated.errors.length > 0) {
+          for (const e of evaluated.errors)
+            pushError(ctx, `${table.key} ${replicaIdOf(table, raw)}: ${e.error}`);
+        }
+        for (const r of evaluated.results) {
+          if (!bucketIds.has(r.bucket)) continue;
+          const key = `${r.table}/${r.id}`;
+          const json = JSONBig.stringify(r.data);
+          const existing = rows.get(key);
+          if (existing) {
+            if (!existing.buckets.includes(r.bucket)) existing.buckets.push(r.bucket);
+            if (existing.json !== json) {
+              warnings.push(`${key} is produced with different data in ${existing.buckets.join(', ')}`);
+            }
+            continue;
+          }
+          scan.rowsKept++;
+          rows.set(key, {
+            table: r.table,
+            id: r.id,
+            json,
+            checksum: putChecksum(r.table, r.id, json),
+            buckets: [r.bucket]
+          });
+        }
+      }
+      ctx.rowsRead.data += batch.length;
+      ctx.onProgress?.({ phase: 'data', rows: ctx.rowsRead.data, table: table.key });
+    });
+  }
+  return { rows, warnings };
+}

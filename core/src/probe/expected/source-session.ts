@@ -1,0 +1,149 @@
+import pg from 'pg';
+import { SyncScopeError } from '../../errors/index.ts';
+
+/** Every value as Postgres's own text form, decoded later by type OID exactly as the service does. */
+export const rawTextTypes = {
+  getTypeParser: () => (value: string) => value
+} as unknown as pg.CustomTypesConfig;
+
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 60_000;
+
+/** `postgres://user@host:port/db` without the password, for messages. */
+export function describeSourceUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.username ? `${decodeURIComponent(u.username)}@` : ''}${u.host}${u.pathname}`;
+  } catch {
+    return 'the source database';
+  }
+}
+
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNRESET',
+  '28P01', // invalid_password
+  '28000', // invalid_authorization_specification
+  '3D000', // invalid_catalog_name (database does not exist)
+  '57P03' // cannot_connect_now
+]);
+
+/** Turns a driver error into the probe's SyncScopeError; anything unexpected is returned as is. */
+export function toProbeError(error: unknown, sourceUrl: string, statementTimeoutMs: number): unknown {
+  if (error instanceof SyncScopeError) return error;
+  const e = error as { code?: string; message?: string };
+  const where = describeSourceUrl(sourceUrl);
+  if (e?.code === '57014' && /statement timeout/i.test(e.message ?? '')) {
+    return new SyncScopeError(
+      'SYNCSCOPE_E_PROBE_SOURCE_TIMEOUT',
+      `Reading ${where} for the expected state took longer than the statement timeout (${statementTimeoutMs} ms). ` +
+        'A table the rules read is large and its rule could not be pushed down to an indexed filter, or another ' +
+        "session holds a lock on it. Raise the probe's statement timeout, index the column the rule compares, " +
+        'or probe again when the lock is released.',
+      { statementTimeoutMs },
+      { cause: error }
+    );
+  }
+  if (e?.code && UNREACHABLE_CODES.has(e.code)) {
+    return new SyncScopeError(
+      'SYNCSCOPE_E_PG_UNREACHABLE',
+      `The source Postgres ${where} could not be reached (${e.code}: ${e.message}). Check the URL, that the server runs, and the credentials.`,
+      { code: e.code },
+      { cause: error }
+    );
+  }
+  if (e?.code === '42P01') {
+    return new SyncScopeError(
+      'SYNCSCOPE_E_SYNC_RULES_INVALID',
+      `A table the sync rules read disappeared from ${where} while the probe ran: ${e.message}`,
+      undefined,
+      { cause: error }
+    );
+  }
+  return error;
+}
+
+export interface SourceSession {
+  client: pg.Client;
+  /** The snapshot's time (transaction start) as an ISO string. */
+  snapshotTakenAt: string;
+  statementTimeoutMs: number;
+  close(): Promise<void>;
+}
+
+/**
+ * One connection in one `REPEATABLE READ READ ONLY` transaction: every read sees the same snapshot and
+ * none can write. Output settings are pinned so text values have the forms the decoders expect.
+ */
+export async function openSourceSession(
+  sourceUrl: string,
+  options: { statementTimeoutMs?: number; applicationName?: string } = {}
+): Promise<SourceSession> {
+  const statementTimeoutMs = Math.max(
+    1,
+    Math.floor(options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS)
+  );
+  const client = new pg.Client({
+    connectionString: sourceUrl,
+    types: rawTextTypes,
+    application_name: options.applicationName ?? 'syncscope-probe',
+    connectionTimeoutMillis: 15_000
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => {});
+    const mapped = toProbeError(error, sourceUrl, statementTimeoutMs);
+    if (mapped instanceof SyncScopeError) throw mapped;
+    throw new SyncScopeError(
+      'SYNCSCOPE_E_PG_UNREACHABLE',
+      `The source Postgres ${describeSourceUrl(sourceUrl)} could not be reached: ${(error as Error).message}`,
+      undefined,
+      { cause: error }
+    );
+  }
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await client.query(`SET LOCAL statement_timeout = ${statementTimeoutMs}`);
+    await client.query(
+      "SET LOCAL DateStyle = 'ISO, MDY'; SET LOCAL IntervalStyle = 'postgres'; SET LOCAL bytea_output = 'hex'; SET LOCAL extra_float_digits = 1"
+    );
+    // The first query fixes the snapshot; now() is the transaction's start.
+    const { rows } = await client.query<{ at: string }>(
+      `SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at`
+    );
+    return {
+      client,
+      snapshotTakenAt: rows[0]!.at,
+      statementTimeoutMs,
+      async close() {
+        await client.query('ROLLBACK').catch(() => {});
+        await client.end().catch(() => {});
+      }
+    };
+  } catch (error) {
+    await client.end().catch(() => {});
+    throw toProbeError(error, sourceUrl, statementTimeoutMs);
+  }
+}
+
+/** Runs `fn` in a fresh snapshot session and always closes it; driver errors become probe errors. */
+export async function withSourceSession<T>(
+  sourceUrl: string,
+  options: { statementTimeoutMs?: number },
+  fn: (session: SourceSession) => Promise<T>
+): Promise<T> {
+  const session = await openSourceSession(sourceUrl, options);
+  try {
+    return await fn(session);
+  } catch (error) {
+    throw toProbeError(error, sourceUrl, session.statementTimeoutMs);
+  } finally {
+    await session.close();
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * The probe's data model, shared by the engine (core/src/probe), the agent CLI (agent/) and later the
+ * dashboard. The JSON report (ProbeReport) is a stable, documented schema: bump PROBE_REPORT_VERSION on
+ * any breaking change.
+ */
+import type { SqliteJsonValue } from '@powersync/service-sync-rules';
+
+export const PROBE_REPORT_VERSION = 1;
+
+/** One PowerSync stack a probe can target. Secrets are resolved from the environment at load time. */
+export interface ProbeTarget {
+  name: string;
+  /** Sync service base URL (the client's endpoint). */
+  syncUrl: string;
+  /** Optional admin API of the service (diagnostics, current rules) and its token. */
+  adminUrl?: string;
+  adminToken?: string;
+  /** Source Postgres, read only. */
+  sourceUrl: string;
+  /** Sync rules YAML text (from a file, or fetched from the admin API). */
+  syncRulesYaml: string;
+  syncRulesFile?: string;
+  signing: ProbeSigningKey;
+  /** The audience probe tokens carry: one the sync service accepts and app backends refuse. */
+  audience: string;
+  issuer?: string;
+  /** Claims added to every probe token (e.g. a tenant id that `request.jwt()` rules read). */
+  extraClaims?: Record<string, unknown>;
+  /** The app backend's upload URL (write probes, issue 7). */
+  uploadUrl?: string;
+}
+
+export type ProbeSigningKey =
+  | { kind: 'hs256'; kid: string; secret: Uint8Array }
+  | { kind: 'private-jwk'; kid: string; alg: 'RS256' | 'ES256' | 'EdDSA'; jwk: Record<string, unknown> };
+
+/** A row as the sync service would send it: the output table, id, and the row JSON's fields. */
+export interface SyncedRow {
+  table: string;
+  id: string;
+  /** The row JSON (`data` of a PUT) exactly as serialized, and its PUT checksum. */
+  json: string;
+  checksum: number;
+  /** The bucket(s) the row is in. */
+  buckets: string[];
+}
+
+export interface ExpectedBucket {
+  bucket: string;
+  /** The bucket definition (rules name) and the parameter values that make the bucket id. */
+  definition: string;
+  parameters: Record<string, SqliteJsonValue>;
+  priority: number;
+}
+
+/** What the user should hold per the source database and the rules, in one consistent snapshot. */
+export interface ExpectedState {
+  userId: string;
+  claims: Record<string, unknown>;
+  buckets: ExpectedBucket[];
+  /** Keyed by `${table}/${id}`. */
+  rows: Map<string, SyncedRow>;
+  /** Parameter queries' evaluation, for explanations. */
+  parameterEvidence: ParameterEvidence[];
+  snapshotTakenAt: string;
+}
+
+/** Why the user has (or lacks) each bucket: which parameter query produced which bucket parameters. */
+export interface ParameterEvidence {
+  definition: string;
+  /** The parameter query's SQL and its line in sync_rules.yaml. */
+  query: string;
+  line: number;
+  /** Source rows the query matched for this user (e.g. membership rows), with their values. */
+  matchedRows: { table: string; id: string; values: Record<string, SqliteJsonValue> }[];
+  /** Bucket parameter sets produced. */
+  produced: Record<string, SqliteJsonValue>[];
+}
+
+export type ProbeVerdict = 'consistent' | 'mismatch' | 'error';
+
+/** How the probe's own sync session ended. */
+export type SyncOutcome =
+  | { kind: 'synced'; ms: number }
+  | { kind: 'auth-rejected'; httpStatus: number; code?: string; message: string }
+  | { kind: 'unreachable'; message: string }
+  | { kind: 'checksum-failure-loop'; failures: number; buckets: string[] }
+  | { kind: 'no-progress'; seconds: number }
+  | { kind: 'token-expiring'; secondsLeft: number }
+  | { kind: 'write-checkpoint-not-echoed'; seconds: number };
+
+export type DiffKind = 'missing' | 'extra' | 'different';
+
+export interface FieldDifference {
+  field: string;
+  expected: SqliteJsonValue | undefined;
+  actual: SqliteJsonValue | undefined;
+}
+
+export interface RowDifference {
+  kind: DiffKind;
+  table: string;
+  id: string;
+  buckets: string[];
+  fields?: FieldDifference[];
+  expectedChecksum?: number;
+  actualChecksum?: number;
+  /** Whether the difference cleared within the settle window (replication lag) or persisted. */
+  settled: 'cleared' | 'persisted';
+  clearedAfterMs?: number;
+  explanation: string;
+}
+
+export interface BucketDifference {
+  kind: 'missing' | 'extra';
+  bucket: string;
+  explanation: string;
+}
+
+export interface ProbeReport {
+  version: typeof PROBE_REPORT_VERSION;
+  target: string;
+  userId: string;
+  verdict: ProbeVerdict;
+  /** One line for a person: the verdict and its main cause. */
+  summary: string;
+  startedAt: string;
+  durationMs: number;
+  /** Time spent per phase: mint, sync, expected, diff, settle. */
+  phases: Record<string, number>;
+  token: { kid: string; jti: string; expiresAt: string; audience: string };
+  sync: SyncOutcome;
+  buckets: { expected: string[]; actual: string[]; differences: BucketDifference[]; overLimit: boolean };
+  rows: {
+    expected: number;
+    actual: number;
+    perTable: Record<string, { expected: number; actual: number }>;
+    differences: RowDifference[];
+  };
+  checksums: {
+    /** Buckets whose client op-log checksum differs from the checkpoint's. */
+    bucketMismatches: { bucket: string; checkpoint: number; client: number }[];
+    /** Live rows whose PUT checksum differs from the expected row's. */
+    rowMismatches: number;
+  };
+  warnings: string[];
+  error?: { code: string; message: string };
+}

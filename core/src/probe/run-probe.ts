@@ -1,0 +1,279 @@
+/**
+ * A probe: a function with a deadline that returns a verdict, never throws for a failed check.
+ *
+ *   mint ─▶ sync (real client as the user) ─▶ expected (source snapshot + rules) ─▶ diff
+ *        ─▶ settle (re-check differences: lag clears, faults persist) ─▶ write-checkpoint echo ─▶ report
+ */
+
+import pg from 'pg';
+import { isSyncScopeError } from '../errors/index.ts';
+import type { Logger } from '../logging/logger.ts';
+import { loadSyncRules } from '../sync-rules/load-sync-rules.ts';
+import { diffStates } from './diff/diff-states.ts';
+import {
+  type DiagnosisContext,
+  explainBucketDifference,
+  explainRowDifference
+} from './diff/explain-differences.ts';
+import { computeExpectedState } from './expected/compute-expected-state.ts';
+import { PROBE_REPORT_VERSION, type ProbeReport, type ProbeTarget, type SyncOutcome } from './probe-types.ts';
+import { deriveClientSchema } from './sync/derive-client-schema.ts';
+import { type SyncAsUserResult, syncAsUser } from './sync/sync-as-user.ts';
+import { checkWriteCheckpointEcho } from './sync/write-checkpoint-echo.ts';
+import { type MintedProbeToken, mintProbeToken } from './tokens/mint-probe-token.ts';
+
+export const PROBE_DEFAULTS = { deadlineMs: 120_000, settleMs: 5_000, writeCheckpointWaitMs: 5_000 } as const;
+
+export interface RunProbeOptions {
+  claims?: Record<string, unknown>;
+  deadlineMs?: number;
+  settleMs?: number;
+  logger: Logger;
+  onPhase?: (phase: string) => void;
+  /** Called for every token minted (the caller audits it: kid, jti, user, target). */
+  onTokenMinted?: (token: Omit<MintedProbeToken, 'token'>) => void | Promise<void>;
+}
+
+class PhaseClock {
+  readonly phases: Record<string, number> = {};
+  constructor(private readonly onPhase?: (phase: string) => void) {}
+  async run<T>(phase: string, fn: () => Promise<T>): Promise<T> {
+    this.onPhase?.(phase);
+    const started = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.phases[phase] = Math.round(performance.now() - started);
+    }
+  }
+}
+
+async function unpublishedTables(sourceUrl: string, tables: string[]): Promise<Set<string>> {
+  const client = new pg.Client({ connectionString: sourceUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ tablename: string }>(
+      "SELECT tablename FROM pg_publication_tables WHERE pubname = 'powersync' AND tablename = ANY($1)",
+      [tables]
+    );
+    const published = new Set(rows.map((r) => r.tablename));
+    return new Set(tables.filter((t) => !published.has(t)));
+  } finally {
+    await client.end();
+  }
+}
+
+function syncFailureSummary(outcome: SyncOutcome): string {
+  switch (outcome.kind) {
+    case 'auth-rejected':
+      return `the sync service refused the probe token (HTTP ${outcome.httpStatus} ${outcome.code ?? ''}: ${outcome.message}). Check that the signing key and kid of the target match a key the service trusts, and that the audience is accepted.`;
+    case 'unreachable':
+      return `the sync service is unreachable: ${outcome.message}`;
+    case 'checksum-failure-loop':
+      return `the client is stuck in a checksum-failure loop (${outcome.failures} failures) on ${outcome.buckets.join(', ')}: the service's bucket checksums do not match the operations it sends (a service fault; the client never reaches hasSynced).`;
+    case 'no-progress':
+      return `the client made no sync progress for ${outcome.seconds} s and never reached hasSynced.`;
+    case 'token-expiring':
+      return 'the probe token was already expired when the service saw it: check the clock of this machine against the service.';
+    case 'write-checkpoint-not-echoed':
+      return `the service never echoed a write checkpoint within ${outcome.seconds} s: clients with local writes stay pending forever.`;
+    default:
+      return 'synced';
+  }
+}
+
+export async function runProbe(
+  target: ProbeTarget,
+  userId: string,
+  options: RunProbeOptions
+): Promise<ProbeReport> {
+  const startedAt = new Date();
+  const clock = new PhaseClock(options.onPhase);
+  const settleMs = options.settleMs ?? PROBE_DEFAULTS.settleMs;
+  const warnings: string[] = [];
+  let lastToken: MintedProbeToken | null = null;
+  const mint = async () => {
+    lastToken = await mintProbeToken(target, userId, options.claims);
+    const { token: _secret, ...audited } = lastToken;
+    await options.onTokenMinted?.(audited);
+    return lastToken.token;
+  };
+  const report = (partial: Partial<ProbeReport> & Pick<ProbeReport, 'verdict' | 'summary'>): ProbeReport => ({
+    version: PROBE_REPORT_VERSION,
+    target: target.name,
+    userId,
+    startedAt: startedAt.toISOString(),
+    durationMs: Date.now() - startedAt.getTime(),
+    phases: clock.phases,
+    token: lastToken
+      ? {
+          kid: lastToken.kid,
+          jti: lastToken.jti,
+          expiresAt: lastToken.expiresAt.toISOString(),
+          audience: lastToken.audience
+        }
+      : { kid: target.signing.kid, jti: '', expiresAt: '', audience: target.audience },
+    sync: { kind: 'no-progress', seconds: 0 },
+    buckets: { expected: [], actual: [], differences: [], overLimit: false },
+    rows: { expected: 0, actual: 0, perTable: {}, differences: [] },
+    checksums: { bucketMismatches: [], rowMismatches: 0 },
+    warnings,
+    ...partial
+  });
+
+  let session: SyncAsUserResult | null = null;
+  try {
+    const rules = loadSyncRules(target.syncRulesYaml, { file: target.syncRulesFile });
+    await clock.run('mint', mint);
+    const schema = await clock.run('schema', async () => {
+      const client = new pg.Client({ connectionString: target.sourceUrl });
+      await client.connect();
+      try {
+        return await deriveClientSchema(client, rules.config);
+      } finally {
+        await client.end();
+      }
+    });
+    const [synced, expected] = await Promise.all([
+      clock.run('sync', () =>
+        syncAsUser({ endpoint: target.syncUrl, schema, token: mint, deadlineMs: options.deadlineMs })
+      ),
+      clock.run('expected', () =>
+        computeExpectedState({
+          sourceUrl: target.sourceUrl,
+          rules,
+          userId,
+          claims: { ...(target.extraClaims ?? {}), ...(options.claims ?? {}) }
+        })
+      )
+    ]);
+    session = synced;
+    const expectedBuckets = expected.buckets.map((b) => b.bucket);
+    if (
+      synced.outcome.kind === 'auth-rejected' ||
+      synced.outcome.kind === 'unreachable' ||
+      synced.outcome.kind === 'token-expiring'
+    ) {
+      return report({
+        verdict: 'error',
+        summary: `Probe could not run: ${syncFailureSummary(synced.outcome)}`,
+        sync: synced.outcome,
+        error: { code: synced.outcome.kind, message: syncFailureSummary(synced.outcome) }
+      });
+    }
+    if (synced.outcome.kind !== 'synced' || !synced.actual) {
+      return report({
+        verdict: 'mismatch',
+        summary: `Mismatch: ${syncFailureSummary(synced.outcome)}`,
+        sync: synced.outcome,
+        buckets: {
+          expected: expectedBuckets,
+          actual: [],
+          differences: [],
+          overLimit: expectedBuckets.length > 1000
+        }
+      });
+    }
+
+    let actual = synced.actual;
+    let diff = await clock.run('diff', async () => diffStates(expected, actual, synced.preflightCheckpoint));
+    const firstSeen = Date.now();
+    const cleared = new Map<string, number>();
+    await clock.run('settle', async () => {
+      const deadline = Date.now() + settleMs;
+      while ((diff.rowDifferences.length > 0 || diff.bucketDifferences.length > 0) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 250));
+        actual = await synced.readActual();
+        const next = diffStates(expected, actual, synced.preflightCheckpoint);
+        const still = new Set(next.rowDifferences.map((d) => `${d.kind}:${d.table}/${d.id}`));
+        for (const d of diff.rowDifferences) {
+          const key = `${d.kind}:${d.table}/${d.id}`;
+          if (!still.has(key) && !cleared.has(key)) cleared.set(key, Date.now() - firstSeen);
+        }
+        diff = next;
+      }
+    });
+    const rowDifferences = [
+      ...diff.rowDifferences,
+      ...[...cleared].map(([key, ms]) => {
+        const [kind, rest] = key.split(':') as [string, string];
+        const [table, ...id] = rest.split('/');
+        return {
+          kind: kind as 'missing',
+          table: table!,
+          id: id.join('/'),
+          buckets: [],
+          settled: 'cleared' as const,
+          clearedAfterMs: ms,
+          explanation: ''
+        };
+      })
+    ];
+
+    const echo = await clock.run('write-checkpoint', () =>
+      checkWriteCheckpointEcho(target.syncUrl, mint, PROBE_DEFAULTS.writeCheckpointWaitMs)
+    );
+
+    const ctx: DiagnosisContext = {
+      userId,
+      unpublishedTables: await unpublishedTables(target.sourceUrl, [
+        ...new Set(rowDifferences.map((d) => d.table))
+      ]),
+      replicationLagSeconds: null,
+      settleMs,
+      actualBuckets: new Set(actual.buckets.map((b) => b.bucket))
+    };
+    for (const d of rowDifferences) d.explanation = explainRowDifference(d, ctx);
+    const bucketDifferences = diff.bucketDifferences.map((d) => ({
+      ...d,
+      explanation: explainBucketDifference(d, expected, ctx)
+    }));
+    const persisted = rowDifferences.filter((d) => d.settled === 'persisted');
+    const problems = [
+      ...bucketDifferences.map((d) => d.explanation),
+      ...persisted.map((d) => d.explanation),
+      ...diff.bucketChecksumMismatches.map(
+        (m) => `bucket ${m.bucket}: client checksum ${m.client} ≠ checkpoint ${m.checkpoint}`
+      ),
+      ...(echo.ok
+        ? []
+        : [syncFailureSummary({ kind: 'write-checkpoint-not-echoed', seconds: echo.waitedSeconds })])
+    ];
+    const verdict = problems.length === 0 ? 'consistent' : 'mismatch';
+    const summary =
+      verdict === 'consistent'
+        ? `Consistent: ${expected.rows.size} rows in ${expectedBuckets.length} buckets match the source${cleared.size ? ` (${cleared.size} differences cleared within the settle window: replication lag)` : ''}.`
+        : `Mismatch: ${persisted.length} row and ${bucketDifferences.length} bucket differences. ${problems[0]}`;
+    return report({
+      verdict,
+      summary,
+      sync: echo.ok ? synced.outcome : { kind: 'write-checkpoint-not-echoed', seconds: echo.waitedSeconds },
+      buckets: {
+        expected: expectedBuckets,
+        actual: actual.buckets.map((b) => b.bucket),
+        differences: bucketDifferences,
+        overLimit: expectedBuckets.length > 1000
+      },
+      rows: {
+        expected: expected.rows.size,
+        actual: diff.actualRows,
+        perTable: diff.perTable,
+        differences: rowDifferences
+      },
+      checksums: {
+        bucketMismatches: diff.bucketChecksumMismatches,
+        rowMismatches: diff.rowChecksumMismatches
+      }
+    });
+  } catch (error) {
+    const code = isSyncScopeError(error) ? error.code : 'SYNCSCOPE_E_INTERNAL_ERROR';
+    options.logger.error({ err: (error as Error).message, code }, 'probe failed');
+    return report({
+      verdict: 'error',
+      summary: `Probe could not run: ${(error as Error).message}`,
+      error: { code, message: (error as Error).message }
+    });
+  } finally {
+    await session?.close();
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * The probe's own sync session: the real @powersync/node client, syncing as the impersonated user into a
+ * throw-away database, stopped with a verdict instead of hanging.
+ *
+ *   preflight (one request, first line) ──401──▶ auth-rejected
+ *        │                              ──refused/timeout──▶ unreachable
+ *        ▼
+ *   client connect ──▶ downloading ──checkpoint applied──▶ synced
+ *        │  2 checksum failures ──▶ checksum-failure-loop
+ *        │  no new ops for noProgressMs ──▶ no-progress
+ *        └  deadline ──▶ no-progress
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { type LogRecord, PowerSyncDatabase, type Schema } from '@powersync/node';
+import type { SyncOutcome } from '../probe-types.ts';
+
+export const SYNC_AS_USER_DEFAULTS = {
+  deadlineMs: 120_000,
+  noProgressMs: 15_000,
+  preflightTimeoutMs: 10_000,
+  /** Checksum failures that make a loop (the client retries about every retryDelayMs). */
+  checksumFailures: 2,
+  retryDelayMs: 1_000
+} as const;
+
+export interface ActualOp {
+  bucket: string;
+  table: string;
+  id: string;
+  data: string;
+  checksum: number;
+}
+
+export interface ActualBucket {
+  bucket: string;
+  lastOp: string;
+  /** (add_checksum + op_checksum) as the client holds it: the bucket checksum it validated. */
+  checksum: number;
+}
+
+export interface ActualState {
+  buckets: ActualBucket[];
+  /** The live PUT of every synced row, per bucket, exactly as received. */
+  ops: ActualOp[];
+}
+
+export interface CheckpointLine {
+  last_op_id: string;
+  buckets: { bucket: string; checksum: number; count: number }[];
+}
+
+export interface SyncAsUserResult {
+  outcome: SyncOutcome;
+  /** The first checkpoint the service sent (from the preflight), when there was one. */
+  preflightCheckpoint: CheckpointLine | null;
+  actual: ActualState | null;
+  /** Re-reads the client's state (for the settle window); the client keeps syncing until close(). */
+  readActual(): Promise<ActualState>;
+  close(): Promise<void>;
+}
+
+export interface SyncAsUserOptions {
+  endpoint: string;
+  schema: Schema;
+  token: () => Promise<string>;
+  deadlineMs?: number;
+  noProgressMs?: number;
+}
+
+type Preflight = { ok: true; checkpoint: CheckpointLine | null } | { ok: false; outcome: SyncOutcome };
+
+/** One stream request, read up to its first line: tells auth and reachability problems apart cleanly. */
+async function preflight(endpoint: string, token: string): Promise<Preflight> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), SYNC_AS_USER_DEFAULTS.preflightTimeoutMs);
+  try {
+    const response = await fetch(`${endpoint}/sync/stream`, {
+      method: 'POST',
+      headers: { Authorization: `Token ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        buckets: [],
+        include_checksum: true,
+        raw_data: true,
+        client_id: 'syncscope-probe-preflight'
+      }),
+      signal: controller.signal
+    });
+    if (response.status === 401 || response.status === 403) {
+      const body = (await response.json().catch(() => ({}))) as {
+        error?: { code?: string; description?: string };
+      };
+      return {
+        ok: false,
+        outcome: {
+          kind: 'auth-rejected',
+          httpStatus: response.status,
+          code: body.error?.code,
+          message: body.error?.description ?? `HTTP ${response.status}`
+        }
+      };
+    }
+    if (!response.ok || !response.body) {
+      return {
+        ok: false,
+        outcome: { kind: 'unreachable', message: `the sync service answered HTTP ${response.status}` }
+      };
+    }
+    const reader = response.body.getReader();
+    let text = '';
+    while (!text.includes('\n')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    controller.abort();
+    const first = text.split('\n')[0];
+    const line = first
+      ? (JSON.parse(first) as { checkpoint?: CheckpointLine; token_expires_in?: number })
+      : {};
+    if (line.token_expires_in === 0)
+      return { ok: false, outcome: { kind: 'token-expiring', secondsLeft: 0 } };
+    return { ok: true, checkpoint: line.checkpoint ?? null };
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    const message = controller.signal.aborted
+      ? `no answer from ${endpoint} within ${SYNC_AS_USER_DEFAULTS.preflightTimeoutMs / 1000} s`
+      : `cannot reach ${endpoint}${cause ? ` (${cause})` : ''}: ${(error as Error).message}`;
+    return { ok: false, outcome: { kind: 'unreachable', message } };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function readActualState(db: PowerSyncDatabase): Promise<ActualState> {
+  const buckets = await db.getAll<{ name: string; last_op: number | string; checksum: number }>(
+    "SELECT name, CAST(last_op AS TEXT) AS last_op, (add_checksum + op_checksum) & 0xffffffff AS checksum FROM ps_buckets WHERE name != '$local' ORDER BY name"
+  );
+  const ops = await db.getAll<{
+    bucket: string;
+    row_type: string;
+    row_id: string;
+    data: string;
+    hash: number;
+  }>(
+    'SELECT b.name AS bucket, o.row_type, o.row_id, o.data, o.hash FROM ps_oplog o JOIN ps_buckets b ON b.id = o.bucket'
+  );
+  return {
+    buckets: buckets.map((b) => ({ bucket: b.name, lastOp: String(b.last_op), checksum: b.checksum >>> 0 })),
+    ops: ops.map((o) => ({
+      bucket: o.bucket,
+      table: o.row_type,
+      id: o.row_id,
+      data: o.data,
+      checksum: o.hash >>> 0
+    }))
+  };
+}
+
+export async function syncAsUser(options: SyncAsUserOptions): Promise<SyncAsUserResult> {
+  const started = Date.now();
+  const first = await preflight(options.endpoint, await options.token());
+  const noClient = (outcome: SyncOutcome): SyncAsUserResult => ({
+    outcome,
+    preflightCheckpoint: null,
+    actual: null,
+    readActual: async () => ({ buckets: [], ops: [] }),
+    close: async () => {}
+  });
+  if (!first.ok) return noClient(first.outcome);
+
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'syncscope-probe-'));
+  const failedBuckets = new Set<string>();
+  let checksumFailures = 0;
+  const logger = {
+    log(record: LogRecord) {
+      const match = /Checksums didn't match, failed for: (.*?) \(expected/.exec(record.message);
+      if (match) {
+        checksumFailures++;
+        for (const b of match[1]!.split(', ')) failedBuckets.add(b);
+      }
+    }
+  };
+  const db = new PowerSyncDatabase({
+    schema: options.schema,
+    database: { dbFilename: 'probe.db', dbLocation: dir, readWorkerCount: 1 },
+    logger
+  });
+  const close = async () => {
+    await db.disconnect().catch(() => {});
+    await db.close().catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  };
+  await db.connect(
+    {
+      fetchCredentials: async () => ({ endpoint: options.endpoint, token: await options.token() }),
+      uploadData: async () => {}
+    },
+    { retryDelayMs: SYNC_AS_USER_DEFAULTS.retryDelayMs }
+  );
+
+  const outcome = await watch(db, options, started, () => ({
+    checksumFailures,
+    failedBuckets: [...failedBuckets]
+  }));
+  const actual =
+    outcome.kind === 'synced' || outcome.kind === 'no-progress' ? await readActualState(db) : null;
+  return {
+    outcome,
+    preflightCheckpoint: first.checkpoint,
+    actual,
+    readActual: () => readActualState(db),
+    close
+  };
+}
+
+async function watch(
+  db: PowerSyncDatabase,
+  options: SyncAsUserOptions,
+  started: number,
+  failures: () => { checksumFailures: number; failedBuckets: string[] }
+): Promise<SyncOutcome> {
+  const deadline = started + (options.deadlineMs ?? SYNC_AS_USER_DEFAULTS.deadlineMs);
+  const noProgressMs = options.noProgressMs ?? SYNC_AS_USER_DEFAULTS.noProgressMs;
+  let lastOps = -1;
+  let lastProgressAt = Date.now();
+  for (;;) {
+    if (db.currentStatus.hasSynced) return { kind: 'synced', ms: Date.now() - started };
+    const f = failures();
+    if (f.checksumFailures >= SYNC_AS_USER_DEFAULTS.checksumFailures) {
+      return { kind: 'checksum-failure-loop', failures: f.checksumFailures, buckets: f.failedBuckets };
+    }
+    const ops = (await db.get<{ n: number }>('SELECT count(*) AS n FROM ps_oplog')).n;
+    if (ops !== lastOps) {
+      lastOps = ops;
+      lastProgressAt = Date.now();
+    }
+    if (Date.now() - lastProgressAt > noProgressMs || Date.now() > deadline) {
+      return { kind: 'no-progress', seconds: Math.round((Date.now() - lastProgressAt) / 1000) };
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,125 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { exportJWK, generateKeyPair } from 'jose';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../../testing/test-database.ts';
+import {
+  DEMO_TARGET,
+  demoStackFiles,
+  ensureReadOnlyProbeRole,
+  fillDemoTargetEnv,
+  writeDemoTargetsFile
+} from './demo-target.ts';
+import { loadTarget } from './load-targets.ts';
+
+const RULES_PATH = fileURLToPath(new URL('../../../../powersync/sync_rules.yaml', import.meta.url));
+
+describe('the demo target', () => {
+  let home: string;
+  beforeAll(async () => {
+    home = await mkdtemp(path.join(os.tmpdir(), 'syncscope-demo-home-'));
+  });
+  afterAll(() => rm(home, { recursive: true, force: true }));
+
+  it('npm start writes a targets.yaml without secrets that loads once the CLI fills its variables', async () => {
+    const file = await writeDemoTargetsFile({
+      home,
+      syncUrl: 'http://127.0.0.1:7001',
+      uploadUrl: 'http://127.0.0.1:8000/api/upload',
+      syncRulesPath: RULES_PATH
+    });
+    expect(file).toBe(path.join(home, 'targets.yaml'));
+    const text = await readFile(file, 'utf8');
+    expect(text).toContain('admin_token: !env SYNCSCOPE_DEMO_API_TOKEN');
+    expect(text).toContain('source_url: !env SYNCSCOPE_DEMO_SOURCE_URL');
+    expect(text).toContain('private_jwk: !env SYNCSCOPE_DEMO_PROBE_JWK');
+
+    // Before the stack's files exist the variables stay unset, and the loader names them.
+    const bare: NodeJS.ProcessEnv = { SYNCSCOPE_HOME: home };
+    const before = await fillDemoTargetEnv(bare);
+    expect(before.missingFiles).toEqual([demoStackFiles(home).probeJwk, demoStackFiles(home).apiToken]);
+    await expect(loadTarget(file, 'demo', bare)).rejects.toThrow(
+      'targets.demo.admin_token: environment variable SYNCSCOPE_DEMO_API_TOKEN (from !env) is not set'
+    );
+
+    const files = demoStackFiles(home);
+    const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+    await mkdir(path.dirname(files.probeJwk), { recursive: true });
+    await mkdir(path.dirname(files.apiToken), { recursive: true });
+    await writeFile(files.probeJwk, JSON.stringify(await exportJWK(privateKey)));
+    await writeFile(files.apiToken, 'stack-api-token-0123456789\n');
+    await writeFile(files.probeDbPassword, 'probe-role-password\n');
+
+    const env: NodeJS.ProcessEnv = { SYNCSCOPE_HOME: home, SYNCSCOPE_PG_PORT: '6543' };
+    const filled = await fillDemoTargetEnv(env);
+    expect(filled).toEqual({
+      set: [DEMO_TARGET.env.probeJwk, DEMO_TARGET.env.apiToken, DEMO_TARGET.env.sourceUrl],
+      missingFiles: []
+    });
+    expect(env[DEMO_TARGET.env.sourceUrl]).toBe(
+      'postgres://syncscope_probe:probe-role-password@127.0.0.1:6543/app'
+    );
+    const target = await loadTarget(file, 'demo', env);
+    expect(target).toMatchObject({
+      name: 'demo',
+      syncUrl: 'http://127.0.0.1:7001',
+      adminUrl: 'http://127.0.0.1:7001',
+      adminToken: 'stack-api-token-0123456789',
+      syncRulesFile: RULES_PATH,
+      audience: 'syncscope-probe',
+      uploadUrl: 'http://127.0.0.1:8000/api/upload',
+      signing: { kind: 'private-jwk', kid: 'syncscope-probe-1', alg: 'RS256' }
+    });
+
+    // Variables already set win; SYNCSCOPE_API_TOKEN (which the stack itself uses) beats the file.
+    const own: NodeJS.ProcessEnv = {
+      SYNCSCOPE_HOME: home,
+      SYNCSCOPE_API_TOKEN: 'from-env-token-0123456789',
+      [DEMO_TARGET.env.sourceUrl]: 'postgres://me@elsewhere/app'
+    };
+    expect((await fillDemoTargetEnv(own)).set).toEqual([DEMO_TARGET.env.probeJwk, DEMO_TARGET.env.apiToken]);
+    expect(own[DEMO_TARGET.env.apiToken]).toBe('from-env-token-0123456789');
+    expect(own[DEMO_TARGET.env.sourceUrl]).toBe('postgres://me@elsewhere/app');
+
+    // Without the role's password file (a stack from before the role existed): the superuser.
+    await rm(files.probeDbPassword);
+    const old: NodeJS.ProcessEnv = { SYNCSCOPE_HOME: home, SYNCSCOPE_PG_PASSWORD: 'pw' };
+    await fillDemoTargetEnv(old);
+    expect(old[DEMO_TARGET.env.sourceUrl]).toBe('postgres://postgres:pw@127.0.0.1:5433/app');
+  });
+
+  it('the probe role reads every table, cannot write, and ensuring it twice is fine', async () => {
+    const url = await createTestDatabase('probe_role');
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query('CREATE TABLE lists (id text PRIMARY KEY, name text)');
+      await admin.query("INSERT INTO lists VALUES ('l1', 'groceries')");
+    } finally {
+      await admin.end();
+    }
+    const role = 'syncscope_probe_test';
+    await ensureReadOnlyProbeRole(url, 'first-password', role);
+    await ensureReadOnlyProbeRole(url, 'second-password', role);
+    const asRole = new URL(url);
+    asRole.username = role;
+    asRole.password = 'second-password';
+    const probe = new pg.Client({ connectionString: asRole.toString() });
+    await probe.connect();
+    try {
+      expect((await probe.query('SELECT name FROM lists')).rows).toEqual([{ name: 'groceries' }]);
+      await expect(probe.query("INSERT INTO lists VALUES ('l2', 'x')")).rejects.toThrow(
+        /read-only transaction|permission denied/
+      );
+      // Even an explicit read-write transaction has no write privilege.
+      await probe.query('BEGIN READ WRITE');
+      await expect(probe.query("UPDATE lists SET name = 'x'")).rejects.toThrow(/permission denied/);
+      await probe.query('ROLLBACK');
+    } finally {
+      await probe.end();
+    }
+  });
+});

@@ -1,0 +1,247 @@
+import { inspect } from 'node:util';
+import { z } from 'zod';
+import { RESERVED_PROBE_CLAIMS } from '../tokens/mint-probe-token.ts';
+
+/**
+ * A `!env NAME` value in a targets file: the variable's name and (when set) its value. Secrets may only
+ * come this way, so a targets file can be committed. Prints as `!env NAME`, never as the value.
+ */
+export class EnvRef {
+  constructor(
+    readonly name: string,
+    readonly value: string | undefined
+  ) {}
+  toJSON(): string {
+    return `!env ${this.name}`;
+  }
+  [inspect.custom](): string {
+    return `!env ${this.name}`;
+  }
+}
+
+export const TARGET_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** How to move a secret out of the file, for the key `key`. */
+export function useEnvHint(key: string, what = 'the value'): string {
+  return `write \`${key}: !env VARIABLE\` and put ${what} in that environment variable`;
+}
+
+/** A field whose check we write ourselves, so messages say what to do and never echo the value. */
+function checked<T>(check: (value: unknown) => string | undefined): z.ZodType<T> {
+  return z.custom<T>().superRefine((value, ctx) => {
+    const problem = check(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }) as unknown as z.ZodType<T>;
+}
+
+function envRefProblem(value: EnvRef): string | undefined {
+  return ENV_NAME_PATTERN.test(value.name)
+    ? undefined
+    : `\`!env ${value.name}\` is not an environment variable name (letters, digits and _)`;
+}
+
+/** Password in a URL's userinfo or in a `password=` query parameter. */
+export function urlHasPassword(url: URL): boolean {
+  return url.password !== '' || url.searchParams.has('password');
+}
+
+/** Checks a URL (literal or resolved from the environment); returns the problem, or undefined. */
+export function urlProblem(
+  value: string,
+  protocols: readonly string[],
+  literal: false | { key: string }
+): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `is not a URL (expected ${protocols.map((p) => `${p}//…`).join(' or ')})`;
+  }
+  if (!protocols.includes(url.protocol)) {
+    return `must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL, not ${url.protocol}//`;
+  }
+  if (literal && urlHasPassword(url)) {
+    return `has a password in it, and secrets may not be written in the targets file: ${useEnvHint(literal.key, 'the whole URL')}`;
+  }
+  return undefined;
+}
+
+/** A URL written in the file or read with `!env` (checked once resolved). */
+function urlField(key: string, protocols: readonly string[]) {
+  return checked<string | EnvRef>((v) => {
+    if (v === undefined) return 'is required';
+    if (v instanceof EnvRef) return envRefProblem(v);
+    if (typeof v !== 'string') return 'must be a URL string';
+    return urlProblem(v, protocols, { key });
+  });
+}
+
+/** A secret: only `!env NAME` is accepted. */
+function secretField(key: string) {
+  return checked<EnvRef>((v) => {
+    if (v === undefined) return 'is required';
+    if (v instanceof EnvRef) return envRefProblem(v);
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'object') {
+      return `is a secret and may not be written in the targets file: ${useEnvHint(key)}`;
+    }
+    return `must be \`!env VARIABLE\``;
+  });
+}
+
+function nonEmptyString(what: string) {
+  return checked<string>((v) => {
+    if (v === undefined) return 'is required';
+    if (v instanceof EnvRef) return `cannot use !env (${what} is not a secret); write it in the file`;
+    if (typeof v !== 'string' || v.trim() === '') return `must be a non-empty string (${what})`;
+    return undefined;
+  });
+}
+
+export const HTTP_PROTOCOLS = ['http:', 'https:'] as const;
+export const POSTGRES_PROTOCOLS = ['postgres:', 'postgresql:'] as const;
+
+const syncRulesSchema = z
+  .strictObject({
+    path: nonEmptyString('a file path, relative to the targets file').optional(),
+    from_admin_api: checked<true>((v) =>
+      v === true ? undefined : 'must be `true` (or leave it out and give `path`)'
+    ).optional()
+  })
+  .superRefine((rules, ctx) => {
+    if (rules.path !== undefined && rules.from_admin_api !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'gives both `path` and `from_admin_api`; choose one: the rules file the service deploys, or the rules the admin API reports as current'
+      });
+    } else if (rules.path === undefined && rules.from_admin_api === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'needs `path: ./sync_rules.yaml` (relative to the targets file) or `from_admin_api: true`'
+      });
+    }
+  });
+
+const signingKeySchema = z
+  .strictObject({
+    kid: nonEmptyString("the key id the sync service's client_auth lists for this key"),
+    hs256_secret: secretField('hs256_secret').optional(),
+    encoding: checked<'base64url' | 'raw'>((v) =>
+      v === 'base64url' || v === 'raw'
+        ? undefined
+        : 'must be `base64url` (the `k` of an HS256 JWK, the default) or `raw` (the secret itself)'
+    ).optional(),
+    private_jwk: secretField('private_jwk').optional()
+  })
+  .superRefine((key, ctx) => {
+    if (key.hs256_secret !== undefined && key.private_jwk !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'gives both `hs256_secret` and `private_jwk`; a probe key is one or the other'
+      });
+    } else if (key.hs256_secret === undefined && key.private_jwk === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'needs `hs256_secret: !env VARIABLE` (shared HS256 secret) or `private_jwk: !env VARIABLE` (RS256, ES256 or EdDSA private JWK as JSON)'
+      });
+    }
+    if (key.encoding !== undefined && key.hs256_secret === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['encoding'],
+        message: 'only applies to `hs256_secret`; remove it'
+      });
+    }
+  });
+
+const extraClaimsSchema = checked<Record<string, unknown>>((v) => {
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || v instanceof EnvRef) {
+    return 'must be a mapping of claim names to values';
+  }
+  const reserved = Object.keys(v).filter((k) => (RESERVED_PROBE_CLAIMS as readonly string[]).includes(k));
+  if (reserved.length > 0) {
+    return `may not set ${reserved.join(', ')}: the probe sets ${RESERVED_PROBE_CLAIMS.join(', ')} itself`;
+  }
+  return undefined;
+});
+
+export const TARGET_KEYS = [
+  'sync_url',
+  'admin_url',
+  'admin_token',
+  'source_url',
+  'sync_rules',
+  'signing_key',
+  'audience',
+  'issuer',
+  'extra_claims',
+  'upload_url'
+] as const;
+
+export const targetSchema = z
+  .strictObject({
+    sync_url: urlField('sync_url', HTTP_PROTOCOLS),
+    admin_url: urlField('admin_url', HTTP_PROTOCOLS).optional(),
+    admin_token: secretField('admin_token').optional(),
+    source_url: urlField('source_url', POSTGRES_PROTOCOLS),
+    sync_rules: syncRulesSchema,
+    signing_key: signingKeySchema,
+    audience: nonEmptyString('the `aud` the sync service accepts for probe tokens'),
+    issuer: nonEmptyString('the `iss` of probe tokens').optional(),
+    extra_claims: extraClaimsSchema.optional(),
+    upload_url: urlField('upload_url', HTTP_PROTOCOLS).optional()
+  })
+  .superRefine((t, ctx) => {
+    const fromAdmin = t.sync_rules?.from_admin_api && t.sync_rules.path === undefined;
+    if (fromAdmin && t.admin_url === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sync_rules', 'from_admin_api'],
+        message:
+          'reads the rules from the admin API, but the target has no `admin_url`; add `admin_url` and `admin_token`, or use `sync_rules: { path: … }`'
+      });
+    } else if (fromAdmin && t.admin_token === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sync_rules', 'from_admin_api'],
+        message:
+          'reads the rules from the admin API, which needs `admin_token: !env VARIABLE` (a token from the service’s api.tokens)'
+      });
+    }
+    if (t.admin_token !== undefined && t.admin_url === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['admin_token'],
+        message: 'is set but `admin_url` is not; add `admin_url` (the service’s base URL) or remove the token'
+      });
+    }
+  });
+
+export const targetsFileSchema = z.strictObject({
+  targets: checked<Record<string, unknown>>((v) => {
+    if (v === undefined) return 'is required: a mapping of target names to targets';
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+      return 'must be a mapping of target names to targets';
+    }
+    if (Object.keys(v).length === 0) return 'is empty; add at least one target';
+    const bad = Object.keys(v).filter((name) => !TARGET_NAME_PATTERN.test(name));
+    if (bad.length > 0) {
+      return `has target name${bad.length > 1 ? 's' : ''} ${bad.map((n) => JSON.stringify(n)).join(', ')}: use letters, digits, '.', '_' and '-' (up to 63)`;
+    }
+    return undefined;
+  })
+});
+
+export type TargetEntry = z.infer<typeof targetSchema>;
+
+/** The keys a mapping at `path` allows, for "unknown key" messages. */
+export function allowedKeysAt(path: readonly PropertyKey[]): readonly string[] | undefined {
+  if (path.length === 0) return ['targets'];
+  if (path.length === 2 && path[0] === 'targets') return TARGET_KEYS;
+  if (path.length === 3 && path[2] === 'sync_rules') return ['path', 'from_admin_api'];
+  if (path.length === 3 && path[2] === 'signing_key')
+    return ['kid', 'hs256_secret', 'encoding', 'private_jwk'];
+  return undefined;
+}
