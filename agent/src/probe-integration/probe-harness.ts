@@ -29,7 +29,8 @@ export interface ProbeHarness {
 /** The demo data, a dev sync server that trusts a probe key, and a probe target pointing at both. */
 export async function startProbeHarness(
   name: string,
-  rulesYaml = readFileSync(RULES_FILE, 'utf8')
+  rulesYaml = readFileSync(RULES_FILE, 'utf8'),
+  beforeStart: (pool: pg.Pool) => Promise<void> = async () => {}
 ): Promise<ProbeHarness> {
   const appUrl = await createTestDatabase(`${name}_app`);
   const storageUrl = await createTestDatabase(`${name}_storage`);
@@ -40,6 +41,7 @@ export async function startProbeHarness(
   await pool.query(
     'DROP PUBLICATION powersync; CREATE PUBLICATION powersync FOR TABLE users, workspaces, workspace_memberships, records, categories'
   );
+  await beforeStart(pool);
   const secret = randomBytes(32);
   const port = await findFreePort();
   const config = {

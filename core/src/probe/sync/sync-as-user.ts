@@ -22,7 +22,9 @@ export const SYNC_AS_USER_DEFAULTS = {
   preflightTimeoutMs: 10_000,
   /** Checksum failures that make a loop (the client retries about every retryDelayMs). */
   checksumFailures: 2,
-  retryDelayMs: 1_000
+  retryDelayMs: 1_000,
+  /** Time without progress, with the client reporting download errors, before checking reachability. */
+  unreachableCheckMs: 2_000
 } as const;
 
 export interface ActualOp {
@@ -225,6 +227,7 @@ async function watch(
   const noProgressMs = options.noProgressMs ?? SYNC_AS_USER_DEFAULTS.noProgressMs;
   let lastOps = -1;
   let lastProgressAt = Date.now();
+  let lastReachabilityCheck = 0;
   for (;;) {
     if (db.currentStatus.hasSynced) return { kind: 'synced', ms: Date.now() - started };
     const f = failures();
@@ -235,6 +238,13 @@ async function watch(
     if (ops !== lastOps) {
       lastOps = ops;
       lastProgressAt = Date.now();
+    }
+    // A client that keeps failing to connect: ask the service directly whether it is still there.
+    const quiet = Date.now() - Math.max(lastProgressAt, lastReachabilityCheck);
+    if (db.currentStatus.dataFlowStatus?.downloadError && quiet > SYNC_AS_USER_DEFAULTS.unreachableCheckMs) {
+      lastReachabilityCheck = Date.now();
+      const check = await preflight(options.endpoint, await options.token());
+      if (!check.ok) return check.outcome;
     }
     if (Date.now() - lastProgressAt > noProgressMs || Date.now() > deadline) {
       return { kind: 'no-progress', seconds: Math.round((Date.now() - lastProgressAt) / 1000) };
