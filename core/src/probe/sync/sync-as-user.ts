@@ -225,30 +225,42 @@ async function watch(
 ): Promise<SyncOutcome> {
   const deadline = started + (options.deadlineMs ?? SYNC_AS_USER_DEFAULTS.deadlineMs);
   const noProgressMs = options.noProgressMs ?? SYNC_AS_USER_DEFAULTS.noProgressMs;
-  let lastOps = -1;
+  // Every status change while downloading (a data line applied, a checkpoint) counts as progress; no
+  // polling of the client's database, which would compete with its writer.
   let lastProgressAt = Date.now();
   let lastReachabilityCheck = 0;
-  for (;;) {
-    if (db.currentStatus.hasSynced) return { kind: 'synced', ms: Date.now() - started };
-    const f = failures();
-    if (f.checksumFailures >= SYNC_AS_USER_DEFAULTS.checksumFailures) {
-      return { kind: 'checksum-failure-loop', failures: f.checksumFailures, buckets: f.failedBuckets };
-    }
-    const ops = (await db.get<{ n: number }>('SELECT count(*) AS n FROM ps_oplog')).n;
-    if (ops !== lastOps) {
-      lastOps = ops;
+  const dispose = db.registerListener({
+    statusChanged: () => {
       lastProgressAt = Date.now();
     }
-    // A client that keeps failing to connect: ask the service directly whether it is still there.
-    const quiet = Date.now() - Math.max(lastProgressAt, lastReachabilityCheck);
-    if (db.currentStatus.dataFlowStatus?.downloadError && quiet > SYNC_AS_USER_DEFAULTS.unreachableCheckMs) {
-      lastReachabilityCheck = Date.now();
-      const check = await preflight(options.endpoint, await options.token());
-      if (!check.ok) return check.outcome;
+  });
+  try {
+    return await watchLoop();
+  } finally {
+    dispose();
+  }
+
+  async function watchLoop(): Promise<SyncOutcome> {
+    for (;;) {
+      if (db.currentStatus.hasSynced) return { kind: 'synced', ms: Date.now() - started };
+      const f = failures();
+      if (f.checksumFailures >= SYNC_AS_USER_DEFAULTS.checksumFailures) {
+        return { kind: 'checksum-failure-loop', failures: f.checksumFailures, buckets: f.failedBuckets };
+      }
+      // A client that keeps failing to connect: ask the service directly whether it is still there.
+      const quiet = Date.now() - Math.max(lastProgressAt, lastReachabilityCheck);
+      if (
+        db.currentStatus.dataFlowStatus?.downloadError &&
+        quiet > SYNC_AS_USER_DEFAULTS.unreachableCheckMs
+      ) {
+        lastReachabilityCheck = Date.now();
+        const check = await preflight(options.endpoint, await options.token());
+        if (!check.ok) return check.outcome;
+      }
+      if (Date.now() - lastProgressAt > noProgressMs || Date.now() > deadline) {
+        return { kind: 'no-progress', seconds: Math.round((Date.now() - lastProgressAt) / 1000) };
+      }
+      await new Promise((r) => setTimeout(r, 25));
     }
-    if (Date.now() - lastProgressAt > noProgressMs || Date.now() > deadline) {
-      return { kind: 'no-progress', seconds: Math.round((Date.now() - lastProgressAt) / 1000) };
-    }
-    await new Promise((r) => setTimeout(r, 50));
   }
 }

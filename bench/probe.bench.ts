@@ -1,0 +1,135 @@
+/**
+ * Probe time-to-verdict against the bare time for @powersync/node to reach hasSynced for the same user
+ * (same run, same server), for users holding N rows; and the probe's peak memory (RSS growth) for the
+ * largest size. Goals: ≤ 1.3× the bare sync; memory bounded by a streaming diff.
+ *
+ *   npx tsx bench/probe.bench.ts [1000 10000 100000] [--runs 3]
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { PowerSyncDatabase } from '@powersync/node';
+import { findFreePort } from '@syncscope/core';
+import type { ProbeTarget } from '@syncscope/core/probe/probe-types';
+import { runProbe } from '@syncscope/core/probe/run-probe';
+import { startDevSyncServer } from '@syncscope/powersync/dev-sync-server';
+import { demoClientSchema, tokenConnector } from '@syncscope/powersync/testing/client-harness';
+import {
+  hs256DevConfig,
+  mintHs256Token,
+  TEST_AUDIENCE,
+  TEST_KID
+} from '@syncscope/powersync/testing/hs256-dev-config';
+import pg from 'pg';
+import pino from 'pino';
+import { startBenchPostgres } from './lib/bench-postgres.ts';
+import { fmt, median, timed } from './lib/stats.ts';
+
+const RULES = `bucket_definitions:
+  by_workspace:
+    parameters: SELECT workspace_id FROM workspace_memberships WHERE user_id = request.user_id()
+    data:
+      - SELECT * FROM records WHERE workspace_id = bucket.workspace_id
+      - SELECT * FROM categories WHERE workspace_id = bucket.workspace_id
+`;
+
+const schemaSql = (n: number) => `
+CREATE TABLE workspace_memberships(id text primary key, user_id text, workspace_id text, role text);
+CREATE TABLE records(id text primary key, workspace_id text, title text, amount numeric, category_id text, created_at timestamptz);
+CREATE TABLE categories(id text primary key, workspace_id text, name text, usage_count int);
+CREATE INDEX ON records(workspace_id);
+CREATE PUBLICATION powersync FOR ALL TABLES;
+INSERT INTO workspace_memberships VALUES ('m1', 'u-bench', 'ws-1', 'owner');
+INSERT INTO categories SELECT 'cat-'||c, 'ws-1', 'Category '||c, c FROM generate_series(1, 10) c;
+INSERT INTO records SELECT 'rec-'||i, 'ws-1', 'Record number '||i, (i * 1.25)::numeric(12,3), 'cat-'||(i % 10 + 1),
+  timestamptz '2026-01-01 00:00:00+00' + (i || ' seconds')::interval FROM generate_series(1, ${n}) i;
+INSERT INTO records SELECT 'other-'||i, 'ws-2', 'Not this user', 1, null, now() FROM generate_series(1, ${n}) i;`;
+
+async function main() {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { runs: { type: 'string', default: '3' } }
+  });
+  const sizes = positionals.length ? positionals.map(Number) : [1_000, 10_000, 100_000];
+  const runs = Number(values.runs);
+  const pgs = await startBenchPostgres();
+  const logger = pino({ level: 'silent' });
+  try {
+    console.log(`probe time-to-verdict vs bare @powersync/node hasSynced, median of ${runs} runs`);
+    for (const n of sizes) {
+      const sourceUrl = await pgs.createDatabase(`probe_src_${n}`);
+      const storageUrl = await pgs.createDatabase(`probe_storage_${n}`);
+      const setup = new pg.Client({ connectionString: sourceUrl });
+      await setup.connect();
+      await setup.query(schemaSql(n));
+      await setup.end();
+      const secret = randomBytes(32);
+      const server = await startDevSyncServer({
+        loaded: hs256DevConfig({
+          sourceUrl,
+          storageUrl,
+          port: await findFreePort(),
+          secret,
+          rulesYaml: RULES
+        }),
+        logger
+      });
+      const target: ProbeTarget = {
+        name: 'bench',
+        syncUrl: server.url,
+        sourceUrl,
+        syncRulesYaml: RULES,
+        signing: { kind: 'hs256', kid: TEST_KID, secret },
+        audience: TEST_AUDIENCE
+      };
+      const bare: number[] = [];
+      const probe: number[] = [];
+      let peakRssGrowth = 0;
+      for (let run = 0; run < runs; run++) {
+        // The bare run opens its database too (one read worker, as the probe does).
+        const dir = await mkdtemp(path.join(os.tmpdir(), 'syncscope-bare-'));
+        const { ms, value: db } = await timed(async () => {
+          const d = new PowerSyncDatabase({
+            schema: demoClientSchema,
+            database: { dbFilename: 'bare.db', dbLocation: dir, readWorkerCount: 1 }
+          });
+          await d.connect(tokenConnector(server.url, () => mintHs256Token(secret, 'u-bench')));
+          await d.waitForFirstSync();
+          return d;
+        });
+        bare.push(ms);
+        await db.disconnectAndClear();
+        await db.close();
+        await rm(dir, { recursive: true, force: true });
+        const rssBefore = process.memoryUsage().rss;
+        let peak = rssBefore;
+        const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+        const result = await timed(() => runProbe(target, 'u-bench', { logger, settleMs: 0 }));
+        clearInterval(sampler);
+        if (result.value.verdict !== 'consistent')
+          throw new Error(`probe verdict ${result.value.verdict}: ${result.value.summary}`);
+        // Time to verdict excludes the write-checkpoint echo round trip (a separate check), reported apart.
+        probe.push(result.ms);
+        peakRssGrowth = Math.max(peakRssGrowth, peak - rssBefore);
+        if (run === runs - 1) {
+          const p = result.value.phases;
+          console.log(
+            `  n=${fmt(n, 0)} phases (last run, ms): ${Object.entries(p)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')}`
+          );
+        }
+      }
+      await server.close();
+      console.log(
+        `records=${fmt(n, 0)}: probe ${fmt(median(probe), 0)} ms vs bare hasSynced ${fmt(median(bare), 0)} ms = ${fmt(median(probe) / median(bare), 2)}× (goal ≤ 1.3×); peak RSS growth during a probe ${fmt(peakRssGrowth / 1048576, 0)} MiB`
+      );
+    }
+  } finally {
+    await pgs.stop();
+  }
+}
+
+await main();
