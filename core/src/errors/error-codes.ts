@@ -57,6 +57,11 @@ export const ERROR_CODES = {
     description:
       'The sync rules could not be parsed or refer to unknown tables. The message gives the line and reason.'
   },
+  SYNCSCOPE_E_PROBE_SOURCE_TIMEOUT: {
+    status: 504,
+    description:
+      "Reading the source Postgres for a probe's expected state took longer than the statement timeout: a table the rules read is large and the rule's filter could not be pushed down, or another session holds a lock on it. Raise the probe's statement timeout, add an index on the column the rule compares, or probe when the lock is released."
+  },
   SYNCSCOPE_E_REPLICATION_SETUP: {
     status: 500,
     description:
@@ -69,6 +74,31 @@ export const ERROR_CODES = {
   SYNCSCOPE_E_FAULT_UNKNOWN: {
     status: 400,
     description: 'The fault-injection request names an unknown fault or has invalid parameters.'
+  },
+  SYNCSCOPE_E_TARGETS_INVALID: {
+    status: 500,
+    description:
+      'The probe targets file is invalid: the message names the file, the key path and what to change (secrets must come from `!env NAME`).'
+  },
+  SYNCSCOPE_E_TARGET_UNKNOWN: {
+    status: 404,
+    description:
+      'No probe target has this name in the targets file. Use one of the names the message lists, or add the target to the file it names.'
+  },
+  SYNCSCOPE_E_PROBE_TOKEN_INVALID: {
+    status: 400,
+    description:
+      'A probe token was refused before signing: its lifetime is above 300 s, or its claims try to override sub, aud, iss, iat, exp, jti or syncscope_probe.'
+  },
+  SYNCSCOPE_E_PROBE_BUSY: {
+    status: 429,
+    description:
+      'The agent is already running as many probes as it allows at once. Retry when one finishes (the answer says how many run).'
+  },
+  SYNCSCOPE_E_ADMIN_API: {
+    status: 503,
+    description:
+      "The sync service's admin API could not be reached or refused the request. Check admin_url and the admin token in the targets file."
   }
 } as const satisfies Record<string, { status: number; description: string }>;
 

@@ -1,4 +1,4 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
 /** Paths pino blanks in every log line: tokens, keys and passwords never reach logs. */
 export const REDACTED_PATHS = [
@@ -16,11 +16,33 @@ export const REDACTED_PATHS = [
   'secret',
   '*.secret',
   'k',
-  '*.k'
+  '*.k',
+  // Probe targets (core/src/probe/targets): admin tokens, source URLs with passwords, private JWKs.
+  'adminToken',
+  '*.adminToken',
+  'admin_token',
+  '*.admin_token',
+  'sourceUrl',
+  '*.sourceUrl',
+  'connectionString',
+  '*.connectionString',
+  'jwk',
+  '*.jwk',
+  'd',
+  '*.d'
 ];
 
-export function createLogger(name: string, level = process.env.SYNCSCOPE_LOG_LEVEL ?? 'info'): Logger {
-  return pino({ name, level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } });
+/**
+ * A pino logger with secret redaction. `destination` defaults to stdout; CLIs pass stderr (or a
+ * scrubbing stream) so their stdout stays machine-readable.
+ */
+export function createLogger(
+  name: string,
+  level = process.env.SYNCSCOPE_LOG_LEVEL ?? 'info',
+  destination?: DestinationStream
+): Logger {
+  const options = { name, level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export type { Logger };

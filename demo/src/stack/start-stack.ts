@@ -2,6 +2,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertPortFree, type Logger, loadOrCreateSigningKey } from '@syncscope/core';
 import { startEmbeddedPostgres } from '@syncscope/core/embedded-postgres/embedded-postgres';
+import {
+  demoStackFiles,
+  ensureReadOnlyProbeRole,
+  writeDemoTargetsFile
+} from '@syncscope/core/probe/targets/demo-target';
 import { loadServiceConfig } from '@syncscope/powersync/config/load-service-config';
 import { startDevSyncServer } from '@syncscope/powersync/dev-sync-server';
 import pg from 'pg';
@@ -64,6 +69,11 @@ export async function startStack(options: {
     const apiToken =
       config.SYNCSCOPE_API_TOKEN ??
       (await loadOrCreateSecret(path.join(config.home, 'secrets', 'sync-api-token')));
+    // The probe reads the source as a read-only role; its password stays in a 0600 file like the others.
+    await ensureReadOnlyProbeRole(
+      appUrl,
+      await loadOrCreateSecret(demoStackFiles(config.home).probeDbPassword)
+    );
     const host = config.SYNCSCOPE_BIND_HOST;
     const backendUrl = `http://${host}:${config.SYNCSCOPE_DEMO_PORT}`;
     const syncUrl = `http://${host}:${config.SYNCSCOPE_SYNC_PORT}`;
@@ -98,6 +108,13 @@ export async function startStack(options: {
       logger: options.logger.child({ part: 'demo-backend' })
     });
     stops.push(() => backend.close());
+    // A ready probe target for this stack (`syncscope probe --target demo`); secrets stay in !env.
+    await writeDemoTargetsFile({
+      home: config.home,
+      syncUrl: sync.url,
+      uploadUrl: `${backend.url}/api/upload`,
+      syncRulesPath: path.join(REPO_ROOT, 'powersync', 'sync_rules.yaml')
+    });
 
     return {
       config,
@@ -151,6 +168,8 @@ function describeStack(
     `  curl -s -b /tmp/demo.cookies ${urls.backend}/api/powersync/token`,
     '',
     `Demo users: ${DEMO_USERS.alice.email} (2 workspaces), ${DEMO_USERS.bob.email} (1), ${DEMO_USERS.carol.email} (none).`,
+    `Probe what alice should have against what syncs (target "demo" in ${config.home}/targets.yaml):`,
+    `  npm run syncscope -- probe --target demo --user ${DEMO_USERS.alice.id}`,
     'Press Ctrl-C to stop everything.',
     ''
   ].join('\n');

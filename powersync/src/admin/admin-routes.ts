@@ -71,7 +71,8 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
 
   app.get('/api/sync-rules/v1/current', async (request, reply) => {
     if (!authorised(deps, request, reply)) return reply;
-    return { data: { content: deps.rulesYaml, slot_name: 'powersync_dev_1' } };
+    // The real service's shape: the active rules under `current`.
+    return { data: { current: { content: deps.rulesYaml, slot_name: 'powersync_dev_1' }, next: null } };
   });
 
   app.get('/api/dev/v1/faults', async (request, reply) => {

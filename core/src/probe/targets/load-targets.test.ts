@@ -1,8 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -442,5 +443,39 @@ describe('loadTargets: sync_rules.from_admin_api', () => {
       /^Target "prod": cannot fetch the current sync rules from http:\/\/127\.0\.0\.1:\d+\/api\/sync-rules\/v1\/current: .*ECONNREFUSED.*\. Check admin_url, or use sync_rules\.path\.$/
     );
     for (const e of [refused, unreachable]) expect(e.message).not.toContain(ADMIN_TOKEN);
+  });
+});
+
+describe('docs/targets.md', () => {
+  it('its example file loads', async () => {
+    const doc = await readFile(
+      fileURLToPath(new URL('../../../../docs/targets.md', import.meta.url)),
+      'utf8'
+    );
+    const example = /```yaml\n([\s\S]+?)```/.exec(doc)![1]!;
+    await mkdir(path.join(dir, 'docs-example', 'config'), { recursive: true });
+    await mkdir(path.join(dir, 'docs-example', 'powersync'), { recursive: true });
+    await writeFile(path.join(dir, 'docs-example', 'powersync', 'sync_rules.yaml'), RULES);
+    const file = path.join(dir, 'docs-example', 'config', 'targets.yaml');
+    await writeFile(file, example);
+    const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+    const env = {
+      PROD_POWERSYNC_API_TOKEN: ADMIN_TOKEN,
+      PROD_PROBE_DATABASE_URL: ENV.SRC,
+      PROD_PROBE_PRIVATE_JWK: JSON.stringify(await exportJWK(privateKey)),
+      STAGING_PROBE_HS256_SECRET: ENV.HS
+    };
+    expect(await listTargetNames(file, {})).toEqual(['prod', 'staging']);
+    const staging = await loadTarget(file, 'staging', env);
+    expect(staging).toMatchObject({ syncRulesYaml: RULES, signing: { kind: 'hs256', kid: 'staging-probe' } });
+    // prod reads its rules from the admin API: everything up to that request resolves.
+    await expect(
+      loadTarget(file, 'prod', env, {
+        fetch: async () => Response.json({ data: { current: { content: RULES } } })
+      })
+    ).resolves.toMatchObject({
+      extraClaims: { org_id: 42 },
+      signing: { kind: 'private-jwk', alg: 'RS256' }
+    });
   });
 });

@@ -1,0 +1,22 @@
+#!/usr/bin/env -S npx tsx
+/** `syncscope` (npm run syncscope -- …): probe, explain, agent. See agent/src/cli/run-cli.ts. */
+import { runCli } from './cli/run-cli.ts';
+
+const fatal = (error: unknown) => {
+  // Never a stack trace: the code and the message.
+  process.stderr.write(
+    `SYNCSCOPE_E_INTERNAL_ERROR: ${error instanceof Error ? error.message : String(error)}\n`
+  );
+  process.exit(2);
+};
+process.on('uncaughtException', fatal);
+process.on('unhandledRejection', fatal);
+
+const code = await runCli(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env
+});
+// Flush, then exit even if a client library still holds a handle open.
+await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+process.exit(code);

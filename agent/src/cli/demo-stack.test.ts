@@ -1,0 +1,248 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findFreePort } from '@syncscope/core';
+import type { ProbeReport } from '@syncscope/core/probe/probe-types';
+import { DEMO_USERS } from '@syncscope/demo/seed/index';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const JWT = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{10,}/;
+const AGENT_TOKEN = 'agent-token-for-the-e2e-test-0123456789';
+
+interface Proc {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function start(args: string[], env: Record<string, string>): Proc {
+  let output = '';
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    cwd: REPO,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  });
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+async function waitFor(proc: Proc, text: string, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!proc.output().includes(text)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for "${text}":\n${proc.output()}`);
+    if (proc.child.exitCode !== null) throw new Error(`exited early:\n${proc.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Runs the CLI to completion: stdout, stderr (logs at trace level go there) and the exit code. */
+function cli(args: string[], env: Record<string, string>) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    let stdout = '';
+    let stderr = '';
+    const child = spawn(process.execPath, ['--import', 'tsx', 'agent/src/cli.ts', ...args], {
+      cwd: REPO,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe']
+    });
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('syncscope against the embedded stack (npm start)', () => {
+  let home: string;
+  let stack: Proc;
+  let env: Record<string, string>;
+  let secrets: Record<string, string>;
+  const alice = DEMO_USERS.alice.id;
+
+  /** Every line printed or logged holds none of the stack's secrets and no JWT. */
+  const expectNoSecrets = (text: string) => {
+    for (const [what, secret] of Object.entries(secrets)) {
+      expect(text.includes(secret), `${what} appears in the output`).toBe(false);
+    }
+    expect(text).not.toMatch(JWT);
+  };
+
+  beforeAll(async () => {
+    home = await mkdtemp(path.join(os.tmpdir(), 'syncscope-e2e-home-'));
+    env = {
+      SYNCSCOPE_HOME: home,
+      SYNCSCOPE_PG_PORT: String(await findFreePort()),
+      SYNCSCOPE_SYNC_PORT: String(await findFreePort()),
+      SYNCSCOPE_SYNC_METRICS_PORT: String(await findFreePort()),
+      SYNCSCOPE_DEMO_PORT: String(await findFreePort()),
+      SYNCSCOPE_SEED_RECORDS: '100',
+      SYNCSCOPE_LOG_LEVEL: 'trace'
+    };
+    stack = start(['demo/src/stack/main.ts'], { ...env, SYNCSCOPE_LOG_LEVEL: 'warn' });
+    await waitFor(stack, 'Press Ctrl-C');
+    const jwk = JSON.parse(
+      readFileSync(path.join(home, 'keys', 'syncscope-probe-1.private.jwk.json'), 'utf8')
+    );
+    secrets = {
+      'the probe key (d)': jwk.d,
+      'the probe key (p)': jwk.p,
+      'the probe key (q)': jwk.q,
+      'the admin token': readFileSync(path.join(home, 'secrets', 'sync-api-token'), 'utf8').trim(),
+      'the probe role DB password': readFileSync(
+        path.join(home, 'secrets', 'probe-db-password'),
+        'utf8'
+      ).trim(),
+      'the agent token': AGENT_TOKEN
+    };
+  }, 120_000);
+
+  afterAll(async () => {
+    if (stack && stack.child.exitCode === null) {
+      stack.child.kill('SIGINT');
+      await stack.exited;
+    }
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it('probe --target demo needs no setup: consistent, exit 0, and no secret in any line printed or logged', async () => {
+    // The stack's ready message shows the command.
+    expect(stack.output()).toContain(`npm run syncscope -- probe --target demo --user ${alice}`);
+    const human = await cli(['probe', '--target', 'demo', '--user', alice], env);
+    expect(human.stderr.split('\n').filter((l) => l.startsWith('SYNCSCOPE_E_'))).toEqual([]);
+    expect(human.code, human.stdout + human.stderr).toBe(0);
+    expect(human.stdout.split('\n')[0]).toMatch(/^Consistent: \d+ rows in 2 buckets match the source/);
+    expect(human.stdout).toContain('Buckets: 2 expected, 2 synced');
+    // The demo target reads the source as the read-only role: no warning about a writable role.
+    expect(human.stderr).not.toContain('source_url role can write');
+    // Logs went to stderr at trace level, including the minted tokens' ids (never the tokens).
+    expect(human.stderr).toContain('"msg":"probe token minted"');
+    expectNoSecrets(human.stdout + human.stderr);
+
+    const json = await cli(['probe', '--target', 'demo', '--user', alice, '--json'], env);
+    expect(json.code).toBe(0);
+    const report = JSON.parse(json.stdout) as ProbeReport;
+    expect(report).toMatchObject({ version: 1, target: 'demo', userId: alice, verdict: 'consistent' });
+    expect(report.token).toMatchObject({ kid: 'syncscope-probe-1', audience: 'syncscope-probe' });
+    expectNoSecrets(json.stdout + json.stderr);
+  });
+
+  it('a row the service omits is a mismatch: exit 1 with the difference explained', async () => {
+    const source = `postgres://postgres:postgres@127.0.0.1:${env.SYNCSCOPE_PG_PORT}/app`;
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: source });
+    await client.connect();
+    const { rows } = await client.query<{ id: string }>(
+      `SELECT r.id FROM records r JOIN workspace_memberships m ON m.workspace_id = r.workspace_id
+       WHERE m.user_id = $1 ORDER BY r.id LIMIT 1`,
+      [alice]
+    );
+    await client.end();
+    const faults = (body: unknown) =>
+      fetch(`http://127.0.0.1:${env.SYNCSCOPE_SYNC_PORT}/api/dev/v1/faults`, {
+        method: 'PUT',
+        headers: {
+          authorization: `Bearer ${secrets['the admin token']}`,
+          'content-type': 'application/json'
+        },
+        body: JSON.stringify(body)
+      });
+    expect((await faults({ omitRows: [{ table: 'records', id: rows[0]!.id }] })).status).toBe(200);
+    try {
+      const r = await cli(['probe', '--target', 'demo', '--user', alice], env);
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stdout.split('\n')[0]).toMatch(/^Mismatch: /);
+      expect(r.stdout).toContain(`missing   records/${rows[0]!.id}`);
+      expectNoSecrets(r.stdout + r.stderr);
+    } finally {
+      await faults({});
+    }
+  });
+
+  it('explain traces a row through the rules to its bucket and says whether a user holds it', async () => {
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({
+      connectionString: `postgres://postgres:postgres@127.0.0.1:${env.SYNCSCOPE_PG_PORT}/app`
+    });
+    await client.connect();
+    const { rows } = await client.query<{ id: string }>(
+      `SELECT r.id FROM records r JOIN workspace_memberships m ON m.workspace_id = r.workspace_id
+       WHERE m.user_id = $1 ORDER BY r.id LIMIT 1`,
+      [alice]
+    );
+    await client.end();
+    const id = rows[0]!.id;
+    const human = await cli(
+      ['explain', '--target', 'demo', '--table', 'records', '--id', id, '--user', alice],
+      env
+    );
+    expect(human.code, human.stdout + human.stderr).toBe(0);
+    expect(human.stdout).toContain(`Row public.records id ${id}`);
+    expect(human.stdout).toMatch(/✓ bucket 1#by_workspace\["[0-9a-f-]+"\]/);
+    expect(human.stdout).toContain(`User ${alice}: 2 buckets; holds a bucket with this row.`);
+    expectNoSecrets(human.stdout + human.stderr);
+
+    const carol = DEMO_USERS.carol.id;
+    const json = await cli(
+      ['explain', '--target', 'demo', '--table', 'records', '--id', id, '--user', carol, '--json'],
+      env
+    );
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      id,
+      found: true,
+      user: { userId: carol, holdsRow: false }
+    });
+
+    const missing = await cli(['explain', '--target', 'demo', '--table', 'no_such_table', '--id', 'x'], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^SYNCSCOPE_E_REQUEST_INVALID: .*no table "no_such_table"/m);
+    expectNoSecrets(missing.stdout + missing.stderr);
+  });
+
+  it('the agent probes on POST /probes with its token, counts it in /metrics, and prints no secret', async () => {
+    const port = await findFreePort();
+    const agent = start(['agent/src/cli.ts', 'agent', '--port', String(port)], {
+      ...env,
+      SYNCSCOPE_AGENT_TOKEN: AGENT_TOKEN
+    });
+    try {
+      await waitFor(agent, 'SyncScope agent listening', 30_000);
+      const url = `http://127.0.0.1:${port}`;
+      const before = await (await fetch(`${url}/metrics`)).text();
+      expect(before).toContain('syncscope_probe_runs_total{target="demo",verdict="consistent"} 0');
+
+      const unauthorised = await fetch(`${url}/probes`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ target: 'demo', user: alice })
+      });
+      expect(unauthorised.status).toBe(401);
+
+      const res = await fetch(`${url}/probes`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${AGENT_TOKEN}` },
+        body: JSON.stringify({ target: 'demo', user: alice })
+      });
+      expect(res.status).toBe(200);
+      const report = (await res.json()) as ProbeReport;
+      expect(report.verdict).toBe('consistent');
+      expectNoSecrets(JSON.stringify(report));
+
+      const after = await (await fetch(`${url}/metrics`)).text();
+      expect(after).toContain('syncscope_probe_runs_total{target="demo",verdict="consistent"} 1');
+      expect(after).toMatch(/syncscope_probe_phase_duration_seconds_count\{target="demo",phase="sync"\} 1/);
+      expect(after).not.toContain(alice);
+      expect(execFileSync('promtool', ['check', 'metrics'], { input: after, encoding: 'utf8' })).toBe('');
+    } finally {
+      agent.child.kill('SIGTERM');
+      expect(await agent.exited).toBe(0);
+    }
+    expect(agent.output()).toContain('"msg":"probe finished"');
+    expectNoSecrets(agent.output());
+  });
+});

@@ -1,0 +1,224 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './run-cli.ts';
+
+let dir: string;
+let targetsFile: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'syncscope-cli-'));
+  targetsFile = path.join(dir, 'targets.yaml');
+  await writeFile(path.join(dir, 'rules.yaml'), 'bucket_definitions: {}\n');
+  await writeFile(
+    targetsFile,
+    `targets:
+  prod:
+    sync_url: https://sync.example.com
+    source_url: !env PROD_SOURCE_URL
+    sync_rules: { path: rules.yaml }
+    signing_key: { kid: probe-1, hs256_secret: !env PROD_HS }
+    audience: syncscope-probe
+  staging:
+    sync_url: https://sync.staging.example.com
+    source_url: !env STAGING_SOURCE_URL
+    sync_rules: { path: rules.yaml }
+    signing_key: { kid: probe-1, hs256_secret: !env STAGING_HS }
+    audience: syncscope-probe
+`
+  );
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, {
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+    env: { SYNCSCOPE_HOME: dir, ...env }
+  });
+  // Never a stack trace.
+  expect(`${stdout}${stderr}`).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+  return { code, stdout, stderr };
+}
+
+describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
+  it('an unknown target names the targets file and its targets', async () => {
+    const r = await cli(['probe', '--target', 'prdo', '--user', 'u1', '--targets', targetsFile]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      `SYNCSCOPE_E_TARGET_UNKNOWN: No target named "prdo" in ${targetsFile}; it has targets "prod", "staging".\n`
+    );
+  });
+
+  it('the default targets file is $SYNCSCOPE_HOME/targets.yaml', async () => {
+    const r = await cli(['probe', '--target', 'prdo', '--user', 'u1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`No target named "prdo" in ${targetsFile}`);
+  });
+
+  it('a missing targets file says how to get one', async () => {
+    const missing = path.join(dir, 'none.yaml');
+    const r = await cli(['probe', '--target', 'demo', '--user', 'u1', '--targets', missing]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      `SYNCSCOPE_E_TARGETS_INVALID: No targets file at ${missing}. Start the demo stack (npm start) to get one with target "demo", or write one (docs/targets.md) and pass --targets FILE.\n`
+    );
+  });
+
+  it('bad --claims JSON', async () => {
+    const r = await cli([
+      'probe',
+      '--target',
+      'prod',
+      '--user',
+      'u1',
+      '--claims',
+      '{tenant: 1}',
+      '--targets',
+      targetsFile
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /^SYNCSCOPE_E_REQUEST_INVALID: --claims is not valid JSON \(.+\); pass an object, e.g. --claims '\{"tenant_id":"t1"\}'\n$/
+    );
+  });
+
+  it('--claims that is not an object, or sets a reserved claim', async () => {
+    const notObject = await cli(['probe', '--target', 'prod', '--user', 'u1', '--claims', '[1,2]']);
+    expect(notObject.code).toBe(2);
+    expect(notObject.stderr).toBe(
+      `SYNCSCOPE_E_REQUEST_INVALID: --claims must be a JSON object of claims, e.g. '{"tenant_id":"t1"}'\n`
+    );
+    const reserved = await cli([
+      'probe',
+      '--target',
+      'prod',
+      '--user',
+      'u1',
+      '--claims',
+      '{"sub":"someone-else"}'
+    ]);
+    expect(reserved.code).toBe(2);
+    expect(reserved.stderr).toBe(
+      'SYNCSCOPE_E_PROBE_TOKEN_INVALID: --claims may not set sub: the probe sets sub, aud, iss, iat, exp, jti, syncscope_probe itself (the user is --user, the audience comes from the target)\n'
+    );
+  });
+
+  it('with --json, a failure is also a JSON error on stdout', async () => {
+    const r = await cli(['probe', '--target', 'prdo', '--user', 'u1', '--json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toEqual({
+      error: {
+        code: 'SYNCSCOPE_E_TARGET_UNKNOWN',
+        message: expect.stringContaining('No target named "prdo"')
+      }
+    });
+  });
+
+  it('an unset !env variable of the target is named', async () => {
+    const r = await cli(['probe', '--target', 'prod', '--user', 'u1'], {
+      PROD_HS: Buffer.alloc(32).toString('base64url')
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      `SYNCSCOPE_E_TARGETS_INVALID: ${targetsFile}: targets.prod.source_url: environment variable PROD_SOURCE_URL (from !env) is not set; set it and run again\n`
+    );
+  });
+
+  it('the demo target from the default file, before npm start ran, says to run it', async () => {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'syncscope-cli-home-'));
+    try {
+      const { writeDemoTargetsFile } = await import('@syncscope/core/probe/targets/demo-target');
+      await writeDemoTargetsFile({
+        home,
+        syncUrl: 'http://127.0.0.1:1',
+        uploadUrl: 'http://127.0.0.1:2/api/upload',
+        syncRulesPath: path.join(dir, 'rules.yaml')
+      });
+      const r = await cli(['probe', '--target', 'demo', '--user', 'u1'], { SYNCSCOPE_HOME: home });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(
+        'targets.demo.admin_token: environment variable SYNCSCOPE_DEMO_API_TOKEN (from !env) is not set'
+      );
+      expect(r.stderr).toContain(
+        `The demo stack writes ${home}/keys/syncscope-probe-1.private.jwk.json and ${home}/secrets/sync-api-token when it starts: run npm start first, with the same SYNCSCOPE_HOME.`
+      );
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    [
+      ['probe', '--target', 'prod'],
+      "SYNCSCOPE_E_REQUEST_INVALID: required option '--user <id>' not specified\n"
+    ],
+    [
+      ['probe', '--user', 'u1'],
+      "SYNCSCOPE_E_REQUEST_INVALID: required option '--target <name>' not specified\n"
+    ],
+    [
+      ['probe', '--target', 'prod', '--user', 'u1', '--deadline', '-3'],
+      "SYNCSCOPE_E_REQUEST_INVALID: option '--deadline <seconds>' argument '-3' is invalid. use a number of seconds between 0 and 3600.\n"
+    ],
+    [
+      ['probe', '--target', 'prod', '--user', 'u1', '--colour'],
+      "SYNCSCOPE_E_REQUEST_INVALID: unknown option '--colour'\n"
+    ],
+    [
+      ['explain', '--target', 'prod', '--id', 'x'],
+      "SYNCSCOPE_E_REQUEST_INVALID: required option '--table <table>' not specified\n"
+    ],
+    [
+      ['agent', '--port', 'http'],
+      "SYNCSCOPE_E_REQUEST_INVALID: option '--port <port>' argument 'http' is invalid. use a port number (0-65535).\n"
+    ]
+  ])('%j', async (args, message) => {
+    const r = await cli(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(message);
+  });
+
+  it('an unknown command suggests the right one', async () => {
+    const r = await cli(['prbe']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("SYNCSCOPE_E_REQUEST_INVALID: unknown command 'prbe'");
+    expect(r.stderr).toContain('probe');
+  });
+
+  it('--help exits 0 and lists the exit codes', async () => {
+    const r = await cli(['probe', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Exit codes: 0 consistent, 1 mismatch, 2 the probe could not run.');
+  });
+
+  it('the agent refuses to start without SYNCSCOPE_AGENT_TOKEN unless --insecure-local, and that only on loopback', async () => {
+    const noToken = await cli(['agent', '--port', '0', '--targets', targetsFile]);
+    expect(noToken.code).toBe(2);
+    expect(noToken.stderr).toMatch(
+      /^SYNCSCOPE_E_CONFIG_INVALID: SYNCSCOPE_AGENT_TOKEN is not set: POST \/probes needs a bearer token\./
+    );
+    const exposed = await cli([
+      'agent',
+      '--port',
+      '0',
+      '--host',
+      '0.0.0.0',
+      '--insecure-local',
+      '--targets',
+      targetsFile
+    ]);
+    expect(exposed.code).toBe(2);
+    expect(exposed.stderr).toBe(
+      'SYNCSCOPE_E_CONFIG_INVALID: --insecure-local only works on a loopback address, not 0.0.0.0; set SYNCSCOPE_AGENT_TOKEN to listen there.\n'
+    );
+    const short = await cli(['agent', '--port', '0', '--targets', targetsFile], {
+      SYNCSCOPE_AGENT_TOKEN: 'short'
+    });
+    expect(short.code).toBe(2);
+    expect(short.stderr).toContain('SYNCSCOPE_AGENT_TOKEN is shorter than 16 characters');
+  });
+});

@@ -1,0 +1,212 @@
+import { createLogger, isSyncScopeError, type Logger } from '@syncscope/core';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { formatRowTrace } from '../output/format-explanation.ts';
+import { formatProbeReport } from '../output/format-report.ts';
+import { SecretScrubber } from '../output/secret-scrubber.ts';
+import { exitCodeFor, parseClaimsJson, probeTarget, sourceRoleWarning } from '../probe/probe-target.ts';
+import { resolveTarget, targetsSource } from '../probe/resolve-target.ts';
+import { AGENT_TOKEN_ENV, startAgentServer } from '../server/agent-server.ts';
+
+export interface CliIo {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+  env: NodeJS.ProcessEnv;
+  /** Resolves when `syncscope agent` should stop; the binary waits for SIGINT/SIGTERM. */
+  untilStopped?: () => Promise<string>;
+  /** Called once the agent listens (tests). */
+  onAgentListening?: (url: string) => void;
+}
+
+/** Exit codes: 0 consistent (or done), 1 mismatch, 2 the command could not run. */
+export const EXIT = { ok: 0, mismatch: 1, failed: 2 } as const;
+
+function positiveSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 3600)
+    throw new InvalidArgumentError('use a number of seconds between 0 and 3600.');
+  return n;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('use a port number (0-65535).');
+  return n;
+}
+
+function waitForSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve(signal));
+  });
+}
+
+/**
+ * The `syncscope` CLI: `probe`, `explain` and `agent`. Everything it writes, logs included, goes through
+ * a secret scrubber; failures print `CODE: message` (never a stack trace) and exit 2.
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const scrubber = new SecretScrubber();
+  const out = (text: string) => io.stdout.write(scrubber.scrub(text));
+  const err = (text: string) => io.stderr.write(scrubber.scrub(text));
+  const logger = (defaultLevel: string): Logger =>
+    createLogger('syncscope', io.env.SYNCSCOPE_LOG_LEVEL ?? defaultLevel, scrubber.destination(io.stderr));
+  let exitCode: number = EXIT.ok;
+  let json = false;
+
+  /** Runs a command body; a thrown error becomes `CODE: message` and exit 2. */
+  const guarded =
+    <A extends unknown[]>(body: (...args: A) => Promise<number>) =>
+    async (...args: A) => {
+      try {
+        exitCode = await body(...args);
+      } catch (error) {
+        const code = isSyncScopeError(error) ? error.code : 'SYNCSCOPE_E_INTERNAL_ERROR';
+        const message = error instanceof Error ? error.message : String(error);
+        if (json) out(`${JSON.stringify({ error: { code, message } }, null, 2)}\n`);
+        err(`${code}: ${message}\n`);
+        exitCode = EXIT.failed;
+      }
+    };
+
+  const program = new Command('syncscope')
+    .description('SyncScope: probe PowerSync stacks for data the user should have but does not.')
+    .exitOverride()
+    .showSuggestionAfterError()
+    .configureOutput({
+      writeOut: (text) => out(text),
+      writeErr: (text) => err(text),
+      outputError: (text, write) => write(`SYNCSCOPE_E_REQUEST_INVALID: ${text.replace(/^error: /, '')}`)
+    });
+
+  program
+    .command('probe')
+    .description(
+      'Sync as a user with a probe token and compare what arrives with the source database and rules.'
+    )
+    .requiredOption('--target <name>', 'target name in the targets file')
+    .requiredOption('--user <id>', 'user id (the token subject)')
+    .option('--claims <json>', 'extra token claims as a JSON object')
+    .option('--json', 'print the JSON report (ProbeReport)')
+    .option('--targets <file>', 'targets file (default: $SYNCSCOPE_HOME/targets.yaml, written by npm start)')
+    .option('--deadline <seconds>', 'give up syncing after this many seconds', positiveSeconds)
+    .addHelpText('after', '\nExit codes: 0 consistent, 1 mismatch, 2 the probe could not run.')
+    .action(
+      guarded(
+        async (opts: {
+          target: string;
+          user: string;
+          claims?: string;
+          json?: boolean;
+          targets?: string;
+          deadline?: number;
+        }) => {
+          json = Boolean(opts.json);
+          const claims = parseClaimsJson(opts.claims);
+          const target = await resolveTarget(targetsSource(opts.targets, io.env), opts.target, scrubber);
+          const warning = await sourceRoleWarning(target);
+          if (warning) err(`warning: ${warning}\n`);
+          const report = await probeTarget({
+            target,
+            userId: opts.user,
+            claims,
+            deadlineMs: opts.deadline === undefined ? undefined : opts.deadline * 1000,
+            logger: logger('warn')
+          });
+          out(json ? `${JSON.stringify(report, null, 2)}\n` : formatProbeReport(report));
+          if (report.verdict === 'error') {
+            err(
+              `${report.error?.code ?? 'SYNCSCOPE_E_INTERNAL_ERROR'}: ${report.error?.message ?? report.summary}\n`
+            );
+          }
+          return exitCodeFor(report);
+        }
+      )
+    );
+
+  program
+    .command('explain')
+    .description(
+      'Trace a row through the sync rules: the data queries that read it, its buckets, who holds them, and why a user does or does not.'
+    )
+    .requiredOption('--target <name>', 'target name in the targets file')
+    .requiredOption('--table <table>', 'source table')
+    .requiredOption('--id <id>', 'row id')
+    .option('--user <id>', 'also say whether this user holds the row, and why not')
+    .option('--claims <json>', 'extra token claims as a JSON object')
+    .option('--json', 'print JSON')
+    .option('--targets <file>', 'targets file (default: $SYNCSCOPE_HOME/targets.yaml)')
+    .action(
+      guarded(
+        async (opts: {
+          target: string;
+          table: string;
+          id: string;
+          user?: string;
+          claims?: string;
+          json?: boolean;
+          targets?: string;
+        }) => {
+          json = Boolean(opts.json);
+          const claims = parseClaimsJson(opts.claims);
+          const target = await resolveTarget(targetsSource(opts.targets, io.env), opts.target, scrubber);
+          // Loaded on first use, like the probe engine.
+          const { explainRow } = await import('@syncscope/core/probe/explain/explain-row');
+          const { loadSyncRules } = await import('@syncscope/core/sync-rules/load-sync-rules');
+          const trace = await explainRow({
+            sourceUrl: target.sourceUrl,
+            rules: loadSyncRules(target.syncRulesYaml, { file: target.syncRulesFile }),
+            table: opts.table,
+            id: opts.id,
+            userId: opts.user,
+            claims: { ...(target.extraClaims ?? {}), ...(claims ?? {}) }
+          });
+          out(json ? `${JSON.stringify(trace, null, 2)}\n` : formatRowTrace(trace));
+          return EXIT.ok;
+        }
+      )
+    );
+
+  program
+    .command('agent')
+    .description(
+      `Run the probe agent: GET /metrics, GET /healthz, POST /probes (bearer token from ${AGENT_TOKEN_ENV}).`
+    )
+    .option('--port <port>', 'port to listen on', port, Number(io.env.SYNCSCOPE_AGENT_METRICS_PORT || 9464))
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--targets <file>', 'targets file (default: $SYNCSCOPE_HOME/targets.yaml)')
+    .option(
+      '--insecure-local',
+      `accept probes without a token (loopback only; when ${AGENT_TOKEN_ENV} is unset)`
+    )
+    .action(
+      guarded(async (opts: { port: number; host: string; targets?: string; insecureLocal?: boolean }) => {
+        const token = io.env[AGENT_TOKEN_ENV] || undefined;
+        const server = await startAgentServer({
+          host: opts.host,
+          port: opts.port,
+          targets: targetsSource(opts.targets, io.env),
+          logger: logger('info'),
+          scrubber,
+          token,
+          insecureLocal: Boolean(opts.insecureLocal)
+        });
+        out(
+          `SyncScope agent listening on ${server.url} (GET /metrics, GET /healthz, POST /probes${token ? ' with a bearer token' : ', no token: loopback only'})\n`
+        );
+        io.onAgentListening?.(server.url);
+        const signal = await (io.untilStopped ?? waitForSignal)();
+        out(`${signal}: stopping the agent\n`);
+        await server.close();
+        return EXIT.ok;
+      })
+    );
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.failed;
+    err(`SYNCSCOPE_E_INTERNAL_ERROR: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.failed;
+  }
+  return exitCode;
+}

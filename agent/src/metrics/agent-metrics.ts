@@ -1,0 +1,117 @@
+import type { ProbeReport, ProbeVerdict } from '@syncscope/core/probe/probe-types';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Every metric the agent exports, defined once. Names are `syncscope_*`, values in base units
+ * (seconds), and labels are bounded: `target` (names from the targets file), `verdict`, `phase` and
+ * `kind` (fixed sets below). Never a user id, bucket or row id.
+ */
+export const VERDICTS: readonly ProbeVerdict[] = ['consistent', 'mismatch', 'error'];
+/** The probe's phases (core/src/probe/run-probe.ts); anything else is counted as `other`. */
+export const PROBE_PHASES = [
+  'mint',
+  'schema',
+  'sync',
+  'expected',
+  'diff',
+  'settle',
+  'write-checkpoint'
+] as const;
+export const ROW_DIFFERENCE_KINDS = ['missing', 'extra', 'different'] as const;
+
+const DURATION_BUCKETS = [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300];
+const PHASE_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+export function phaseLabel(phase: string): string {
+  return (PROBE_PHASES as readonly string[]).includes(phase) ? phase : 'other';
+}
+
+export interface AgentMetrics {
+  registry: Registry;
+  runs: Counter<'target' | 'verdict'>;
+  duration: Histogram<'target'>;
+  phaseDuration: Histogram<'target' | 'phase'>;
+  rowDifferences: Gauge<'target' | 'kind'>;
+  lastRun: Gauge<'target'>;
+  /** Zero series for a target, so dashboards and alerts see it before its first probe. */
+  initTarget(target: string): void;
+  /** Counts one finished probe. */
+  record(report: ProbeReport): void;
+}
+
+/**
+ * prom-client's default process metrics are left out on purpose: several are gauges named `*_total`,
+ * which `promtool check metrics` rejects, and none are `syncscope_*`.
+ */
+export function createAgentMetrics(options: { targets: readonly string[] }): AgentMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+
+  const runs = new Counter({
+    name: 'syncscope_probe_runs_total',
+    help: 'Probe runs by target and verdict (consistent, mismatch, error).',
+    labelNames: ['target', 'verdict'] as const,
+    registers
+  });
+  const duration = new Histogram({
+    name: 'syncscope_probe_duration_seconds',
+    help: 'Wall time of a probe run, from token minting to report.',
+    labelNames: ['target'] as const,
+    buckets: DURATION_BUCKETS,
+    registers
+  });
+  const phaseDuration = new Histogram({
+    name: 'syncscope_probe_phase_duration_seconds',
+    help: `Time spent per probe phase (${PROBE_PHASES.join(', ')}, other).`,
+    labelNames: ['target', 'phase'] as const,
+    buckets: PHASE_BUCKETS,
+    registers
+  });
+  const rowDifferences = new Gauge({
+    name: 'syncscope_probe_row_differences',
+    help: 'Row differences that persisted past the settle window in the last completed probe of a target, by kind (missing, extra, different).',
+    labelNames: ['target', 'kind'] as const,
+    registers
+  });
+  const lastRun = new Gauge({
+    name: 'syncscope_probe_last_run_timestamp_seconds',
+    help: 'Unix time the last probe of a target finished (0: none yet).',
+    labelNames: ['target'] as const,
+    registers
+  });
+
+  const initTarget = (target: string) => {
+    for (const verdict of VERDICTS) runs.inc({ target, verdict }, 0);
+    duration.zero({ target });
+    for (const phase of [...PROBE_PHASES, 'other']) phaseDuration.zero({ target, phase });
+    for (const kind of ROW_DIFFERENCE_KINDS) rowDifferences.set({ target, kind }, 0);
+    lastRun.set({ target }, 0);
+  };
+  for (const target of options.targets) initTarget(target);
+
+  return {
+    registry,
+    runs,
+    duration,
+    phaseDuration,
+    rowDifferences,
+    lastRun,
+    initTarget,
+    record(report) {
+      const target = report.target;
+      runs.inc({ target, verdict: report.verdict });
+      duration.observe({ target }, report.durationMs / 1000);
+      for (const [phase, ms] of Object.entries(report.phases)) {
+        phaseDuration.observe({ target, phase: phaseLabel(phase) }, ms / 1000);
+      }
+      // A probe that could not run says nothing about rows: the last known counts stay.
+      if (report.verdict !== 'error') {
+        const persisted = report.rows.differences.filter((d) => d.settled === 'persisted');
+        for (const kind of ROW_DIFFERENCE_KINDS) {
+          rowDifferences.set({ target, kind }, persisted.filter((d) => d.kind === kind).length);
+        }
+      }
+      lastRun.set({ target }, Date.now() / 1000);
+    }
+  };
+}

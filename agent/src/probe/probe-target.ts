@@ -1,0 +1,125 @@
+import { isSyncScopeError, type Logger, SyncScopeError } from '@syncscope/core';
+import { PROBE_REPORT_VERSION, type ProbeReport, type ProbeTarget } from '@syncscope/core/probe/probe-types';
+import { RESERVED_PROBE_CLAIMS } from '@syncscope/core/probe/tokens/mint-probe-token';
+import type { AgentMetrics } from '../metrics/agent-metrics.ts';
+
+export interface ProbeRequest {
+  target: ProbeTarget;
+  userId: string;
+  claims?: Record<string, unknown>;
+  deadlineMs?: number;
+  logger: Logger;
+  metrics?: AgentMetrics;
+}
+
+/** A report for a probe that failed before or outside the engine (the engine itself never throws). */
+export function errorReport(
+  target: ProbeTarget,
+  userId: string,
+  error: unknown,
+  startedAt = new Date()
+): ProbeReport {
+  const code = isSyncScopeError(error) ? error.code : 'SYNCSCOPE_E_INTERNAL_ERROR';
+  const message = error instanceof Error ? error.message : String(error);
+  return {
+    version: PROBE_REPORT_VERSION,
+    target: target.name,
+    userId,
+    verdict: 'error',
+    summary: `Probe could not run: ${message}`,
+    startedAt: startedAt.toISOString(),
+    durationMs: Date.now() - startedAt.getTime(),
+    phases: {},
+    token: { kid: target.signing.kid, jti: '', expiresAt: '', audience: target.audience },
+    sync: { kind: 'unreachable', message },
+    buckets: { expected: [], actual: [], differences: [], overLimit: false },
+    rows: { expected: 0, actual: 0, perTable: {}, differences: [] },
+    checksums: { bucketMismatches: [], rowMismatches: 0 },
+    warnings: [],
+    error: { code, message }
+  };
+}
+
+/**
+ * Runs one probe with the engine (core/src/probe/run-probe.ts), logs its phases and minted token ids
+ * (never the token), and records the metrics. Always resolves with a report.
+ */
+export async function probeTarget(request: ProbeRequest): Promise<ProbeReport> {
+  const { target, userId, logger } = request;
+  const log = logger.child({ target: target.name });
+  const startedAt = new Date();
+  let report: ProbeReport;
+  try {
+    // Loaded on first use: argument errors and the agent's HTTP surface do not wait for the engine.
+    const { runProbe } = await import('@syncscope/core/probe/run-probe');
+    report = await runProbe(target, userId, {
+      claims: request.claims,
+      deadlineMs: request.deadlineMs,
+      logger: log,
+      onPhase: (phase) => log.debug({ phase }, 'probe phase'),
+      onTokenMinted: (minted) =>
+        log.info(
+          { kid: minted.kid, jti: minted.jti, audience: minted.audience, expiresAt: minted.expiresAt },
+          'probe token minted'
+        )
+    });
+  } catch (error) {
+    log.error({ err: error instanceof Error ? error.message : String(error) }, 'probe engine threw');
+    report = errorReport(target, userId, error, startedAt);
+  }
+  request.metrics?.record(report);
+  log.info({ verdict: report.verdict, durationMs: report.durationMs }, 'probe finished');
+  return report;
+}
+
+/**
+ * A sentence warning that the target's source role can write (a superuser, or write grants), or
+ * undefined when it is read-only or the check could not run (the probe itself reports an unreachable
+ * database). The probe only reads, in READ ONLY transactions; a read-only role is still the safer choice.
+ */
+export async function sourceRoleWarning(target: ProbeTarget): Promise<string | undefined> {
+  try {
+    const { checkSourceRoleCanWrite } = await import('@syncscope/core/probe/expected/index');
+    const check = await checkSourceRoleCanWrite(target.sourceUrl);
+    if (!check.canWrite) return undefined;
+    const more = check.reasons.length > 3 ? ` and ${check.reasons.length - 3} more` : '';
+    return `target "${target.name}": the source_url role can write (${check.reasons.slice(0, 3).join('; ')}${more}). The probe only reads, but a read-only role is safer: see docs/targets.md.`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CLI exit code for a report: 0 consistent, 1 mismatch, 2 the probe could not run. */
+export function exitCodeFor(report: ProbeReport): 0 | 1 | 2 {
+  return report.verdict === 'consistent' ? 0 : report.verdict === 'mismatch' ? 1 : 2;
+}
+
+export function parseClaimsJson(
+  text: string | undefined,
+  what = '--claims'
+): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new SyncScopeError(
+      'SYNCSCOPE_E_REQUEST_INVALID',
+      `${what} is not valid JSON (${(error as Error).message}); pass an object, e.g. ${what} '{"tenant_id":"t1"}'`
+    );
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new SyncScopeError(
+      'SYNCSCOPE_E_REQUEST_INVALID',
+      `${what} must be a JSON object of claims, e.g. '{"tenant_id":"t1"}'`
+    );
+  }
+  const reserved = Object.keys(value).filter((k) => (RESERVED_PROBE_CLAIMS as readonly string[]).includes(k));
+  if (reserved.length > 0) {
+    throw new SyncScopeError(
+      'SYNCSCOPE_E_PROBE_TOKEN_INVALID',
+      `${what} may not set ${reserved.join(', ')}: the probe sets ${RESERVED_PROBE_CLAIMS.join(', ')} itself (the user is --user, the audience comes from the target)`
+    );
+  }
+  return value as Record<string, unknown>;
+}

@@ -1,0 +1,209 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { isSyncScopeError, type Logger, SyncScopeError } from '@syncscope/core';
+import type { ProbeReport, ProbeTarget } from '@syncscope/core/probe/probe-types';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { type AgentMetrics, createAgentMetrics } from '../metrics/agent-metrics.ts';
+import type { SecretScrubber } from '../output/secret-scrubber.ts';
+import { type ProbeRequest, parseClaimsJson, probeTarget, sourceRoleWarning } from '../probe/probe-target.ts';
+import { resolveTarget, type TargetsSource, targetNames } from '../probe/resolve-target.ts';
+
+export const AGENT_TOKEN_ENV = 'SYNCSCOPE_AGENT_TOKEN';
+const MIN_TOKEN_LENGTH = 16;
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+export interface AgentServerOptions {
+  host: string;
+  port: number;
+  targets: TargetsSource;
+  logger: Logger;
+  scrubber: SecretScrubber;
+  /** Bearer token POST /probes requires. Without it the agent refuses to start, unless insecureLocal. */
+  token?: string;
+  /** Accept unauthenticated probe requests; only on a loopback host. */
+  insecureLocal?: boolean;
+  maxConcurrentProbes?: number;
+  /** Replaces the probe engine (tests). */
+  runProbe?: (request: ProbeRequest) => Promise<ProbeReport>;
+}
+
+export interface AgentServer {
+  url: string;
+  metrics: AgentMetrics;
+  close(): Promise<void>;
+}
+
+const probeBodySchema = z.strictObject({
+  target: z.string().min(1),
+  user: z.string().min(1),
+  claims: z.record(z.string(), z.unknown()).optional(),
+  deadline_seconds: z.number().positive().max(600).optional()
+});
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+/**
+ * The agent: `GET /healthz`, `GET /metrics` (Prometheus), and `POST /probes {target, user, claims?}`
+ * behind a bearer token, which runs a probe and answers its report. Targets are read from the targets
+ * file on each probe, so edits and rotated secrets apply without a restart.
+ */
+export async function startAgentServer(options: AgentServerOptions): Promise<AgentServer> {
+  if (options.token !== undefined && options.token.length < MIN_TOKEN_LENGTH) {
+    throw new SyncScopeError(
+      'SYNCSCOPE_E_CONFIG_INVALID',
+      `${AGENT_TOKEN_ENV} is shorter than ${MIN_TOKEN_LENGTH} characters; use a long random token (e.g. openssl rand -base64 32).`
+    );
+  }
+  if (options.token === undefined && !options.insecureLocal) {
+    throw new SyncScopeError(
+      'SYNCSCOPE_E_CONFIG_INVALID',
+      `${AGENT_TOKEN_ENV} is not set: POST /probes needs a bearer token. Set it (e.g. to the output of openssl rand -base64 32), or pass --insecure-local to accept unauthenticated probes on a loopback address.`
+    );
+  }
+  if (options.token === undefined && !LOOPBACK.has(options.host)) {
+    throw new SyncScopeError(
+      'SYNCSCOPE_E_CONFIG_INVALID',
+      `--insecure-local only works on a loopback address, not ${options.host}; set ${AGENT_TOKEN_ENV} to listen there.`
+    );
+  }
+  if (options.token) options.scrubber.add(options.token);
+
+  const known = await targetNames(options.targets);
+  const metrics = createAgentMetrics({ targets: known });
+  const maxConcurrent = options.maxConcurrentProbes ?? 2;
+  const run = options.runProbe ?? probeTarget;
+  const expected = options.token ? digest(options.token) : undefined;
+  const log = options.logger;
+  let running = 0;
+  /** Targets whose source role was checked (once per target and agent run). */
+  const roleChecked = new Set<string>();
+
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+
+  /** Answers pass the scrubber too: a report's texts come from the engine and the systems it talked to. */
+  const send = (reply: FastifyReply, status: number, body: unknown) =>
+    reply
+      .code(status)
+      .type('application/json; charset=utf-8')
+      .send(options.scrubber.scrub(JSON.stringify(body)));
+  const fail = (reply: FastifyReply, error: SyncScopeError) => send(reply, error.status, error.toResponse());
+
+  const authorised = (request: FastifyRequest): boolean => {
+    if (!expected) return true;
+    const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+    return match !== null && timingSafeEqual(digest(match[1]!), expected);
+  };
+
+  app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status === 413) {
+      return fail(
+        reply,
+        new SyncScopeError('SYNCSCOPE_E_REQUEST_TOO_LARGE', 'The request body is over 64 KiB.')
+      );
+    }
+    if (status >= 400 && status < 500) {
+      return fail(
+        reply,
+        new SyncScopeError('SYNCSCOPE_E_REQUEST_INVALID', `Invalid request: ${error.message}`)
+      );
+    }
+    log.error({ err: error.message }, 'agent request failed');
+    return fail(
+      reply,
+      new SyncScopeError('SYNCSCOPE_E_INTERNAL_ERROR', 'Internal error; see the agent log.')
+    );
+  });
+  app.setNotFoundHandler((request, reply) =>
+    fail(
+      reply,
+      new SyncScopeError(
+        'SYNCSCOPE_E_REQUEST_INVALID',
+        `No route ${request.method} ${request.url.split('?')[0]}.`
+      )
+    )
+  );
+
+  app.get('/healthz', async () => ({ ok: true, targets: known.length, probesRunning: running }));
+
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  app.post('/probes', async (request, reply) => {
+    if (!authorised(request)) {
+      return fail(
+        reply,
+        new SyncScopeError(
+          'SYNCSCOPE_E_AUTH_REQUIRED',
+          `POST /probes needs "Authorization: Bearer <token>" with the agent's ${AGENT_TOKEN_ENV}.`
+        )
+      );
+    }
+    const parsed = probeBodySchema.safeParse(request.body ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const key =
+        issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : issue.path.join('.') || '(body)';
+      return fail(
+        reply,
+        new SyncScopeError(
+          'SYNCSCOPE_E_REQUEST_INVALID',
+          `Invalid probe request: ${key}: ${issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message}. Send {"target": "<name>", "user": "<user id>", "claims"?: {...}}.`
+        )
+      );
+    }
+    const body = parsed.data;
+    if (running >= maxConcurrent) {
+      return fail(
+        reply,
+        new SyncScopeError(
+          'SYNCSCOPE_E_PROBE_BUSY',
+          `${running} probes are running (the limit); retry when one finishes.`
+        )
+      );
+    }
+    running++;
+    try {
+      let target: ProbeTarget;
+      let claims: Record<string, unknown> | undefined;
+      try {
+        claims = parseClaimsJson(body.claims ? JSON.stringify(body.claims) : undefined, 'claims');
+        target = await resolveTarget(options.targets, body.target, options.scrubber);
+      } catch (error) {
+        if (isSyncScopeError(error)) return fail(reply, error);
+        throw error;
+      }
+      if (!known.includes(target.name)) {
+        known.push(target.name);
+        metrics.initTarget(target.name);
+      }
+      if (!roleChecked.has(target.name)) {
+        roleChecked.add(target.name);
+        const warning = await sourceRoleWarning(target);
+        if (warning) log.warn({ target: target.name }, warning);
+      }
+      log.info({ target: target.name }, 'probe requested');
+      const report = await run({
+        target,
+        userId: body.user,
+        claims,
+        deadlineMs: body.deadline_seconds ? body.deadline_seconds * 1000 : undefined,
+        logger: log,
+        metrics
+      });
+      return send(reply, 200, report);
+    } finally {
+      running--;
+    }
+  });
+
+  await app.listen({ host: options.host, port: options.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return { url: `http://${host}:${port}`, metrics, close: () => app.close() };
+}
