@@ -39,6 +39,8 @@ describe('probing a user through the dev sync server', () => {
       expect(missing?.settled).toBe('persisted');
       expect(missing?.explanation).toMatch(/not delivered/);
       expect(missing?.explanation).toMatch(/service fault/);
+      const line = h.target.syncRulesYaml.split('\n').findIndex((l) => l.includes('FROM records')) + 1;
+      expect(missing?.explanation).toContain(`rule by_workspace, sync_rules.yaml:${line}`);
     } finally {
       h.sync.faults.set({});
     }
@@ -122,6 +124,25 @@ describe('probing a user through the dev sync server', () => {
     } finally {
       await h.pool.query('ALTER PUBLICATION powersync ADD TABLE categories');
     }
+  });
+
+  it('a user with no buckets: consistent, holding nothing', async () => {
+    const report = await probe(h, DEMO_USERS.carol.id);
+    expect(report.verdict, report.summary).toBe('consistent');
+    expect(report.buckets.expected).toEqual([]);
+    expect(report.rows.actual).toBe(0);
+  });
+
+  it('malformed sync rules: the probe could not run, and the error names the line', async () => {
+    const broken = {
+      ...h.target,
+      syncRulesYaml:
+        'bucket_definitions:\n  b:\n    data:\n      - SELECT * FROM records WHERE workspace_id = bucket.nope\n'
+    };
+    const report = await runProbe(broken, DEMO_USERS.alice.id, { logger });
+    expect(report.verdict).toBe('error');
+    expect(report.error?.code).toBe('SYNCSCOPE_E_SYNC_RULES_INVALID');
+    expect(report.summary).toContain('sync_rules.yaml:4:');
   });
 
   it('prints no secret in its JSON report', async () => {

@@ -63,6 +63,8 @@ export interface ExpectedState {
   /** Parameter queries' evaluation, for explanations. */
   parameterEvidence: ParameterEvidence[];
   snapshotTakenAt: string;
+  /** More buckets than the service allows one connection (1000): the real service refuses the sync. */
+  overBucketLimit?: boolean;
 }
 
 /** Why the user has (or lacks) each bucket: which parameter query produced which bucket parameters. */

@@ -8,7 +8,7 @@
 import pg from 'pg';
 import { isSyncScopeError } from '../errors/index.ts';
 import type { Logger } from '../logging/logger.ts';
-import { loadSyncRules } from '../sync-rules/load-sync-rules.ts';
+import { findTableReferences, loadSyncRules } from '../sync-rules/load-sync-rules.ts';
 import { diffStates } from './diff/diff-states.ts';
 import {
   type DiagnosisContext,
@@ -221,7 +221,14 @@ export async function runProbe(
       ]),
       replicationLagSeconds: null,
       settleMs,
-      actualBuckets: new Set(actual.buckets.map((b) => b.bucket))
+      actualBuckets: new Set(actual.buckets.map((b) => b.bucket)),
+      ruleOf: (table, bucket) => {
+        const definition = expected.buckets.find((b) => b.bucket === bucket)?.definition;
+        const line = findTableReferences(rules.yaml, table)[0]?.line;
+        return definition
+          ? `rule ${definition}${line ? `, ${target.syncRulesFile ?? 'sync_rules.yaml'}:${line}` : ''}`
+          : null;
+      }
     };
     for (const d of rowDifferences) d.explanation = explainRowDifference(d, ctx);
     const bucketDifferences = diff.bucketDifferences.map((d) => ({

@@ -9,6 +9,13 @@ export interface DiagnosisContext {
   replicationLagSeconds: number | null;
   settleMs: number;
   actualBuckets: Set<string>;
+  /** "rule by_workspace, sync_rules.yaml:5" for a row of a table in a bucket, when known. */
+  ruleOf: (table: string, bucket: string) => string | null;
+}
+
+function ruleNote(d: RowDifference, ctx: DiagnosisContext): string {
+  const rule = d.buckets.map((b) => ctx.ruleOf(d.table, b)).find(Boolean);
+  return rule ? ` (${rule})` : '';
 }
 
 const describeParams = (p: Record<string, unknown>) =>
@@ -57,13 +64,13 @@ export function explainRowDifference(d: RowDifference, ctx: DiagnosisContext): s
   if (d.kind === 'missing') {
     const lacking = d.buckets.filter((b) => !ctx.actualBuckets.has(b));
     if (lacking.length === d.buckets.length) {
-      return `${d.table} ${d.id} belongs in ${where}, which the client does not hold (see the bucket differences).`;
+      return `${d.table} ${d.id} belongs in ${where}${ruleNote(d, ctx)}, which the client does not hold (see the bucket differences).`;
     }
-    return `${d.table} ${d.id} is in ${where} per the source and the rules, and the client holds that bucket, but the row was not delivered: ${deliveryCause(d, ctx)}`;
+    return `${d.table} ${d.id} is in ${where} per the source and the rules${ruleNote(d, ctx)}, and the client holds that bucket, but the row was not delivered: ${deliveryCause(d, ctx)}`;
   }
   if (d.kind === 'extra') {
     return `${d.table} ${d.id} is on the client (${where}) but the source and the rules no longer put it there (deleted, moved, or no rule selects it): ${deliveryCause(d, ctx)}`;
   }
   const fields = (d.fields ?? []).map((f) => f.field).join(', ');
-  return `${d.table} ${d.id} differs from the source in ${fields || 'its serialized form'} (row checksum ${d.actualChecksum} on the client, ${d.expectedChecksum} expected): ${deliveryCause(d, ctx)}`;
+  return `${d.table} ${d.id}${ruleNote(d, ctx)} differs from the source in ${fields || 'its serialized form'} (row checksum ${d.actualChecksum} on the client, ${d.expectedChecksum} expected): ${deliveryCause(d, ctx)}`;
 }

@@ -1,9 +1,8 @@
-import { JSONBig } from '@powersync/service-jsonbig';
 import type { BucketDataSource, ResolvedBucket } from '@powersync/service-sync-rules';
-import { putChecksum } from '../../checksums/op-checksum.ts';
 import type { LoadedSyncRules } from '../../sync-rules/load-sync-rules.ts';
 import { pgRowToSyncRulesRow } from '../../values/pg-values.ts';
 import type { ExpectedBucket, ExpectedState, SyncedRow } from '../probe-types.ts';
+import { rowChecksum, rowJson } from './fast-encoding.ts';
 import { equalityCondition, replicaIdOf, scanRows, selectFrom, type TextRow } from './row-scan.ts';
 import { bucketParametersOf, dataQueryPushdown, definitionOfSource } from './rule-analysis.ts';
 import { withSourceSession } from './source-session.ts';
@@ -184,14 +183,16 @@ async function readUserRows(
             pushError(ctx, `${table.key} ${replicaIdOf(table, raw)}: ${e.error}`);
         }
         for (const r of evaluated.results) {
-          if (!bucketIds.has(r.bucket)) continue;
+          if (!bucketIds.has(r.bucket)) continue; // not one of the user's buckets
           const key = `${r.table}/${r.id}`;
-          const json = JSONBig.stringify(r.data);
+          const json = rowJson(r.data);
           const existing = rows.get(key);
           if (existing) {
             if (!existing.buckets.includes(r.bucket)) existing.buckets.push(r.bucket);
-            if (existing.json !== json) {
-              warnings.push(`${key} is produced with different data in ${existing.buckets.join(', ')}`);
+            if (existing.json !== json && warnings.length < 100) {
+              warnings.push(
+                `${key} is produced with different data in ${existing.buckets.join(' and ')}; the expected state keeps the first`
+              );
             }
             continue;
           }
@@ -200,7 +201,7 @@ async function readUserRows(
             table: r.table,
             id: r.id,
             json,
-            checksum: putChecksum(r.table, r.id, json),
+            checksum: rowChecksum(r.table, r.id, json),
             buckets: [r.bucket]
           });
         }

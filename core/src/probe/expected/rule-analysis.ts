@@ -25,7 +25,7 @@ function parseSelect(sql: string): SelectFromStatement | null {
   if (astCache.has(sql)) return astCache.get(sql)!;
   let ast: SelectFromStatement | null = null;
   try {
-    const parsed = parse(sql);
+    const parsed = parse(sql, { locationTracking: true });
     const q = parsed[0];
     if (parsed.length === 1 && q?.type === 'select') ast = q;
   } catch {
@@ -45,6 +45,12 @@ function walk(node: unknown, visit: (n: AstNode) => void): void {
     visit(node as AstNode);
     for (const [key, value] of Object.entries(node)) if (key !== '_location') walk(value, visit);
   }
+}
+
+/** An expression as written in the rule (falls back to the parser's rendering). */
+function textOf(sql: string, expr: Expr): string {
+  const location = (expr as { _location?: { start: number; end: number } })._location;
+  return location ? sql.slice(location.start, location.end) : toSql.expr(expr);
 }
 
 /** The top-level `AND` terms of a WHERE clause (an `OR` stays one term). */
@@ -160,12 +166,13 @@ export function parameterQueryLookupColumn(q: SqlParameterQuery): LookupColumn |
           [term.right, term.left]
         ] as const) {
           const column = plainColumn(a, rowTables);
-          if (column && isRequestOnly(b)) found.push({ column, requestSql: toSql.expr(b), expands: false });
+          if (column && isRequestOnly(b))
+            found.push({ column, requestSql: textOf(q.sql, b), expands: false });
         }
       } else if (term.op === 'IN') {
         const column = plainColumn(term.left, rowTables);
         if (column && isRequestOnly(term.right))
-          found.push({ column, requestSql: toSql.expr(term.right), expands: true });
+          found.push({ column, requestSql: textOf(q.sql, term.right), expands: true });
       }
     }
     const expands = q.inputParameters[0]!.expands;
@@ -207,7 +214,7 @@ export function dataQueryRowTables(q: SqlDataQuery): string[] {
 /** The WHERE clause as SQL text, for explanations. */
 export function whereSql(sql: string): string | null {
   const where = parseSelect(sql)?.where;
-  return where ? toSql.expr(where) : null;
+  return where ? textOf(sql, where) : null;
 }
 
 /** A request value a query reads. */
@@ -233,7 +240,7 @@ export function requestReferences(sql: string): RequestReference[] {
   walk(ast, (n) => {
     if (n.type === 'member' && typeof n.member === 'string') {
       const operand = n.operand as AstNode;
-      const text = toSql.expr(n as unknown as Expr);
+      const text = textOf(sql, n as unknown as Expr);
       if (requestCall(operand, 'jwt')) {
         out.push({ source: 'jwt', name: n.member, sql: text });
         claimed.add(operand);
@@ -385,3 +392,22 @@ export function valueType(value: unknown): string {
 export function looseKey(value: unknown): string {
   return value === null || value === undefined ? '\u0000null' : String(value);
 }
+
+/** Each output column of a query's SELECT as SQL: `user_id` → `request.user_id()`. */
+export function selectOutputExpressions(sql: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const c of parseSelect(sql)?.columns ?? []) {
+    const text = textOf(sql, c.expr);
+    const name = c.alias?.name ?? (c.expr.type === 'ref' ? c.expr.name : text);
+    out.set(name, text);
+  }
+  return out;
+}
+
+/** True when a query has a WHERE clause. */
+export function hasWhere(sql: string): boolean {
+  return Boolean(parseSelect(sql)?.where);
+}
+
+/** Request-value keys the sync-rules package gives the user id. */
+export const USER_ID_KEYS = new Set(['request.user_id()', 'token_parameters.user_id']);
