@@ -3,7 +3,13 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { formatRowTrace } from '../output/format-explanation.ts';
 import { formatProbeReport } from '../output/format-report.ts';
 import { SecretScrubber } from '../output/secret-scrubber.ts';
-import { exitCodeFor, parseClaimsJson, probeTarget, sourceRoleWarning } from '../probe/probe-target.ts';
+import {
+  exitCodeFor,
+  openOpsDatabase,
+  parseClaimsJson,
+  probeTarget,
+  sourceRoleWarning
+} from '../probe/probe-target.ts';
 import { resolveTarget, targetsSource } from '../probe/resolve-target.ts';
 import { AGENT_TOKEN_ENV, startAgentServer } from '../server/agent-server.ts';
 
@@ -89,7 +95,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--json', 'print the JSON report (ProbeReport)')
     .option('--targets <file>', 'targets file (default: $SYNCSCOPE_HOME/targets.yaml, written by npm start)')
     .option('--deadline <seconds>', 'give up syncing after this many seconds', positiveSeconds)
-    .addHelpText('after', '\nExit codes: 0 consistent, 1 mismatch, 2 the probe could not run.')
+    .option('--reason <text>', 'why you impersonate this user (kept in the audit log)')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 consistent, 1 mismatch, 2 the probe could not run.\nWith SYNCSCOPE_OPS_DATABASE_URL set, the run is stored and every minted token is audited.'
+    )
     .action(
       guarded(
         async (opts: {
@@ -99,19 +109,24 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           json?: boolean;
           targets?: string;
           deadline?: number;
+          reason?: string;
         }) => {
           json = Boolean(opts.json);
           const claims = parseClaimsJson(opts.claims);
           const target = await resolveTarget(targetsSource(opts.targets, io.env), opts.target, scrubber);
           const warning = await sourceRoleWarning(target);
           if (warning) err(`warning: ${warning}\n`);
+          const ops = await openOpsDatabase(io.env.SYNCSCOPE_OPS_DATABASE_URL);
           const report = await probeTarget({
             target,
             userId: opts.user,
             claims,
             deadlineMs: opts.deadline === undefined ? undefined : opts.deadline * 1000,
-            logger: logger('warn')
-          });
+            logger: logger('warn'),
+            ops,
+            actor: `cli:${io.env.USER ?? 'unknown'}`,
+            reason: opts.reason
+          }).finally(() => ops?.close());
           out(json ? `${JSON.stringify(report, null, 2)}\n` : formatProbeReport(report));
           if (report.verdict === 'error') {
             err(

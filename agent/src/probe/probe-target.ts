@@ -1,4 +1,5 @@
 import { isSyncScopeError, type Logger, SyncScopeError } from '@syncscope/core';
+import { migrateOpsDatabase, OpsDatabase } from '@syncscope/core/ops-db/ops-database';
 import { PROBE_REPORT_VERSION, type ProbeReport, type ProbeTarget } from '@syncscope/core/probe/probe-types';
 import { RESERVED_PROBE_CLAIMS } from '@syncscope/core/probe/tokens/mint-probe-token';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
@@ -10,6 +11,17 @@ export interface ProbeRequest {
   deadlineMs?: number;
   logger: Logger;
   metrics?: AgentMetrics;
+  /** When set, the run is stored and every minted token is audited (who, whom, why, jti). */
+  ops?: OpsDatabase;
+  actor?: string;
+  reason?: string;
+}
+
+/** The ops database named by SYNCSCOPE_OPS_DATABASE_URL, migrated; undefined when none is configured. */
+export async function openOpsDatabase(url: string | undefined): Promise<OpsDatabase | undefined> {
+  if (!url) return undefined;
+  await migrateOpsDatabase(url);
+  return new OpsDatabase(url);
 }
 
 /** A report for a probe that failed before or outside the engine (the engine itself never throws). */
@@ -57,17 +69,35 @@ export async function probeTarget(request: ProbeRequest): Promise<ProbeReport> {
       deadlineMs: request.deadlineMs,
       logger: log,
       onPhase: (phase) => log.debug({ phase }, 'probe phase'),
-      onTokenMinted: (minted) =>
+      onTokenMinted: async (minted) => {
         log.info(
           { kid: minted.kid, jti: minted.jti, audience: minted.audience, expiresAt: minted.expiresAt },
           'probe token minted'
-        )
+        );
+        await request.ops?.audit({
+          actor: request.actor ?? 'agent',
+          action: 'probe.token_minted',
+          target: target.name,
+          subjectUser: userId,
+          reason: request.reason,
+          details: {
+            kid: minted.kid,
+            jti: minted.jti,
+            audience: minted.audience,
+            expiresAt: minted.expiresAt
+          }
+        });
+      }
     });
   } catch (error) {
     log.error({ err: error instanceof Error ? error.message : String(error) }, 'probe engine threw');
     report = errorReport(target, userId, error, startedAt);
   }
   request.metrics?.record(report);
+  if (request.ops) {
+    const runId = await request.ops.recordProbeRun(report);
+    log.info({ runId }, 'probe run recorded');
+  }
   log.info({ verdict: report.verdict, durationMs: report.durationMs }, 'probe finished');
   return report;
 }

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertPortFree, type Logger, loadOrCreateSigningKey } from '@syncscope/core';
 import { startEmbeddedPostgres } from '@syncscope/core/embedded-postgres/embedded-postgres';
+import { migrateOpsDatabase } from '@syncscope/core/ops-db/ops-database';
 import {
   demoStackFiles,
   ensureReadOnlyProbeRole,
@@ -57,6 +58,7 @@ export async function startStack(options: {
     });
     stops.push(() => postgres.stop());
     await ensureDatabases(postgres.url('postgres'), Object.values(STACK_DATABASES));
+    await migrateOpsDatabase(postgres.url(STACK_DATABASES.syncscope));
 
     const appUrl = postgres.url(STACK_DATABASES.app);
     const appPool = new pg.Pool({ connectionString: appUrl, max: 4 });

@@ -125,6 +125,15 @@ export async function fillDemoTargetEnv(
       `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${port}/app`;
     set.push(DEMO_TARGET.env.sourceUrl);
   }
+  if (env.SYNCSCOPE_OPS_DATABASE_URL === undefined) {
+    // The embedded stack keeps probe history and the audit log in its `syncscope` database.
+    const bind = env.SYNCSCOPE_BIND_HOST || '127.0.0.1';
+    const host = bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind.includes(':') ? `[${bind}]` : bind;
+    const user = encodeURIComponent(env.SYNCSCOPE_PG_USER || 'postgres');
+    const password = encodeURIComponent(env.SYNCSCOPE_PG_PASSWORD || 'postgres');
+    env.SYNCSCOPE_OPS_DATABASE_URL = `postgres://${user}:${password}@${host}:${env.SYNCSCOPE_PG_PORT || '5433'}/syncscope`;
+    set.push('SYNCSCOPE_OPS_DATABASE_URL');
+  }
   return { set, missingFiles };
 }
 

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { PROBE_REPORT_VERSION, type ProbeReport } from '../probe/probe-types.ts';
+import { createTestDatabase } from '../testing/test-database.ts';
+import { migrateOpsDatabase, OpsDatabase } from './ops-database.ts';
+
+const report = (verdict: ProbeReport['verdict']): ProbeReport => ({
+  version: PROBE_REPORT_VERSION,
+  target: 'demo',
+  userId: 'u-1',
+  verdict,
+  summary: `${verdict} summary`,
+  startedAt: new Date().toISOString(),
+  durationMs: 42,
+  phases: { sync: 10 },
+  token: { kid: 'k', jti: 'j', expiresAt: '', audience: 'a' },
+  sync: { kind: 'synced', ms: 10 },
+  buckets: { expected: [], actual: [], differences: [], overLimit: false },
+  rows: { expected: 0, actual: 0, perTable: {}, differences: [] },
+  checksums: { bucketMismatches: [], rowMismatches: 0 },
+  warnings: []
+});
+
+describe('the ops database', () => {
+  it('migrates once, then is up to date', async () => {
+    const url = await createTestDatabase('ops_migrate');
+    expect(await migrateOpsDatabase(url)).toEqual(['1700000000000_probe-runs-and-audit-log']);
+    expect(await migrateOpsDatabase(url)).toEqual([]);
+  });
+
+  it('keeps probe runs, and an audit log the application cannot edit or delete', async () => {
+    const url = await createTestDatabase('ops_audit');
+    await migrateOpsDatabase(url);
+    const ops = new OpsDatabase(url);
+    try {
+      const id = await ops.recordProbeRun(report('mismatch'));
+      const stored = await ops.pool.query('SELECT verdict, report FROM syncscope.probe_runs WHERE id = $1', [
+        id
+      ]);
+      expect(stored.rows[0].verdict).toBe('mismatch');
+      expect(stored.rows[0].report.version).toBe(1);
+
+      await ops.audit({
+        actor: 'cli',
+        action: 'probe.token_minted',
+        target: 'demo',
+        subjectUser: 'u-1',
+        reason: 'ticket 42',
+        details: { jti: 'abc' }
+      });
+      await expect(ops.pool.query("UPDATE syncscope.audit_log SET reason = 'covered up'")).rejects.toThrow(
+        /append-only/
+      );
+      await expect(ops.pool.query('DELETE FROM syncscope.audit_log')).rejects.toThrow(/append-only/);
+      await expect(ops.pool.query('TRUNCATE syncscope.audit_log')).rejects.toThrow(/append-only/);
+      const entries = await ops.pool.query(
+        'SELECT actor, action, subject_user, reason, details FROM syncscope.audit_log'
+      );
+      expect(entries.rows).toEqual([
+        {
+          actor: 'cli',
+          action: 'probe.token_minted',
+          subject_user: 'u-1',
+          reason: 'ticket 42',
+          details: { jti: 'abc' }
+        }
+      ]);
+    } finally {
+      await ops.close();
+    }
+  });
+});

@@ -1,0 +1,74 @@
+import { fileURLToPath } from 'node:url';
+import { runner } from 'node-pg-migrate';
+import pg from 'pg';
+import type { ProbeReport } from '../probe/probe-types.ts';
+
+const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
+
+/** Brings SyncScope's own database to the latest schema (node-pg-migrate, SQL migrations, locked). */
+export async function migrateOpsDatabase(databaseUrl: string): Promise<string[]> {
+  const applied = await runner({
+    databaseUrl,
+    dir: MIGRATIONS_DIR,
+    direction: 'up',
+    migrationsTable: 'pgmigrations',
+    migrationsSchema: 'public',
+    log: () => {}
+  });
+  return applied.map((m) => m.name);
+}
+
+export interface AuditEntry {
+  actor: string;
+  action: 'probe.token_minted' | 'probe.run' | 'explain.run' | 'user.role_changed';
+  target?: string;
+  subjectUser?: string;
+  reason?: string;
+  details?: Record<string, unknown>;
+}
+
+/** SyncScope's ops database: probe history and the append-only audit log. */
+export class OpsDatabase {
+  readonly pool: pg.Pool;
+
+  constructor(databaseUrl: string) {
+    this.pool = new pg.Pool({ connectionString: databaseUrl, max: 4, application_name: 'syncscope-ops' });
+    this.pool.on('error', () => {});
+  }
+
+  async audit(entry: AuditEntry): Promise<void> {
+    await this.pool.query(
+      'INSERT INTO syncscope.audit_log (actor, action, target, subject_user, reason, details) VALUES ($1, $2, $3, $4, $5, $6)',
+      [
+        entry.actor,
+        entry.action,
+        entry.target ?? null,
+        entry.subjectUser ?? null,
+        entry.reason ?? null,
+        entry.details ?? {}
+      ]
+    );
+  }
+
+  /** Stores a probe's report; returns the run's id (its permanent link). */
+  async recordProbeRun(report: ProbeReport): Promise<string> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `INSERT INTO syncscope.probe_runs (target, user_id, verdict, summary, started_at, duration_ms, report)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+      [
+        report.target,
+        report.userId,
+        report.verdict,
+        report.summary,
+        report.startedAt,
+        report.durationMs,
+        report
+      ]
+    );
+    return rows[0]!.id;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
