@@ -116,7 +116,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           const target = await resolveTarget(targetsSource(opts.targets, io.env), opts.target, scrubber);
           const warning = await sourceRoleWarning(target);
           if (warning) err(`warning: ${warning}\n`);
-          const ops = await openOpsDatabase(io.env.SYNCSCOPE_OPS_DATABASE_URL);
+          const ops = await openOpsDatabase(target.opsDatabaseUrl);
           const report = await probeTarget({
             target,
             userId: opts.user,

@@ -44,7 +44,13 @@ export class SecretScrubber {
   /** A target's admin token, database password, and signing key material. */
   addTarget(target: ProbeTarget): this {
     this.add(target.adminToken);
-    for (const url of [target.sourceUrl, target.syncUrl, target.adminUrl, target.uploadUrl]) {
+    for (const url of [
+      target.sourceUrl,
+      target.syncUrl,
+      target.adminUrl,
+      target.uploadUrl,
+      target.opsDatabaseUrl
+    ]) {
       if (!url) continue;
       try {
         const parsed = new URL(url);

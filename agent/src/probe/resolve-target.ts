@@ -35,6 +35,8 @@ export async function resolveTarget(
     missingFiles = (await fillDemoTargetEnv(env)).missingFiles;
   try {
     const target = await loadTarget(source.file, name, env);
+    // Where runs and audit entries go: the environment's ops database (the demo target fills it in).
+    if (env.SYNCSCOPE_OPS_DATABASE_URL) target.opsDatabaseUrl = env.SYNCSCOPE_OPS_DATABASE_URL;
     scrubber.addTarget(target);
     return target;
   } catch (error) {

@@ -28,6 +28,8 @@ export interface ProbeTarget {
   extraClaims?: Record<string, unknown>;
   /** The app backend's upload URL (write probes, issue 7). */
   uploadUrl?: string;
+  /** SyncScope's ops database, where probe runs and audit entries are written (optional). */
+  opsDatabaseUrl?: string;
 }
 
 export type ProbeSigningKey =

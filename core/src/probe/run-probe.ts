@@ -92,7 +92,10 @@ export async function runProbe(
   const settleMs = options.settleMs ?? PROBE_DEFAULTS.settleMs;
   const warnings: string[] = [];
   let lastToken: MintedProbeToken | null = null;
+  // One token serves the whole probe (preflight, client, write checkpoint); a new one only near expiry.
   const mint = async () => {
+    const current = lastToken as MintedProbeToken | null;
+    if (current && current.expiresAt.getTime() - Date.now() > 60_000) return current.token;
     lastToken = await mintProbeToken(target, userId, options.claims);
     const { token: _secret, ...audited } = lastToken;
     await options.onTokenMinted?.(audited);
