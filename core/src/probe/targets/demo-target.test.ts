@@ -56,9 +56,15 @@ describe('the demo target', () => {
     const env: NodeJS.ProcessEnv = { SYNCSCOPE_HOME: home, SYNCSCOPE_PG_PORT: '6543' };
     const filled = await fillDemoTargetEnv(env);
     expect(filled).toEqual({
-      set: [DEMO_TARGET.env.probeJwk, DEMO_TARGET.env.apiToken, DEMO_TARGET.env.sourceUrl],
+      set: [
+        DEMO_TARGET.env.probeJwk,
+        DEMO_TARGET.env.apiToken,
+        DEMO_TARGET.env.sourceUrl,
+        'SYNCSCOPE_OPS_DATABASE_URL'
+      ],
       missingFiles: []
     });
+    expect(env.SYNCSCOPE_OPS_DATABASE_URL).toMatch(/@127\.0\.0\.1:6543\/syncscope$/);
     expect(env[DEMO_TARGET.env.sourceUrl]).toBe(
       'postgres://syncscope_probe:probe-role-password@127.0.0.1:6543/app'
     );
