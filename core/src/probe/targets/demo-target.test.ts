@@ -86,7 +86,11 @@ describe('the demo target', () => {
       SYNCSCOPE_API_TOKEN: 'from-env-token-0123456789',
       [DEMO_TARGET.env.sourceUrl]: 'postgres://me@elsewhere/app'
     };
-    expect((await fillDemoTargetEnv(own)).set).toEqual([DEMO_TARGET.env.probeJwk, DEMO_TARGET.env.apiToken]);
+    expect((await fillDemoTargetEnv(own)).set).toEqual([
+      DEMO_TARGET.env.probeJwk,
+      DEMO_TARGET.env.apiToken,
+      'SYNCSCOPE_OPS_DATABASE_URL'
+    ]);
     expect(own[DEMO_TARGET.env.apiToken]).toBe('from-env-token-0123456789');
     expect(own[DEMO_TARGET.env.sourceUrl]).toBe('postgres://me@elsewhere/app');
 
