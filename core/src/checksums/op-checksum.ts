@@ -23,7 +23,3 @@ export function addChecksums(a: number, b: number): number {
 export function toSignedChecksum(value: number): number {
   return value | 0;
 }
-
-export function toUnsignedChecksum(value: number): number {
-  return value >>> 0;
-}

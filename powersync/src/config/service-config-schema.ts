@@ -52,6 +52,3 @@ export const serviceConfigSchema = z.object({
 });
 
 export type ServiceConfig = z.infer<typeof serviceConfigSchema>;
-
-/** Keys the real service knows that the dev server accepts but does not act on. */
-export const KNOWN_IGNORED_KEYS = ['system', 'migrations', 'dev', 'parameters', 'healthcheck'];

@@ -26,8 +26,6 @@ export const faultSettingsSchema = z
 
 export type FaultSettings = z.infer<typeof faultSettingsSchema>;
 
-export const NO_FAULTS: FaultSettings = faultSettingsSchema.parse({});
-
 export class FaultInjector extends EventEmitter<{ changed: [FaultSettings] }> {
   private settings: FaultSettings;
 
@@ -45,9 +43,5 @@ export class FaultInjector extends EventEmitter<{ changed: [FaultSettings] }> {
     this.settings = faultSettingsSchema.parse(next);
     this.emit('changed', this.settings);
     return this.settings;
-  }
-
-  get active(): boolean {
-    return JSON.stringify(this.settings) !== JSON.stringify(NO_FAULTS);
   }
 }

@@ -221,8 +221,9 @@ export class Replicator extends EventEmitter<{ error: [Error] }> {
           message.prefix === WRITE_CHECKPOINT_MESSAGE_PREFIX &&
           message.messageLsn
         ) {
-          await this.options.storage.advanceLsn(message.messageLsn);
-          await this.service?.acknowledge(message.messageLsn).catch(() => {});
+          // A write checkpoint marker: stored in WAL order with the transactions around it, so storage
+          // records that replication passed it only after everything before it is stored.
+          await this.commit(message.messageLsn);
         }
         return;
       default:

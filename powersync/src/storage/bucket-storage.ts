@@ -78,8 +78,14 @@ export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
     return state;
   }
 
-  async readState(client: pg.Pool | pg.PoolClient = this.pool): Promise<ReplicationState | null> {
-    const { rows } = await client.query(`SELECT value FROM ${S}.meta WHERE key = 'state'`);
+  /** `forUpdate` serializes writers: each storage transaction continues from the last one's op id. */
+  async readState(
+    client: pg.Pool | pg.PoolClient = this.pool,
+    forUpdate = false
+  ): Promise<ReplicationState | null> {
+    const { rows } = await client.query(
+      `SELECT value FROM ${S}.meta WHERE key = 'state'${forUpdate ? ' FOR UPDATE' : ''}`
+    );
     const state = (rows[0]?.value as ReplicationState | undefined) ?? null;
     return state && state.layoutVersion === STORAGE_LAYOUT_VERSION ? state : null;
   }
@@ -119,7 +125,7 @@ export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
     const errors: string[] = [];
     try {
       await client.query('BEGIN');
-      const state = await this.readState(client);
+      const state = await this.readState(client, true);
       if (!state) throw new Error('bucket storage is not initialised');
       let nextOpId = BigInt(state.lastOpId) + 1n;
       for (let i = 0; i < changes.length; i += APPLY_CHUNK) {
@@ -144,11 +150,6 @@ export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
   /** Fresh statistics after a bulk load, so paging through a big bucket uses its index. */
   async analyze(): Promise<void> {
     await this.pool.query(`ANALYZE ${S}.ops, ${S}.buckets, ${S}.current_rows, ${S}.parameter_index`);
-  }
-
-  /** Records that replication passed `lsn` with no change to the buckets (keepalives, write checkpoints). */
-  async advanceLsn(lsn: string): Promise<void> {
-    await this.applyTransaction([], lsn);
   }
 
   /** Per-bucket totals, read in one snapshot together with the checkpoint they belong to. */
