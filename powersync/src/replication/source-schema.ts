@@ -53,13 +53,19 @@ async function tablesMatching(client: pg.Client | pg.PoolClient, pattern: TableP
   return rows;
 }
 
-/** Columns with their type OIDs; a domain reports its base type, as the service decodes it. */
+/** Columns with their type OIDs; a domain (also a domain over a domain) reports its base type. */
 export async function tableColumns(client: pg.Client | pg.PoolClient, tableOid: number): Promise<PgColumn[]> {
   const { rows } = await client.query<{ name: string; type_oid: number }>(
-    `SELECT a.attname AS name,
-            (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END)::int AS type_oid
-     FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-     WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+    `WITH RECURSIVE base(attnum, type_oid, typtype, typbasetype) AS (
+       SELECT a.attnum, t.oid, t.typtype, t.typbasetype
+       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+       WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
+       UNION ALL
+       SELECT b.attnum, t.oid, t.typtype, t.typbasetype FROM base b JOIN pg_type t ON t.oid = b.typbasetype
+       WHERE b.typtype = 'd')
+     SELECT a.attname AS name, b.type_oid::int AS type_oid
+     FROM base b JOIN pg_attribute a ON a.attrelid = $1 AND a.attnum = b.attnum
+     WHERE b.typtype <> 'd' ORDER BY a.attnum`,
     [tableOid]
   );
   return rows.map((r) => ({ name: r.name, typeOid: r.type_oid }));
