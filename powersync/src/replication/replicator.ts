@@ -286,7 +286,7 @@ export class Replicator extends EventEmitter<{ error: [Error] }> {
     const client = new pg.Client({ connectionString: this.options.sourceUrl, types: rawTextTypes });
     await client.connect();
     try {
-      t.columns = await tableColumns(client, message.relationOid);
+      t.columns = await tableColumns(client, { ...t, oid: message.relationOid });
     } finally {
       await client.end();
     }

@@ -1,6 +1,6 @@
-import type { HydratedSyncConfig, TablePattern } from '@powersync/service-sync-rules';
+import type { HydratedSyncConfig } from '@powersync/service-sync-rules';
 import { SyncScopeError } from '@syncscope/core';
-import { findTableReferences, formatProblem } from '@syncscope/core/sync-rules/load-sync-rules';
+import { describeSourceTable, resolveRuleTables } from '@syncscope/core/probe/expected/source-tables';
 import type { PgColumn } from '@syncscope/core/values/pg-values';
 import type pg from 'pg';
 import { makeSourceTable, type SourceTable } from '../storage/source-table.ts';
@@ -9,15 +9,9 @@ export const PUBLICATION_NAME = 'powersync';
 
 export interface ReplicatedTable {
   table: SourceTable;
+  oid: number;
   columns: PgColumn[];
   /** False when the table exists but is not in the `powersync` publication: changes will not arrive. */
-  published: boolean;
-}
-
-interface TableRow {
-  schema: string;
-  name: string;
-  oid: number;
   published: boolean;
 }
 
@@ -39,91 +33,49 @@ export async function checkSourceReady(client: pg.Client | pg.PoolClient): Promi
   }
 }
 
-async function tablesMatching(client: pg.Client | pg.PoolClient, pattern: TablePattern): Promise<TableRow[]> {
-  const like = pattern.isWildcard ? `${pattern.tablePrefix.replace(/[\\_%]/g, '\\$&')}%` : pattern.name;
-  const op = pattern.isWildcard ? 'LIKE' : '=';
-  const { rows } = await client.query<TableRow>(
-    `SELECT n.nspname AS schema, c.relname AS name, c.oid::int AS oid,
-            EXISTS (SELECT 1 FROM pg_publication_tables p
-                    WHERE p.pubname = $3 AND p.schemaname = n.nspname AND p.tablename = c.relname) AS published
-     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.relkind IN ('r', 'p') AND n.nspname = $1 AND c.relname ${op} $2`,
-    [pattern.schema, like, PUBLICATION_NAME]
-  );
-  return rows;
-}
-
-/** Columns with their type OIDs; a domain (also a domain over a domain) reports its base type. */
-export async function tableColumns(client: pg.Client | pg.PoolClient, tableOid: number): Promise<PgColumn[]> {
-  const { rows } = await client.query<{ name: string; type_oid: number }>(
-    `WITH RECURSIVE base(attnum, type_oid, typtype, typbasetype) AS (
-       SELECT a.attnum, t.oid, t.typtype, t.typbasetype
-       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-       WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
-       UNION ALL
-       SELECT b.attnum, t.oid, t.typtype, t.typbasetype FROM base b JOIN pg_type t ON t.oid = b.typbasetype
-       WHERE b.typtype = 'd')
-     SELECT a.attname AS name, b.type_oid::int AS type_oid
-     FROM base b JOIN pg_attribute a ON a.attrelid = $1 AND a.attnum = b.attnum
-     WHERE b.typtype <> 'd' ORDER BY a.attnum`,
-    [tableOid]
-  );
-  return rows.map((r) => ({ name: r.name, typeOid: r.type_oid }));
-}
-
-/** The replica identity: the replica identity index if set, else the primary key. */
-async function replicaIdColumns(client: pg.Client | pg.PoolClient, tableOid: number): Promise<string[]> {
-  const { rows } = await client.query<{ name: string }>(
-    `SELECT a.attname AS name
-     FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-     WHERE i.indrelid = $1 AND (i.indisreplident OR (i.indisprimary AND NOT EXISTS (
-       SELECT 1 FROM pg_index r WHERE r.indrelid = $1 AND r.indisreplident)))
-     ORDER BY array_position(i.indkey::int2[], a.attnum)`,
-    [tableOid]
-  );
-  return rows.map((r) => r.name);
-}
-
 /**
- * Resolves every table the sync rules read. A rule naming a table that does not exist is an error
- * naming the table; an unpublished table is returned with `published: false` (diagnostics show it).
+ * Resolves every table the sync rules read (core's resolution, shared with the probe). A rule naming a
+ * table that does not exist is an error naming the table and its line; an unpublished table is returned
+ * with `published: false` (diagnostics show it).
  */
 export async function resolveSourceTables(
   client: pg.Client | pg.PoolClient,
   rules: HydratedSyncConfig,
   rulesYaml = ''
 ): Promise<ReplicatedTable[]> {
-  const resolved = new Map<string, ReplicatedTable>();
-  const missing: string[] = [];
-  for (const pattern of rules.getSourceTables()) {
-    const rows = await tablesMatching(client, pattern);
-    if (rows.length === 0 && !pattern.isWildcard) missing.push(`${pattern.schema}.${pattern.name}`);
-    for (const row of rows) {
-      const ref = { connectionTag: pattern.connectionTag, schema: row.schema, name: row.name };
-      const keyColumns = await replicaIdColumns(client, row.oid);
-      const table = makeSourceTable(row.schema, row.name, keyColumns.length > 0 ? keyColumns : ['id'], {
-        syncsData: rules.tableSyncsData(ref),
-        syncsParameters: rules.tableSyncsParameters(ref)
-      });
-      resolved.set(table.key, {
-        table,
-        columns: await tableColumns(client, row.oid),
-        published: row.published
-      });
-    }
-  }
-  if (missing.length > 0) {
-    const where = missing
-      .flatMap((m) => findTableReferences(rulesYaml, m.split('.').pop()!))
-      .map((p) => formatProblem(p));
-    throw new SyncScopeError(
-      'SYNCSCOPE_E_SYNC_RULES_INVALID',
-      `The sync rules read ${missing.length === 1 ? 'a table' : 'tables'} that the source database does not have: ${missing.join(', ')}. ` +
-        `Create the table or fix the rule.${where.length ? `\n${where.join('\n')}` : ''}`,
-      { missing }
-    );
-  }
-  return [...resolved.values()];
+  const tables = await resolveRuleTables(client, rules.getSourceTables(), rulesYaml);
+  const { rows } = await client.query<{ key: string }>(
+    "SELECT schemaname || '.' || tablename AS key FROM pg_publication_tables WHERE pubname = $1",
+    [PUBLICATION_NAME]
+  );
+  const published = new Set(rows.map((r) => r.key));
+  return tables.map((info) => ({
+    table: makeSourceTable(
+      info.ref.schema,
+      info.ref.name,
+      info.keyColumns.length > 0 ? info.keyColumns : ['id'],
+      {
+        syncsData: rules.tableSyncsData(info.ref),
+        syncsParameters: rules.tableSyncsParameters(info.ref)
+      }
+    ),
+    oid: info.oid,
+    columns: info.columns,
+    published: published.has(info.key)
+  }));
+}
+
+/** A table's current columns, re-read after an ALTER TABLE. */
+export async function tableColumns(
+  client: pg.Client | pg.PoolClient,
+  table: ReplicatedTable
+): Promise<PgColumn[]> {
+  const info = await describeSourceTable(
+    client,
+    { schema: table.table.schema, name: table.table.name, oid: table.oid },
+    table.table.connectionTag
+  );
+  return info.columns;
 }
 
 /** The replica id of a row: its key columns as JSON text (stable across restarts). */

@@ -31,7 +31,8 @@ function patternKey(p: TablePattern): string {
   return `${p.connectionTag}\u0000${p.schema}\u0000${p.tablePattern}`;
 }
 
-async function describeTable(
+/** One table's columns (base type OIDs) and replica identity; the dev sync server reads tables the same way. */
+export async function describeSourceTable(
   client: Queryable,
   row: { schema: string; name: string; oid: number },
   connectionTag: string
@@ -91,7 +92,7 @@ export async function tablesForPattern(client: Queryable, pattern: TablePattern)
   );
   const tables: SourceTableInfo[] = [];
   for (const row of rows) {
-    tables.push(await describeTable(client, { ...row, oid: Number(row.oid) }, pattern.connectionTag));
+    tables.push(await describeSourceTable(client, { ...row, oid: Number(row.oid) }, pattern.connectionTag));
   }
   cache.set(key, tables);
   return tables;
@@ -143,5 +144,5 @@ export async function findTableByName(
     [schema, table]
   );
   const row = rows[0];
-  return row ? describeTable(client, { ...row, oid: Number(row.oid) }, 'default') : null;
+  return row ? describeSourceTable(client, { ...row, oid: Number(row.oid) }, 'default') : null;
 }
