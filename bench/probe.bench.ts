@@ -24,28 +24,9 @@ import {
 } from '@syncscope/powersync/testing/hs256-dev-config';
 import pg from 'pg';
 import pino from 'pino';
+import { BENCH_RULES, benchDatasetSql } from './lib/bench-dataset.ts';
 import { startBenchPostgres } from './lib/bench-postgres.ts';
 import { fmt, median, timed } from './lib/stats.ts';
-
-const RULES = `bucket_definitions:
-  by_workspace:
-    parameters: SELECT workspace_id FROM workspace_memberships WHERE user_id = request.user_id()
-    data:
-      - SELECT * FROM records WHERE workspace_id = bucket.workspace_id
-      - SELECT * FROM categories WHERE workspace_id = bucket.workspace_id
-`;
-
-const schemaSql = (n: number) => `
-CREATE TABLE workspace_memberships(id text primary key, user_id text, workspace_id text, role text);
-CREATE TABLE records(id text primary key, workspace_id text, title text, amount numeric, category_id text, created_at timestamptz);
-CREATE TABLE categories(id text primary key, workspace_id text, name text, usage_count int);
-CREATE INDEX ON records(workspace_id);
-CREATE PUBLICATION powersync FOR ALL TABLES;
-INSERT INTO workspace_memberships VALUES ('m1', 'u-bench', 'ws-1', 'owner');
-INSERT INTO categories SELECT 'cat-'||c, 'ws-1', 'Category '||c, c FROM generate_series(1, 10) c;
-INSERT INTO records SELECT 'rec-'||i, 'ws-1', 'Record number '||i, (i * 1.25)::numeric(12,3), 'cat-'||(i % 10 + 1),
-  timestamptz '2026-01-01 00:00:00+00' + (i || ' seconds')::interval FROM generate_series(1, ${n}) i;
-INSERT INTO records SELECT 'other-'||i, 'ws-2', 'Not this user', 1, null, now() FROM generate_series(1, ${n}) i;`;
 
 async function main() {
   const { values, positionals } = parseArgs({
@@ -63,7 +44,7 @@ async function main() {
       const storageUrl = await pgs.createDatabase(`probe_storage_${n}`);
       const setup = new pg.Client({ connectionString: sourceUrl });
       await setup.connect();
-      await setup.query(schemaSql(n));
+      await setup.query(benchDatasetSql(n, { others: true }));
       await setup.end();
       const secret = randomBytes(32);
       const server = await startDevSyncServer({
@@ -72,7 +53,7 @@ async function main() {
           storageUrl,
           port: await findFreePort(),
           secret,
-          rulesYaml: RULES
+          rulesYaml: BENCH_RULES
         }),
         logger
       });
@@ -80,7 +61,7 @@ async function main() {
         name: 'bench',
         syncUrl: server.url,
         sourceUrl,
-        syncRulesYaml: RULES,
+        syncRulesYaml: BENCH_RULES,
         signing: { kind: 'hs256', kid: TEST_KID, secret },
         audience: TEST_AUDIENCE
       };

@@ -15,26 +15,9 @@ import { openTestClient, tokenConnector } from '@syncscope/powersync/testing/cli
 import { hs256DevConfig, mintHs256Token } from '@syncscope/powersync/testing/hs256-dev-config';
 import pg from 'pg';
 import pino from 'pino';
+import { BENCH_RULES, benchDatasetSql } from './lib/bench-dataset.ts';
 import { startBenchPostgres } from './lib/bench-postgres.ts';
 import { fmt, median, timed } from './lib/stats.ts';
-
-const RULES = `bucket_definitions:
-  by_workspace:
-    parameters: SELECT workspace_id FROM workspace_memberships WHERE user_id = request.user_id()
-    data:
-      - SELECT * FROM records WHERE workspace_id = bucket.workspace_id
-      - SELECT * FROM categories WHERE workspace_id = bucket.workspace_id
-`;
-
-const schemaSql = (n: number) => `
-CREATE TABLE workspace_memberships(id text primary key, user_id text, workspace_id text, role text);
-CREATE TABLE records(id text primary key, workspace_id text, title text, amount numeric, category_id text, created_at timestamptz);
-CREATE TABLE categories(id text primary key, workspace_id text, name text, usage_count int);
-CREATE PUBLICATION powersync FOR ALL TABLES;
-INSERT INTO workspace_memberships VALUES ('m1', 'u-bench', 'ws-1', 'owner');
-INSERT INTO categories SELECT 'cat-'||c, 'ws-1', 'Category '||c, c FROM generate_series(1, 10) c;
-INSERT INTO records SELECT 'rec-'||i, 'ws-1', 'Record number '||i, (i * 1.25)::numeric(12,3), 'cat-'||(i % 10 + 1),
-  timestamptz '2026-01-01 00:00:00+00' + (i || ' seconds')::interval FROM generate_series(1, ${n}) i;`;
 
 function readInWorker(url: string, token: string): Promise<{ ops: number; ms: number }> {
   const worker = new Worker(new URL('./lib/ndjson-reader-worker.mjs', import.meta.url), {
@@ -51,12 +34,18 @@ async function benchSize(pgs: Awaited<ReturnType<typeof startBenchPostgres>>, re
   const storageUrl = await pgs.createDatabase(`bench_storage_${records}`);
   const source = new pg.Client({ connectionString: sourceUrl });
   await source.connect();
-  await source.query(schemaSql(records));
+  await source.query(benchDatasetSql(records));
   await source.end();
   const secret = randomBytes(32);
   const replication = await timed(async () =>
     startDevSyncServer({
-      loaded: hs256DevConfig({ sourceUrl, storageUrl, port: await findFreePort(), secret, rulesYaml: RULES }),
+      loaded: hs256DevConfig({
+        sourceUrl,
+        storageUrl,
+        port: await findFreePort(),
+        secret,
+        rulesYaml: BENCH_RULES
+      }),
       logger: pino({ level: 'silent' })
     })
   );
