@@ -74,6 +74,26 @@ describe('probing a user through the dev sync server', () => {
     }
   });
 
+  it('replication lag that clears within the settle window: consistent, the difference reported as cleared lag', async () => {
+    h.sync.faults.set({ stallReplication: true });
+    await h.pool.query("UPDATE records SET title = 'lagging change' WHERE id = $1", [recordId(11)]);
+    const report = await runProbe(h.target, DEMO_USERS.alice.id, {
+      logger,
+      settleMs: 8000,
+      // The stall ends once the first diff has seen the difference: the client then catches up.
+      onPhase: (phase) => {
+        if (phase === 'settle') setTimeout(() => h.sync.faults.set({}), 300);
+      }
+    });
+    h.sync.faults.set({});
+    expect(report.verdict, report.summary).toBe('consistent');
+    const lag = report.rows.differences.find((d) => d.id === recordId(11));
+    expect(lag).toMatchObject({ kind: 'different', settled: 'cleared', table: 'records' });
+    expect(lag?.clearedAfterMs).toBeGreaterThan(0);
+    expect(lag?.explanation).toMatch(/replication lag, not a fault/);
+    expect(report.summary).toMatch(/cleared within the settle window/);
+  });
+
   it('a write checkpoint never echoed: mismatch naming it', async () => {
     h.sync.faults.set({ neverEchoWriteCheckpoints: true });
     try {

@@ -16,7 +16,13 @@ import {
   explainRowDifference
 } from './diff/explain-differences.ts';
 import { computeExpectedState } from './expected/compute-expected-state.ts';
-import { PROBE_REPORT_VERSION, type ProbeReport, type ProbeTarget, type SyncOutcome } from './probe-types.ts';
+import {
+  PROBE_REPORT_VERSION,
+  type ProbeReport,
+  type ProbeTarget,
+  type RowDifference,
+  type SyncOutcome
+} from './probe-types.ts';
 import { deriveClientSchema } from './sync/derive-client-schema.ts';
 import { type SyncAsUserResult, syncAsUser } from './sync/sync-as-user.ts';
 import { checkWriteCheckpointEcho } from './sync/write-checkpoint-echo.ts';
@@ -181,37 +187,25 @@ export async function runProbe(
     let actual = synced.actual;
     let diff = await clock.run('diff', async () => diffStates(expected, actual, synced.preflightCheckpoint));
     const firstSeen = Date.now();
-    const cleared = new Map<string, number>();
+    // Differences that disappear while the client keeps syncing were lag; keep them, marked as cleared.
+    const cleared = new Map<string, RowDifference>();
+    const keyOf = (d: RowDifference) => `${d.kind}\u0000${d.table}\u0000${d.id}`;
     await clock.run('settle', async () => {
       const deadline = Date.now() + settleMs;
       while ((diff.rowDifferences.length > 0 || diff.bucketDifferences.length > 0) && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 250));
         actual = await synced.readActual();
         const next = diffStates(expected, actual, synced.preflightCheckpoint);
-        const still = new Set(next.rowDifferences.map((d) => `${d.kind}:${d.table}/${d.id}`));
+        const still = new Set(next.rowDifferences.map(keyOf));
         for (const d of diff.rowDifferences) {
-          const key = `${d.kind}:${d.table}/${d.id}`;
-          if (!still.has(key) && !cleared.has(key)) cleared.set(key, Date.now() - firstSeen);
+          if (!still.has(keyOf(d)) && !cleared.has(keyOf(d))) {
+            cleared.set(keyOf(d), { ...d, settled: 'cleared', clearedAfterMs: Date.now() - firstSeen });
+          }
         }
         diff = next;
       }
     });
-    const rowDifferences = [
-      ...diff.rowDifferences,
-      ...[...cleared].map(([key, ms]) => {
-        const [kind, rest] = key.split(':') as [string, string];
-        const [table, ...id] = rest.split('/');
-        return {
-          kind: kind as 'missing',
-          table: table!,
-          id: id.join('/'),
-          buckets: [],
-          settled: 'cleared' as const,
-          clearedAfterMs: ms,
-          explanation: ''
-        };
-      })
-    ];
+    const rowDifferences = [...diff.rowDifferences, ...cleared.values()];
 
     const echo = await clock.run('write-checkpoint', () =>
       checkWriteCheckpointEcho(target.syncUrl, mint, PROBE_DEFAULTS.writeCheckpointWaitMs)
