@@ -1,6 +1,7 @@
 #!/usr/bin/env -S npx tsx
 import { parseArgs } from 'node:util';
-import { createLogger, isSyncScopeError } from '@syncscope/core';
+import { createLogger } from '@syncscope/core';
+import { runService } from '@syncscope/core/process/run-service';
 import { loadServiceConfig } from './config/load-service-config.ts';
 import { startDevSyncServer } from './dev-sync-server.ts';
 import { faultSettingsSchema } from './faults/faults.ts';
@@ -10,7 +11,7 @@ const USAGE = `Usage: syncscope-dev-sync-server --config <service.yaml> [--host 
 Runs the development sync server (PowerSync protocol) with the real service's config format.
 --faults takes the same JSON as PUT /api/dev/v1/faults, e.g. '{"stallReplication":true}'.`;
 
-async function main(): Promise<void> {
+async function main(): Promise<{ close(): Promise<void> }> {
   const { values } = parseArgs({
     options: {
       config: { type: 'string' },
@@ -32,15 +33,7 @@ async function main(): Promise<void> {
     faults
   });
   logger.info({ url: server.url, metrics: server.metricsUrl }, 'dev sync server ready');
-  const stop = async () => {
-    await server.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  return server;
 }
 
-main().catch((error: unknown) => {
-  console.error(isSyncScopeError(error) ? `${error.code}: ${error.message}` : error);
-  process.exit(1);
-});
+runService(main);

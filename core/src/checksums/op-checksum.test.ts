@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { referencePath } from '../testing/reference.ts';
+import { readReferenceLines } from '../testing/reference.ts';
 import { addChecksums, putChecksum, removeChecksum, toSignedChecksum } from './op-checksum.ts';
 
 interface OpLine {
@@ -14,11 +12,7 @@ interface OpLine {
 }
 
 function dataLines(file: string): OpLine[] {
-  const text = readFileSync(path.join(referencePath(), file), 'utf8');
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line))
+  return readReferenceLines(file)
     .filter((line) => 'data' in line)
     .flatMap((line) => line.data.data as OpLine[]);
 }

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,4 +16,20 @@ export function referencePath(): string {
     );
   }
   return found;
+}
+
+/** One file of the reference captures, as text. */
+export function readReference(file: string): string {
+  return readFileSync(path.join(referencePath(), file), 'utf8');
+}
+
+/** A captured NDJSON stream, one parsed object per line. */
+// biome-ignore lint/suspicious/noExplicitAny: capture lines are read loosely by tests
+export type CaptureLine = Record<string, any>;
+
+export function readReferenceLines(file: string): CaptureLine[] {
+  return readReference(file)
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as CaptureLine);
 }

@@ -1,4 +1,5 @@
-import { createLogger, isSyncScopeError, loadOrCreateSigningKey, SyncScopeError } from '@syncscope/core';
+import { createLogger, loadOrCreateSigningKey, SyncScopeError } from '@syncscope/core';
+import { runService } from '@syncscope/core/process/run-service';
 import { z } from 'zod';
 import { startDemoBackend } from './server.ts';
 
@@ -15,7 +16,7 @@ const envSchema = z.object({
   DEMO_MODE: z.enum(['true', 'false']).default('false')
 });
 
-async function main(): Promise<void> {
+async function main(): Promise<{ close(): Promise<void> }> {
   const parsed = envSchema.safeParse(process.env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -35,15 +36,7 @@ async function main(): Promise<void> {
     logger
   });
   logger.info({ url: backend.url, demoMode: env.DEMO_MODE }, 'demo backend ready');
-  const stop = async () => {
-    await backend.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  return backend;
 }
 
-main().catch((error: unknown) => {
-  console.error(isSyncScopeError(error) ? `${error.code}: ${error.message}` : error);
-  process.exit(1);
-});
+runService(main);

@@ -1,11 +1,9 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { referencePath } from '@syncscope/core/testing/reference';
+import { readReference } from '@syncscope/core/testing/reference';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { eventually, openTestClient, type TestClient, tokenConnector } from '../testing/client-harness.ts';
 import { type DevServerHarness, startDevServerHarness } from '../testing/dev-server-harness.ts';
 
-const ref = (file: string) => readFileSync(path.join(referencePath(), file), 'utf8');
+const ref = readReference;
 const WS1 = '1#by_workspace["ws-1"]';
 
 describe('injected faults as the real @powersync/node client experiences them', () => {

@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { referencePath } from '@syncscope/core/testing/reference';
+import { readReference } from '@syncscope/core/testing/reference';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type DevServerHarness,
@@ -10,7 +8,7 @@ import {
 } from '../testing/dev-server-harness.ts';
 import { SERVICE_METRIC_NAMES } from './server-metrics.ts';
 
-const ref = (file: string) => readFileSync(path.join(referencePath(), file), 'utf8');
+const ref = readReference;
 
 /** Metric names of the real service's exposition (reference/metrics.txt). */
 function realServiceMetricNames(): Set<string> {

@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { referencePath } from '@syncscope/core/testing/reference';
+import { readReference } from '@syncscope/core/testing/reference';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type DevServerHarness,
@@ -8,7 +6,7 @@ import {
   startDevServerHarness
 } from '../testing/dev-server-harness.ts';
 
-const ref = (file: string) => readFileSync(path.join(referencePath(), file), 'utf8');
+const ref = readReference;
 const untilComplete = (l: Record<string, unknown>) => 'checkpoint_complete' in l;
 
 describe('auth and bad input on the sync API', () => {

@@ -1,11 +1,9 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { referencePath } from '@syncscope/core/testing/reference';
+import { readReference } from '@syncscope/core/testing/reference';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, openTestClient, type TestClient, tokenConnector } from '../testing/client-harness.ts';
 import { type DevServerHarness, startDevServerHarness } from '../testing/dev-server-harness.ts';
 
-const ref = (file: string) => readFileSync(path.join(referencePath(), file), 'utf8');
+const ref = readReference;
 
 describe('the real @powersync/node client against the dev sync server', () => {
   let h: DevServerHarness;

@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { referencePath } from '@syncscope/core/testing/reference';
+import { type CaptureLine, readReference, readReferenceLines } from '@syncscope/core/testing/reference';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type DevServerHarness,
@@ -8,13 +6,8 @@ import {
   startDevServerHarness
 } from '../testing/dev-server-harness.ts';
 
-type Line = Record<string, any>;
-const ref = (file: string) => readFileSync(path.join(referencePath(), file), 'utf8');
-const ndjson = (text: string): Line[] =>
-  text
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
+type Line = CaptureLine;
+const ref = readReference;
 
 const COLUMNS: Record<string, string[]> = {
   records: ['id', 'workspace_id', 'title', 'amount', 'category_id', 'created_at'],
@@ -31,7 +24,7 @@ function finalRowsOfCapture(): Map<string, { data: string; checksum: number }> {
   ];
   const rows = new Map<string, { data: string; checksum: number }>();
   for (const file of files) {
-    for (const line of ndjson(ref(file))) {
+    for (const line of readReferenceLines(file)) {
       for (const op of line.data?.data ?? []) {
         if (op.op === 'PUT')
           rows.set(`${op.object_type}/${op.object_id}`, { data: op.data, checksum: op.checksum });

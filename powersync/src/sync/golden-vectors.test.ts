@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { referencePath } from '@syncscope/core/testing/reference';
+import { type CaptureLine, readReference, readReferenceLines } from '@syncscope/core/testing/reference';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type DevServerHarness,
@@ -8,14 +6,9 @@ import {
   startDevServerHarness
 } from '../testing/dev-server-harness.ts';
 
-type Line = Record<string, any>;
+type Line = CaptureLine;
 
-const ref = (file: string) => readFileSync(path.join(referencePath(), file), 'utf8');
-const ndjson = (text: string): Line[] =>
-  text
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
+const ref = readReference;
 
 /** What must match the real service: bucket names, checksums, counts, and each op's row JSON and checksum. */
 function comparable(lines: Line[]) {
@@ -69,7 +62,7 @@ describe('golden vectors from the real PowerSync service 1.25', () => {
     );
     expect(status, JSON.stringify(lines[0])).toBe(200);
     expect(contentType).toContain('application/x-ndjson');
-    const expected = comparable(ndjson(ref('stream-initial-alice.ndjson')));
+    const expected = comparable(readReferenceLines('stream-initial-alice.ndjson'));
     const actual = comparable(lines);
     expect(actual.buckets).toEqual(expected.buckets);
     expect(actual.ops).toEqual(expected.ops);

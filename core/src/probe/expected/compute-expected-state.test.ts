@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { findFreePort } from '@syncscope/core';
 import { loadSyncRules } from '@syncscope/core/sync-rules/load-sync-rules';
-import { referencePath } from '@syncscope/core/testing/reference';
+import { readReference } from '@syncscope/core/testing/reference';
 import { createTestDatabase, testPgUrl } from '@syncscope/core/testing/test-database';
 import {
   type DevServerHarness,
@@ -17,7 +15,7 @@ import { type ComputedExpectedState, computeExpectedState } from './compute-expe
 import { checkSourceRoleCanWrite } from './source-role.ts';
 import { openSourceSession } from './source-session.ts';
 
-const ref = (file: string) => readFileSync(path.join(referencePath(), file), 'utf8');
+const ref = readReference;
 
 async function exec(url: string, sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
   const c = new pg.Client({ connectionString: url });

@@ -10,6 +10,7 @@ import { resolveRuleTables, type SourceTableInfo } from './source-tables.ts';
 import {
   type ProbeProgress,
   pushError,
+  recordScan,
   resolveUserBuckets,
   type ScanContext,
   sourceOfBucket,
@@ -161,15 +162,7 @@ async function readUserRows(
     const params: unknown[] = [];
     const where = dataPushdown(ctx, table, sources, bySource, params);
     if (!where) params.length = 0; // a query that cannot push down after others did: read everything
-    const scan: TableScan = {
-      phase: 'data',
-      table: table.key,
-      mode: where ? 'pushdown' : 'full',
-      ...(where ? { where } : {}),
-      rowsRead: 0,
-      rowsKept: 0
-    };
-    ctx.scans.push(scan);
+    const scan = recordScan(ctx, 'data', table.key, where);
     scan.rowsRead = await scanRows(session.client, selectFrom(table, where), params, (batch: TextRow[]) => {
       for (const raw of batch) {
         const record = rules.hydrated.applyRowContext<never>(pgRowToSyncRulesRow(table.columns, raw));

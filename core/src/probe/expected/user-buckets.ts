@@ -54,6 +54,25 @@ export interface ScanContext {
 
 const MAX_ERRORS = 100;
 
+/** Starts the record of one table scan (how it read, how many rows), kept for the report. */
+export function recordScan(
+  ctx: ScanContext,
+  phase: TableScan['phase'],
+  table: string,
+  where: string | null
+): TableScan {
+  const scan: TableScan = {
+    phase,
+    table,
+    mode: where ? 'pushdown' : 'full',
+    ...(where ? { where } : {}),
+    rowsRead: 0,
+    rowsKept: 0
+  };
+  ctx.scans.push(scan);
+  return scan;
+}
+
 export function pushError(ctx: ScanContext, message: string): void {
   if (ctx.errors.length < MAX_ERRORS) ctx.errors.push(message);
   else if (ctx.errors.length === MAX_ERRORS) ctx.errors.push('… further evaluation errors omitted');
@@ -125,15 +144,7 @@ export async function readParameterRows(
           );
         }
       }
-      const scan: TableScan = {
-        phase: 'parameters',
-        table: table.key,
-        mode: where ? 'pushdown' : 'full',
-        ...(where ? { where } : {}),
-        rowsRead: 0,
-        rowsKept: 0
-      };
-      ctx.scans.push(scan);
+      const scan = recordScan(ctx, 'parameters', table.key, where);
       scan.rowsRead = await scanRows(session.client, selectFrom(table, where), params, (rows: TextRow[]) => {
         for (const raw of rows) {
           const record = rules.hydrated.applyRowContext<never>(pgRowToSyncRulesRow(table.columns, raw));

@@ -1,14 +1,12 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { loadSyncRules } from '@syncscope/core/sync-rules/load-sync-rules';
-import { referencePath } from '@syncscope/core/testing/reference';
+import { readReference } from '@syncscope/core/testing/reference';
 import { createTestDatabase } from '@syncscope/core/testing/test-database';
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { computeExpectedState } from '../expected/compute-expected-state.ts';
 import { explainRow } from './explain-row.ts';
 
-const ref = (file: string) => readFileSync(path.join(referencePath(), file), 'utf8');
+const ref = readReference;
 
 async function exec(url: string, sql: string): Promise<void> {
   const c = new pg.Client({ connectionString: url });
