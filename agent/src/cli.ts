@@ -12,10 +12,19 @@ const fatal = (error: unknown) => {
 process.on('uncaughtException', fatal);
 process.on('unhandledRejection', fatal);
 
+/** Piped stdin (e.g. `echo "$PW" | syncscope users add ...`); nothing when stdin is a terminal. */
+async function readStdin(): Promise<string | undefined> {
+  if (process.stdin.isTTY) return undefined;
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8') || undefined;
+}
+
 const code = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
-  env: process.env
+  env: process.env,
+  readStdin
 });
 // Flush, then exit even if a client library still holds a handle open.
 await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));

@@ -12,6 +12,8 @@ import {
 } from '../probe/probe-target.ts';
 import { resolveTarget, targetsSource } from '../probe/resolve-target.ts';
 import { AGENT_TOKEN_ENV, startAgentServer } from '../server/agent-server.ts';
+import { startProbeJobRunner } from '../worker/probe-job-runner.ts';
+import { registerUsersCommands } from './users-commands.ts';
 
 export interface CliIo {
   stdout: { write(text: string): unknown };
@@ -21,6 +23,8 @@ export interface CliIo {
   untilStopped?: () => Promise<string>;
   /** Called once the agent listens (tests). */
   onAgentListening?: (url: string) => void;
+  /** Text piped on stdin (a password for `users add`); undefined when nothing is piped. */
+  readStdin?: () => Promise<string | undefined>;
 }
 
 /** Exit codes: 0 consistent (or done), 1 mismatch, 2 the command could not run. */
@@ -193,28 +197,63 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       '--insecure-local',
       `accept probes without a token (loopback only; when ${AGENT_TOKEN_ENV} is unset)`
     )
+    .option(
+      '--ops-db <url>',
+      "also run the console's probe jobs from this ops database (default: $SYNCSCOPE_OPS_DATABASE_URL)"
+    )
     .action(
-      guarded(async (opts: { port: number; host: string; targets?: string; insecureLocal?: boolean }) => {
-        const token = io.env[AGENT_TOKEN_ENV] || undefined;
-        const server = await startAgentServer({
-          host: opts.host,
-          port: opts.port,
-          targets: targetsSource(opts.targets, io.env),
-          logger: logger('info'),
-          scrubber,
-          token,
-          insecureLocal: Boolean(opts.insecureLocal)
-        });
-        out(
-          `SyncScope agent listening on ${server.url} (GET /metrics, GET /healthz, POST /probes${token ? ' with a bearer token' : ', no token: loopback only'})\n`
-        );
-        io.onAgentListening?.(server.url);
-        const signal = await (io.untilStopped ?? waitForSignal)();
-        out(`${signal}: stopping the agent\n`);
-        await server.close();
-        return EXIT.ok;
-      })
+      guarded(
+        async (opts: {
+          port: number;
+          host: string;
+          targets?: string;
+          insecureLocal?: boolean;
+          opsDb?: string;
+        }) => {
+          const token = io.env[AGENT_TOKEN_ENV] || undefined;
+          const agentLogger = logger('info');
+          const targets = targetsSource(opts.targets, io.env);
+          const server = await startAgentServer({
+            host: opts.host,
+            port: opts.port,
+            targets,
+            logger: agentLogger,
+            scrubber,
+            token,
+            insecureLocal: Boolean(opts.insecureLocal)
+          });
+          const opsUrl = opts.opsDb ?? (io.env.SYNCSCOPE_OPS_DATABASE_URL || undefined);
+          const ops = await openOpsDatabase(opsUrl);
+          const jobs =
+            ops && opsUrl
+              ? await startProbeJobRunner({
+                  opsDatabaseUrl: opsUrl,
+                  ops,
+                  targets,
+                  logger: agentLogger,
+                  scrubber,
+                  metrics: server.metrics
+                })
+              : undefined;
+          out(
+            `SyncScope agent listening on ${server.url} (GET /metrics, GET /healthz, POST /probes${token ? ' with a bearer token' : ', no token: loopback only'})${jobs ? "; running the console's probe jobs" : ''}\n`
+          );
+          io.onAgentListening?.(server.url);
+          const signal = await (io.untilStopped ?? waitForSignal)();
+          out(`${signal}: stopping the agent\n`);
+          await jobs?.stop();
+          await ops?.close();
+          await server.close();
+          return EXIT.ok;
+        }
+      )
     );
+  registerUsersCommands(program, {
+    out,
+    env: io.env,
+    readStdin: io.readStdin ?? (async () => undefined),
+    guarded
+  });
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -15,6 +15,12 @@ export interface ProbeRequest {
   ops?: OpsDatabase;
   actor?: string;
   reason?: string;
+  /** The console's job this probe runs for (stored with the run). */
+  jobId?: string;
+  onPhase?: (phase: string) => void;
+  onSyncProgress?: (ops: { done: number; total: number | null }) => void;
+  /** Called with the stored run's id. */
+  onRecorded?: (runId: string) => void;
 }
 
 /** The ops database named by SYNCSCOPE_OPS_DATABASE_URL, migrated; undefined when none is configured. */
@@ -26,7 +32,7 @@ export async function openOpsDatabase(url: string | undefined): Promise<OpsDatab
 
 /** A report for a probe that failed before or outside the engine (the engine itself never throws). */
 export function errorReport(
-  target: ProbeTarget,
+  target: Pick<ProbeTarget, 'name' | 'audience'> & { signing: { kid: string } },
   userId: string,
   error: unknown,
   startedAt = new Date()
@@ -68,7 +74,11 @@ export async function probeTarget(request: ProbeRequest): Promise<ProbeReport> {
       claims: request.claims,
       deadlineMs: request.deadlineMs,
       logger: log,
-      onPhase: (phase) => log.debug({ phase }, 'probe phase'),
+      onPhase: (phase) => {
+        log.debug({ phase }, 'probe phase');
+        request.onPhase?.(phase);
+      },
+      onSyncProgress: request.onSyncProgress,
       onTokenMinted: async (minted) => {
         log.info(
           { kid: minted.kid, jti: minted.jti, audience: minted.audience, expiresAt: minted.expiresAt },
@@ -95,8 +105,12 @@ export async function probeTarget(request: ProbeRequest): Promise<ProbeReport> {
   }
   request.metrics?.record(report);
   if (request.ops) {
-    const runId = await request.ops.recordProbeRun(report);
+    const runId = await request.ops.recordProbeRun(report, {
+      jobId: request.jobId,
+      requestedBy: request.actor
+    });
     log.info({ runId }, 'probe run recorded');
+    request.onRecorded?.(runId);
   }
   log.info({ verdict: report.verdict, durationMs: report.durationMs }, 'probe finished');
   return report;

@@ -99,6 +99,20 @@ export const ERROR_CODES = {
     status: 503,
     description:
       "The sync service's admin API could not be reached or refused the request. Check admin_url and the admin token in the targets file."
+  },
+  SYNCSCOPE_E_AUTH_RATE_LIMITED: {
+    status: 429,
+    description:
+      'Too many failed sign-ins for this email or from this address. Wait the number of seconds the answer gives, then try again.'
+  },
+  SYNCSCOPE_E_USER_INVALID: {
+    status: 400,
+    description:
+      'A console user could not be added or changed: the email is malformed or taken, the role is not viewer, operator or admin, or the password is shorter than 12 characters.'
+  },
+  SYNCSCOPE_E_JOB_UNKNOWN: {
+    status: 404,
+    description: 'No probe job has this id. Open the probes list to find the run.'
   }
 } as const satisfies Record<string, { status: number; description: string }>;
 

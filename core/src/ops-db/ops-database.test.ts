@@ -1,29 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { PROBE_REPORT_VERSION, type ProbeReport } from '../probe/probe-types.ts';
+import type { ProbeReport } from '../probe/probe-types.ts';
+import { probeReportFixture } from '../testing/probe-report-fixture.ts';
 import { createTestDatabase } from '../testing/test-database.ts';
 import { migrateOpsDatabase, OpsDatabase } from './ops-database.ts';
 
-const report = (verdict: ProbeReport['verdict']): ProbeReport => ({
-  version: PROBE_REPORT_VERSION,
-  target: 'demo',
-  userId: 'u-1',
-  verdict,
-  summary: `${verdict} summary`,
-  startedAt: new Date().toISOString(),
-  durationMs: 42,
-  phases: { sync: 10 },
-  token: { kid: 'k', jti: 'j', expiresAt: '', audience: 'a' },
-  sync: { kind: 'synced', ms: 10 },
-  buckets: { expected: [], actual: [], differences: [], overLimit: false },
-  rows: { expected: 0, actual: 0, perTable: {}, differences: [] },
-  checksums: { bucketMismatches: [], rowMismatches: 0 },
-  warnings: []
-});
+const report = (verdict: ProbeReport['verdict']) => probeReportFixture(verdict);
 
 describe('the ops database', () => {
   it('migrates once, then is up to date', async () => {
     const url = await createTestDatabase('ops_migrate');
-    expect(await migrateOpsDatabase(url)).toEqual(['1700000000000_probe-runs-and-audit-log']);
+    expect(await migrateOpsDatabase(url)).toEqual([
+      '1700000000000_probe-runs-and-audit-log',
+      '1700000000001_console-users-and-probe-jobs'
+    ]);
     expect(await migrateOpsDatabase(url)).toEqual([]);
   });
 

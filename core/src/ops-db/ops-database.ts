@@ -20,7 +20,14 @@ export async function migrateOpsDatabase(databaseUrl: string): Promise<string[]>
 
 export interface AuditEntry {
   actor: string;
-  action: 'probe.token_minted' | 'probe.run' | 'explain.run' | 'user.role_changed';
+  action:
+    | 'probe.requested'
+    | 'probe.token_minted'
+    | 'probe.run'
+    | 'explain.run'
+    | 'user.added'
+    | 'user.role_changed'
+    | 'console.signed_in';
   target?: string;
   subjectUser?: string;
   reason?: string;
@@ -51,10 +58,14 @@ export class OpsDatabase {
   }
 
   /** Stores a probe's report; returns the run's id (its permanent link). */
-  async recordProbeRun(report: ProbeReport): Promise<string> {
+  async recordProbeRun(
+    report: ProbeReport,
+    origin: { jobId?: string; requestedBy?: string } = {}
+  ): Promise<string> {
     const { rows } = await this.pool.query<{ id: string }>(
-      `INSERT INTO syncscope.probe_runs (target, user_id, verdict, summary, started_at, duration_ms, report)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+      `INSERT INTO syncscope.probe_runs
+         (target, user_id, verdict, summary, started_at, duration_ms, report, job_id, requested_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
       [
         report.target,
         report.userId,
@@ -62,7 +73,9 @@ export class OpsDatabase {
         report.summary,
         report.startedAt,
         report.durationMs,
-        report
+        report,
+        origin.jobId ?? null,
+        origin.requestedBy ?? null
       ]
     );
     return rows[0]!.id;

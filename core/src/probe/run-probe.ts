@@ -36,6 +36,8 @@ export interface RunProbeOptions {
   settleMs?: number;
   logger: Logger;
   onPhase?: (phase: string) => void;
+  /** The client's download progress during the sync phase. */
+  onSyncProgress?: (ops: { done: number; total: number | null }) => void;
   /** Called for every token minted (the caller audits it: kid, jti, user, target). */
   onTokenMinted?: (token: Omit<MintedProbeToken, 'token'>) => void | Promise<void>;
 }
@@ -145,7 +147,13 @@ export async function runProbe(
     });
     const [synced, expected] = await Promise.all([
       clock.run('sync', () =>
-        syncAsUser({ endpoint: target.syncUrl, schema, token: mint, deadlineMs: options.deadlineMs })
+        syncAsUser({
+          endpoint: target.syncUrl,
+          schema,
+          token: mint,
+          deadlineMs: options.deadlineMs,
+          onProgress: options.onSyncProgress
+        })
       ),
       clock.run('expected', () =>
         computeExpectedState({

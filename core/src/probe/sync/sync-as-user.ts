@@ -69,6 +69,8 @@ export interface SyncAsUserOptions {
   token: () => Promise<string>;
   deadlineMs?: number;
   noProgressMs?: number;
+  /** Operations downloaded so far of the checkpoint's total, as the client reports them. */
+  onProgress?: (ops: { done: number; total: number | null }) => void;
 }
 
 type Preflight = { ok: true; checkpoint: CheckpointLine | null } | { ok: false; outcome: SyncOutcome };
@@ -230,8 +232,11 @@ async function watch(
   let lastProgressAt = Date.now();
   let lastReachabilityCheck = 0;
   const dispose = db.registerListener({
-    statusChanged: () => {
+    statusChanged: (status) => {
       lastProgressAt = Date.now();
+      const progress = status.downloadProgress;
+      if (progress && options.onProgress)
+        options.onProgress({ done: progress.downloadedOperations, total: progress.totalOperations });
     }
   });
   try {

@@ -126,15 +126,23 @@ export async function fillDemoTargetEnv(
     set.push(DEMO_TARGET.env.sourceUrl);
   }
   if (env.SYNCSCOPE_OPS_DATABASE_URL === undefined) {
-    // The embedded stack keeps probe history and the audit log in its `syncscope` database.
-    const bind = env.SYNCSCOPE_BIND_HOST || '127.0.0.1';
-    const host = bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind.includes(':') ? `[${bind}]` : bind;
-    const user = encodeURIComponent(env.SYNCSCOPE_PG_USER || 'postgres');
-    const password = encodeURIComponent(env.SYNCSCOPE_PG_PASSWORD || 'postgres');
-    env.SYNCSCOPE_OPS_DATABASE_URL = `postgres://${user}:${password}@${host}:${env.SYNCSCOPE_PG_PORT || '5433'}/syncscope`;
+    env.SYNCSCOPE_OPS_DATABASE_URL = opsDatabaseUrl(env);
     set.push('SYNCSCOPE_OPS_DATABASE_URL');
   }
   return { set, missingFiles };
+}
+
+/**
+ * SYNCSCOPE_OPS_DATABASE_URL, or else the embedded stack's `syncscope` database (probe history, jobs,
+ * console users and the audit log), reached with the stack's own settings.
+ */
+export function opsDatabaseUrl(env: NodeJS.ProcessEnv): string {
+  if (env.SYNCSCOPE_OPS_DATABASE_URL) return env.SYNCSCOPE_OPS_DATABASE_URL;
+  const bind = env.SYNCSCOPE_BIND_HOST || '127.0.0.1';
+  const host = bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind.includes(':') ? `[${bind}]` : bind;
+  const user = encodeURIComponent(env.SYNCSCOPE_PG_USER || 'postgres');
+  const password = encodeURIComponent(env.SYNCSCOPE_PG_PASSWORD || 'postgres');
+  return `postgres://${user}:${password}@${host}:${env.SYNCSCOPE_PG_PORT || '5433'}/syncscope`;
 }
 
 /**
