@@ -1,9 +1,12 @@
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';
 import type { ProbeReport } from '../probe/probe-types.ts';
 
-const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
+// Built from this file's folder (not `new URL('./migrations', …)`, which bundlers try to resolve as an
+// asset: the console bundles this module but never migrates; agents and `npm start` do).
+const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 
 /** Brings SyncScope's own database to the latest schema (node-pg-migrate, SQL migrations, locked). */
 export async function migrateOpsDatabase(databaseUrl: string): Promise<string[]> {
@@ -34,6 +37,21 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
+/** Appends one audit entry (the table refuses updates and deletes: see the first migration). */
+export async function appendAudit(db: Pick<pg.Pool, 'query'>, entry: AuditEntry): Promise<void> {
+  await db.query(
+    'INSERT INTO syncscope.audit_log (actor, action, target, subject_user, reason, details) VALUES ($1, $2, $3, $4, $5, $6)',
+    [
+      entry.actor,
+      entry.action,
+      entry.target ?? null,
+      entry.subjectUser ?? null,
+      entry.reason ?? null,
+      entry.details ?? {}
+    ]
+  );
+}
+
 /** SyncScope's ops database: probe history and the append-only audit log. */
 export class OpsDatabase {
   readonly pool: pg.Pool;
@@ -43,18 +61,8 @@ export class OpsDatabase {
     this.pool.on('error', () => {});
   }
 
-  async audit(entry: AuditEntry): Promise<void> {
-    await this.pool.query(
-      'INSERT INTO syncscope.audit_log (actor, action, target, subject_user, reason, details) VALUES ($1, $2, $3, $4, $5, $6)',
-      [
-        entry.actor,
-        entry.action,
-        entry.target ?? null,
-        entry.subjectUser ?? null,
-        entry.reason ?? null,
-        entry.details ?? {}
-      ]
-    );
+  audit(entry: AuditEntry): Promise<void> {
+    return appendAudit(this.pool, entry);
   }
 
   /** Stores a probe's report; returns the run's id (its permanent link). */

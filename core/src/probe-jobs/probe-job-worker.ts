@@ -40,7 +40,13 @@ export const WORKER_DEFAULTS = { concurrency: 2, pollMs: 2_000, heartbeatMs: 2_0
  * starts a probe at once) and polls as a fallback; every poll also recovers jobs of agents that died.
  */
 export async function startProbeJobWorker(options: ProbeJobWorkerOptions): Promise<ProbeJobWorker> {
-  const settings = { ...WORKER_DEFAULTS, ...options };
+  // Options left undefined keep their defaults (a spread would overwrite them with undefined).
+  const settings = {
+    concurrency: options.concurrency ?? WORKER_DEFAULTS.concurrency,
+    pollMs: options.pollMs ?? WORKER_DEFAULTS.pollMs,
+    heartbeatMs: options.heartbeatMs ?? WORKER_DEFAULTS.heartbeatMs,
+    staleAfterMs: options.staleAfterMs ?? WORKER_DEFAULTS.staleAfterMs
+  };
   const pool = new pg.Pool({ connectionString: options.opsDatabaseUrl, max: settings.concurrency + 2 });
   pool.on('error', (err) => options.logger.warn({ err: err.message }, 'ops database connection lost'));
   const listener = new pg.Client({ connectionString: options.opsDatabaseUrl });
@@ -62,17 +68,24 @@ export async function startProbeJobWorker(options: ProbeJobWorkerOptions): Promi
       });
     }, settings.heartbeatMs);
     let lastSent = 0;
+    let sending = Promise.resolve();
     const progress = (p: ProbeProgress) => {
       const phaseChanged = p.phase !== latest.phase;
       latest = p;
-      // Phase changes go out at once; op counts at most every 100 ms.
+      // Phase changes go out at once; op counts at most every 100 ms; in order, one after the other.
       if (!phaseChanged && Date.now() - lastSent < 100) return;
       lastSent = Date.now();
-      void reportProbeProgress(pool, job.id, options.agent, p).catch(() => {});
+      sending = sending.then(() =>
+        reportProbeProgress(pool, job.id, options.agent, p).then(
+          () => {},
+          () => {}
+        )
+      );
     };
     try {
       log.info({ attempt: job.attempts }, 'probe job claimed');
       const result = await options.run(job, progress);
+      await sending;
       if (owned) await completeProbeJob(pool, job.id, options.agent, result);
       log.info({ verdict: result.report.verdict, runId: result.runId }, 'probe job done');
     } catch (error) {

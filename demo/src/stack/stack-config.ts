@@ -20,8 +20,12 @@ export const stackEnvSchema = z.object({
   SYNCSCOPE_SYNC_PORT: port.default(7001).describe('Development sync server (PowerSync protocol)'),
   SYNCSCOPE_SYNC_METRICS_PORT: port.default(9091).describe("Sync server's Prometheus metrics"),
   SYNCSCOPE_DEMO_PORT: port.default(8000).describe('Demo app backend'),
-  SYNCSCOPE_DASHBOARD_PORT: port.default(3000),
-  SYNCSCOPE_AGENT_METRICS_PORT: port.default(9464),
+  SYNCSCOPE_DASHBOARD_PORT: port.default(3000).describe('The console (Next.js)'),
+  SYNCSCOPE_AGENT_METRICS_PORT: port.default(9464).describe("The probe agent's /metrics and /healthz"),
+  SYNCSCOPE_CONSOLE: z
+    .enum(['on', 'off'])
+    .default('on')
+    .describe('Start the console (builds it first when its sources changed)'),
   SYNCSCOPE_SEED_RECORDS: z.coerce.number().int().min(0).default(200).describe('Records in the demo seed'),
   SYNCSCOPE_API_TOKEN: z
     .string()

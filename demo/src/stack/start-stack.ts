@@ -14,6 +14,7 @@ import pg from 'pg';
 import { startDemoBackend } from '../backend/index.ts';
 import { applyDemoSchema } from '../schema/index.ts';
 import { DEMO_USERS, seedDemoData } from '../seed/index.ts';
+import { ensureConsoleBuilt, resetDemoConsoleUsers, startAgent, startConsole } from './console-process.ts';
 import { ensureDatabases, STACK_DATABASES } from './databases.ts';
 import { APP_AUDIENCE, PROBE_AUDIENCE, writeDevServiceConfig } from './dev-service-config.ts';
 import { loadOrCreateSecret } from './secrets.ts';
@@ -25,7 +26,16 @@ export const PROBE_KEY_ID = 'syncscope-probe-1';
 
 export interface RunningStack {
   config: StackConfig;
-  urls: { postgres: (db: string) => string; sync: string; syncMetrics: string | null; backend: string };
+  urls: {
+    postgres: (db: string) => string;
+    sync: string;
+    syncMetrics: string | null;
+    backend: string;
+    agent: string;
+    console: string | null;
+  };
+  /** `<home>/demo-credentials.txt` and its `email password` lines. */
+  credentials: { file: string; lines: string[] };
   seeded: { users: number; records: number } | null;
   describe(readySeconds: string): string;
   stop(): Promise<void>;
@@ -118,17 +128,52 @@ export async function startStack(options: {
       syncRulesPath: path.join(REPO_ROOT, 'powersync', 'sync_rules.yaml')
     });
 
+    // The console's side: demo accounts, a probe agent running console jobs, and the console itself.
+    const opsUrl = postgres.url(STACK_DATABASES.syncscope);
+    const credentials = await resetDemoConsoleUsers(opsUrl, config.home);
+    const childEnv = {
+      ...(options.env ?? process.env),
+      SYNCSCOPE_HOME: config.home,
+      SYNCSCOPE_OPS_DATABASE_URL: opsUrl,
+      SYNCSCOPE_PG_PORT: String(config.SYNCSCOPE_PG_PORT),
+      SYNCSCOPE_PG_USER: config.SYNCSCOPE_PG_USER,
+      SYNCSCOPE_PG_PASSWORD: config.SYNCSCOPE_PG_PASSWORD,
+      SYNCSCOPE_BIND_HOST: host
+    };
+    const agent = await startAgent({
+      repoRoot: REPO_ROOT,
+      host,
+      port: config.SYNCSCOPE_AGENT_METRICS_PORT,
+      env: childEnv
+    });
+    stops.push(() => agent.process.stop());
+    let consoleUrl: string | null = null;
+    if (config.SYNCSCOPE_CONSOLE === 'on') {
+      ensureConsoleBuilt(REPO_ROOT, (line) => console.log(line));
+      const started = await startConsole({
+        repoRoot: REPO_ROOT,
+        host,
+        port: config.SYNCSCOPE_DASHBOARD_PORT,
+        env: childEnv
+      });
+      stops.push(() => started.process.stop());
+      consoleUrl = started.url;
+    }
+
+    const urls = {
+      sync: sync.url,
+      syncMetrics: sync.metricsUrl,
+      backend: backend.url,
+      agent: agent.url,
+      console: consoleUrl
+    };
     return {
       config,
-      urls: { postgres: postgres.url, sync: sync.url, syncMetrics: sync.metricsUrl, backend: backend.url },
+      urls: { postgres: postgres.url, ...urls },
+      credentials,
       seeded,
       describe: (readySeconds) =>
-        describeStack(
-          config,
-          { sync: sync.url, syncMetrics: sync.metricsUrl, backend: backend.url },
-          readySeconds,
-          postgres.initialised
-        ),
+        describeStack(config, urls, credentials, readySeconds, postgres.initialised),
       stop: stopAll
     };
   } catch (error) {
@@ -144,14 +189,18 @@ async function assertStackPortsFree(config: StackConfig): Promise<void> {
     [config.SYNCSCOPE_PG_PORT, 'SYNCSCOPE_PG_PORT', 'Postgres'],
     [config.SYNCSCOPE_SYNC_PORT, 'SYNCSCOPE_SYNC_PORT', 'The dev sync server'],
     [config.SYNCSCOPE_SYNC_METRICS_PORT, 'SYNCSCOPE_SYNC_METRICS_PORT', "The sync server's metrics"],
-    [config.SYNCSCOPE_DEMO_PORT, 'SYNCSCOPE_DEMO_PORT', 'The demo backend']
+    [config.SYNCSCOPE_DEMO_PORT, 'SYNCSCOPE_DEMO_PORT', 'The demo backend'],
+    [config.SYNCSCOPE_AGENT_METRICS_PORT, 'SYNCSCOPE_AGENT_METRICS_PORT', 'The probe agent']
   ];
+  if (config.SYNCSCOPE_CONSOLE === 'on')
+    ports.push([config.SYNCSCOPE_DASHBOARD_PORT, 'SYNCSCOPE_DASHBOARD_PORT', 'The console']);
   for (const [port, envVar, what] of ports) await assertPortFree(host, port, envVar, what);
 }
 
 function describeStack(
   config: StackConfig,
-  urls: { sync: string; syncMetrics: string | null; backend: string },
+  urls: { sync: string; syncMetrics: string | null; backend: string; agent: string; console: string | null },
+  credentials: { file: string; lines: string[] },
   readySeconds: string,
   fresh: boolean
 ): string {
@@ -164,6 +213,11 @@ function describeStack(
     `  Postgres          ${pg}/app (app data), /syncscope (SyncScope), /powersync_storage (buckets)`,
     `  Dev sync server   ${urls.sync}   (metrics ${urls.syncMetrics ?? 'off'})`,
     `  Demo backend      ${urls.backend}`,
+    `  Probe agent       ${urls.agent}   (/metrics, /healthz; runs the console's probe jobs)`,
+    `  Console           ${urls.console ?? 'off (SYNCSCOPE_CONSOLE=off)'}`,
+    '',
+    `Console sign-in (new passwords at every start; also in ${credentials.file}):`,
+    ...credentials.lines.map((line) => `  ${line}`),
     '',
     'Sign in as a demo user and get a sync token:',
     `  curl -s -c /tmp/demo.cookies -X POST ${urls.backend}/api/dev/login -H 'content-type: application/json' -d '{"email":"${alice}"}'`,

@@ -93,7 +93,7 @@ async function readTrimmed(file: string): Promise<string | undefined> {
  */
 export async function fillDemoTargetEnv(
   env: NodeJS.ProcessEnv,
-  home = path.resolve(env.SYNCSCOPE_HOME || '.syncscope')
+  home = path.resolve(/*turbopackIgnore: true*/ env.SYNCSCOPE_HOME || '.syncscope')
 ): Promise<{ set: string[]; missingFiles: string[] }> {
   const files = demoStackFiles(home);
   const set: string[] = [];

@@ -1,0 +1,58 @@
+import { roleAllows } from '@syncscope/core/console-users/console-users';
+import { cookies } from 'next/headers';
+import Link from 'next/link';
+import type { ReactNode } from 'react';
+import { requirePageUser } from '@/features/auth/guard.server';
+import { SignOutButton } from '@/features/auth/sign-out-button';
+import { KeyboardShortcuts } from '@/ui/keyboard-shortcuts';
+import { ThemeToggle } from '@/ui/theme-toggle';
+
+const NAV = [
+  { href: '/', label: 'Overview', key: 'g o' },
+  { href: '/probe', label: 'Probe a user', key: 'g p', role: 'operator' },
+  { href: '/probes', label: 'Probes', key: 'g h' },
+  { href: '/trace', label: 'Row trace', key: 'g t' },
+  { href: '/rules', label: 'Sync rules', key: 'g r' },
+  { href: '/audit', label: 'Audit log', key: 'g a', role: 'admin' },
+  { href: '/admin/users', label: 'Users & roles', role: 'admin' }
+] as const;
+
+export default async function ConsoleLayout({ children }: { children: ReactNode }) {
+  const user = await requirePageUser('viewer');
+  const theme = (await cookies()).get('syncscope_theme')?.value;
+  return (
+    <div className="flex min-h-screen">
+      <KeyboardShortcuts />
+      <nav
+        aria-label="main"
+        className="w-48 shrink-0 border-r border-zinc-200 bg-zinc-50 p-3 dark:border-zinc-800 dark:bg-zinc-900"
+      >
+        <div className="mb-4 font-semibold tracking-tight">SyncScope</div>
+        <ul className="space-y-0.5">
+          {NAV.filter((item) => !('role' in item) || roleAllows(user.role, item.role)).map((item) => (
+            <li key={item.href}>
+              <Link
+                href={item.href}
+                className="flex justify-between rounded px-2 py-1 hover:bg-zinc-200 dark:hover:bg-zinc-800"
+              >
+                <span>{item.label}</span>
+                {'key' in item ? <kbd className="font-mono text-[10px] text-zinc-400">{item.key}</kbd> : null}
+              </Link>
+            </li>
+          ))}
+        </ul>
+        <div className="mt-6 space-y-1 border-t border-zinc-200 pt-3 text-xs dark:border-zinc-800">
+          <div className="truncate" title={user.email} data-testid="signed-in-as">
+            {user.email}
+          </div>
+          <div className="text-zinc-500">role: {user.role}</div>
+          <div className="flex gap-3">
+            <SignOutButton />
+            <ThemeToggle initial={theme === 'dark' || theme === 'light' ? theme : 'system'} />
+          </div>
+        </div>
+      </nav>
+      <main className="min-w-0 flex-1 p-5">{children}</main>
+    </div>
+  );
+}

@@ -1,0 +1,110 @@
+import type { Metadata } from 'next';
+import { requirePageUser } from '@/features/auth/guard.server';
+import { targetHealth } from '@/features/overview/target-health.server';
+import { openProblems, verdictTrends } from '@/features/overview/verdict-trends.server';
+import { listTargets } from '@/server/targets';
+import { Badge, Card, Empty, Mono, PageHeader, TextLink, Time } from '@/ui/primitives';
+
+export const metadata: Metadata = { title: 'Overview' };
+
+const DOT: Record<string, string> = {
+  consistent: 'bg-emerald-500',
+  mismatch: 'bg-rose-500',
+  error: 'bg-amber-500'
+};
+
+export default async function OverviewPage() {
+  await requirePageUser('viewer');
+  const targets = await listTargets();
+  const [health, trends, problems] = await Promise.all([
+    Promise.all(targets.map(targetHealth)),
+    verdictTrends(),
+    openProblems()
+  ]);
+  // Unhealthy targets first.
+  health.sort(
+    (a, b) => Number(a.live && a.ready) - Number(b.live && b.ready) || a.target.localeCompare(b.target)
+  );
+  return (
+    <>
+      <PageHeader title="Overview" />
+      <Card title={`Open problems (${problems.length})`} className="mb-4">
+        {problems.length ? (
+          <table className="w-full text-left" data-testid="open-problems">
+            <tbody>
+              {problems.map((p) => (
+                <tr key={p.id} className="align-top">
+                  <td className="py-0.5 pr-3">
+                    <Badge value={p.verdict} />
+                  </td>
+                  <td className="pr-3">{p.target}</td>
+                  <td className="pr-3">
+                    <Mono>{p.userId}</Mono>
+                  </td>
+                  <td className="pr-3">
+                    <TextLink href={`/probes/${p.id}`}>{p.summary}</TextLink>
+                  </td>
+                  <td className="text-xs">
+                    <Time value={p.startedAt} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : (
+          <Empty>No user's latest probe shows a problem.</Empty>
+        )}
+      </Card>
+      <div className="grid gap-4 md:grid-cols-2 xl:grid-cols-3">
+        {health.map((h) => {
+          const trend = trends.find((t) => t.target === h.target);
+          return (
+            <Card key={h.target} title={h.target}>
+              <div className="mb-2 flex flex-wrap gap-2" data-testid={`health-${h.target}`}>
+                <span>
+                  service <Badge value={h.live ? 'up' : 'down'} />
+                </span>
+                <span>
+                  ready <Badge value={h.ready ? 'up' : 'down'} />
+                </span>
+                <span>
+                  replication lag{' '}
+                  <span className="font-mono tabular-nums">
+                    {h.replicationLagSeconds !== null
+                      ? `${h.replicationLagSeconds.toFixed(2)} s`
+                      : h.replicationLagBytes !== null
+                        ? `${h.replicationLagBytes} bytes`
+                        : 'n/a'}
+                  </span>
+                </span>
+              </div>
+              {h.problem ? <p className="mb-2 text-rose-700 dark:text-rose-400">{h.problem}</p> : null}
+              <p className="mb-1 text-xs text-zinc-500">
+                Last {trend?.recent.length ?? 0} probes (oldest → newest)
+              </p>
+              <div className="flex gap-0.5">
+                {trend?.recent.map((r) => (
+                  <a
+                    key={r.id}
+                    href={`/probes/${r.id}`}
+                    title={`${r.verdict} · ${r.userId}`}
+                    className={`h-4 w-2 rounded-sm ${DOT[r.verdict] ?? 'bg-zinc-400'}`}
+                  >
+                    <span className="sr-only">{r.verdict}</span>
+                  </a>
+                ))}
+              </div>
+              <p className="mt-2 text-xs text-zinc-500">
+                24 h:{' '}
+                {Object.entries(trend?.last24h ?? {})
+                  .map(([v, n]) => `${n} ${v}`)
+                  .join(', ') || 'no probes'}
+              </p>
+            </Card>
+          );
+        })}
+        {health.length === 0 ? <Empty>No targets configured.</Empty> : null}
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,32 @@
+import type { Metadata } from 'next';
+import { requirePageUser } from '@/features/auth/guard.server';
+import { ProbeForm } from '@/features/probes/probe-form';
+import { listTargets } from '@/server/targets';
+import { Empty, PageHeader } from '@/ui/primitives';
+
+export const metadata: Metadata = { title: 'Probe a user' };
+
+export default async function ProbePage({
+  searchParams
+}: {
+  searchParams: Promise<{ target?: string; user?: string }>;
+}) {
+  await requirePageUser('operator');
+  const { target, user } = await searchParams;
+  const targets = await listTargets();
+  return (
+    <>
+      <PageHeader title="Probe a user" />
+      <p className="mb-4 max-w-2xl text-zinc-600 dark:text-zinc-400">
+        An agent mints a 5-minute token for the user, syncs as them with the real PowerSync client, computes
+        what they should have from the source database and the sync rules, and shows every difference with its
+        cause. Impersonation is audited with your reason.
+      </p>
+      {targets.length ? (
+        <ProbeForm targets={targets} initialTarget={target} initialUser={user} />
+      ) : (
+        <Empty>No targets: add one to the targets file (docs/targets.md).</Empty>
+      )}
+    </>
+  );
+}

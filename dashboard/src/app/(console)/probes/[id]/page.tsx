@@ -1,0 +1,81 @@
+import type { Metadata } from 'next';
+import { notFound } from 'next/navigation';
+import { requirePageUser } from '@/features/auth/guard.server';
+import { DifferencesTable } from '@/features/probes/differences-table';
+import { ProbeResult } from '@/features/probes/probe-result';
+import { getProbeRun, probeRunDifferences } from '@/features/probes/probe-runs.server';
+import { Card, Empty, PageHeader, Pager, TextLink } from '@/ui/primitives';
+
+export const metadata: Metadata = { title: 'Probe result' };
+const PAGE = 50;
+
+export default async function ProbeRunPage({
+  params,
+  searchParams
+}: {
+  params: Promise<{ id: string }>;
+  searchParams: Promise<{ offset?: string; kind?: string; table?: string }>;
+}) {
+  const user = await requirePageUser('viewer');
+  const { id } = await params;
+  const query = await searchParams;
+  const run = await getProbeRun(id);
+  if (!run) notFound();
+  const offset = Math.max(0, Number(query.offset) || 0);
+  const kind = ['missing', 'extra', 'different'].includes(query.kind ?? '') ? query.kind : undefined;
+  const { differences, total } = await probeRunDifferences(id, {
+    offset,
+    limit: PAGE,
+    kind,
+    table: query.table
+  });
+  const base = `/probes/${id}`;
+  return (
+    <>
+      <PageHeader title={`Probe of ${run.userId} on ${run.target}`}>
+        {user.role !== 'viewer' ? (
+          <TextLink
+            href={`/probe?target=${encodeURIComponent(run.target)}&user=${encodeURIComponent(run.userId)}`}
+          >
+            probe again
+          </TextLink>
+        ) : null}
+      </PageHeader>
+      <ProbeResult run={run} />
+      <Card className="mt-4" title={`Row differences (${run.differenceCount.toLocaleString('en')})`}>
+        <nav className="mb-2 flex gap-3 text-xs" aria-label="difference kinds">
+          {[undefined, 'missing', 'extra', 'different'].map((k) => (
+            <TextLink key={k ?? 'all'} href={k ? `${base}?kind=${k}` : base}>
+              {k ?? 'all'}
+              {k ? ` (${sumKinds(run.differenceKinds, k)})` : ''}
+            </TextLink>
+          ))}
+        </nav>
+        {differences.length ? (
+          <>
+            <DifferencesTable rows={differences} target={run.target} userId={run.userId} />
+            <Pager
+              basePath={base}
+              params={{ kind, table: query.table }}
+              offset={offset}
+              limit={PAGE}
+              total={total}
+            />
+          </>
+        ) : (
+          <Empty>
+            {run.differenceCount
+              ? 'No differences of this kind.'
+              : 'Every expected row is present and equal.'}
+          </Empty>
+        )}
+      </Card>
+    </>
+  );
+}
+
+function sumKinds(kinds: Record<string, number>, kind: string): number {
+  return Object.entries(kinds)
+    .filter(([k]) => k.startsWith(`${kind}/`))
+    .reduce((n, [, v]) => n + Number(v), 0);
+}

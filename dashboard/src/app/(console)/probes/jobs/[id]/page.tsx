@@ -1,0 +1,34 @@
+import { getProbeJob } from '@syncscope/core/probe-jobs/probe-jobs';
+import type { Metadata } from 'next';
+import { notFound, redirect } from 'next/navigation';
+import { requirePageUser } from '@/features/auth/guard.server';
+import { ProbeProgress } from '@/features/probes/probe-progress';
+import { opsPool } from '@/server/ops-pool';
+import { Mono, PageHeader } from '@/ui/primitives';
+
+export const metadata: Metadata = { title: 'Probe running' };
+
+export default async function ProbeJobPage({ params }: { params: Promise<{ id: string }> }) {
+  await requirePageUser('viewer');
+  const job = await getProbeJob(opsPool(), (await params).id);
+  if (!job) notFound();
+  if (job.status === 'done' && job.runId) redirect(`/probes/${job.runId}`);
+  return (
+    <>
+      <PageHeader title={`Probing ${job.userId} on ${job.target}`} />
+      <p className="mb-4 text-xs text-zinc-500">
+        Job <Mono>{job.id}</Mono> · requested by {job.requestedBy} · reason: {job.reason}
+      </p>
+      <ProbeProgress
+        jobId={job.id}
+        initial={{
+          jobId: job.id,
+          status: job.status,
+          progress: job.progress,
+          error: job.error ?? undefined,
+          sentAt: Date.now()
+        }}
+      />
+    </>
+  );
+}

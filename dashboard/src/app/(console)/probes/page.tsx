@@ -1,0 +1,123 @@
+import type { Metadata } from 'next';
+import { requirePageUser } from '@/features/auth/guard.server';
+import { listProbeRuns } from '@/features/probes/probe-runs.server';
+import { listTargets } from '@/server/targets';
+import {
+  Badge,
+  buttonClass,
+  Empty,
+  inputClass,
+  Mono,
+  PageHeader,
+  Pager,
+  TextLink,
+  Time
+} from '@/ui/primitives';
+
+export const metadata: Metadata = { title: 'Probes' };
+const PAGE = 50;
+
+type Query = {
+  target?: string;
+  user?: string;
+  verdict?: string;
+  since?: string;
+  until?: string;
+  offset?: string;
+};
+
+export default async function ProbesPage({ searchParams }: { searchParams: Promise<Query> }) {
+  await requirePageUser('viewer');
+  const query = await searchParams;
+  const offset = Math.max(0, Number(query.offset) || 0);
+  const filters = {
+    target: query.target,
+    user: query.user,
+    verdict: query.verdict,
+    since: query.since,
+    until: query.until
+  };
+  const [{ runs, total }, targets] = await Promise.all([listProbeRuns(filters, offset, PAGE), listTargets()]);
+  return (
+    <>
+      <PageHeader title="Probes" />
+      <form className="mb-3 flex flex-wrap items-end gap-2 text-xs" aria-label="filters">
+        <Filter label="Target">
+          <select name="target" defaultValue={query.target ?? ''} className={inputClass}>
+            <option value="">all</option>
+            {targets.map((t) => (
+              <option key={t}>{t}</option>
+            ))}
+          </select>
+        </Filter>
+        <Filter label="User">
+          <input name="user" data-search defaultValue={query.user} className={`${inputClass} font-mono`} />
+        </Filter>
+        <Filter label="Verdict">
+          <select name="verdict" defaultValue={query.verdict ?? ''} className={inputClass}>
+            <option value="">all</option>
+            <option>consistent</option>
+            <option>mismatch</option>
+            <option>error</option>
+          </select>
+        </Filter>
+        <Filter label="Since">
+          <input type="datetime-local" name="since" defaultValue={query.since} className={inputClass} />
+        </Filter>
+        <Filter label="Until">
+          <input type="datetime-local" name="until" defaultValue={query.until} className={inputClass} />
+        </Filter>
+        <button type="submit" className={buttonClass}>
+          Filter
+        </button>
+      </form>
+      {runs.length ? (
+        <table className="w-full text-left" data-testid="probe-runs">
+          <thead className="text-xs text-zinc-500">
+            <tr>
+              <th className="py-1 font-medium">Started</th>
+              <th className="font-medium">Target</th>
+              <th className="font-medium">User</th>
+              <th className="font-medium">Verdict</th>
+              <th className="font-medium">Summary</th>
+              <th className="text-right font-medium">Duration</th>
+            </tr>
+          </thead>
+          <tbody>
+            {runs.map((run) => (
+              <tr key={run.id} className="border-t border-zinc-100 align-top dark:border-zinc-900">
+                <td className="py-1 pr-3 text-xs">
+                  <TextLink href={`/probes/${run.id}`}>
+                    <Time value={run.startedAt} />
+                  </TextLink>
+                </td>
+                <td className="pr-3">{run.target}</td>
+                <td className="pr-3">
+                  <Mono>{run.userId}</Mono>
+                </td>
+                <td className="pr-3">
+                  <Badge value={run.verdict} />
+                </td>
+                <td className="pr-3">{run.summary}</td>
+                <td className="text-right tabular-nums">{(run.durationMs / 1000).toFixed(1)} s</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : (
+        <Empty>No probes match these filters.</Empty>
+      )}
+      <Pager basePath="/probes" params={{ ...filters }} offset={offset} limit={PAGE} total={total} />
+    </>
+  );
+}
+
+function Filter({ label, children }: { label: string; children: React.ReactNode }) {
+  return (
+    // biome-ignore lint/a11y/noLabelWithoutControl: the control is passed in as children
+    <label className="grid gap-0.5">
+      <span className="text-zinc-500">{label}</span>
+      {children}
+    </label>
+  );
+}

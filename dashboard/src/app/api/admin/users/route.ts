@@ -1,0 +1,3 @@
+import { handleManageUsers } from '@/features/users/manage-users.server';
+
+export const POST = handleManageUsers;

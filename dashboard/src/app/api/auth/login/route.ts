@@ -1,0 +1,3 @@
+import { handleLogin } from '@/features/auth/login.server';
+
+export const POST = handleLogin;

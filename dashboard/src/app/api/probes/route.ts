@@ -1,0 +1,3 @@
+import { handleEnqueueProbe } from '@/features/probes/enqueue-probe.server';
+
+export const POST = handleEnqueueProbe;

@@ -1,0 +1,17 @@
+'use client';
+
+export function SignOutButton() {
+  const signOut = async () => {
+    await fetch('/api/auth/logout', { method: 'POST' });
+    window.location.assign('/login');
+  };
+  return (
+    <button
+      type="button"
+      onClick={signOut}
+      className="text-xs text-zinc-500 hover:text-zinc-900 dark:hover:text-zinc-100"
+    >
+      sign out
+    </button>
+  );
+}

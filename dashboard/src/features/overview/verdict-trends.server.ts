@@ -1,0 +1,45 @@
+import 'server-only';
+import { opsPool } from '@/server/ops-pool';
+
+export interface TargetVerdicts {
+  target: string;
+  /** The last 30 verdicts, oldest first. */
+  recent: { id: string; verdict: string; userId: string; startedAt: Date }[];
+  last24h: Record<string, number>;
+}
+
+export interface OpenProblem {
+  id: string;
+  target: string;
+  userId: string;
+  verdict: string;
+  summary: string;
+  startedAt: Date;
+}
+
+export async function verdictTrends(): Promise<TargetVerdicts[]> {
+  const { rows } = await opsPool().query<TargetVerdicts>(
+    `SELECT t.target,
+       (SELECT coalesce(jsonb_agg(x ORDER BY x."startedAt"), '[]') FROM (
+          SELECT id, verdict, user_id AS "userId", started_at AS "startedAt" FROM syncscope.probe_runs r
+          WHERE r.target = t.target ORDER BY started_at DESC LIMIT 30) x) AS recent,
+       (SELECT coalesce(jsonb_object_agg(verdict, n), '{}') FROM (
+          SELECT verdict, count(*) AS n FROM syncscope.probe_runs r
+          WHERE r.target = t.target AND started_at > now() - interval '24 hours' GROUP BY verdict) c) AS "last24h"
+     FROM (SELECT DISTINCT target FROM syncscope.probe_runs) t ORDER BY t.target`
+  );
+  return rows;
+}
+
+/** Users whose latest probe is not consistent, newest first: what needs attention. */
+export async function openProblems(limit = 20): Promise<OpenProblem[]> {
+  const { rows } = await opsPool().query<OpenProblem>(
+    `SELECT * FROM (
+       SELECT DISTINCT ON (target, user_id) id, target, user_id AS "userId", verdict, summary, started_at AS "startedAt"
+       FROM syncscope.probe_runs WHERE started_at > now() - interval '7 days'
+       ORDER BY target, user_id, started_at DESC) latest
+     WHERE verdict <> 'consistent' ORDER BY "startedAt" DESC LIMIT $1`,
+    [limit]
+  );
+  return rows;
+}

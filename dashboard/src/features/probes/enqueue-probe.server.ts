@@ -1,0 +1,61 @@
+import 'server-only';
+import { RESERVED_PROBE_CLAIMS } from '@syncscope/core/probe/tokens/mint-probe-token';
+import { enqueueProbeJob } from '@syncscope/core/probe-jobs/probe-jobs';
+import { z } from 'zod';
+import { authorizeRoute, errorResponse } from '@/features/auth/guard.server';
+import { audit } from '@/server/audit';
+import { opsPool } from '@/server/ops-pool';
+import { listTargets } from '@/server/targets';
+
+const probeRequestSchema = z.strictObject({
+  target: z.string().min(1),
+  userId: z.string().trim().min(1).max(256),
+  claims: z.record(z.string(), z.unknown()).optional(),
+  reason: z
+    .string()
+    .trim()
+    .min(3, 'Give a reason (at least 3 characters): it goes to the audit log.')
+    .max(500)
+});
+
+/**
+ * POST /api/probes: an operator asks for a probe (impersonating a user). The request is audited with
+ * its reason before the job is queued; the agent that runs it audits every token it mints.
+ */
+export async function handleEnqueueProbe(request: Request): Promise<Response> {
+  const auth = await authorizeRoute(request, 'operator');
+  if ('response' in auth) return auth.response;
+  const parsed = probeRequestSchema.safeParse(await request.json().catch(() => null));
+  if (!parsed.success) {
+    const problem = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+    return errorResponse(400, 'SYNCSCOPE_E_REQUEST_INVALID', problem);
+  }
+  const { target, userId, claims, reason } = parsed.data;
+  if (!(await listTargets()).includes(target))
+    return errorResponse(404, 'SYNCSCOPE_E_TARGET_UNKNOWN', `No target "${target}" in the targets file.`);
+  const reserved = Object.keys(claims ?? {}).filter((k) =>
+    (RESERVED_PROBE_CLAIMS as readonly string[]).includes(k)
+  );
+  if (reserved.length > 0)
+    return errorResponse(
+      400,
+      'SYNCSCOPE_E_PROBE_TOKEN_INVALID',
+      `Claims may not set ${reserved.join(', ')}: the probe token sets them itself.`
+    );
+  await audit({
+    actor: auth.user.email,
+    action: 'probe.requested',
+    target,
+    subjectUser: userId,
+    reason,
+    details: { claims: Object.keys(claims ?? {}) }
+  });
+  const job = await enqueueProbeJob(opsPool(), {
+    target,
+    userId,
+    claims,
+    reason,
+    requestedBy: auth.user.email
+  });
+  return Response.json({ jobId: job.id }, { status: 202 });
+}

@@ -1,0 +1,128 @@
+import { Badge, Card, Mono, TextLink, Time } from '@/ui/primitives';
+import type { ProbeRunDetail } from './probe-runs.server';
+
+/** The stored report of one probe, above its paged row differences. Server component. */
+export function ProbeResult({ run }: { run: ProbeRunDetail }) {
+  const { report } = run;
+  const bucketDiffs = report.buckets.differences;
+  return (
+    <div className="space-y-4">
+      <div className="flex flex-wrap items-center gap-3">
+        <Badge value={run.verdict} />
+        <p className="font-medium" data-testid="probe-summary">
+          {run.summary}
+        </p>
+      </div>
+      <dl className="grid grid-cols-2 gap-x-6 gap-y-1 text-xs sm:grid-cols-4">
+        <Item label="Target">{run.target}</Item>
+        <Item label="User">
+          <Mono>{run.userId}</Mono>
+        </Item>
+        <Item label="Started">
+          <Time value={run.startedAt} />
+        </Item>
+        <Item label="Duration">{(run.durationMs / 1000).toFixed(1)} s</Item>
+        <Item label="Requested by">{run.requestedBy ?? 'CLI / agent'}</Item>
+        <Item label="Sync outcome">{report.sync.kind}</Item>
+        <Item label="Token">
+          <Mono>
+            kid {report.token.kid} · jti {report.token.jti || '—'}
+          </Mono>
+        </Item>
+        <Item label="Phases">
+          <Mono>
+            {Object.entries(report.phases)
+              .map(([k, v]) => `${k} ${v} ms`)
+              .join(' · ')}
+          </Mono>
+        </Item>
+      </dl>
+      {report.error ? (
+        <Card title="Error">
+          <Mono>{report.error.code}</Mono>: {report.error.message}
+        </Card>
+      ) : null}
+      {report.warnings.length ? (
+        <Card title="Warnings">
+          <ul className="list-disc pl-5">
+            {report.warnings.map((w) => (
+              <li key={w}>{w}</li>
+            ))}
+          </ul>
+        </Card>
+      ) : null}
+      <div className="grid gap-4 lg:grid-cols-3">
+        <Card
+          title={`Buckets (${report.buckets.expected.length} expected, ${report.buckets.actual.length} synced)`}
+        >
+          <ul className="max-h-48 space-y-0.5 overflow-auto font-mono text-xs">
+            {report.buckets.expected.map((b) => (
+              <li key={b}>{b}</li>
+            ))}
+          </ul>
+          {bucketDiffs.map((d) => (
+            <p key={d.bucket} className="mt-2 text-rose-700 dark:text-rose-400">
+              {d.kind} <Mono>{d.bucket}</Mono>: {d.explanation}
+            </p>
+          ))}
+          {report.buckets.overLimit ? (
+            <p className="mt-2 text-rose-700">Over the 1000-bucket limit.</p>
+          ) : null}
+        </Card>
+        <Card title="Rows per table">
+          <table className="w-full text-xs" data-testid="per-table">
+            <thead className="text-zinc-500">
+              <tr>
+                <th className="text-left font-medium">table</th>
+                <th className="text-right font-medium">expected</th>
+                <th className="text-right font-medium">synced</th>
+              </tr>
+            </thead>
+            <tbody className="tabular-nums">
+              {Object.entries(report.rows.perTable).map(([table, n]) => (
+                <tr key={table} className={n.expected !== n.actual ? 'text-rose-700 dark:text-rose-400' : ''}>
+                  <td className="font-mono">{table}</td>
+                  <td className="text-right">{n.expected.toLocaleString('en')}</td>
+                  <td className="text-right">{n.actual.toLocaleString('en')}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </Card>
+        <Card title="Checksums">
+          {report.checksums.bucketMismatches.length === 0 && report.checksums.rowMismatches === 0 ? (
+            <p>Bucket and row checksums match.</p>
+          ) : (
+            <>
+              <p>{report.checksums.rowMismatches} row checksum mismatches.</p>
+              <ul className="font-mono text-xs">
+                {report.checksums.bucketMismatches.map((m) => (
+                  <li key={m.bucket}>
+                    {m.bucket}: checkpoint {m.checkpoint} ≠ client {m.client}
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
+        </Card>
+      </div>
+      <p className="text-xs text-zinc-500">
+        Permanent link: <TextLink href={`/probes/${run.id}`}>/probes/{run.id}</TextLink> ·{' '}
+        <TextLink
+          href={`/probes?user=${encodeURIComponent(run.userId)}&target=${encodeURIComponent(run.target)}`}
+        >
+          earlier probes of this user
+        </TextLink>
+      </p>
+    </div>
+  );
+}
+
+function Item({ label, children }: { label: string; children: React.ReactNode }) {
+  return (
+    <div>
+      <dt className="text-zinc-500">{label}</dt>
+      <dd>{children}</dd>
+    </div>
+  );
+}

@@ -1,0 +1,30 @@
+import 'server-only';
+import { opsDatabaseUrl } from '@syncscope/core/probe/targets/demo-target';
+import { z } from 'zod';
+
+/** The console's settings, read once from the environment; a bad value fails start-up naming the key. */
+const consoleEnvSchema = z.object({
+  SYNCSCOPE_OPS_DATABASE_URL: z.string().url().optional(),
+  SYNCSCOPE_TARGETS_FILE: z.string().optional(),
+  SYNCSCOPE_SESSION_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 30)
+    .default(12),
+  SYNCSCOPE_COOKIE_SECURE: z.enum(['auto', 'always', 'never']).default('auto')
+});
+
+export type ConsoleConfig = z.infer<typeof consoleEnvSchema> & { opsDatabaseUrl: string };
+
+let cached: ConsoleConfig | undefined;
+
+export function consoleConfig(): ConsoleConfig {
+  if (cached) return cached;
+  const parsed = consoleEnvSchema.safeParse(process.env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`SYNCSCOPE_E_CONFIG_INVALID: invalid console environment: ${problems}`);
+  }
+  cached = { ...parsed.data, opsDatabaseUrl: opsDatabaseUrl(process.env) };
+  return cached;
+}

@@ -1,0 +1,131 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { SyncScopeError } from '@syncscope/core';
+import { upsertConsoleUser } from '@syncscope/core/console-users/console-users';
+import { generatePassword } from '@syncscope/core/console-users/password-hash';
+import pg from 'pg';
+import { type ManagedChild, spawnNode, waitForHttp } from './child-process.ts';
+
+const NEXT_BIN = ['node_modules', 'next', 'dist', 'bin', 'next'];
+
+/** Newest modification time under `dir` (source files only). */
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'node_modules' || entry.name === '.next' || entry.name.startsWith('.')) continue;
+    const full = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Builds the console (next build) when there is no build or its sources (dashboard/ or core/) changed
+ * since; a production build is what operators run and what the benchmarks measure.
+ */
+export function ensureConsoleBuilt(repoRoot: string, log: (line: string) => void): void {
+  const dashboard = path.join(repoRoot, 'dashboard');
+  const buildId = path.join(dashboard, '.next', 'BUILD_ID');
+  const builtAt = existsSync(buildId) ? statSync(buildId).mtimeMs : 0;
+  const sources = Math.max(newestMtime(dashboard), newestMtime(path.join(repoRoot, 'core', 'src')));
+  if (builtAt > sources) return;
+  log('Building the console (next build; once, and again after source changes)...');
+  const result = spawnSync(process.execPath, [path.join(repoRoot, ...NEXT_BIN), 'build'], {
+    cwd: dashboard,
+    encoding: 'utf8',
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' }
+  });
+  if (result.status !== 0)
+    throw new SyncScopeError(
+      'SYNCSCOPE_E_INTERNAL_ERROR',
+      `The console build failed (cd dashboard && npx next build):\n${`${result.stdout}\n${result.stderr}`.slice(-4000)}`
+    );
+}
+
+/** `next start` for the console, with the ops database and targets of the stack. */
+export async function startConsole(input: {
+  repoRoot: string;
+  host: string;
+  port: number;
+  env: NodeJS.ProcessEnv;
+}): Promise<{ url: string; process: ManagedChild }> {
+  const dashboard = path.join(input.repoRoot, 'dashboard');
+  const managed = spawnNode(
+    [path.join(input.repoRoot, ...NEXT_BIN), 'start', '-p', String(input.port), '-H', input.host],
+    {
+      cwd: dashboard,
+      env: { ...input.env, NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1' }
+    }
+  );
+  const url = `http://${input.host}:${input.port}`;
+  try {
+    await waitForHttp(managed, `${url}/login`, 'The console');
+  } catch (error) {
+    await managed.stop();
+    throw error;
+  }
+  return { url, process: managed };
+}
+
+/** A probe agent process that runs the console's probe jobs (`syncscope agent --ops-db`). */
+export async function startAgent(input: {
+  repoRoot: string;
+  host: string;
+  port: number;
+  env: NodeJS.ProcessEnv;
+}): Promise<{ url: string; process: ManagedChild }> {
+  const managed = spawnNode(
+    [
+      '--import',
+      'tsx',
+      path.join(input.repoRoot, 'agent', 'src', 'cli.ts'),
+      'agent',
+      '--host',
+      input.host,
+      '--port',
+      String(input.port),
+      '--insecure-local'
+    ],
+    { cwd: input.repoRoot, env: input.env }
+  );
+  const url = `http://${input.host}:${input.port}`;
+  try {
+    await waitForHttp(managed, `${url}/healthz`, 'The probe agent');
+  } catch (error) {
+    await managed.stop();
+    throw error;
+  }
+  return { url, process: managed };
+}
+
+export const DEMO_CONSOLE_USERS = [
+  { email: 'admin@example.com', role: 'admin' },
+  { email: 'operator@example.com', role: 'operator' },
+  { email: 'viewer@example.com', role: 'viewer' }
+] as const;
+
+/**
+ * Demo mode's console accounts: a new random password for each at every start, written to
+ * `<home>/demo-credentials.txt` (0600, one `email password` per line) and printed once.
+ */
+export async function resetDemoConsoleUsers(
+  opsUrl: string,
+  home: string
+): Promise<{ file: string; lines: string[] }> {
+  const pool = new pg.Pool({ connectionString: opsUrl, max: 2 });
+  try {
+    const lines: string[] = [];
+    for (const user of DEMO_CONSOLE_USERS) {
+      const password = generatePassword();
+      await upsertConsoleUser(pool, { ...user, password });
+      lines.push(`${user.email} ${password}`);
+    }
+    const file = path.join(home, 'demo-credentials.txt');
+    await writeFile(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+    return { file, lines };
+  } finally {
+    await pool.end();
+  }
+}
