@@ -52,8 +52,11 @@ export function Badge({ value }: { value: string }) {
   );
 }
 
-export function Mono({ children }: { children: ReactNode }) {
-  return <code className="font-mono text-xs break-all">{children}</code>;
+/** Ids, SQL and JSON. `nowrap` for ids in table cells (an id broken over lines cannot be read or copied). */
+export function Mono({ children, nowrap = false }: { children: ReactNode; nowrap?: boolean }) {
+  return (
+    <code className={`font-mono text-xs ${nowrap ? 'whitespace-nowrap' : 'break-all'}`}>{children}</code>
+  );
 }
 
 export function TextLink({ href, children }: { href: string; children: ReactNode }) {

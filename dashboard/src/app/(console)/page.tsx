@@ -39,10 +39,12 @@ export default async function OverviewPage() {
                   </td>
                   <td className="pr-3">{p.target}</td>
                   <td className="pr-3">
-                    <Mono>{p.userId}</Mono>
+                    <Mono nowrap>{p.userId}</Mono>
                   </td>
                   <td className="pr-3">
-                    <TextLink href={`/probes/${p.id}`}>{p.summary}</TextLink>
+                    <span className="line-clamp-2" title={p.summary}>
+                      <TextLink href={`/probes/${p.id}`}>{p.summary}</TextLink>
+                    </span>
                   </td>
                   <td className="text-xs">
                     <Time value={p.startedAt} />

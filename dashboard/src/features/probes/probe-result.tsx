@@ -1,6 +1,8 @@
 import { Badge, Card, Mono, TextLink, Time } from '@/ui/primitives';
 import type { ProbeRunDetail } from './probe-runs.server';
 
+const PHASE_ORDER = ['mint', 'schema', 'sync', 'expected', 'diff', 'settle', 'write-checkpoint'];
+
 /** The stored report of one probe, above its paged row differences. Server component. */
 export function ProbeResult({ run }: { run: ProbeRunDetail }) {
   const { report } = run;
@@ -32,6 +34,7 @@ export function ProbeResult({ run }: { run: ProbeRunDetail }) {
         <Item label="Phases">
           <Mono>
             {Object.entries(report.phases)
+              .sort(([a], [b]) => PHASE_ORDER.indexOf(a) - PHASE_ORDER.indexOf(b))
               .map(([k, v]) => `${k} ${v} ms`)
               .join(' · ')}
           </Mono>

@@ -93,12 +93,16 @@ export default async function ProbesPage({ searchParams }: { searchParams: Promi
                 </td>
                 <td className="pr-3">{run.target}</td>
                 <td className="pr-3">
-                  <Mono>{run.userId}</Mono>
+                  <Mono nowrap>{run.userId}</Mono>
                 </td>
                 <td className="pr-3">
                   <Badge value={run.verdict} />
                 </td>
-                <td className="pr-3">{run.summary}</td>
+                <td className="pr-3">
+                  <span className="line-clamp-2" title={run.summary}>
+                    {run.summary}
+                  </span>
+                </td>
                 <td className="text-right tabular-nums">{(run.durationMs / 1000).toFixed(1)} s</td>
               </tr>
             ))}

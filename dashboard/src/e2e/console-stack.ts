@@ -1,0 +1,66 @@
+import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createLogger, findFreePort } from '@syncscope/core';
+import { type RunningStack, startStack } from '@syncscope/demo/stack/start-stack';
+import { type Browser, chromium, type Page } from 'playwright-core';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const SCREENSHOTS = path.join(REPO_ROOT, 'test-results', 'screenshots');
+
+/** The whole embedded stack (`npm start`'s code) on free ports in a throw-away home. */
+export async function startConsoleStack(): Promise<RunningStack> {
+  const home = await mkdtemp(path.join(os.tmpdir(), 'syncscope-e2e-'));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    SYNCSCOPE_HOME: home,
+    SYNCSCOPE_PG_PORT: String(await findFreePort()),
+    SYNCSCOPE_SYNC_PORT: String(await findFreePort()),
+    SYNCSCOPE_SYNC_METRICS_PORT: String(await findFreePort()),
+    SYNCSCOPE_DEMO_PORT: String(await findFreePort()),
+    SYNCSCOPE_DASHBOARD_PORT: String(await findFreePort()),
+    SYNCSCOPE_AGENT_METRICS_PORT: String(await findFreePort()),
+    SYNCSCOPE_SEED_RECORDS: '200'
+  };
+  return startStack({ logger: createLogger('e2e', 'warn'), env });
+}
+
+/** Debian's Chromium driven by playwright-core (no browser download). */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.SYNCSCOPE_CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-dev-shm-usage']
+  });
+}
+
+export function credentialsOf(
+  stack: RunningStack,
+  role: 'admin' | 'operator' | 'viewer'
+): { email: string; password: string } {
+  const line = stack.credentials.lines.find((l) => l.startsWith(`${role}@`));
+  if (!line) throw new Error(`no demo ${role}`);
+  const [email, password] = line.split(' ') as [string, string];
+  return { email, password };
+}
+
+export async function signIn(
+  page: Page,
+  consoleUrl: string,
+  who: { email: string; password: string }
+): Promise<void> {
+  await page.goto(`${consoleUrl}/login`);
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('signed-in-as').waitFor();
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+export async function syncAdminToken(stack: RunningStack): Promise<string> {
+  return (await readFile(path.join(stack.config.home, 'secrets', 'sync-api-token'), 'utf8')).trim();
+}
