@@ -23,7 +23,9 @@ async function stackToReady(home: string): Promise<number> {
     SYNCSCOPE_PG_PORT: String(await findFreePort()),
     SYNCSCOPE_SYNC_PORT: String(await findFreePort()),
     SYNCSCOPE_SYNC_METRICS_PORT: String(await findFreePort()),
-    SYNCSCOPE_DEMO_PORT: String(await findFreePort())
+    SYNCSCOPE_DEMO_PORT: String(await findFreePort()),
+    SYNCSCOPE_DASHBOARD_PORT: String(await findFreePort()),
+    SYNCSCOPE_AGENT_METRICS_PORT: String(await findFreePort())
   };
   const started = performance.now();
   const child = spawn(process.execPath, ['--import', 'tsx', 'demo/src/stack/main.ts'], {

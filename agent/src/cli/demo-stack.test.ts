@@ -80,6 +80,8 @@ describe('syncscope against the embedded stack (npm start)', () => {
       SYNCSCOPE_SYNC_PORT: String(await findFreePort()),
       SYNCSCOPE_SYNC_METRICS_PORT: String(await findFreePort()),
       SYNCSCOPE_DEMO_PORT: String(await findFreePort()),
+      SYNCSCOPE_AGENT_METRICS_PORT: String(await findFreePort()),
+      SYNCSCOPE_CONSOLE: 'off',
       SYNCSCOPE_SEED_RECORDS: '100',
       SYNCSCOPE_LOG_LEVEL: 'trace'
     };

@@ -114,6 +114,53 @@ describe('the console, end to end in Chromium', () => {
     expect(await page.evaluate(() => (window as { __xss?: number }).__xss)).toBeUndefined();
   });
 
+  it('finds users in the source database by email, and refuses bad probe input with the reason', async () => {
+    const page = await operatorPage();
+    await page.goto(`${consoleUrl}/probe`);
+    await page.getByLabel(/^User/).fill('bob@');
+    await page.waitForFunction(() => document.querySelectorAll('#user-matches option').length > 0);
+    const options = await page.locator('#user-matches option').evaluateAll((els) =>
+      els.map((e) => (e as HTMLOptionElement).value)
+    );
+    expect(options).toEqual([DEMO_USERS.bob.id]);
+    await page.getByLabel(/^User/).fill(DEMO_USERS.bob.id);
+    await page.getByLabel(/^Extra JWT claims/).fill('{"org": ');
+    await page.getByLabel(/^Reason/).fill('bad claims');
+    await page.getByRole('button', { name: 'Run probe' }).click();
+    await expect(page.locator('main [role=alert]').textContent()).resolves.toMatch(/Claims are not valid JSON/);
+    const reserved = await page.evaluate(async () => {
+      const response = await fetch('/api/probes', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ target: 'demo', userId: 'u', claims: { sub: 'someone-else' }, reason: 'spoof' })
+      });
+      return { status: response.status, body: await response.json() };
+    });
+    expect(reserved.status).toBe(400);
+    expect(reserved.body.error.message).toMatch(/may not set sub/);
+    await screenshot(page, 'probe-form');
+  });
+
+  it('rate limits failed sign-ins per email, and signing out ends the session', async () => {
+    const attempt = () =>
+      fetch(`${consoleUrl}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'mallory@example.com', password: 'guess-guess-guess' })
+      });
+    for (let i = 0; i < 5; i++) expect((await attempt()).status).toBe(401);
+    const limited = await attempt();
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(((await limited.json()) as { error: { message: string } }).error.message).toMatch(/try again in \d+ s/);
+
+    const page = await operatorPage();
+    await page.getByRole('button', { name: 'sign out' }).click();
+    await page.waitForURL(/\/login/);
+    await page.goto(`${consoleUrl}/probes`);
+    expect(page.url()).toMatch(/\/login\?next=%2Fprobes/);
+  });
+
   it('a viewer reads results but cannot probe: no button, and a forged request gets 403', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,6 +47,8 @@ async function stackEnv(home: string) {
     SYNCSCOPE_SYNC_PORT: String(await findFreePort()),
     SYNCSCOPE_SYNC_METRICS_PORT: String(await findFreePort()),
     SYNCSCOPE_DEMO_PORT: String(await findFreePort()),
+    SYNCSCOPE_DASHBOARD_PORT: String(await findFreePort()),
+    SYNCSCOPE_AGENT_METRICS_PORT: String(await findFreePort()),
     SYNCSCOPE_SEED_RECORDS: '100'
   };
 }
@@ -82,6 +84,26 @@ describe('npm start: the embedded stack', () => {
     expect((await fetch(`${sync}/probes/readiness`)).status).toBe(200);
     expect((await fetch(`${backend}/healthz`)).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${env.SYNCSCOPE_SYNC_METRICS_PORT}/metrics`)).status).toBe(200);
+    // The console and its probe agent; demo accounts with fresh passwords, in a 0600 file and printed.
+    const consoleUrl = `http://127.0.0.1:${env.SYNCSCOPE_DASHBOARD_PORT}`;
+    expect((await fetch(`${consoleUrl}/login`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${env.SYNCSCOPE_AGENT_METRICS_PORT}/healthz`)).status).toBe(200);
+    const credentialsFile = path.join(env.SYNCSCOPE_HOME, 'demo-credentials.txt');
+    const credentials = readFileSync(credentialsFile, 'utf8').trim().split('\n');
+    expect(credentials.map((l) => l.split(' ')[0])).toEqual([
+      'admin@example.com',
+      'operator@example.com',
+      'viewer@example.com'
+    ]);
+    expect(statSync(credentialsFile).mode & 0o777).toBe(0o600);
+    for (const line of credentials) expect(first.output()).toContain(line);
+    const [adminEmail, adminPassword] = credentials[0]!.split(' ');
+    const signIn = await fetch(`${consoleUrl}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: adminEmail, password: adminPassword })
+    });
+    expect(signIn.status).toBe(200);
     const login = await fetch(`${backend}/api/dev/login`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
@@ -116,6 +138,9 @@ describe('npm start: the embedded stack', () => {
     expect(await first.exited).toBe(0);
     expect(pidAlive(postgresPid)).toBe(false);
     expect(existsSync(path.join(env.SYNCSCOPE_HOME, 'pg', 'postmaster.pid'))).toBe(false);
+    // The console and the agent stopped with it (no orphans still listening).
+    await expect(fetch(`${consoleUrl}/login`)).rejects.toThrow();
+    await expect(fetch(`http://127.0.0.1:${env.SYNCSCOPE_AGENT_METRICS_PORT}/healthz`)).rejects.toThrow();
 
     const second = startStackProcess(env);
     await waitFor(second, 'Press Ctrl-C');
