@@ -119,20 +119,27 @@ describe('the console, end to end in Chromium', () => {
     await page.goto(`${consoleUrl}/probe`);
     await page.getByLabel(/^User/).fill('bob@');
     await page.waitForFunction(() => document.querySelectorAll('#user-matches option').length > 0);
-    const options = await page.locator('#user-matches option').evaluateAll((els) =>
-      els.map((e) => (e as HTMLOptionElement).value)
-    );
+    const options = await page
+      .locator('#user-matches option')
+      .evaluateAll((els) => els.map((e) => (e as HTMLOptionElement).value));
     expect(options).toEqual([DEMO_USERS.bob.id]);
     await page.getByLabel(/^User/).fill(DEMO_USERS.bob.id);
     await page.getByLabel(/^Extra JWT claims/).fill('{"org": ');
     await page.getByLabel(/^Reason/).fill('bad claims');
     await page.getByRole('button', { name: 'Run probe' }).click();
-    await expect(page.locator('main [role=alert]').textContent()).resolves.toMatch(/Claims are not valid JSON/);
+    await expect(page.locator('main [role=alert]').textContent()).resolves.toMatch(
+      /Claims are not valid JSON/
+    );
     const reserved = await page.evaluate(async () => {
       const response = await fetch('/api/probes', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ target: 'demo', userId: 'u', claims: { sub: 'someone-else' }, reason: 'spoof' })
+        body: JSON.stringify({
+          target: 'demo',
+          userId: 'u',
+          claims: { sub: 'someone-else' },
+          reason: 'spoof'
+        })
       });
       return { status: response.status, body: await response.json() };
     });
@@ -152,7 +159,9 @@ describe('the console, end to end in Chromium', () => {
     const limited = await attempt();
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(((await limited.json()) as { error: { message: string } }).error.message).toMatch(/try again in \d+ s/);
+    expect(((await limited.json()) as { error: { message: string } }).error.message).toMatch(
+      /try again in \d+ s/
+    );
 
     const page = await operatorPage();
     await page.getByRole('button', { name: 'sign out' }).click();

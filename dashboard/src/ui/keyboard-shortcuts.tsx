@@ -15,6 +15,8 @@ const GO: Record<string, string> = {
 export function KeyboardShortcuts() {
   const router = useRouter();
   useEffect(() => {
+    // When the page became interactive (hydrated), for bench/console-performance.bench.ts.
+    document.documentElement.dataset.hydratedAt = String(Math.round(performance.now()));
     let pendingG = false;
     const onKey = (event: KeyboardEvent) => {
       const el = event.target as HTMLElement;
