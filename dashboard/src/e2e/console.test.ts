@@ -213,5 +213,9 @@ describe('the console, end to end in Chromium', () => {
     await page.goto(`${consoleUrl}/`);
     await expect(page.getByTestId('open-problems').textContent()).resolves.toContain('mismatch');
     await screenshot(page, 'overview');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(background).not.toBe('rgb(255, 255, 255)'); // the dark theme follows the system
+    await screenshot(page, 'overview-dark');
   });
 });
