@@ -11,7 +11,8 @@ describe('the ops database', () => {
     const url = await createTestDatabase('ops_migrate');
     expect(await migrateOpsDatabase(url)).toEqual([
       '1700000000000_probe-runs-and-audit-log',
-      '1700000000001_console-users-and-probe-jobs'
+      '1700000000001_console-users-and-probe-jobs',
+      '1700000000002_upload-errors'
     ]);
     expect(await migrateOpsDatabase(url)).toEqual([]);
   });
