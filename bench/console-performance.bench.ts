@@ -127,7 +127,9 @@ async function main() {
     for (const url of Object.values(pages)) await measure(page, url); // warm-up
     const results: Record<string, PageTiming[]> = {};
     for (let i = 0; i < runs; i++)
-      for (const [name, url] of Object.entries(pages)) (results[name] ??= []).push(await measure(page, url));
+      for (const [name, url] of Object.entries(pages)) {
+        results[name] = [...(results[name] ?? []), await measure(page, url)];
+      }
     const baseline = median(results['sign-in page (baseline)']!.map((r) => r.lcp));
     console.log(`\nmedian of ${runs} runs (Chromium ${browser.version()}):`);
     for (const [name, timings] of Object.entries(results)) {

@@ -17,7 +17,8 @@ const nodeOnly = [
   'pino',
   'jose',
   'pgsql-ast-parser',
-  'yaml'
+  'yaml',
+  'prom-client'
 ];
 
 const config: NextConfig = {

@@ -110,6 +110,16 @@ export const ERROR_CODES = {
     description:
       'A console user could not be added or changed: the email is malformed or taken, the role is not viewer, operator or admin, or the password is shorter than 12 characters.'
   },
+  SYNCSCOPE_E_INGEST_KEY: {
+    status: 401,
+    description:
+      'The upload-results report carries no valid ingest key. Create one for the target (`syncscope ingest-keys add --target NAME`) and send it as `Authorization: Bearer <key>`.'
+  },
+  SYNCSCOPE_E_INGEST_BUSY: {
+    status: 429,
+    description:
+      'SyncScope is storing as many reported operations as it queues. Retry after the seconds in Retry-After (the reporter does this on its own).'
+  },
   SYNCSCOPE_E_JOB_UNKNOWN: {
     status: 404,
     description: 'No probe job has this id. Open the probes list to find the run.'

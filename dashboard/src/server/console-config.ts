@@ -11,7 +11,17 @@ const consoleEnvSchema = z.object({
     .positive()
     .max(24 * 30)
     .default(12),
-  SYNCSCOPE_COOKIE_SECURE: z.enum(['auto', 'always', 'never']).default('auto')
+  SYNCSCOPE_COOKIE_SECURE: z.enum(['auto', 'always', 'never']).default('auto'),
+  /** Extra field names masked in reported upload data (comma-separated), on top of the defaults. */
+  SYNCSCOPE_INGEST_REDACT_FIELDS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((f) => f.trim())
+        .filter(Boolean)
+    )
 });
 
 export type ConsoleConfig = z.infer<typeof consoleEnvSchema> & { opsDatabaseUrl: string };

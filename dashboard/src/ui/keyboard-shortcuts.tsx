@@ -8,6 +8,7 @@ const GO: Record<string, string> = {
   p: '/probe',
   h: '/probes',
   t: '/trace',
+  u: '/uploads',
   r: '/rules',
   a: '/audit'
 };

@@ -71,7 +71,12 @@ export class ArticleConnector implements PowerSyncBackendConnector {
     const session = this.session ?? (await this.signIn());
     const response = await fetch(`${this.options.backendUrl}/api/upload`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${session}` },
+      headers: {
+        'Content-Type': 'application/json',
+        Authorization: `Bearer ${session}`,
+        // Lets the backend's reports tell a stuck client apart from the user's other devices.
+        'X-PowerSync-Client-Id': await database.getClientId()
+      },
       body: JSON.stringify({ batch: compactCrud(operations) })
     });
     this.uploads++;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { SyncScopeError } from '@syncscope/core';
 import { upsertConsoleUser } from '@syncscope/core/console-users/console-users';
 import { generatePassword } from '@syncscope/core/console-users/password-hash';
+import { createIngestKey } from '@syncscope/core/upload-errors/ingest-keys';
 import pg from 'pg';
 import { type ManagedChild, spawnNode, waitForHttp } from './child-process.ts';
 
@@ -125,6 +126,23 @@ export async function resetDemoConsoleUsers(
     const file = path.join(home, 'demo-credentials.txt');
     await writeFile(file, `${lines.join('\n')}\n`, { mode: 0o600 });
     return { file, lines };
+  } finally {
+    await pool.end();
+  }
+}
+
+const DEMO_INGEST_LABEL = 'demo backend (npm start)';
+
+/** A fresh ingest key for the demo backend's upload reports (the previous start's key is revoked). */
+export async function rotateDemoIngestKey(opsUrl: string, target: string): Promise<string> {
+  const pool = new pg.Pool({ connectionString: opsUrl, max: 1 });
+  try {
+    await pool.query(
+      'UPDATE syncscope.ingest_keys SET revoked_at = now() WHERE label = $1 AND revoked_at IS NULL',
+      [DEMO_INGEST_LABEL]
+    );
+    const { key } = await createIngestKey(pool, { target, label: DEMO_INGEST_LABEL, createdBy: 'npm start' });
+    return key;
   } finally {
     await pool.end();
   }

@@ -4,17 +4,25 @@ import { assertPortFree, type Logger, loadOrCreateSigningKey } from '@syncscope/
 import { startEmbeddedPostgres } from '@syncscope/core/embedded-postgres/embedded-postgres';
 import { migrateOpsDatabase } from '@syncscope/core/ops-db/ops-database';
 import {
+  DEMO_TARGET,
   demoStackFiles,
   ensureReadOnlyProbeRole,
   writeDemoTargetsFile
 } from '@syncscope/core/probe/targets/demo-target';
 import { loadServiceConfig } from '@syncscope/powersync/config/load-service-config';
 import { startDevSyncServer } from '@syncscope/powersync/dev-sync-server';
+import { createUploadResultsReporter, type UploadResultsReporter } from '@syncscope/reporter';
 import pg from 'pg';
 import { startDemoBackend } from '../backend/index.ts';
 import { applyDemoSchema } from '../schema/index.ts';
 import { DEMO_USERS, seedDemoData } from '../seed/index.ts';
-import { ensureConsoleBuilt, resetDemoConsoleUsers, startAgent, startConsole } from './console-process.ts';
+import {
+  ensureConsoleBuilt,
+  resetDemoConsoleUsers,
+  rotateDemoIngestKey,
+  startAgent,
+  startConsole
+} from './console-process.ts';
 import { ensureDatabases, STACK_DATABASES } from './databases.ts';
 import { APP_AUDIENCE, PROBE_AUDIENCE, writeDevServiceConfig } from './dev-service-config.ts';
 import { loadOrCreateSecret } from './secrets.ts';
@@ -108,6 +116,18 @@ export async function startStack(options: {
     });
     stops.push(() => sync.close());
 
+    // The backend reports every upload batch's results to the console (upload errors, stuck queues).
+    const opsUrl = postgres.url(STACK_DATABASES.syncscope);
+    const consoleUrl =
+      config.SYNCSCOPE_CONSOLE === 'on' ? `http://${host}:${config.SYNCSCOPE_DASHBOARD_PORT}` : null;
+    let reporter: UploadResultsReporter | undefined;
+    if (consoleUrl) {
+      reporter = createUploadResultsReporter({
+        url: `${consoleUrl}/api/ingest/v1/upload-results`,
+        apiKey: await rotateDemoIngestKey(opsUrl, DEMO_TARGET.name),
+        onDeliveryFailure: (reason) => options.logger.warn({ reason }, 'upload report not delivered')
+      });
+    }
     const backend = await startDemoBackend({
       host,
       port: config.SYNCSCOPE_DEMO_PORT,
@@ -117,6 +137,9 @@ export async function startStack(options: {
       probeAudience: PROBE_AUDIENCE,
       powersyncUrl: syncUrl,
       demoMode: true,
+      onResults: reporter
+        ? (userId, results, batch, { clientId }) => reporter.report({ userId, clientId, results, batch })
+        : undefined,
       logger: options.logger.child({ part: 'demo-backend' })
     });
     stops.push(() => backend.close());
@@ -129,7 +152,6 @@ export async function startStack(options: {
     });
 
     // The console's side: demo accounts, a probe agent running console jobs, and the console itself.
-    const opsUrl = postgres.url(STACK_DATABASES.syncscope);
     const credentials = await resetDemoConsoleUsers(opsUrl, config.home);
     const childEnv = {
       ...(options.env ?? process.env),
@@ -147,8 +169,7 @@ export async function startStack(options: {
       env: childEnv
     });
     stops.push(() => agent.process.stop());
-    let consoleUrl: string | null = null;
-    if (config.SYNCSCOPE_CONSOLE === 'on') {
+    if (consoleUrl) {
       ensureConsoleBuilt(REPO_ROOT, (line) => console.log(line));
       const started = await startConsole({
         repoRoot: REPO_ROOT,
@@ -157,7 +178,8 @@ export async function startStack(options: {
         env: childEnv
       });
       stops.push(() => started.process.stop());
-      consoleUrl = started.url;
+      // Stopped first: reports still queued reach the console before it goes.
+      if (reporter) stops.push(() => reporter.flush());
     }
 
     const urls = {

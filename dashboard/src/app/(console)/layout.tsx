@@ -12,6 +12,7 @@ const NAV = [
   { href: '/probe', label: 'Probe a user', key: 'g p', role: 'operator' },
   { href: '/probes', label: 'Probes', key: 'g h' },
   { href: '/trace', label: 'Row trace', key: 'g t' },
+  { href: '/uploads', label: 'Upload errors', key: 'g u' },
   { href: '/rules', label: 'Sync rules', key: 'g r' },
   { href: '/audit', label: 'Audit log', key: 'g a', role: 'admin' },
   { href: '/admin/users', label: 'Users & roles', role: 'admin' }

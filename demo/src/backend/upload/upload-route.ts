@@ -9,8 +9,15 @@ import { validateOperation } from './validate-operation.ts';
 export type UploadResultsHook = (
   userId: string,
   results: OperationResult[],
-  batch: unknown[]
+  batch: unknown[],
+  context: { clientId?: string }
 ) => void | Promise<void>;
+
+/** The uploading client's id, when its connector sends one (`X-PowerSync-Client-Id`). */
+function clientIdOf(request: FastifyRequest): string | undefined {
+  const value = request.headers['x-powersync-client-id'];
+  return typeof value === 'string' && value.length > 0 && value.length <= 200 ? value : undefined;
+}
 
 /**
  * POST /api/upload {batch: [{op, table, id, data}]}: applies each operation in its own transaction, in
@@ -59,7 +66,7 @@ export function registerUploadRoute(
         'upload operations rejected'
       );
     try {
-      await deps.onResults?.(userId, results, parsed.data.batch);
+      await deps.onResults?.(userId, results, parsed.data.batch, { clientId: clientIdOf(request) });
     } catch (error) {
       // The operations are committed: failing the request now would make the client upload them again.
       deps.logger.error(

@@ -1,0 +1,160 @@
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import { requirePageUser } from '@/features/auth/guard.server';
+import { Sparkline } from '@/features/upload-errors/upload-error-views';
+import { listErrorGroups, listStuckQueues } from '@/features/upload-errors/upload-errors.server';
+import { listTargets } from '@/server/targets';
+import {
+  Badge,
+  buttonClass,
+  Card,
+  Empty,
+  inputClass,
+  Mono,
+  PageHeader,
+  TextLink,
+  Time
+} from '@/ui/primitives';
+
+export const metadata: Metadata = { title: 'Upload errors' };
+
+export default async function UploadErrorsPage({
+  searchParams
+}: {
+  searchParams: Promise<{ target?: string; retryable?: string }>;
+}) {
+  await requirePageUser('viewer');
+  const filters = await searchParams;
+  const [groups, stuck, targets] = await Promise.all([
+    listErrorGroups(filters),
+    listStuckQueues(),
+    listTargets()
+  ]);
+  return (
+    <>
+      <PageHeader title="Upload errors" />
+      <Card title={`Stuck upload queues (${stuck.length})`} className="mb-4">
+        {stuck.length ? (
+          <table className="w-full text-left text-xs" data-testid="stuck-queues">
+            <thead className="text-zinc-500">
+              <tr>
+                <th className="pr-3 font-medium">Client</th>
+                <th className="pr-3 font-medium">User</th>
+                <th className="pr-3 font-medium">Operation at the head</th>
+                <th className="pr-3 text-right font-medium">Failures</th>
+                <th className="pr-3 font-medium">Since</th>
+                <th className="pr-3 font-medium">Last error</th>
+              </tr>
+            </thead>
+            <tbody>
+              {stuck.map((s) => (
+                <tr
+                  key={`${s.target}/${s.clientId}/${s.tableName}/${s.rowId}/${s.op}`}
+                  className="border-t border-zinc-100 align-top dark:border-zinc-900"
+                >
+                  <td className="py-1 pr-3">
+                    <Mono nowrap>{s.clientId}</Mono>
+                  </td>
+                  <td className="pr-3">
+                    <TextLink
+                      href={`/probe?target=${encodeURIComponent(s.target)}&user=${encodeURIComponent(s.userId)}`}
+                    >
+                      <Mono nowrap>{s.userId}</Mono>
+                    </TextLink>
+                  </td>
+                  <td className="pr-3">
+                    {s.op}{' '}
+                    <TextLink
+                      href={`/trace?target=${encodeURIComponent(s.target)}&table=${encodeURIComponent(s.tableName)}&id=${encodeURIComponent(s.rowId)}&user=${encodeURIComponent(s.userId)}`}
+                    >
+                      <Mono>
+                        {s.tableName}/{s.rowId}
+                      </Mono>
+                    </TextLink>
+                  </td>
+                  <td className="pr-3 text-right tabular-nums">{s.failures}</td>
+                  <td className="pr-3">
+                    <Time value={s.firstFailedAt} />
+                  </td>
+                  <td>
+                    <Badge value={s.lastRetryable ? 'retryable' : 'final'} /> {s.lastDetail}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : (
+          <Empty>No client keeps failing on the same operation.</Empty>
+        )}
+      </Card>
+      <form className="mb-3 flex items-end gap-2 text-xs" aria-label="filters">
+        <select name="target" defaultValue={filters.target ?? ''} className={inputClass} aria-label="target">
+          <option value="">all targets</option>
+          {targets.map((t) => (
+            <option key={t}>{t}</option>
+          ))}
+        </select>
+        <select
+          name="retryable"
+          defaultValue={filters.retryable ?? ''}
+          className={inputClass}
+          aria-label="retryable"
+        >
+          <option value="">retryable and final</option>
+          <option value="retryable">retryable</option>
+          <option value="final">final</option>
+        </select>
+        <button type="submit" className={buttonClass}>
+          Filter
+        </button>
+      </form>
+      {groups.length ? (
+        <table className="w-full text-left" data-testid="error-groups">
+          <thead className="text-xs text-zinc-500">
+            <tr>
+              <th className="py-1 font-medium">Target</th>
+              <th className="pr-3 font-medium">Table</th>
+              <th className="pr-3 font-medium">Error</th>
+              <th className="pr-3 font-medium">Kind</th>
+              <th className="pr-3 text-right font-medium">Count</th>
+              <th className="pr-3 font-medium">Last 24 h</th>
+              <th className="pr-3 font-medium">Last seen</th>
+            </tr>
+          </thead>
+          <tbody>
+            {groups.map((g) => (
+              <tr key={g.id} className="border-t border-zinc-100 align-top dark:border-zinc-900">
+                <td className="py-1 pr-3">{g.target}</td>
+                <td className="pr-3">
+                  <Mono>{g.tableName}</Mono>
+                </td>
+                <td className="pr-3">
+                  <Link href={`/uploads/${g.id}`} className="text-sky-700 hover:underline dark:text-sky-400">
+                    {g.detailPattern}
+                  </Link>
+                  {g.exampleCode ? (
+                    <span className="ml-2 font-mono text-xs text-zinc-500">{g.exampleCode}</span>
+                  ) : null}
+                </td>
+                <td className="pr-3">
+                  <Badge value={g.retryable ? 'retryable' : 'final'} />
+                </td>
+                <td className="pr-3 text-right tabular-nums">{g.occurrences.toLocaleString('en')}</td>
+                <td className="pr-3">
+                  <Sparkline values={g.hourly} />
+                </td>
+                <td className="text-xs">
+                  <Time value={g.lastSeen} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : (
+        <Empty>
+          No upload errors reported. Backends report with the SyncScope reporter and an ingest key.
+        </Empty>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,3 @@
+import { handleIngest } from '@/features/upload-errors/ingest.server';
+
+export const POST = handleIngest;
