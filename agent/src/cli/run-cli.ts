@@ -13,6 +13,7 @@ import {
 import { resolveTarget, targetsSource } from '../probe/resolve-target.ts';
 import { AGENT_TOKEN_ENV, startAgentServer } from '../server/agent-server.ts';
 import { startProbeJobRunner } from '../worker/probe-job-runner.ts';
+import { registerIngestKeysCommands } from './ingest-keys-commands.ts';
 import { registerUsersCommands } from './users-commands.ts';
 
 export interface CliIo {
@@ -254,6 +255,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     readStdin: io.readStdin ?? (async () => undefined),
     guarded
   });
+  registerIngestKeysCommands(program, { out, env: io.env, guarded });
 
   try {
     await program.parseAsync([...argv], { from: 'user' });
