@@ -15,6 +15,7 @@ import { AGENT_TOKEN_ENV, startAgentServer } from '../server/agent-server.ts';
 import { startProbeJobRunner } from '../worker/probe-job-runner.ts';
 import { registerIngestKeysCommands } from './ingest-keys-commands.ts';
 import { registerUsersCommands } from './users-commands.ts';
+import { registerWriteProbeCommand } from './write-probe-command.ts';
 
 export interface CliIo {
   stdout: { write(text: string): unknown };
@@ -256,6 +257,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     guarded
   });
   registerIngestKeysCommands(program, { out, env: io.env, guarded });
+  registerWriteProbeCommand(program, {
+    out,
+    err,
+    env: io.env,
+    scrubber,
+    logger,
+    setJson: (value) => {
+      json = value;
+    },
+    guarded
+  });
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -1,4 +1,5 @@
 import type { ProbeReport, ProbeVerdict } from '@syncscope/core/probe/probe-types';
+import { WRITE_PROBE_LEGS, type WriteProbeReport } from '@syncscope/core/write-probe/write-probe-types';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
@@ -37,6 +38,10 @@ export interface AgentMetrics {
   initTarget(target: string): void;
   /** Counts one finished probe. */
   record(report: ProbeReport): void;
+  writeProbeRuns: Counter<'target' | 'verdict'>;
+  writeProbeLegDuration: Histogram<'target' | 'leg'>;
+  /** Counts one finished write probe and times its passed legs. */
+  recordWrite(report: WriteProbeReport): void;
 }
 
 /**
@@ -80,7 +85,23 @@ export function createAgentMetrics(options: { targets: readonly string[] }): Age
     registers
   });
 
+  const writeProbeRuns = new Counter({
+    name: 'syncscope_write_probe_runs_total',
+    help: 'Synthetic write probes by target and verdict (consistent: every leg passed; mismatch: a leg failed).',
+    labelNames: ['target', 'verdict'] as const,
+    registers
+  });
+  const writeProbeLegDuration = new Histogram({
+    name: 'syncscope_write_probe_leg_duration_seconds',
+    help: `Time per leg of the write path (${WRITE_PROBE_LEGS.join(', ')}), from the end of the previous leg.`,
+    labelNames: ['target', 'leg'] as const,
+    buckets: PHASE_BUCKETS,
+    registers
+  });
+
   const initTarget = (target: string) => {
+    for (const verdict of VERDICTS) writeProbeRuns.inc({ target, verdict }, 0);
+    for (const leg of WRITE_PROBE_LEGS) writeProbeLegDuration.zero({ target, leg });
     for (const verdict of VERDICTS) runs.inc({ target, verdict }, 0);
     duration.zero({ target });
     for (const phase of [...PROBE_PHASES, 'other']) phaseDuration.zero({ target, phase });
@@ -97,6 +118,14 @@ export function createAgentMetrics(options: { targets: readonly string[] }): Age
     rowDifferences,
     lastRun,
     initTarget,
+    writeProbeRuns,
+    writeProbeLegDuration,
+    recordWrite(report) {
+      writeProbeRuns.inc({ target: report.target, verdict: report.verdict });
+      for (const leg of report.legs)
+        if (leg.status === 'passed' && leg.ms !== undefined)
+          writeProbeLegDuration.observe({ target: report.target, leg: leg.leg }, leg.ms / 1000);
+    },
     record(report) {
       const target = report.target;
       runs.inc({ target, verdict: report.verdict });

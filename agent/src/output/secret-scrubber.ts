@@ -43,7 +43,7 @@ export class SecretScrubber {
 
   /** A target's admin token, database password, and signing key material. */
   addTarget(target: ProbeTarget): this {
-    this.add(target.adminToken);
+    this.add(target.adminToken, target.writeProbe?.uploadToken);
     for (const url of [
       target.sourceUrl,
       target.syncUrl,

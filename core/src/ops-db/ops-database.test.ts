@@ -12,7 +12,8 @@ describe('the ops database', () => {
     expect(await migrateOpsDatabase(url)).toEqual([
       '1700000000000_probe-runs-and-audit-log',
       '1700000000001_console-users-and-probe-jobs',
-      '1700000000002_upload-errors'
+      '1700000000002_upload-errors',
+      '1700000000003_write-probe-runs'
     ]);
     expect(await migrateOpsDatabase(url)).toEqual([]);
   });

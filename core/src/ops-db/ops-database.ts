@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';
 import type { ProbeReport } from '../probe/probe-types.ts';
+import type { WriteProbeReport } from '../write-probe/write-probe-types.ts';
 
 // Built from this file's folder (not `new URL('./migrations', …)`, which bundlers try to resolve as an
 // asset: the console bundles this module but never migrates; agents and `npm start` do).
@@ -67,13 +68,13 @@ export class OpsDatabase {
 
   /** Stores a probe's report; returns the run's id (its permanent link). */
   async recordProbeRun(
-    report: ProbeReport,
+    report: ProbeReport | WriteProbeReport,
     origin: { jobId?: string; requestedBy?: string } = {}
   ): Promise<string> {
     const { rows } = await this.pool.query<{ id: string }>(
       `INSERT INTO syncscope.probe_runs
-         (target, user_id, verdict, summary, started_at, duration_ms, report, job_id, requested_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+         (target, user_id, verdict, summary, started_at, duration_ms, report, job_id, requested_by, kind)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
       [
         report.target,
         report.userId,
@@ -83,7 +84,8 @@ export class OpsDatabase {
         report.durationMs,
         report,
         origin.jobId ?? null,
-        origin.requestedBy ?? null
+        origin.requestedBy ?? null,
+        'kind' in report ? report.kind : 'read'
       ]
     );
     return rows[0]!.id;

@@ -26,10 +26,21 @@ export interface ProbeTarget {
   issuer?: string;
   /** Claims added to every probe token (e.g. a tenant id that `request.jwt()` rules read). */
   extraClaims?: Record<string, unknown>;
-  /** The app backend's upload URL (write probes, issue 7). */
+  /** The app backend's upload URL (write probes). */
   uploadUrl?: string;
+  /** The synthetic write probe's test user, row and upload credential. */
+  writeProbe?: WriteProbeSettings;
   /** SyncScope's ops database, where probe runs and audit entries are written (optional). */
   opsDatabaseUrl?: string;
+}
+
+export interface WriteProbeSettings {
+  userId: string;
+  table: string;
+  values: Record<string, string | number | boolean | null>;
+  markerColumn: string;
+  /** Sent as `Authorization: Bearer …` to the upload URL: a credential the backend accepts for the test user. */
+  uploadToken: string;
 }
 
 export type ProbeSigningKey =

@@ -14,6 +14,16 @@ export const DEMO_USERS = {
   carol: { id: nameBasedUuid('user:carol'), email: 'carol@example.com', name: 'Carol' }
 } as const;
 
+/**
+ * SyncScope's write-probe test user and the workspace it alone writes into, so probe rows never show
+ * up in a real user's data.
+ */
+export const DEMO_WRITE_PROBE = {
+  userId: nameBasedUuid('user:syncscope-write-probe'),
+  email: 'write-probe@syncscope.invalid',
+  workspaceId: nameBasedUuid('workspace:syncscope-write-probe')
+} as const;
+
 export const workspaceId = (n: number) => nameBasedUuid(`workspace:${n}`);
 export const categoryId = (workspace: number, n: number) => nameBasedUuid(`category:${workspace}:${n}`);
 export const recordId = (n: number) => nameBasedUuid(`record:${n}`);
@@ -43,6 +53,7 @@ export type Row = (string | number | null)[];
 
 export function* users(scale: SeedScale): Generator<Row> {
   for (const u of Object.values(DEMO_USERS)) yield [u.id, u.email, u.name];
+  yield [DEMO_WRITE_PROBE.userId, DEMO_WRITE_PROBE.email, 'SyncScope write probe'];
   for (let i = 1; i <= extraUsers(scale); i++) yield [extraUserId(i), `user${i}@example.com`, `User ${i}`];
 }
 
@@ -50,6 +61,7 @@ const extraUsers = (scale: SeedScale) => Math.max(5, workspaceCount(scale));
 
 export function* workspaces(scale: SeedScale): Generator<Row> {
   for (let w = 1; w <= workspaceCount(scale); w++) yield [workspaceId(w), `Workspace ${w}`];
+  yield [DEMO_WRITE_PROBE.workspaceId, 'SyncScope write probes'];
 }
 
 export function* memberships(scale: SeedScale): Generator<Row> {
@@ -57,6 +69,7 @@ export function* memberships(scale: SeedScale): Generator<Row> {
   yield [nameBasedUuid('membership:alice:1'), alice.id, workspaceId(1), 'owner'];
   yield [nameBasedUuid('membership:alice:2'), alice.id, workspaceId(2), 'member'];
   yield [nameBasedUuid('membership:bob:3'), bob.id, workspaceId(3), 'owner'];
+  yield [nameBasedUuid('membership:write-probe'), DEMO_WRITE_PROBE.userId, DEMO_WRITE_PROBE.workspaceId, 'owner'];
   const random = prng(7);
   const count = workspaceCount(scale);
   for (let i = 1; i <= extraUsers(scale); i++) {

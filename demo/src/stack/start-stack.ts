@@ -16,6 +16,7 @@ import pg from 'pg';
 import { startDemoBackend } from '../backend/index.ts';
 import { applyDemoSchema } from '../schema/index.ts';
 import { DEMO_USERS, seedDemoData } from '../seed/index.ts';
+import { DEMO_WRITE_PROBE } from '../seed/seed-plan.ts';
 import {
   ensureConsoleBuilt,
   resetDemoConsoleUsers,
@@ -27,6 +28,7 @@ import { ensureDatabases, STACK_DATABASES } from './databases.ts';
 import { APP_AUDIENCE, PROBE_AUDIENCE, writeDevServiceConfig } from './dev-service-config.ts';
 import { loadOrCreateSecret } from './secrets.ts';
 import { readStackConfig, type StackConfig } from './stack-config.ts';
+import { writeProbeUploadToken } from './write-probe-credential.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const APP_KEY_ID = 'demo-app-1';
@@ -144,11 +146,23 @@ export async function startStack(options: {
     });
     stops.push(() => backend.close());
     // A ready probe target for this stack (`syncscope probe --target demo`); secrets stay in !env.
+    await writeProbeUploadToken({
+      file: demoStackFiles(config.home).writeProbeToken,
+      appKey,
+      audience: APP_AUDIENCE,
+      userId: DEMO_WRITE_PROBE.userId
+    });
     await writeDemoTargetsFile({
       home: config.home,
       syncUrl: sync.url,
       uploadUrl: `${backend.url}/api/upload`,
-      syncRulesPath: path.join(REPO_ROOT, 'powersync', 'sync_rules.yaml')
+      syncRulesPath: path.join(REPO_ROOT, 'powersync', 'sync_rules.yaml'),
+      writeProbe: {
+        userId: DEMO_WRITE_PROBE.userId,
+        table: 'records',
+        values: { workspace_id: DEMO_WRITE_PROBE.workspaceId },
+        markerColumn: 'title'
+      }
     });
 
     // The console's side: demo accounts, a probe agent running console jobs, and the console itself.

@@ -15,7 +15,8 @@ export const DEMO_TARGET = {
   env: {
     apiToken: 'SYNCSCOPE_DEMO_API_TOKEN',
     sourceUrl: 'SYNCSCOPE_DEMO_SOURCE_URL',
-    probeJwk: 'SYNCSCOPE_DEMO_PROBE_JWK'
+    probeJwk: 'SYNCSCOPE_DEMO_PROBE_JWK',
+    writeProbeToken: 'SYNCSCOPE_DEMO_WRITE_PROBE_TOKEN'
   }
 } as const;
 
@@ -24,8 +25,10 @@ export function demoStackFiles(home: string): {
   probeJwk: string;
   apiToken: string;
   probeDbPassword: string;
+  writeProbeToken: string;
 } {
   return {
+    writeProbeToken: path.join(home, 'secrets', 'write-probe-upload-token'),
     probeJwk: path.join(home, 'keys', `${DEMO_TARGET.kid}.private.jwk.json`),
     apiToken: path.join(home, 'secrets', 'sync-api-token'),
     probeDbPassword: path.join(home, 'secrets', 'probe-db-password')
@@ -53,6 +56,8 @@ export async function writeDemoTargetsFile(input: {
   syncUrl: string;
   uploadUrl: string;
   syncRulesPath: string;
+  /** The write probe's test user and row (its upload token comes from !env). */
+  writeProbe?: { userId: string; table: string; values: Record<string, string>; markerColumn: string };
 }): Promise<string> {
   const doc = new YAML.Document(
     {
@@ -65,7 +70,18 @@ export async function writeDemoTargetsFile(input: {
           sync_rules: { path: path.resolve(input.syncRulesPath) },
           signing_key: { kid: DEMO_TARGET.kid, private_jwk: new EnvTagged(DEMO_TARGET.env.probeJwk) },
           audience: DEMO_TARGET.audience,
-          upload_url: input.uploadUrl
+          upload_url: input.uploadUrl,
+          ...(input.writeProbe
+            ? {
+                write_probe: {
+                  user_id: input.writeProbe.userId,
+                  table: input.writeProbe.table,
+                  values: input.writeProbe.values,
+                  marker_column: input.writeProbe.markerColumn,
+                  upload_token: new EnvTagged(DEMO_TARGET.env.writeProbeToken)
+                }
+              }
+            : {})
         }
       }
     },
@@ -108,6 +124,7 @@ export async function fillDemoTargetEnv(
     set.push(name);
   };
   fill(DEMO_TARGET.env.probeJwk, await readTrimmed(files.probeJwk), files.probeJwk);
+  fill(DEMO_TARGET.env.writeProbeToken, await readTrimmed(files.writeProbeToken), files.writeProbeToken);
   fill(
     DEMO_TARGET.env.apiToken,
     env.SYNCSCOPE_API_TOKEN || (await readTrimmed(files.apiToken)),

@@ -334,7 +334,8 @@ function hideTarget(target: ProbeTarget): ProbeTarget {
     audience: target.audience,
     ...(target.issuer ? { issuer: target.issuer } : {}),
     ...(target.extraClaims ? { extraClaims: Object.keys(target.extraClaims) } : {}),
-    ...(target.uploadUrl ? { uploadUrl: target.uploadUrl } : {})
+    ...(target.uploadUrl ? { uploadUrl: target.uploadUrl } : {}),
+    ...(target.writeProbe ? { writeProbe: { ...target.writeProbe, uploadToken: '[redacted]' } } : {})
   }));
 }
 
@@ -353,6 +354,9 @@ async function resolveTarget(
   const extraClaims = entry.extra_claims
     ? (r.resolveClaims(entry.extra_claims, 'extra_claims') as Record<string, unknown>)
     : undefined;
+  const uploadToken = entry.write_probe
+    ? r.value('write_probe.upload_token', entry.write_probe.upload_token)
+    : undefined;
   const signing = await r.signingKey(entry.signing_key);
   // The admin API is only asked once everything local is in order.
   const rules =
@@ -370,7 +374,18 @@ async function resolveTarget(
     audience: entry.audience,
     ...(entry.issuer ? { issuer: entry.issuer } : {}),
     ...(extraClaims ? { extraClaims } : {}),
-    ...(uploadUrl ? { uploadUrl } : {})
+    ...(uploadUrl ? { uploadUrl } : {}),
+    ...(entry.write_probe && uploadToken
+      ? {
+          writeProbe: {
+            userId: entry.write_probe.user_id,
+            table: entry.write_probe.table,
+            values: entry.write_probe.values,
+            markerColumn: entry.write_probe.marker_column,
+            uploadToken
+          }
+        }
+      : {})
   });
 }
 

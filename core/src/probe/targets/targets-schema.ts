@@ -177,8 +177,25 @@ export const TARGET_KEYS = [
   'audience',
   'issuer',
   'extra_claims',
-  'upload_url'
+  'upload_url',
+  'write_probe'
 ] as const;
+
+export const WRITE_PROBE_KEYS = ['user_id', 'table', 'values', 'marker_column', 'upload_token'] as const;
+
+/** The synthetic write probe: as which test user, into which table, and how to authenticate uploads. */
+const writeProbeSchema = z.strictObject({
+  user_id: nonEmptyString('the test user the write probe writes as'),
+  table: nonEmptyString('the table the write probe inserts into and deletes from again'),
+  values: z
+    .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))
+    .default({})
+    .describe('column values of the probe row (e.g. the test user’s workspace)'),
+  marker_column: nonEmptyString(
+    'a text column that carries the probe marker, so app code can ignore the row'
+  ),
+  upload_token: secretField('upload_token')
+});
 
 export const targetSchema = z
   .strictObject({
@@ -191,7 +208,8 @@ export const targetSchema = z
     audience: nonEmptyString('the `aud` the sync service accepts for probe tokens'),
     issuer: nonEmptyString('the `iss` of probe tokens').optional(),
     extra_claims: extraClaimsSchema.optional(),
-    upload_url: urlField('upload_url', HTTP_PROTOCOLS).optional()
+    upload_url: urlField('upload_url', HTTP_PROTOCOLS).optional(),
+    write_probe: writeProbeSchema.optional()
   })
   .superRefine((t, ctx) => {
     const fromAdmin = t.sync_rules?.from_admin_api && t.sync_rules.path === undefined;
@@ -208,6 +226,13 @@ export const targetSchema = z
         path: ['sync_rules', 'from_admin_api'],
         message:
           'reads the rules from the admin API, which needs `admin_token: !env VARIABLE` (a token from the service’s api.tokens)'
+      });
+    }
+    if (t.write_probe !== undefined && t.upload_url === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['write_probe'],
+        message: 'needs `upload_url` (the app backend’s upload endpoint the probe writes through)'
       });
     }
     if (t.admin_token !== undefined && t.admin_url === undefined) {
@@ -243,5 +268,6 @@ export function allowedKeysAt(path: readonly PropertyKey[]): readonly string[] |
   if (path.length === 3 && path[2] === 'sync_rules') return ['path', 'from_admin_api'];
   if (path.length === 3 && path[2] === 'signing_key')
     return ['kid', 'hs256_secret', 'encoding', 'private_jwk'];
+  if (path.length === 3 && path[2] === 'write_probe') return WRITE_PROBE_KEYS;
   return undefined;
 }

@@ -1,0 +1,67 @@
+import type { Logger } from '@syncscope/core';
+import { type Command, InvalidArgumentError } from 'commander';
+import type { SecretScrubber } from '../output/secret-scrubber.ts';
+import { openOpsDatabase } from '../probe/probe-target.ts';
+import { resolveTarget, targetsSource } from '../probe/resolve-target.ts';
+import { formatWriteProbeReport, writeProbeTarget } from '../probe/write-probe-target.ts';
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 300)
+    throw new InvalidArgumentError('use a number of seconds between 0 and 300.');
+  return n;
+}
+
+/**
+ * `syncscope write-probe --target NAME`: one synthetic write through the app's write path as the
+ * target's test user; exit 0 when every leg passed, 1 when one failed (named), 2 when it could not run.
+ */
+export function registerWriteProbeCommand(
+  program: Command,
+  io: {
+    out(text: string): void;
+    err(text: string): void;
+    env: NodeJS.ProcessEnv;
+    scrubber: SecretScrubber;
+    logger(level: string): Logger;
+    setJson(json: boolean): void;
+    guarded<A extends unknown[]>(body: (...args: A) => Promise<number>): (...args: A) => Promise<void>;
+  }
+): void {
+  program
+    .command('write-probe')
+    .description(
+      "Write through the app's real write path as the target's test user (write_probe in the targets file) and time each leg: local write, backend accepted, visible in Postgres, replicated back, write checkpoint."
+    )
+    .requiredOption('--target <name>', 'target name from the targets file')
+    .option('--targets <file>', 'targets file (default: $SYNCSCOPE_HOME/targets.yaml)')
+    .option('--leg-timeout <seconds>', 'how long each leg may take', seconds, 15)
+    .option('--reason <text>', 'why (goes to the audit log)', 'write probe')
+    .option('--json', 'print the report as JSON')
+    .action(
+      io.guarded(
+        async (opts: {
+          target: string;
+          targets?: string;
+          legTimeout: number;
+          reason: string;
+          json?: boolean;
+        }) => {
+          io.setJson(Boolean(opts.json));
+          const target = await resolveTarget(targetsSource(opts.targets, io.env), opts.target, io.scrubber);
+          const ops = await openOpsDatabase(target.opsDatabaseUrl);
+          const report = await writeProbeTarget({
+            target,
+            logger: io.logger('warn'),
+            ops,
+            actor: `cli:${io.env.USER ?? 'unknown'}`,
+            reason: opts.reason,
+            legTimeoutMs: opts.legTimeout * 1000
+          }).finally(() => ops?.close());
+          io.out(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatWriteProbeReport(report));
+          if (report.error) io.err(`${report.error.code}: ${report.error.message}\n`);
+          return report.verdict === 'consistent' ? 0 : report.verdict === 'mismatch' ? 1 : 2;
+        }
+      )
+    );
+}
