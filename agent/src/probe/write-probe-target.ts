@@ -1,7 +1,7 @@
 import type { Logger } from '@syncscope/core';
 import type { OpsDatabase } from '@syncscope/core/ops-db/ops-database';
 import type { ProbeTarget } from '@syncscope/core/probe/probe-types';
-import type { WriteProbeReport } from '@syncscope/core/write-probe/write-probe-types';
+import type { WriteProbeLeg, WriteProbeReport } from '@syncscope/core/write-probe/write-probe-types';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 
 export interface WriteProbeRequest {
@@ -14,6 +14,7 @@ export interface WriteProbeRequest {
   jobId?: string;
   legTimeoutMs?: number;
   onRecorded?: (runId: string) => void;
+  onLeg?: (leg: WriteProbeLeg) => void;
 }
 
 /** Runs a write probe: audits its token, counts its legs in the metrics, stores the run. */
@@ -22,7 +23,10 @@ export async function writeProbeTarget(request: WriteProbeRequest): Promise<Writ
   const { runWriteProbe } = await import('@syncscope/core/write-probe/run-write-probe');
   const report = await runWriteProbe(request.target, {
     legTimeoutMs: request.legTimeoutMs,
-    onLeg: (leg) => log.debug({ leg: leg.leg, status: leg.status, ms: leg.ms }, 'write probe leg'),
+    onLeg: (leg) => {
+      log.debug({ leg: leg.leg, status: leg.status, ms: leg.ms }, 'write probe leg');
+      request.onLeg?.(leg);
+    },
     onTokenMinted: async (minted) => {
       log.info({ kid: minted.kid, jti: minted.jti, expiresAt: minted.expiresAt }, 'probe token minted');
       await request.ops?.audit({

@@ -3,10 +3,12 @@ import type { Logger } from '@syncscope/core';
 import type { OpsDatabase } from '@syncscope/core/ops-db/ops-database';
 import { type ProbeJobWorker, startProbeJobWorker } from '@syncscope/core/probe-jobs/probe-job-worker';
 import type { ProbeProgress } from '@syncscope/core/probe-jobs/probe-jobs';
+import { WRITE_PROBE_LEGS, type WriteProbeLeg } from '@syncscope/core/write-probe/write-probe-types';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import type { SecretScrubber } from '../output/secret-scrubber.ts';
 import { errorReport, probeTarget } from '../probe/probe-target.ts';
 import { resolveTarget, type TargetsSource } from '../probe/resolve-target.ts';
+import { writeProbeTarget } from '../probe/write-probe-target.ts';
 
 export interface ProbeJobRunnerOptions {
   opsDatabaseUrl: string;
@@ -55,16 +57,34 @@ export function startProbeJobRunner(options: ProbeJobRunnerOptions): Promise<Pro
           runId = id;
         }
       };
-      let report: Awaited<ReturnType<typeof probeTarget>>;
+      let report: { verdict: string };
       try {
         const target = await resolveTarget(options.targets, job.target, options.scrubber);
-        report = await probeTarget({ ...request, target });
+        report =
+          job.kind === 'write'
+            ? await writeProbeTarget({
+                ...request,
+                target,
+                onLeg: (leg) => send({ phase: nextWriteLeg(leg) })
+              })
+            : await probeTarget({ ...request, target });
       } catch (error) {
-        report = errorReport({ name: job.target, audience: '', signing: { kid: '' } }, job.userId, error);
-        runId = await options.ops.recordProbeRun(report, { jobId: job.id, requestedBy: job.requestedBy });
+        const failed = errorReport(
+          { name: job.target, audience: '', signing: { kid: '' } },
+          job.userId,
+          error
+        );
+        runId = await options.ops.recordProbeRun(failed, { jobId: job.id, requestedBy: job.requestedBy });
+        report = failed;
       }
       if (!runId) throw new Error('the probe finished but its run was not stored');
       return { runId, report };
     }
   });
+}
+
+/** The write probe's phase after a leg: the next leg, or where it stopped. */
+function nextWriteLeg(leg: WriteProbeLeg): string {
+  if (leg.status !== 'passed') return `${leg.leg} ${leg.status}`;
+  return WRITE_PROBE_LEGS[WRITE_PROBE_LEGS.indexOf(leg.leg) + 1] ?? 'cleanup';
 }

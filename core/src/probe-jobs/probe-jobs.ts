@@ -12,6 +12,8 @@ export type ProbeJobStatus = 'queued' | 'running' | 'done' | 'failed';
 
 export interface ProbeJob {
   id: string;
+  /** read: a probe of one user; write: a synthetic write probe as the target's test user. */
+  kind: 'read' | 'write';
   target: string;
   userId: string;
   claims: Record<string, unknown>;
@@ -47,12 +49,13 @@ export interface ProbeJobEvent {
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
-const JOB_COLUMNS = `id, target, user_id AS "userId", claims, reason, requested_by AS "requestedBy", status,
+const JOB_COLUMNS = `id, kind, target, user_id AS "userId", claims, reason, requested_by AS "requestedBy", status,
   attempts, max_attempts AS "maxAttempts", agent, progress, run_id AS "runId", error, created_at AS "createdAt"`;
 
 export async function enqueueProbeJob(
   db: Queryable,
   job: {
+    kind?: ProbeJob['kind'];
     target: string;
     userId: string;
     claims?: Record<string, unknown>;
@@ -61,9 +64,9 @@ export async function enqueueProbeJob(
   }
 ): Promise<ProbeJob> {
   const { rows } = await db.query<ProbeJob>(
-    `INSERT INTO syncscope.probe_jobs (target, user_id, claims, reason, requested_by)
-     VALUES ($1, $2, $3, $4, $5) RETURNING ${JOB_COLUMNS}`,
-    [job.target, job.userId, job.claims ?? {}, job.reason, job.requestedBy]
+    `INSERT INTO syncscope.probe_jobs (kind, target, user_id, claims, reason, requested_by)
+     VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${JOB_COLUMNS}`,
+    [job.kind ?? 'read', job.target, job.userId, job.claims ?? {}, job.reason, job.requestedBy]
   );
   const created = rows[0]!;
   await notify(db, { jobId: created.id, status: 'queued', progress: {}, sentAt: Date.now() });

@@ -170,6 +170,23 @@ describe('the console, end to end in Chromium', () => {
     expect(page.url()).toMatch(/\/login\?next=%2Fprobes/);
   });
 
+  it('runs a synthetic write probe from the overview and shows every leg of the write path', async () => {
+    const page = await operatorPage();
+    await page.getByRole('button', { name: 'run write probe' }).click();
+    await page.waitForURL(/\/probes\/jobs\//);
+    await page.waitForURL(/\/probes\/[0-9a-f-]{36}$/, { timeout: 90_000 });
+    await expect(page.getByTestId('probe-summary').textContent()).resolves.toMatch(/^Write path healthy/);
+    const legs = await page.getByTestId('write-probe-legs').locator('tr').allTextContents();
+    expect(legs.map((l) => l.split(/consistent/)[0])).toEqual([
+      'local-write',
+      'backend-accepted',
+      'visible-in-postgres',
+      'replicated-back',
+      'write-checkpoint'
+    ]);
+    await screenshot(page, 'write-probe');
+  });
+
   it('a viewer reads results but cannot probe: no button, and a forged request gets 403', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();

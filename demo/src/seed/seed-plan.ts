@@ -69,7 +69,12 @@ export function* memberships(scale: SeedScale): Generator<Row> {
   yield [nameBasedUuid('membership:alice:1'), alice.id, workspaceId(1), 'owner'];
   yield [nameBasedUuid('membership:alice:2'), alice.id, workspaceId(2), 'member'];
   yield [nameBasedUuid('membership:bob:3'), bob.id, workspaceId(3), 'owner'];
-  yield [nameBasedUuid('membership:write-probe'), DEMO_WRITE_PROBE.userId, DEMO_WRITE_PROBE.workspaceId, 'owner'];
+  yield [
+    nameBasedUuid('membership:write-probe'),
+    DEMO_WRITE_PROBE.userId,
+    DEMO_WRITE_PROBE.workspaceId,
+    'owner'
+  ];
   const random = prng(7);
   const count = workspaceCount(scale);
   for (let i = 1; i <= extraUsers(scale); i++) {

@@ -1,7 +1,9 @@
+import { roleAllows } from '@syncscope/core/console-users/console-users';
 import type { Metadata } from 'next';
 import { requirePageUser } from '@/features/auth/guard.server';
 import { targetHealth } from '@/features/overview/target-health.server';
 import { openProblems, verdictTrends } from '@/features/overview/verdict-trends.server';
+import { WriteProbeButton } from '@/features/probes/write-probe-button';
 import { listTargets } from '@/server/targets';
 import { Badge, Card, Empty, Mono, PageHeader, TextLink, Time } from '@/ui/primitives';
 
@@ -14,7 +16,7 @@ const DOT: Record<string, string> = {
 };
 
 export default async function OverviewPage() {
-  await requirePageUser('viewer');
+  const user = await requirePageUser('viewer');
   const targets = await listTargets();
   const [health, trends, problems] = await Promise.all([
     Promise.all(targets.map(targetHealth)),
@@ -81,6 +83,7 @@ export default async function OverviewPage() {
                 </span>
               </div>
               {h.problem ? <p className="mb-2 text-rose-700 dark:text-rose-400">{h.problem}</p> : null}
+              {roleAllows(user.role, 'operator') ? <WriteProbeButton target={h.target} /> : null}
               <p className="mb-1 text-xs text-zinc-500">
                 Last {trend?.recent.length ?? 0} probes (oldest → newest)
               </p>

@@ -5,11 +5,13 @@ import { z } from 'zod';
 import { authorizeRoute, errorResponse } from '@/features/auth/guard.server';
 import { audit } from '@/server/audit';
 import { opsPool } from '@/server/ops-pool';
-import { listTargets } from '@/server/targets';
+import { listTargets, loadTarget } from '@/server/targets';
 
 const probeRequestSchema = z.strictObject({
+  kind: z.enum(['read', 'write']).default('read'),
   target: z.string().min(1),
-  userId: z.string().trim().min(1).max(256),
+  /** The user to probe (read probes); a write probe writes as the target's configured test user. */
+  userId: z.string().trim().min(1).max(256).optional(),
   claims: z.record(z.string(), z.unknown()).optional(),
   reason: z
     .string()
@@ -30,9 +32,18 @@ export async function handleEnqueueProbe(request: Request): Promise<Response> {
     const problem = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
     return errorResponse(400, 'SYNCSCOPE_E_REQUEST_INVALID', problem);
   }
-  const { target, userId, claims, reason } = parsed.data;
+  const { kind, target, claims, reason } = parsed.data;
   if (!(await listTargets()).includes(target))
     return errorResponse(404, 'SYNCSCOPE_E_TARGET_UNKNOWN', `No target "${target}" in the targets file.`);
+  const userId = kind === 'write' ? (await loadTarget(target)).writeProbe?.userId : parsed.data.userId;
+  if (!userId)
+    return errorResponse(
+      400,
+      'SYNCSCOPE_E_REQUEST_INVALID',
+      kind === 'write'
+        ? `Target "${target}" has no write_probe section: add its test user, table and upload token (docs/targets.md).`
+        : 'userId: the user to probe is required.'
+    );
   const reserved = Object.keys(claims ?? {}).filter((k) =>
     (RESERVED_PROBE_CLAIMS as readonly string[]).includes(k)
   );
@@ -48,9 +59,10 @@ export async function handleEnqueueProbe(request: Request): Promise<Response> {
     target,
     subjectUser: userId,
     reason,
-    details: { claims: Object.keys(claims ?? {}) }
+    details: { kind, claims: Object.keys(claims ?? {}) }
   });
   const job = await enqueueProbeJob(opsPool(), {
+    kind,
     target,
     userId,
     claims,

@@ -4,6 +4,15 @@ import { useRouter } from 'next/navigation';
 import { useEffect, useState } from 'react';
 import { Badge } from '@/ui/primitives';
 
+const WRITE_PHASES: [string, string][] = [
+  ['queued', 'Waiting for an agent'],
+  ['local-write', 'Local write (writeTransaction)'],
+  ['backend-accepted', 'Upload accepted by the app backend'],
+  ['visible-in-postgres', 'Visible in Postgres'],
+  ['replicated-back', 'Replicated back to the client'],
+  ['write-checkpoint', 'Write checkpoint complete']
+];
+
 const PHASES: [string, string][] = [
   ['queued', 'Waiting for an agent'],
   ['mint', 'Minting a probe token'],
@@ -23,7 +32,15 @@ declare global {
 }
 
 /** Live progress of one probe job over SSE; opens the stored result when the job is done. */
-export function ProbeProgress({ jobId, initial }: { jobId: string; initial: ProbeJobEvent }) {
+export function ProbeProgress({
+  jobId,
+  initial,
+  kind = 'read'
+}: {
+  jobId: string;
+  initial: ProbeJobEvent;
+  kind?: 'read' | 'write';
+}) {
   const router = useRouter();
   const [event, setEvent] = useState<ProbeJobEvent>(initial);
   const [seen, setSeen] = useState<Set<string>>(
@@ -57,7 +74,7 @@ export function ProbeProgress({ jobId, initial }: { jobId: string; initial: Prob
         <Badge value={event.status} /> <span data-testid="probe-phase">{current ?? 'starting'}</span>
       </p>
       <ol className="space-y-1">
-        {PHASES.map(([phase, label]) => {
+        {(kind === 'write' ? WRITE_PHASES : PHASES).map(([phase, label]) => {
           const active = phase === current;
           const done = !active && (seen.has(phase) || (phase === 'queued' && event.status !== 'queued'));
           return (

@@ -1,11 +1,10 @@
 import { Badge, Card, Mono, TextLink, Time } from '@/ui/primitives';
-import type { ProbeRunDetail } from './probe-runs.server';
+import type { ProbeRunDetail, ReadReport } from './probe-runs.server';
 
 const PHASE_ORDER = ['mint', 'schema', 'sync', 'expected', 'diff', 'settle', 'write-checkpoint'];
 
 /** The stored report of one probe, above its paged row differences. Server component. */
-export function ProbeResult({ run }: { run: ProbeRunDetail }) {
-  const { report } = run;
+export function ProbeResult({ run, report }: { run: ProbeRunDetail; report: ReadReport }) {
   const bucketDiffs = report.buckets.differences;
   return (
     <div className="space-y-4">

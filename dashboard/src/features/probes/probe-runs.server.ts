@@ -1,9 +1,11 @@
 import 'server-only';
 import type { ProbeReport, RowDifference } from '@syncscope/core/probe/probe-types';
+import type { WriteProbeReport } from '@syncscope/core/write-probe/write-probe-types';
 import { opsPool } from '@/server/ops-pool';
 
 export interface ProbeRunSummary {
   id: string;
+  kind: 'read' | 'write';
   target: string;
   userId: string;
   verdict: string;
@@ -21,7 +23,7 @@ export interface ProbeRunFilters {
   until?: string;
 }
 
-const SUMMARY_COLUMNS = `id, target, user_id AS "userId", verdict, summary, started_at AS "startedAt",
+const SUMMARY_COLUMNS = `id, kind, target, user_id AS "userId", verdict, summary, started_at AS "startedAt",
   duration_ms AS "durationMs", requested_by AS "requestedBy"`;
 
 function whereClause(filters: ProbeRunFilters): { sql: string; values: unknown[] } {
@@ -61,10 +63,16 @@ export async function listProbeRuns(
   return { runs: page.rows, total: count.rows[0]!.n };
 }
 
+/** A read probe's report as the detail page loads it: without its row differences (paged separately). */
+export type ReadReport = Omit<ProbeReport, 'rows'> & { rows: Omit<ProbeReport['rows'], 'differences'> };
+
+export const isWriteReport = (report: ReadReport | WriteProbeReport): report is WriteProbeReport =>
+  'kind' in report && report.kind === 'write';
+
 export interface ProbeRunDetail extends ProbeRunSummary {
   jobId: string | null;
   /** The report without its row differences (read page by page with probeRunDifferences). */
-  report: Omit<ProbeReport, 'rows'> & { rows: Omit<ProbeReport['rows'], 'differences'> };
+  report: ReadReport | WriteProbeReport;
   differenceCount: number;
   differenceKinds: Record<string, number>;
 }

@@ -168,7 +168,7 @@ describe('upload errors in the console', () => {
       ]);
       await eventually(async () => {
         await page.goto(`${stack.urls.console}/uploads`);
-        const stuck = await page.getByTestId('stuck-queues').innerText();
+        const stuck = (await page.getByTestId('stuck-queues').textContent()) ?? '';
         expect(stuck).toContain(clientId);
         expect(stuck).toContain(`records/${id}`);
         expect(stuck).toMatch(/retryable/);

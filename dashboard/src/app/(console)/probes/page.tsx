@@ -76,6 +76,7 @@ export default async function ProbesPage({ searchParams }: { searchParams: Promi
           <thead className="text-xs text-zinc-500">
             <tr>
               <th className="py-1 font-medium">Started</th>
+              <th className="font-medium">Kind</th>
               <th className="font-medium">Target</th>
               <th className="font-medium">User</th>
               <th className="font-medium">Verdict</th>
@@ -91,6 +92,7 @@ export default async function ProbesPage({ searchParams }: { searchParams: Promi
                     <Time value={run.startedAt} />
                   </TextLink>
                 </td>
+                <td className="pr-3 text-xs">{run.kind}</td>
                 <td className="pr-3">{run.target}</td>
                 <td className="pr-3">
                   <Mono nowrap>{run.userId}</Mono>

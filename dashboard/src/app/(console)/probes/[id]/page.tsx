@@ -3,8 +3,9 @@ import { notFound } from 'next/navigation';
 import { requirePageUser } from '@/features/auth/guard.server';
 import { DifferencesTable } from '@/features/probes/differences-table';
 import { ProbeResult } from '@/features/probes/probe-result';
-import { getProbeRun, probeRunDifferences } from '@/features/probes/probe-runs.server';
-import { Card, Empty, PageHeader, Pager, TextLink } from '@/ui/primitives';
+import { getProbeRun, isWriteReport, probeRunDifferences } from '@/features/probes/probe-runs.server';
+import { WriteProbeResult } from '@/features/probes/write-probe-result';
+import { Badge, Card, Empty, PageHeader, Pager, TextLink } from '@/ui/primitives';
 
 export const metadata: Metadata = { title: 'Probe result' };
 const PAGE = 50;
@@ -21,6 +22,19 @@ export default async function ProbeRunPage({
   const query = await searchParams;
   const run = await getProbeRun(id);
   if (!run) notFound();
+  if (isWriteReport(run.report))
+    return (
+      <>
+        <PageHeader title={`Write probe on ${run.target}`} />
+        <div className="mb-4 flex flex-wrap items-center gap-3">
+          <Badge value={run.verdict} />
+          <p className="font-medium" data-testid="probe-summary">
+            {run.summary}
+          </p>
+        </div>
+        <WriteProbeResult report={run.report} />
+      </>
+    );
   const offset = Math.max(0, Number(query.offset) || 0);
   const kind = ['missing', 'extra', 'different'].includes(query.kind ?? '') ? query.kind : undefined;
   const { differences, total } = await probeRunDifferences(id, {
@@ -41,7 +55,7 @@ export default async function ProbeRunPage({
           </TextLink>
         ) : null}
       </PageHeader>
-      <ProbeResult run={run} />
+      <ProbeResult run={run} report={run.report} />
       <Card className="mt-4" title={`Row differences (${run.differenceCount.toLocaleString('en')})`}>
         <nav className="mb-2 flex gap-3 text-xs" aria-label="difference kinds">
           {[undefined, 'missing', 'extra', 'different'].map((k) => (

@@ -15,12 +15,17 @@ export default async function ProbeJobPage({ params }: { params: Promise<{ id: s
   if (job.status === 'done' && job.runId) redirect(`/probes/${job.runId}`);
   return (
     <>
-      <PageHeader title={`Probing ${job.userId} on ${job.target}`} />
+      <PageHeader
+        title={
+          job.kind === 'write' ? `Write probe on ${job.target}` : `Probing ${job.userId} on ${job.target}`
+        }
+      />
       <p className="mb-4 text-xs text-zinc-500">
         Job <Mono>{job.id}</Mono> · requested by {job.requestedBy} · reason: {job.reason}
       </p>
       <ProbeProgress
         jobId={job.id}
+        kind={job.kind}
         initial={{
           jobId: job.id,
           status: job.status,
