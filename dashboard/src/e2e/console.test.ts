@@ -177,7 +177,7 @@ describe('the console, end to end in Chromium', () => {
     await page.waitForURL(/\/probes\/[0-9a-f-]{36}$/, { timeout: 90_000 });
     await expect(page.getByTestId('probe-summary').textContent()).resolves.toMatch(/^Write path healthy/);
     const legs = await page.getByTestId('write-probe-legs').locator('tr').allTextContents();
-    expect(legs.map((l) => l.split(/consistent/)[0])).toEqual([
+    expect(legs.map((l) => l.split(/passed/)[0])).toEqual([
       'local-write',
       'backend-accepted',
       'visible-in-postgres',

@@ -37,6 +37,8 @@ const VERDICT_STYLES: Record<string, string> = {
   queued: 'bg-zinc-100 text-zinc-700 dark:bg-zinc-800 dark:text-zinc-300',
   running: 'bg-sky-100 text-sky-900 dark:bg-sky-900/40 dark:text-sky-200',
   failed: 'bg-amber-100 text-amber-900 dark:bg-amber-900/40 dark:text-amber-200',
+  passed: 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900/40 dark:text-emerald-200',
+  skipped: 'bg-zinc-100 text-zinc-500 dark:bg-zinc-800 dark:text-zinc-400',
   retryable: 'bg-amber-100 text-amber-900 dark:bg-amber-900/40 dark:text-amber-200',
   final: 'bg-rose-100 text-rose-900 dark:bg-rose-900/40 dark:text-rose-200',
   up: 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900/40 dark:text-emerald-200',

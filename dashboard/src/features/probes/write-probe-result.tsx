@@ -11,11 +11,7 @@ export function WriteProbeResult({ report }: { report: WriteProbeReport }) {
             <tr key={leg.leg} className={leg.status === 'failed' ? 'text-rose-700 dark:text-rose-400' : ''}>
               <td className="py-0.5 pr-4 font-mono text-xs">{leg.leg}</td>
               <td className="pr-4">
-                <Badge
-                  value={
-                    leg.status === 'passed' ? 'consistent' : leg.status === 'failed' ? 'mismatch' : 'queued'
-                  }
-                />
+                <Badge value={leg.status} />
               </td>
               <td className="pr-4 text-right tabular-nums">{leg.ms === undefined ? '' : `${leg.ms} ms`}</td>
               <td>{leg.detail ?? ''}</td>
