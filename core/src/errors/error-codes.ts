@@ -120,6 +120,21 @@ export const ERROR_CODES = {
     description:
       'SyncScope is storing as many reported operations as it queues. Retry after the seconds in Retry-After (the reporter does this on its own).'
   },
+  SYNCSCOPE_E_INSPECT_NOT_SQLITE: {
+    status: 400,
+    description:
+      "The uploaded file is not a SQLite database (its header is not 'SQLite format 3'). Export the app's database file itself (e.g. powersync.db), not a copy of its text or a zip."
+  },
+  SYNCSCOPE_E_INSPECT_NOT_POWERSYNC: {
+    status: 400,
+    description:
+      'The SQLite file has none of the PowerSync tables (ps_crud, ps_oplog, ps_buckets): it is not a PowerSync client database. Export the database the PowerSync SDK opened.'
+  },
+  SYNCSCOPE_E_INSPECT_TOO_LARGE: {
+    status: 413,
+    description:
+      'The uploaded database is larger than the inspector accepts. Raise SYNCSCOPE_INSPECT_MAX_BYTES, or inspect it with `syncscope inspect --file`.'
+  },
   SYNCSCOPE_E_JOB_UNKNOWN: {
     status: 404,
     description: 'No probe job has this id. Open the probes list to find the run.'

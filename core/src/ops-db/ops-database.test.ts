@@ -13,7 +13,7 @@ describe('the ops database', () => {
       '1700000000000_probe-runs-and-audit-log',
       '1700000000001_console-users-and-probe-jobs',
       '1700000000002_upload-errors',
-      '1700000000003_write-probe-runs'
+      '1700000000003_write-probes-and-inspections'
     ]);
     expect(await migrateOpsDatabase(url)).toEqual([]);
   });

@@ -30,6 +30,7 @@ export interface AuditEntry {
     | 'probe.run'
     | 'explain.run'
     | 'user.added'
+    | 'database.inspected'
     | 'user.role_changed'
     | 'console.signed_in';
   target?: string;

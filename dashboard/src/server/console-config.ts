@@ -12,6 +12,12 @@ const consoleEnvSchema = z.object({
     .max(24 * 30)
     .default(12),
   SYNCSCOPE_COOKIE_SECURE: z.enum(['auto', 'always', 'never']).default('auto'),
+  /** Largest client database the inspector accepts. */
+  SYNCSCOPE_INSPECT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(200 * 1024 * 1024),
   /** Extra field names masked in reported upload data (comma-separated), on top of the defaults. */
   SYNCSCOPE_INGEST_REDACT_FIELDS: z
     .string()

@@ -9,6 +9,7 @@ const GO: Record<string, string> = {
   h: '/probes',
   t: '/trace',
   u: '/uploads',
+  i: '/inspector',
   r: '/rules',
   a: '/audit'
 };

@@ -15,6 +15,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { type LogRecord, PowerSyncDatabase, type Schema } from '@powersync/node';
 import type { SyncOutcome } from '../probe-types.ts';
+import {
+  SYNCED_BUCKETS_SQL,
+  SYNCED_OPS_SQL,
+  type SyncedBucketRow,
+  type SyncedOpRow,
+  toActualState
+} from './synced-state.ts';
 
 export const SYNC_AS_USER_DEFAULTS = {
   deadlineMs: 120_000,
@@ -138,28 +145,10 @@ async function preflight(endpoint: string, token: string): Promise<Preflight> {
 }
 
 async function readActualState(db: PowerSyncDatabase): Promise<ActualState> {
-  const buckets = await db.getAll<{ name: string; last_op: number | string; checksum: number }>(
-    "SELECT name, CAST(last_op AS TEXT) AS last_op, (add_checksum + op_checksum) & 0xffffffff AS checksum FROM ps_buckets WHERE name != '$local' ORDER BY name"
+  return toActualState(
+    await db.getAll<SyncedBucketRow>(SYNCED_BUCKETS_SQL),
+    await db.getAll<SyncedOpRow>(SYNCED_OPS_SQL)
   );
-  const ops = await db.getAll<{
-    bucket: string;
-    row_type: string;
-    row_id: string;
-    data: string;
-    hash: number;
-  }>(
-    'SELECT b.name AS bucket, o.row_type, o.row_id, o.data, o.hash FROM ps_oplog o JOIN ps_buckets b ON b.id = o.bucket'
-  );
-  return {
-    buckets: buckets.map((b) => ({ bucket: b.name, lastOp: String(b.last_op), checksum: b.checksum >>> 0 })),
-    ops: ops.map((o) => ({
-      bucket: o.bucket,
-      table: o.row_type,
-      id: o.row_id,
-      data: o.data,
-      checksum: o.hash >>> 0
-    }))
-  };
 }
 
 export async function syncAsUser(options: SyncAsUserOptions): Promise<SyncAsUserResult> {

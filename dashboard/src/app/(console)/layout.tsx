@@ -13,6 +13,7 @@ const NAV = [
   { href: '/probes', label: 'Probes', key: 'g h' },
   { href: '/trace', label: 'Row trace', key: 'g t' },
   { href: '/uploads', label: 'Upload errors', key: 'g u' },
+  { href: '/inspector', label: 'DB inspector', key: 'g i', role: 'operator' },
   { href: '/rules', label: 'Sync rules', key: 'g r' },
   { href: '/audit', label: 'Audit log', key: 'g a', role: 'admin' },
   { href: '/admin/users', label: 'Users & roles', role: 'admin' }

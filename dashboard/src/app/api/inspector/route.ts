@@ -1,0 +1,3 @@
+import { handleInspectorUpload } from '@/features/inspector/inspector-routes.server';
+
+export const POST = handleInspectorUpload;

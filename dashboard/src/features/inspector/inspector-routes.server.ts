@@ -1,0 +1,58 @@
+import 'server-only';
+import { isSyncScopeError } from '@syncscope/core';
+import { authorizeRoute, errorResponse } from '@/features/auth/guard.server';
+import { audit } from '@/server/audit';
+import { listTargets } from '@/server/targets';
+import { deleteInspectedDatabase, RETENTION_MINUTES, saveUpload } from './inspector-store.server';
+
+/**
+ * POST /api/inspector?name=&target=&user=&retention= with the database file as the raw body (streamed
+ * to disk, never buffered whole). Operators only: an exported database is a user's data. Audited.
+ */
+export async function handleInspectorUpload(request: Request): Promise<Response> {
+  const auth = await authorizeRoute(request, 'operator');
+  if ('response' in auth) return auth.response;
+  const params = new URL(request.url).searchParams;
+  const retention = Number(params.get('retention') ?? 60);
+  if (!(RETENTION_MINUTES as readonly number[]).includes(retention))
+    return errorResponse(
+      400,
+      'SYNCSCOPE_E_REQUEST_INVALID',
+      `retention must be one of ${RETENTION_MINUTES.join(', ')} minutes.`
+    );
+  const target = params.get('target') || null;
+  if (target && !(await listTargets()).includes(target))
+    return errorResponse(404, 'SYNCSCOPE_E_TARGET_UNKNOWN', `No target "${target}" in the targets file.`);
+  if (!request.body)
+    return errorResponse(400, 'SYNCSCOPE_E_REQUEST_INVALID', 'Send the database file as the request body.');
+  try {
+    const saved = await saveUpload({
+      body: request.body,
+      originalName: params.get('name') || 'client.db',
+      uploadedBy: auth.user.email,
+      target,
+      userId: params.get('user') || null,
+      retentionMinutes: retention
+    });
+    await audit({
+      actor: auth.user.email,
+      action: 'database.inspected',
+      target: target ?? undefined,
+      subjectUser: saved.userId ?? undefined,
+      details: { id: saved.id, name: saved.originalName, bytes: saved.sizeBytes, retentionMinutes: retention }
+    });
+    return Response.json({ id: saved.id }, { status: 201 });
+  } catch (error) {
+    if (isSyncScopeError(error)) return errorResponse(error.status, error.code, error.message);
+    throw error;
+  }
+}
+
+/** DELETE /api/inspector/:id: deletes the file now instead of at the end of its retention. */
+export async function handleInspectorDelete(request: Request, id: string): Promise<Response> {
+  const auth = await authorizeRoute(request, 'operator');
+  if ('response' in auth) return auth.response;
+  return (await deleteInspectedDatabase(id))
+    ? Response.json({ deleted: id })
+    : errorResponse(404, 'SYNCSCOPE_E_REQUEST_INVALID', `No inspected database ${id} (it may have expired).`);
+}
