@@ -14,6 +14,7 @@ import { resolveTarget, targetsSource } from '../probe/resolve-target.ts';
 import { AGENT_TOKEN_ENV, startAgentServer } from '../server/agent-server.ts';
 import { startProbeJobRunner } from '../worker/probe-job-runner.ts';
 import { registerIngestKeysCommands } from './ingest-keys-commands.ts';
+import { registerInspectCommand } from './inspect-command.ts';
 import { registerUsersCommands } from './users-commands.ts';
 import { registerWriteProbeCommand } from './write-probe-command.ts';
 
@@ -257,6 +258,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     guarded
   });
   registerIngestKeysCommands(program, { out, env: io.env, guarded });
+  registerInspectCommand(program, {
+    out,
+    env: io.env,
+    scrubber,
+    setJson: (value) => {
+      json = value;
+    },
+    guarded
+  });
   registerWriteProbeCommand(program, {
     out,
     err,

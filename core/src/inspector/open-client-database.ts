@@ -1,4 +1,5 @@
-import { open } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, open } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import { SyncScopeError } from '../errors/index.ts';
 
@@ -79,4 +80,23 @@ export async function openClientDatabase(file: string): Promise<Database.Databas
       `The file is not a readable SQLite database: ${(error as Error).message}`
     );
   }
+}
+
+/**
+ * Copies a client database for inspection, with the writes still in its `-wal` file folded in, and
+ * detaches the copy from WAL. The original file (and its -wal) are only read.
+ */
+export async function copyForInspection(file: string, copy: string): Promise<void> {
+  await copyFile(file, copy);
+  if (!(await hasSqliteHeader(copy))) return;
+  if (existsSync(`${file}-wal`)) {
+    await copyFile(`${file}-wal`, `${copy}-wal`);
+    const db = new Database(copy);
+    try {
+      db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      db.close();
+    }
+  }
+  await detachFromWal(copy);
 }

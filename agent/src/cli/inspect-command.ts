@@ -1,0 +1,94 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { compareWithSource, type SourceComparison } from '@syncscope/core/inspector/compare-with-source';
+import {
+  type ClientDatabaseInspection,
+  inspectClientDatabase
+} from '@syncscope/core/inspector/inspect-client-database';
+import { copyForInspection, openClientDatabase } from '@syncscope/core/inspector/open-client-database';
+import type { Command } from 'commander';
+import type { SecretScrubber } from '../output/secret-scrubber.ts';
+import { resolveTarget, targetsSource } from '../probe/resolve-target.ts';
+
+/** Reads a copy (the user's file is never opened for writing, not even its header). */
+async function inspectFile(file: string): Promise<ClientDatabaseInspection> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'syncscope-inspect-'));
+  try {
+    const copy = path.join(dir, 'client.db');
+    await copyForInspection(file, copy);
+    const db = await openClientDatabase(copy);
+    try {
+      return inspectClientDatabase(db);
+    } finally {
+      db.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function format(inspection: ClientDatabaseInspection, comparison: SourceComparison | null): string {
+  const { queue } = inspection;
+  const lines = [
+    `Client ${inspection.clientId ?? 'unknown'}: ${queue.operations} pending upload operations in ${queue.transactions.length} transactions (${queue.bytes} bytes).`
+  ];
+  if (queue.head)
+    lines.push(
+      `Head of the queue (the rest waits behind it): ${queue.head.op} ${queue.head.table}/${queue.head.rowId}`
+    );
+  lines.push(
+    '',
+    `Buckets (${inspection.buckets.length}), op log ${inspection.opLog.operations} ops, last op ${inspection.opLog.maxOpId ?? '-'}:`
+  );
+  for (const b of inspection.buckets) lines.push(`  ${b.name}  last op ${b.lastOp}, ${b.ops} ops`);
+  if (comparison) {
+    lines.push('', comparison.summary);
+    for (const d of [...comparison.buckets.differences, ...comparison.rows.differences])
+      lines.push(`  ${d.explanation}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** `syncscope inspect --file app.db [--target T --user U]`: the inspector without the console. */
+export function registerInspectCommand(
+  program: Command,
+  io: {
+    out(text: string): void;
+    env: NodeJS.ProcessEnv;
+    scrubber: SecretScrubber;
+    setJson(json: boolean): void;
+    guarded<A extends unknown[]>(body: (...args: A) => Promise<number>): (...args: A) => Promise<void>;
+  }
+): void {
+  program
+    .command('inspect')
+    .description(
+      'Read an exported PowerSync client database: upload queue, buckets, op log; with --target and --user, diff its rows against the source.'
+    )
+    .requiredOption('--file <path>', 'the exported SQLite file (read from a copy)')
+    .option('--target <name>', 'target whose source and rules to compare with')
+    .option('--user <id>', 'the user the database belongs to')
+    .option('--targets <file>', 'targets file (default: $SYNCSCOPE_HOME/targets.yaml)')
+    .option('--json', 'print JSON')
+    .action(
+      io.guarded(
+        async (opts: { file: string; target?: string; user?: string; targets?: string; json?: boolean }) => {
+          io.setJson(Boolean(opts.json));
+          const inspection = await inspectFile(opts.file);
+          let comparison: SourceComparison | null = null;
+          if (opts.target && opts.user) {
+            const target = await resolveTarget(targetsSource(opts.targets, io.env), opts.target, io.scrubber);
+            comparison = await compareWithSource(target, opts.user, inspection.actual);
+          }
+          const { actual: _rows, ...shown } = inspection;
+          io.out(
+            opts.json
+              ? `${JSON.stringify({ ...shown, comparison }, null, 2)}\n`
+              : format(inspection, comparison)
+          );
+          return comparison?.verdict === 'mismatch' ? 1 : 0;
+        }
+      )
+    );
+}
