@@ -10,61 +10,15 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { findFreePort } from '@syncscope/core';
-import { upsertConsoleUser } from '@syncscope/core/console-users/console-users';
-import { migrateOpsDatabase } from '@syncscope/core/ops-db/ops-database';
 import { claimProbeJob, enqueueProbeJob, reportProbeProgress } from '@syncscope/core/probe-jobs/probe-jobs';
-import { ensureConsoleBuilt, startConsole } from '@syncscope/demo/stack/console-process';
-import pg from 'pg';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { startBenchPostgres } from './lib/bench-postgres.ts';
+import type pg from 'pg';
+import type { Page } from 'playwright-core';
 import { seedProbeRuns } from './lib/console-dataset.ts';
+import { measurePage, type PageTiming, startConsoleUnderTest } from './lib/console-under-test.ts';
 import { fmt, median, percentile } from './lib/stats.ts';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
 const runs = Number(values.runs);
-const PASSWORD = 'bench-password-0123456789';
-
-interface PageTiming {
-  lcp: number;
-  interactive: number;
-}
-
-/** Navigates and reads LCP (PerformanceObserver, buffered) and the hydration mark. */
-async function measure(page: Page, url: string): Promise<PageTiming> {
-  await page.goto(url, { waitUntil: 'load' });
-  await page.waitForFunction(
-    () =>
-      document.documentElement.dataset.hydratedAt !== undefined ||
-      !document.querySelector('nav[aria-label=main]')
-  );
-  return page.evaluate(
-    () =>
-      new Promise<PageTiming>((resolve) => {
-        new PerformanceObserver((list) => {
-          const entries = list.getEntries();
-          const last = entries[entries.length - 1]!;
-          const hydrated = Number(document.documentElement.dataset.hydratedAt ?? Number.NaN);
-          const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
-          resolve({
-            lcp: last.startTime,
-            interactive: Number.isNaN(hydrated) ? nav.domInteractive : hydrated
-          });
-        }).observe({ type: 'largest-contentful-paint', buffered: true });
-      })
-  );
-}
-
-async function signIn(browser: Browser, consoleUrl: string): Promise<Page> {
-  const page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
-  await page.goto(`${consoleUrl}/login`);
-  await page.getByLabel('Email').fill('bench@example.com');
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByTestId('signed-in-as').waitFor();
-  return page;
-}
 
 async function sseLatencies(page: Page, consoleUrl: string, ops: pg.Pool, events: number): Promise<number[]> {
   const job = await enqueueProbeJob(ops, {
@@ -88,11 +42,8 @@ async function sseLatencies(page: Page, consoleUrl: string, ops: pg.Pool, events
 }
 
 async function main() {
-  const postgres = await startBenchPostgres();
-  const opsUrl = await postgres.createDatabase('syncscope');
-  await migrateOpsDatabase(opsUrl);
-  const ops = new pg.Pool({ connectionString: opsUrl, max: 4 });
-  await upsertConsoleUser(ops, { email: 'bench@example.com', role: 'admin', password: PASSWORD });
+  const consoleUnderTest = await startConsoleUnderTest();
+  const { ops, browser } = consoleUnderTest;
   const seeded = await seedProbeRuns(ops, {
     runs: 10_000,
     bigRun: { expectedRows: 100_000, differences: 5_000 }
@@ -100,35 +51,20 @@ async function main() {
   console.log(
     `seeded ${fmt(seeded.runs)} probe runs; the big run's report is ${fmt(seeded.bigReportBytes / 1e6)} MB`
   );
-
-  ensureConsoleBuilt(REPO, console.log);
-  const started = await startConsole({
-    repoRoot: REPO,
-    host: '127.0.0.1',
-    port: await findFreePort(),
-    env: {
-      ...process.env,
-      SYNCSCOPE_OPS_DATABASE_URL: opsUrl,
-      SYNCSCOPE_TARGETS_FILE: path.join(REPO, 'bench', 'results', 'no-targets.yaml')
-    }
-  });
-  const browser = await chromium.launch({
-    executablePath: process.env.SYNCSCOPE_CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox']
-  });
   try {
-    const page = await signIn(browser, started.url);
+    const page = await consoleUnderTest.signIn();
+    const base = consoleUnderTest.url;
     const pages = {
-      'sign-in page (baseline)': `${started.url}/login`,
-      overview: `${started.url}/`,
-      'probe result (100k expected, 5k differences)': `${started.url}/probes/${seeded.bigRunId}`,
-      'probes list (10k results)': `${started.url}/probes`
+      'sign-in page (baseline)': `${base}/login`,
+      overview: `${base}/`,
+      'probe result (100k expected, 5k differences)': `${base}/probes/${seeded.bigRunId}`,
+      'probes list (10k results)': `${base}/probes`
     };
-    for (const url of Object.values(pages)) await measure(page, url); // warm-up
+    for (const url of Object.values(pages)) await measurePage(page, url); // warm-up
     const results: Record<string, PageTiming[]> = {};
     for (let i = 0; i < runs; i++)
       for (const [name, url] of Object.entries(pages)) {
-        results[name] = [...(results[name] ?? []), await measure(page, url)];
+        results[name] = [...(results[name] ?? []), await measurePage(page, url)];
       }
     const baseline = median(results['sign-in page (baseline)']!.map((r) => r.lcp));
     console.log(`\nmedian of ${runs} runs (Chromium ${browser.version()}):`);
@@ -139,15 +75,12 @@ async function main() {
         `  ${name.padEnd(46)} LCP ${fmt(lcp, 0).padStart(5)} ms (${fmt(lcp / baseline, 2)}× baseline)  interactive ${fmt(tti, 0).padStart(5)} ms  ${lcp <= 1000 ? 'goal met' : 'GOAL MISSED (≤ 1000 ms)'}`
       );
     }
-    const latencies = await sseLatencies(page, started.url, ops, 50);
+    const latencies = await sseLatencies(page, base, ops, 50);
     console.log(
       `\nSSE progress, agent NOTIFY → browser (${latencies.length} events): median ${fmt(median(latencies), 0)} ms, p95 ${fmt(percentile(latencies, 95), 0)} ms, max ${fmt(Math.max(...latencies), 0)} ms  ${percentile(latencies, 95) <= 200 ? 'goal met (≤ 200 ms)' : 'GOAL MISSED (≤ 200 ms)'}`
     );
   } finally {
-    await browser.close();
-    await started.process.stop();
-    await ops.end();
-    await postgres.stop();
+    await consoleUnderTest.stop();
   }
 }
 
