@@ -28,7 +28,8 @@ describe('repository files stay true', () => {
       env: {
         ...process.env,
         SYNCSCOPE_SYNC_API_TOKEN: 'x'.repeat(32),
-        SYNCSCOPE_GRAFANA_PASSWORD: 'y'.repeat(16)
+        SYNCSCOPE_GRAFANA_PASSWORD: 'y'.repeat(16),
+        SYNCSCOPE_AGENT_TOKEN: 'z'.repeat(32)
       },
       encoding: 'utf8'
     });
