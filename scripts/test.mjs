@@ -17,10 +17,13 @@ const args = [
 ];
 const run = spawnSync('npx', args, { stdio: 'inherit' });
 let summary = 'vitest produced no report';
+// The exit code comes from the report as well: a failed test or suite fails the run whatever npx returns.
+let failed = true;
 try {
   const r = JSON.parse(readFileSync(report, 'utf8'));
   summary = `${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`;
+  failed = !r.success || r.numFailedTests > 0 || r.numFailedTestSuites > 0;
 } catch {}
 rmSync(dir, { recursive: true, force: true });
 console.log(`\n${summary}`);
-process.exit(run.status ?? 1);
+process.exit(failed || run.status !== 0 ? 1 : 0);

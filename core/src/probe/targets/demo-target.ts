@@ -124,7 +124,10 @@ export async function fillDemoTargetEnv(
     set.push(name);
   };
   fill(DEMO_TARGET.env.probeJwk, await readTrimmed(files.probeJwk), files.probeJwk);
-  fill(DEMO_TARGET.env.writeProbeToken, await readTrimmed(files.writeProbeToken), files.writeProbeToken);
+  // Optional: only the write probe needs it, and a stack from before write probes has none.
+  const writeProbeToken = await readTrimmed(files.writeProbeToken);
+  if (writeProbeToken !== undefined)
+    fill(DEMO_TARGET.env.writeProbeToken, writeProbeToken, files.writeProbeToken);
   fill(
     DEMO_TARGET.env.apiToken,
     env.SYNCSCOPE_API_TOKEN || (await readTrimmed(files.apiToken)),

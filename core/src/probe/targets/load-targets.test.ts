@@ -84,7 +84,7 @@ const INVALID: [string, string, string][] = [
   [
     'unknown target key',
     one(`${VALID_TARGET}    colour: blue\n`),
-    'F: targets.prod.colour: unknown key (allowed here: sync_url, admin_url, admin_token, source_url, sync_rules, signing_key, audience, issuer, extra_claims, upload_url)'
+    'F: targets.prod.colour: unknown key (allowed here: sync_url, admin_url, admin_token, source_url, sync_rules, signing_key, audience, issuer, extra_claims, upload_url, write_probe)'
   ],
   [
     'unknown signing_key key',
@@ -463,6 +463,7 @@ describe('docs/targets.md', () => {
       PROD_POWERSYNC_API_TOKEN: ADMIN_TOKEN,
       PROD_PROBE_DATABASE_URL: ENV.SRC,
       PROD_PROBE_PRIVATE_JWK: JSON.stringify(await exportJWK(privateKey)),
+      PROD_WRITE_PROBE_UPLOAD_TOKEN: 'write-probe-upload-token-0123456789',
       STAGING_PROBE_HS256_SECRET: ENV.HS
     };
     expect(await listTargetNames(file, {})).toEqual(['prod', 'staging']);
@@ -475,7 +476,31 @@ describe('docs/targets.md', () => {
       })
     ).resolves.toMatchObject({
       extraClaims: { org_id: 42 },
-      signing: { kind: 'private-jwk', alg: 'RS256' }
+      signing: { kind: 'private-jwk', alg: 'RS256' },
+      writeProbe: {
+        table: 'records',
+        markerColumn: 'title',
+        uploadToken: 'write-probe-upload-token-0123456789'
+      }
     });
+  });
+
+  it('refuses a write probe without an upload_url, naming the key', async () => {
+    const file = await targetsFile(
+      [
+        'targets:',
+        '  prod:',
+        '    sync_url: https://sync.example.com',
+        '    source_url: postgres://ro@db/app',
+        '    sync_rules: { path: rules.yaml }',
+        '    signing_key: { kid: k, hs256_secret: !env HS }',
+        '    audience: syncscope-probe',
+        '    write_probe: { user_id: u, table: records, marker_column: title, upload_token: !env TOKEN }',
+        ''
+      ].join('\n')
+    );
+    await expect(loadTarget(file, 'prod', { HS: ENV.HS, TOKEN: 'x' })).rejects.toThrow(
+      /targets\.prod\.write_probe: needs `upload_url`/
+    );
   });
 });
