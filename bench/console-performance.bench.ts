@@ -1,14 +1,3 @@
-/**
- * The console in a real Chromium: LCP and time to interactive of the overview, a probe result with 100k
- * expected rows and 5k differences, and the probes list over 10k stored results; and SSE progress latency
- * from an agent's NOTIFY to the browser. Baseline: the sign-in page, served by the same server in the
- * same run (ratios). Goals: LCP ≤ 1 s; progress within 200 ms of NOTIFY.
- *
- *   npx tsx bench/console-performance.bench.ts [--runs 5]
- */
-
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { claimProbeJob, enqueueProbeJob, reportProbeProgress } from '@syncscope/core/probe-jobs/probe-jobs';
 import type pg from 'pg';

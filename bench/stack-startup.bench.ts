@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { findFreePort } from '@syncscope/core';
 import { startEmbeddedPostgres } from '@syncscope/core/embedded-postgres/embedded-postgres';
+import { freeStackPorts } from '@syncscope/demo/stack/free-stack-ports';
 import { fmt, median, timed } from './lib/stats.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -20,12 +21,7 @@ async function stackToReady(home: string): Promise<number> {
   const env = {
     ...process.env,
     SYNCSCOPE_HOME: home,
-    SYNCSCOPE_PG_PORT: String(await findFreePort()),
-    SYNCSCOPE_SYNC_PORT: String(await findFreePort()),
-    SYNCSCOPE_SYNC_METRICS_PORT: String(await findFreePort()),
-    SYNCSCOPE_DEMO_PORT: String(await findFreePort()),
-    SYNCSCOPE_DASHBOARD_PORT: String(await findFreePort()),
-    SYNCSCOPE_AGENT_METRICS_PORT: String(await findFreePort())
+    ...(await freeStackPorts())
   };
   const started = performance.now();
   const child = spawn(process.execPath, ['--import', 'tsx', 'demo/src/stack/main.ts'], {

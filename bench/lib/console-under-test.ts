@@ -5,7 +5,7 @@ import { upsertConsoleUser } from '@syncscope/core/console-users/console-users';
 import { migrateOpsDatabase } from '@syncscope/core/ops-db/ops-database';
 import { ensureConsoleBuilt, startConsole } from '@syncscope/demo/stack/console-process';
 import pg from 'pg';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { startBenchPostgres } from './bench-postgres.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

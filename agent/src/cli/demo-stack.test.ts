@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { findFreePort } from '@syncscope/core';
 import type { ProbeReport } from '@syncscope/core/probe/probe-types';
 import { DEMO_USERS } from '@syncscope/demo/seed/index';
+import { freeStackPorts } from '@syncscope/demo/stack/free-stack-ports';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -76,11 +77,7 @@ describe('syncscope against the embedded stack (npm start)', () => {
     home = await mkdtemp(path.join(os.tmpdir(), 'syncscope-e2e-home-'));
     env = {
       SYNCSCOPE_HOME: home,
-      SYNCSCOPE_PG_PORT: String(await findFreePort()),
-      SYNCSCOPE_SYNC_PORT: String(await findFreePort()),
-      SYNCSCOPE_SYNC_METRICS_PORT: String(await findFreePort()),
-      SYNCSCOPE_DEMO_PORT: String(await findFreePort()),
-      SYNCSCOPE_AGENT_METRICS_PORT: String(await findFreePort()),
+      ...(await freeStackPorts()),
       SYNCSCOPE_CONSOLE: 'off',
       SYNCSCOPE_SEED_RECORDS: '100',
       SYNCSCOPE_LOG_LEVEL: 'trace'

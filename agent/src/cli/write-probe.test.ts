@@ -5,6 +5,7 @@ import { createLogger, findFreePort } from '@syncscope/core';
 import { fillDemoTargetEnv } from '@syncscope/core/probe/targets/demo-target';
 import type { WriteProbeReport } from '@syncscope/core/write-probe/write-probe-types';
 import { DEMO_WRITE_PROBE } from '@syncscope/demo/seed/seed-plan';
+import { freeStackPorts } from '@syncscope/demo/stack/free-stack-ports';
 import { type RunningStack, startStack } from '@syncscope/demo/stack/start-stack';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,11 +20,7 @@ beforeAll(async () => {
   env = {
     ...process.env,
     SYNCSCOPE_HOME: home,
-    SYNCSCOPE_PG_PORT: String(await findFreePort()),
-    SYNCSCOPE_SYNC_PORT: String(await findFreePort()),
-    SYNCSCOPE_SYNC_METRICS_PORT: String(await findFreePort()),
-    SYNCSCOPE_DEMO_PORT: String(await findFreePort()),
-    SYNCSCOPE_AGENT_METRICS_PORT: String(await findFreePort()),
+    ...(await freeStackPorts()),
     SYNCSCOPE_CONSOLE: 'off',
     SYNCSCOPE_SEED_RECORDS: '100',
     SYNCSCOPE_LOG_LEVEL: 'silent'

@@ -2,8 +2,10 @@ import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger, findFreePort } from '@syncscope/core';
+import { createLogger } from '@syncscope/core';
+import { freeStackPorts } from '@syncscope/demo/stack/free-stack-ports';
 import { type RunningStack, startStack } from '@syncscope/demo/stack/start-stack';
+import pg from 'pg';
 import { type Browser, chromium, type Page } from 'playwright-core';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -15,12 +17,7 @@ export async function startConsoleStack(): Promise<RunningStack> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     SYNCSCOPE_HOME: home,
-    SYNCSCOPE_PG_PORT: String(await findFreePort()),
-    SYNCSCOPE_SYNC_PORT: String(await findFreePort()),
-    SYNCSCOPE_SYNC_METRICS_PORT: String(await findFreePort()),
-    SYNCSCOPE_DEMO_PORT: String(await findFreePort()),
-    SYNCSCOPE_DASHBOARD_PORT: String(await findFreePort()),
-    SYNCSCOPE_AGENT_METRICS_PORT: String(await findFreePort()),
+    ...(await freeStackPorts()),
     SYNCSCOPE_SEED_RECORDS: '200'
   };
   return startStack({ logger: createLogger('e2e', 'warn'), env });
@@ -63,4 +60,38 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 
 export async function syncAdminToken(stack: RunningStack): Promise<string> {
   return (await readFile(path.join(stack.config.home, 'secrets', 'sync-api-token'), 'utf8')).trim();
+}
+
+export interface ConsoleSession {
+  stack: RunningStack;
+  browser: Browser;
+  /** A page signed in with the given role. */
+  page: Page;
+  /** The demo app's database and SyncScope's ops database. */
+  app: pg.Pool;
+  ops: pg.Pool;
+  close(): Promise<void>;
+}
+
+/** The embedded stack, Chromium, a page signed in as `role`, and pools on the app and ops databases. */
+export async function startConsoleSession(role: 'admin' | 'operator' | 'viewer'): Promise<ConsoleSession> {
+  const stack = await startConsoleStack();
+  const browser = await launchChromium();
+  const app = new pg.Pool({ connectionString: stack.urls.postgres('app'), max: 2 });
+  const ops = new pg.Pool({ connectionString: stack.urls.postgres('syncscope'), max: 2 });
+  const page = await (await browser.newContext()).newPage();
+  await signIn(page, stack.urls.console!, credentialsOf(stack, role));
+  return {
+    stack,
+    browser,
+    page,
+    app,
+    ops,
+    async close() {
+      await app.end();
+      await ops.end();
+      await browser.close();
+      await stack.stop();
+    }
+  };
 }

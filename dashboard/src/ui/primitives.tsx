@@ -75,6 +75,16 @@ export function Empty({ children }: { children: ReactNode }) {
   return <p className="py-6 text-center text-zinc-500">{children}</p>;
 }
 
+/** A form's error, announced to screen readers; nothing when there is none. */
+export function FormError({ message }: { message: string | null }) {
+  if (!message) return null;
+  return (
+    <p role="alert" className="text-rose-700 dark:text-rose-400">
+      {message}
+    </p>
+  );
+}
+
 export function ErrorBox({ children }: { children: ReactNode }) {
   return (
     <div

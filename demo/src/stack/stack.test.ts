@@ -4,10 +4,10 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findFreePort } from '@syncscope/core';
 import { readSyncStream } from '@syncscope/powersync/testing/ndjson-stream-reader';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freeStackPorts } from './free-stack-ports.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -43,12 +43,7 @@ async function waitFor(started: Started, text: string, timeoutMs = 90_000): Prom
 async function stackEnv(home: string) {
   return {
     SYNCSCOPE_HOME: home,
-    SYNCSCOPE_PG_PORT: String(await findFreePort()),
-    SYNCSCOPE_SYNC_PORT: String(await findFreePort()),
-    SYNCSCOPE_SYNC_METRICS_PORT: String(await findFreePort()),
-    SYNCSCOPE_DEMO_PORT: String(await findFreePort()),
-    SYNCSCOPE_DASHBOARD_PORT: String(await findFreePort()),
-    SYNCSCOPE_AGENT_METRICS_PORT: String(await findFreePort()),
+    ...(await freeStackPorts()),
     SYNCSCOPE_SEED_RECORDS: '100'
   };
 }

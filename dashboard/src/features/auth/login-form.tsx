@@ -1,6 +1,6 @@
 'use client';
 import { useState } from 'react';
-import { buttonClass, inputClass } from '@/ui/primitives';
+import { buttonClass, FormError, inputClass } from '@/ui/primitives';
 
 export function LoginForm({ next }: { next: string }) {
   const [error, setError] = useState<string | null>(null);
@@ -46,11 +46,7 @@ export function LoginForm({ next }: { next: string }) {
           className={`${inputClass} w-full`}
         />
       </label>
-      {error ? (
-        <p role="alert" className="text-rose-700 dark:text-rose-400">
-          {error}
-        </p>
-      ) : null}
+      <FormError message={error} />
       <button type="submit" disabled={busy} className={buttonClass}>
         {busy ? 'Signing in…' : 'Sign in'}
       </button>

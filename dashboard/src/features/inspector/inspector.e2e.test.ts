@@ -8,17 +8,18 @@ import { demoClientSchema } from '@syncscope/demo/client/demo-client-schema';
 import { DEMO_USERS, recordId, workspaceId } from '@syncscope/demo/seed/seed-plan';
 import type { RunningStack } from '@syncscope/demo/stack/start-stack';
 import Database from 'better-sqlite3';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type ConsoleSession,
   credentialsOf,
-  launchChromium,
   screenshot,
   signIn,
-  startConsoleStack
+  startConsoleSession
 } from '../../e2e/console-stack.ts';
 
+let session: ConsoleSession;
 let stack: RunningStack;
 let browser: Browser;
 let ops: pg.Pool;
@@ -26,18 +27,13 @@ let page: Page;
 let dir: string;
 
 beforeAll(async () => {
-  stack = await startConsoleStack();
-  browser = await launchChromium();
-  ops = new pg.Pool({ connectionString: stack.urls.postgres('syncscope'), max: 2 });
-  page = await (await browser.newContext()).newPage();
-  await signIn(page, stack.urls.console!, credentialsOf(stack, 'operator'));
+  session = await startConsoleSession('operator');
+  ({ stack, browser, ops, page } = session);
   dir = await mkdtemp(path.join(os.tmpdir(), 'syncscope-inspect-'));
 }, 240_000);
 
 afterAll(async () => {
-  await ops?.end();
-  await browser?.close();
-  await stack?.stop();
+  await session?.close();
   await rm(dir, { recursive: true, force: true });
 });
 

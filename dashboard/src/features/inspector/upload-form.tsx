@@ -1,7 +1,7 @@
 'use client';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
-import { buttonClass, inputClass } from '@/ui/primitives';
+import { buttonClass, FormError, inputClass } from '@/ui/primitives';
 
 /** Uploads an exported client database (raw body, streamed) with its target, user and retention. */
 export function InspectorUploadForm({ targets }: { targets: string[] }) {
@@ -57,11 +57,7 @@ export function InspectorUploadForm({ targets }: { targets: string[] }) {
           <option value="1440">24 hours</option>
         </select>
       </label>
-      {error ? (
-        <p role="alert" className="text-rose-700 dark:text-rose-400">
-          {error}
-        </p>
-      ) : null}
+      <FormError message={error} />
       <div>
         <button type="submit" disabled={busy} className={buttonClass}>
           {busy ? 'Uploading…' : 'Inspect'}

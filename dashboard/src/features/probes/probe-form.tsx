@@ -1,7 +1,7 @@
 'use client';
 import { useRouter } from 'next/navigation';
 import { useEffect, useState } from 'react';
-import { buttonClass, inputClass } from '@/ui/primitives';
+import { buttonClass, FormError, inputClass } from '@/ui/primitives';
 
 interface Props {
   targets: string[];
@@ -123,11 +123,7 @@ export function ProbeForm({ targets, initialTarget, initialUser }: Props) {
           placeholder="ticket #123: row missing on device"
         />
       </label>
-      {error ? (
-        <p role="alert" className="text-rose-700 dark:text-rose-400">
-          {error}
-        </p>
-      ) : null}
+      <FormError message={error} />
       <div>
         <button type="submit" disabled={busy || !target} className={buttonClass}>
           {busy ? 'Queuing…' : 'Run probe'}

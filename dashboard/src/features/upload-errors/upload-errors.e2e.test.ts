@@ -7,38 +7,23 @@ import { ArticleConnector } from '@syncscope/demo/client/article-connector';
 import { demoClientSchema } from '@syncscope/demo/client/demo-client-schema';
 import { DEMO_USERS, workspaceId } from '@syncscope/demo/seed/seed-plan';
 import type { RunningStack } from '@syncscope/demo/stack/start-stack';
-import pg from 'pg';
-import type { Browser, Page } from 'playwright-core';
+import type pg from 'pg';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  credentialsOf,
-  launchChromium,
-  screenshot,
-  signIn,
-  startConsoleStack
-} from '../../e2e/console-stack.ts';
+import { type ConsoleSession, screenshot, startConsoleSession } from '../../e2e/console-stack.ts';
 
+let session: ConsoleSession;
 let stack: RunningStack;
-let browser: Browser;
 let app: pg.Pool;
 let ops: pg.Pool;
 let page: Page;
 
 beforeAll(async () => {
-  stack = await startConsoleStack();
-  browser = await launchChromium();
-  app = new pg.Pool({ connectionString: stack.urls.postgres('app'), max: 2 });
-  ops = new pg.Pool({ connectionString: stack.urls.postgres('syncscope'), max: 2 });
-  page = await (await browser.newContext()).newPage();
-  await signIn(page, stack.urls.console!, credentialsOf(stack, 'viewer'));
+  session = await startConsoleSession('viewer');
+  ({ stack, app, ops, page } = session);
 }, 240_000);
 
-afterAll(async () => {
-  await app?.end();
-  await ops?.end();
-  await browser?.close();
-  await stack?.stop();
-});
+afterAll(() => session?.close());
 
 async function eventually<T>(check: () => Promise<T>, ms = 30_000): Promise<T> {
   const until = Date.now() + ms;
