@@ -59,7 +59,10 @@ export class MemoryExpectedRows implements ExpectedRowStore {
   add(row: SyncedRow, tag = 0): void {
     const key = rowKey(row.table, row.id);
     const stored = this.rows.get(key);
-    if (stored) return mergeInto(this.conflicts, stored, row, tag);
+    if (stored) {
+      mergeInto(this.conflicts, stored, row, tag);
+      return;
+    }
     this.rows.set(key, { ...row, buckets: [...row.buckets] });
     this.sorted = null;
   }
