@@ -1,9 +1,10 @@
 /**
  * A probe: a function with a deadline that returns a verdict, never throws for a failed check.
  *
- *   mint ─▶ ┬ sync (real client as the user)                          ┬─▶ diff (merge of key-ordered pages)
- *           └ expected (source snapshot + rules, rows spilled to disk) ┘
- *        ─▶ settle (re-check differences: lag clears, faults persist) ─▶ write-checkpoint echo ─▶ report
+ *   mint ─▶ schema ─┬▶ sync (real client as the user) ───────────────────┬─▶ diff (merge of key-ordered pages)
+ *                   └▶ expected (source snapshot + rules, rows spilled to disk) ┘
+ *        ─▶ settle (re-check differences: lag clears, faults persist) ─▶ report
+ *   write-checkpoint echo: from the end of the sync, beside the diff and the settle window
  */
 
 import pg from 'pg';
@@ -152,7 +153,8 @@ export async function runProbe(
       }
     });
     // The client syncs while the expected state is computed: a snapshot taken before or after the
-    // checkpoint the client reaches differs only by lag, which the settle window below clears.
+    // checkpoint the client reaches differs only by lag, which the settle window below clears. (Starting
+    // the expected state before the schema was measured slower: it delays the sync, the critical path.)
     syncing = clock.run('sync', () =>
       syncAsUser({ endpoint: target.syncUrl, schema, token: mint, deadlineMs: options.deadlineMs })
     );
@@ -162,18 +164,16 @@ export async function runProbe(
       },
       () => {}
     );
-    const [synced, expected] = await Promise.all([
-      syncing,
-      clock.run('expected', () =>
-        computeExpectedState({
-          sourceUrl: target.sourceUrl,
-          rules,
-          userId,
-          claims: { ...(target.extraClaims ?? {}), ...(options.claims ?? {}) },
-          rows: expectedRows
-        })
-      )
-    ]);
+    const expecting = clock.run('expected', () =>
+      computeExpectedState({
+        sourceUrl: target.sourceUrl,
+        rules,
+        userId,
+        claims: { ...(target.extraClaims ?? {}), ...(options.claims ?? {}) },
+        rows: expectedRows
+      })
+    );
+    const [synced, expected] = await Promise.all([syncing, expecting]);
     session = synced;
     const expectedBuckets = expected.buckets.map((b) => b.bucket);
     if (
@@ -202,6 +202,11 @@ export async function runProbe(
       });
     }
 
+    // The write-checkpoint echo is a round trip of its own: it runs while the diff and settle window do.
+    const echoing = clock.run('write-checkpoint', () =>
+      checkWriteCheckpointEcho(target.syncUrl, mint, PROBE_DEFAULTS.writeCheckpointWaitMs)
+    );
+    echoing.catch(() => {}); // awaited below
     const client = synced.client;
     const maxDifferences = options.maxDifferences ?? DIFF_DEFAULTS.maxDifferences;
     let actualBuckets = client.buckets();
@@ -243,18 +248,19 @@ export async function runProbe(
     const rowDifferences = [...diff.rowDifferences, ...cleared.values()];
     const persistedTotal = rowDifferenceTotal(diff);
 
-    const echo = await clock.run('write-checkpoint', () =>
-      checkWriteCheckpointEcho(target.syncUrl, mint, PROBE_DEFAULTS.writeCheckpointWaitMs)
-    );
+    const echo = await echoing;
 
     const differingTables = Object.entries(diff.perTable)
       .filter(([, c]) => c.expected !== c.actual)
       .map(([t]) => t);
     const ctx: DiagnosisContext = {
       userId,
-      unpublishedTables: await unpublishedTables(target.sourceUrl, [
-        ...new Set([...rowDifferences.map((d) => d.table), ...differingTables])
-      ]),
+      unpublishedTables:
+        rowDifferences.length > 0 || differingTables.length > 0
+          ? await unpublishedTables(target.sourceUrl, [
+              ...new Set([...rowDifferences.map((d) => d.table), ...differingTables])
+            ])
+          : new Set(),
       replicationLagSeconds: null,
       settleMs,
       actualBuckets: new Set(actualBuckets.map((b) => b.bucket)),
