@@ -154,13 +154,23 @@ export class SpilledExpectedRows implements ExpectedRowStore {
 
   add(row: SyncedRow, tag = 0): void {
     if (this.finished) throw new Error('SpilledExpectedRows: add after finish');
-    this.pending.push(row.table, row.id, JSON.stringify(row.buckets), row.json, row.checksum, tag);
+    this.pending.push(row.table, row.id, this.bucketsJson(row.buckets), row.json, row.checksum, tag);
     this.added++;
     if (this.pending.length === INSERT_ROWS * 6) {
       this.begin();
       this.insertMany.run(this.pending);
       this.pending = [];
     }
+  }
+
+  private lastBucket: { name: string; json: string } = { name: '', json: '[""]' };
+
+  /** Rows come a bucket at a time: the JSON of a one-bucket list is reused while the bucket repeats. */
+  private bucketsJson(buckets: string[]): string {
+    if (buckets.length !== 1) return JSON.stringify(buckets);
+    if (this.lastBucket.name !== buckets[0])
+      this.lastBucket = { name: buckets[0]!, json: JSON.stringify(buckets) };
+    return this.lastBucket.json;
   }
 
   private begin() {
