@@ -76,4 +76,26 @@ describe('ClientRows: the client database read page by page', () => {
       for (const page of pages) expect(page.length).toBeLessThanOrEqual(pageSize);
     });
   }
+
+  it('reads one pass in one snapshot while the op log changes under it', async () => {
+    const rows = new ClientRows(file);
+    const writer = new Database(file);
+    const seen: string[] = [];
+    let first = true;
+    for await (const page of rows.pages(2)) {
+      seen.push(...page.map((r) => r.id));
+      if (first) {
+        first = false;
+        writer.exec(`DELETE FROM ps_oplog WHERE row_id = 'a5'`);
+        writer.exec(`INSERT INTO ps_oplog(bucket, op_id, row_type, row_id, key, data, hash)
+          VALUES (1, 99, 'items', 'a9', 'items/a9', '{"id":"a9"}', 9)`);
+      }
+    }
+    expect(seen).toEqual(['a1', 'a2', 'a3', 'a4', 'a5', 'l1']);
+    const next: string[] = [];
+    for await (const page of rows.pages(2)) next.push(...page.map((r) => r.id));
+    expect(next).toEqual(['a1', 'a2', 'a3', 'a4', 'a9', 'l1']);
+    writer.close();
+    rows.close();
+  });
 });

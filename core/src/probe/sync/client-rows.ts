@@ -1,8 +1,8 @@
 /**
  * The probe client's state read straight from its SQLite file through a second, read-only connection
- * (the database is in WAL mode: reading never blocks the client's writer, and each page sees a committed
- * state). Rows come in (row_type, row_id) order through the client's own `ps_oplog_row` index, a page at
- * a time, so the diff never holds the user's rows.
+ * (the database is in WAL mode: reading never blocks the client's writer). Rows come in
+ * (row_type, row_id) order through the client's own `ps_oplog_row` index, a page at a time, so the diff
+ * never holds the user's rows; one pass is one read transaction, so its pages see one committed state.
  */
 import Database from 'better-sqlite3';
 import type { SyncedRow } from '../probe-types.ts';
@@ -60,22 +60,29 @@ export class ClientRows {
    * them (the first op's data, as the client's view shows one row). A page never splits a row's ops.
    */
   async *pages(pageSize: number): AsyncIterableIterator<ActualRow[]> {
-    let ops = this.first.all(pageSize);
-    while (ops.length > 0) {
-      const full = ops.length === pageSize;
-      const last = ops[ops.length - 1]!;
-      if (full) {
-        // The page may have cut the last row's ops: take that row whole.
-        while (ops.length > 0) {
-          const o = ops[ops.length - 1]!;
-          if (o[0] !== last[0] || o[1] !== last[1]) break;
-          ops.pop();
+    // One read transaction for the whole pass: every page sees the same committed state of the client
+    // (WAL mode: the client's writer carries on meanwhile).
+    this.db.exec('BEGIN');
+    try {
+      let ops = this.first.all(pageSize);
+      while (ops.length > 0) {
+        const full = ops.length === pageSize;
+        const last = ops[ops.length - 1]!;
+        if (full) {
+          // The page may have cut the last row's ops: take that row whole.
+          while (ops.length > 0) {
+            const o = ops[ops.length - 1]!;
+            if (o[0] !== last[0] || o[1] !== last[1]) break;
+            ops.pop();
+          }
+          ops.push(...this.group.all(last[0], last[1]));
         }
-        ops.push(...this.group.all(last[0], last[1]));
+        yield groupOps(ops);
+        if (!full) return;
+        ops = this.after.all(last[0], last[1], pageSize);
       }
-      yield groupOps(ops);
-      if (!full) return;
-      ops = this.after.all(last[0], last[1], pageSize);
+    } finally {
+      if (this.db.inTransaction) this.db.exec('COMMIT');
     }
   }
 
