@@ -138,9 +138,11 @@ export async function runProbe(
 
   let session: SyncAsUserResult | null = null;
   let syncing: Promise<SyncAsUserResult> | null = null;
-  // The expected rows go to a temporary on-disk table, read back in key order by the merge diff.
-  const expectedRows = new SpilledExpectedRows();
+  let expectedRows: SpilledExpectedRows | null = null;
   try {
+    // The expected rows go to a temporary on-disk table, read back in key order by the merge diff.
+    const spill = new SpilledExpectedRows();
+    expectedRows = spill;
     const rules = loadSyncRules(target.syncRulesYaml, { file: target.syncRulesFile });
     await clock.run('mint', mint);
     const schema = await clock.run('schema', async () => {
@@ -170,7 +172,7 @@ export async function runProbe(
         rules,
         userId,
         claims: { ...(target.extraClaims ?? {}), ...(options.claims ?? {}) },
-        rows: expectedRows
+        rows: spill
       })
     );
     const [synced, expected] = await Promise.all([syncing, expecting]);
@@ -329,7 +331,7 @@ export async function runProbe(
       error: { code, message: (error as Error).message }
     });
   } finally {
-    expectedRows.close();
+    (expectedRows as SpilledExpectedRows | null)?.close();
     const open = session as SyncAsUserResult | null;
     if (open) await open.close();
     // A sync still running when the expected state failed: close it whenever it ends.
