@@ -1,5 +1,6 @@
 /**
- * Probe expected-state throughput for one user holding N records (default 100k), against reading the same
+ * Probe expected-state throughput for one user holding N records (default 100k), computed as the probe does
+ * (rows spilled to a temporary SQLite table and indexed for the merge diff), against reading the same
  * rows with a plain streamed SELECT (a cursor, FETCH 5000, values as text) in the same run. Two cases:
  *
  *  - full scan: a rule whose filter cannot be pushed down (`lower(workspace_id) = bucket.workspace_id`);
@@ -13,6 +14,7 @@
  */
 import { parseArgs } from 'node:util';
 import { computeExpectedState } from '@syncscope/core/probe/expected/compute-expected-state';
+import { SpilledExpectedRows } from '@syncscope/core/probe/expected/expected-rows';
 import { rawTextTypes } from '@syncscope/core/probe/expected/source-session';
 import { loadSyncRules } from '@syncscope/core/sync-rules/load-sync-rules';
 import pg from 'pg';
@@ -87,7 +89,11 @@ async function benchCase(
     if (plain.value !== expected)
       throw new Error(`plain scan read ${plain.value} rows, expected ${expected}`);
     plainMs.push(plain.ms);
-    const probe = await timed(() => computeExpectedState({ sourceUrl: url, rules, userId: 'u-bench' }));
+    // As the probe computes it: rows spilled to a temporary SQLite table, ready to be read in key order.
+    const probe = await timed(() =>
+      computeExpectedState({ sourceUrl: url, rules, userId: 'u-bench', rows: new SpilledExpectedRows() })
+    );
+    probe.value.rows.close();
     if (probe.value.rows.size !== expected) {
       throw new Error(`expected state has ${probe.value.rows.size} rows, expected ${expected}`);
     }

@@ -11,20 +11,24 @@ import type { Command } from 'commander';
 import type { SecretScrubber } from '../output/secret-scrubber.ts';
 import { resolveTarget, targetsSource } from '../probe/resolve-target.ts';
 
-/** Reads a copy (the user's file is never opened for writing, not even its header). */
-async function inspectFile(file: string): Promise<ClientDatabaseInspection> {
+/** Works on a copy with its WAL folded in (the user's file is never opened for writing). */
+async function withCopy<T>(file: string, fn: (copy: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'syncscope-inspect-'));
   try {
     const copy = path.join(dir, 'client.db');
     await copyForInspection(file, copy);
-    const db = await openClientDatabase(copy);
-    try {
-      return inspectClientDatabase(db);
-    } finally {
-      db.close();
-    }
+    return await fn(copy);
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function inspectCopy(copy: string): Promise<ClientDatabaseInspection> {
+  const db = await openClientDatabase(copy);
+  try {
+    return inspectClientDatabase(db);
+  } finally {
+    db.close();
   }
 }
 
@@ -75,16 +79,15 @@ export function registerInspectCommand(
       io.guarded(
         async (opts: { file: string; target?: string; user?: string; targets?: string; json?: boolean }) => {
           io.setJson(Boolean(opts.json));
-          const inspection = await inspectFile(opts.file);
-          let comparison: SourceComparison | null = null;
-          if (opts.target && opts.user) {
+          const { inspection, comparison } = await withCopy(opts.file, async (copy) => {
+            const inspected = await inspectCopy(copy);
+            if (!opts.target || !opts.user) return { inspection: inspected, comparison: null };
             const target = await resolveTarget(targetsSource(opts.targets, io.env), opts.target, io.scrubber);
-            comparison = await compareWithSource(target, opts.user, inspection.actual);
-          }
-          const { actual: _rows, ...shown } = inspection;
+            return { inspection: inspected, comparison: await compareWithSource(target, opts.user, copy) };
+          });
           io.out(
             opts.json
-              ? `${JSON.stringify({ ...shown, comparison }, null, 2)}\n`
+              ? `${JSON.stringify({ ...inspection, comparison }, null, 2)}\n`
               : format(inspection, comparison)
           );
           return comparison?.verdict === 'mismatch' ? 1 : 0;

@@ -135,9 +135,13 @@ export function createAgentMetrics(options: { targets: readonly string[] }): Age
       }
       // A probe that could not run says nothing about rows: the last known counts stay.
       if (report.verdict !== 'error') {
+        // Counts cover differences beyond the report's list; older reports listed every difference.
         const persisted = report.rows.differences.filter((d) => d.settled === 'persisted');
         for (const kind of ROW_DIFFERENCE_KINDS) {
-          rowDifferences.set({ target, kind }, persisted.filter((d) => d.kind === kind).length);
+          rowDifferences.set(
+            { target, kind },
+            report.rows.differenceCounts?.[kind] ?? persisted.filter((d) => d.kind === kind).length
+          );
         }
       }
       lastRun.set({ target }, Date.now() / 1000);

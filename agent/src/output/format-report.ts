@@ -93,12 +93,18 @@ export function formatProbeReport(report: ProbeReport): string {
 
   const persisted = report.rows.differences.filter((d) => d.settled === 'persisted');
   const cleared = report.rows.differences.filter((d) => d.settled === 'cleared');
+  const omitted = report.rows.differencesOmitted ?? 0;
   if (report.rows.differences.length) {
     lines.push(
       '',
-      `Differences: ${persisted.length} persisted, ${cleared.length} cleared within the settle window`
+      `Differences: ${persisted.length + omitted} persisted, ${cleared.length} cleared within the settle window`
     );
     lines.push(...limited([...persisted, ...cleared], rowDifference, 'differences'));
+    if (omitted > 0) {
+      lines.push(
+        `  … and ${omitted} more persisted differences not kept in the report (the probe lists the first ${persisted.length})`
+      );
+    }
   } else {
     lines.push('', 'Differences: none');
   }

@@ -3,6 +3,7 @@ import { DEMO_USERS } from '@syncscope/demo/seed/index';
 import { recordId, workspaceId } from '@syncscope/demo/seed/seed-plan';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatProbeReport } from '../output/format-report.ts';
 import { type ProbeHarness, startProbeHarness } from './probe-harness.ts';
 
 const logger = pino({ level: 'silent' });
@@ -69,6 +70,41 @@ describe('probing a user through the dev sync server', () => {
       expect(diff?.kind).toBe('different');
       expect(diff?.fields?.map((f) => f.field)).toEqual(['title']);
       expect(diff?.explanation).toMatch(/stalled/);
+    } finally {
+      h.sync.faults.set({});
+    }
+  });
+
+  it('more differences than the report keeps: the first N listed in full, the totals counted', async () => {
+    h.sync.faults.set({ stallReplication: true });
+    try {
+      const { rowCount } = await h.pool.query(
+        "UPDATE records SET title = title || ' (changed while stalled)' WHERE workspace_id = ANY($1)",
+        [[workspaceId(1), workspaceId(2)]]
+      );
+      expect(rowCount).toBe(80);
+      const report = await runProbe(h.target, DEMO_USERS.alice.id, {
+        logger,
+        settleMs: 1500,
+        deadlineMs: 20_000,
+        maxDifferences: 25
+      });
+      expect(report.verdict).toBe('mismatch');
+      expect(report.rows.differenceCounts).toEqual({ missing: 0, extra: 0, different: 80 });
+      expect(report.rows.differences).toHaveLength(25);
+      expect(report.rows.differencesOmitted).toBe(55);
+      expect(report.rows.differences.every((d) => d.kind === 'different' && d.settled === 'persisted')).toBe(
+        true
+      );
+      expect(report.rows.differences[0]!.fields?.map((f) => f.field)).toEqual(['title']);
+      // Listed in key order: the first 25 ids of alice's records.
+      const ids = report.rows.differences.map((d) => d.id);
+      expect(ids).toEqual([...ids].sort());
+      expect(report.summary).toMatch(/^Mismatch: 80 row and 0 bucket differences/);
+      expect(report.checksums.rowMismatches).toBe(80);
+      expect(formatProbeReport(report)).toContain(
+        '… and 55 more persisted differences not kept in the report'
+      );
     } finally {
       h.sync.faults.set({});
     }

@@ -1,7 +1,8 @@
-import { diffStates } from '../probe/diff/diff-states.ts';
+import { DIFF_DEFAULTS, diffStates } from '../probe/diff/diff-states.ts';
 import { computeExpectedState } from '../probe/expected/compute-expected-state.ts';
-import type { BucketDifference, ProbeTarget, RowDifference } from '../probe/probe-types.ts';
-import type { ActualState } from '../probe/sync/sync-as-user.ts';
+import { SpilledExpectedRows } from '../probe/expected/expected-rows.ts';
+import type { BucketDifference, DiffKind, ProbeTarget, RowDifference } from '../probe/probe-types.ts';
+import { ClientRows } from '../probe/sync/client-rows.ts';
 import { findTableReferences, loadSyncRules } from '../sync-rules/load-sync-rules.ts';
 
 export interface SourceComparison {
@@ -13,13 +14,11 @@ export interface SourceComparison {
     expected: number;
     actual: number;
     perTable: Record<string, { expected: number; actual: number }>;
-    /** At most MAX_DIFFERENCES; `differenceCount` has the total. */
+    /** The first DIFF_DEFAULTS.maxDifferences in key order; `differenceCounts` has them all. */
     differences: RowDifference[];
-    differenceCount: number;
+    differenceCounts: Record<DiffKind, number>;
   };
 }
-
-const MAX_DIFFERENCES = 1000;
 
 const WHY: Record<RowDifference['kind'], string> = {
   missing:
@@ -32,58 +31,76 @@ const WHY: Record<RowDifference['kind'], string> = {
 
 /**
  * What an exported client database holds against what the source says its user should have now: the
- * probe engine's expected state and diff, with explanations for a snapshot (the device may have been
- * behind when the file was exported, so a difference is evidence to follow up with a live probe).
+ * probe engine's expected state (spilled to disk) and merge diff over the file's rows (read-only), with
+ * explanations for a snapshot: the device may have been behind when the file was exported, so a
+ * difference is evidence to follow up with a live probe.
  */
 export async function compareWithSource(
   target: ProbeTarget,
   userId: string,
-  actual: ActualState,
+  clientDatabaseFile: string,
   claims: Record<string, unknown> = {}
 ): Promise<SourceComparison> {
   const rules = loadSyncRules(target.syncRulesYaml, { file: target.syncRulesFile });
-  const expected = await computeExpectedState({
-    sourceUrl: target.sourceUrl,
-    rules,
-    userId,
-    claims: { ...(target.extraClaims ?? {}), ...claims }
-  });
-  const diff = diffStates(expected, actual, null);
-  const ruleOf = (table: string, bucket: string) => {
-    const definition = expected.buckets.find((b) => b.bucket === bucket)?.definition;
-    const line = findTableReferences(rules.yaml, table)[0]?.line;
-    return definition ? ` (rule ${definition}${line ? `, line ${line}` : ''})` : '';
-  };
-  const differences = diff.rowDifferences.slice(0, MAX_DIFFERENCES).map((d) => ({
-    ...d,
-    explanation: `${d.table} ${d.id}: ${WHY[d.kind]}${ruleOf(d.table, d.buckets[0] ?? '')}.`
-  }));
-  const bucketDifferences = diff.bucketDifferences.map((d) => ({
-    ...d,
-    explanation:
-      d.kind === 'missing'
-        ? `The user should hold ${d.bucket} now, but the exported database has no such bucket.`
-        : `The exported database holds ${d.bucket}, which the user no longer gets.`
-  }));
-  const total = diff.rowDifferences.length + bucketDifferences.length;
-  return {
-    userId,
-    verdict: total === 0 ? 'consistent' : 'mismatch',
-    summary:
-      total === 0
-        ? `The exported database matches the source: ${expected.rows.size} rows in ${expected.buckets.length} buckets.`
-        : `${diff.rowDifferences.length} row and ${bucketDifferences.length} bucket differences between the exported database and the source.`,
-    buckets: {
-      expected: expected.buckets.map((b) => b.bucket),
-      actual: actual.buckets.map((b) => b.bucket),
-      differences: bucketDifferences
-    },
-    rows: {
-      expected: expected.rows.size,
-      actual: diff.actualRows,
-      perTable: diff.perTable,
-      differences,
-      differenceCount: diff.rowDifferences.length
-    }
-  };
+  const store = new SpilledExpectedRows();
+  const client = new ClientRows(clientDatabaseFile);
+  try {
+    const expected = await computeExpectedState({
+      sourceUrl: target.sourceUrl,
+      rules,
+      userId,
+      claims: { ...(target.extraClaims ?? {}), ...claims },
+      rows: store
+    });
+    const expectedBuckets = expected.buckets.map((b) => b.bucket);
+    const actualBuckets = client.buckets();
+    const diff = await diffStates({
+      expectedBuckets,
+      expectedRows: expected.rows.pages(DIFF_DEFAULTS.pageSize),
+      actualBuckets,
+      actualRows: client.pages(DIFF_DEFAULTS.pageSize),
+      checkpoint: null
+    });
+    const ruleOf = (table: string, bucket: string) => {
+      const definition = expected.buckets.find((b) => b.bucket === bucket)?.definition;
+      const line = findTableReferences(rules.yaml, table)[0]?.line;
+      return definition ? ` (rule ${definition}${line ? `, line ${line}` : ''})` : '';
+    };
+    const differences = diff.rowDifferences.map((d) => ({
+      ...d,
+      explanation: `${d.table} ${d.id}: ${WHY[d.kind]}${ruleOf(d.table, d.buckets[0] ?? '')}.`
+    }));
+    const bucketDifferences = diff.bucketDifferences.map((d) => ({
+      ...d,
+      explanation:
+        d.kind === 'missing'
+          ? `The user should hold ${d.bucket} now, but the exported database has no such bucket.`
+          : `The exported database holds ${d.bucket}, which the user no longer gets.`
+    }));
+    const rowTotal = Object.values(diff.differenceCounts).reduce((a, b) => a + b, 0);
+    const total = rowTotal + bucketDifferences.length;
+    return {
+      userId,
+      verdict: total === 0 ? 'consistent' : 'mismatch',
+      summary:
+        total === 0
+          ? `The exported database matches the source: ${diff.expectedRows} rows in ${expectedBuckets.length} buckets.`
+          : `${rowTotal} row and ${bucketDifferences.length} bucket differences between the exported database and the source.`,
+      buckets: {
+        expected: expectedBuckets,
+        actual: actualBuckets.map((b) => b.bucket),
+        differences: bucketDifferences
+      },
+      rows: {
+        expected: diff.expectedRows,
+        actual: diff.actualRows,
+        perTable: diff.perTable,
+        differences,
+        differenceCounts: diff.differenceCounts
+      }
+    };
+  } finally {
+    client.close();
+    store.close();
+  }
 }

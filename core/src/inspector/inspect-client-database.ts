@@ -1,12 +1,4 @@
 import type Database from 'better-sqlite3';
-import type { ActualState } from '../probe/sync/sync-as-user.ts';
-import {
-  SYNCED_BUCKETS_SQL,
-  SYNCED_OPS_SQL,
-  type SyncedBucketRow,
-  type SyncedOpRow,
-  toActualState
-} from '../probe/sync/synced-state.ts';
 
 export interface QueuedOperation {
   /** ps_crud id: the upload order. */
@@ -46,8 +38,6 @@ export interface ClientDatabaseInspection {
   opLog: { operations: number; maxOpId: string | null };
   /** PowerSync's key-value state (write checkpoint requests and the like). */
   state: Record<string, string | null>;
-  /** The synced rows and bucket checksums, in the probe engine's shape (for the diff against the source). */
-  actual: ActualState;
 }
 
 const MAX_QUEUE_SHOWN = 1000;
@@ -122,19 +112,10 @@ export function inspectClientDatabase(db: Database.Database): ClientDatabaseInsp
     },
     buckets,
     opLog,
-    state,
-    actual: readSyncedState(db)
+    state
   };
 }
 
 function tableExists(db: Database.Database, name: string): boolean {
   return Boolean(db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name));
-}
-
-/** The same reading the probe does of its own client (core/src/probe/sync/synced-state.ts). */
-function readSyncedState(db: Database.Database): ActualState {
-  return toActualState(
-    db.prepare(SYNCED_BUCKETS_SQL).all() as SyncedBucketRow[],
-    db.prepare(SYNCED_OPS_SQL).all() as SyncedOpRow[]
-  );
 }

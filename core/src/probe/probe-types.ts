@@ -4,6 +4,7 @@
  * any breaking change.
  */
 import type { SqliteJsonValue } from '@powersync/service-sync-rules';
+import type { ExpectedRowStore } from './expected/expected-rows.ts';
 
 export const PROBE_REPORT_VERSION = 1;
 
@@ -71,8 +72,8 @@ export interface ExpectedState {
   userId: string;
   claims: Record<string, unknown>;
   buckets: ExpectedBucket[];
-  /** Keyed by `${table}/${id}`. */
-  rows: Map<string, SyncedRow>;
+  /** Keyed by `${table}/${id}`, read back in key order (in memory, or spilled to disk by the probe). */
+  rows: ExpectedRowStore;
   /** Parameter queries' evaluation, for explanations. */
   parameterEvidence: ParameterEvidence[];
   snapshotTakenAt: string;
@@ -150,7 +151,15 @@ export interface ProbeReport {
     expected: number;
     actual: number;
     perTable: Record<string, { expected: number; actual: number }>;
+    /** The first differences in key order (at most the probe's cap, 1,000 by default), in full. */
     differences: RowDifference[];
+    /**
+     * Every difference that persisted, listed or not, by kind (since report version 1 with streaming
+     * diffs; absent in older reports, where `differences` listed them all).
+     */
+    differenceCounts?: Record<DiffKind, number>;
+    /** Persisted differences counted in `differenceCounts` but not listed in `differences`. */
+    differencesOmitted?: number;
   };
   checksums: {
     /** Buckets whose client op-log checksum differs from the checkpoint's. */

@@ -1,21 +1,25 @@
 /**
  * A probe: a function with a deadline that returns a verdict, never throws for a failed check.
  *
- *   mint ─▶ sync (real client as the user) ─▶ expected (source snapshot + rules) ─▶ diff
- *        ─▶ settle (re-check differences: lag clears, faults persist) ─▶ write-checkpoint echo ─▶ report
+ *   mint ─▶ schema ─┬▶ sync (real client as the user) ───────────────────┬─▶ diff (merge of key-ordered pages)
+ *                   └▶ expected (source snapshot + rules, rows spilled to disk) ┘
+ *        ─▶ settle (re-check differences: lag clears, faults persist) ─▶ report
+ *   write-checkpoint echo: from the end of the sync, beside the diff and the settle window
  */
 
 import pg from 'pg';
 import { isSyncScopeError } from '../errors/index.ts';
 import type { Logger } from '../logging/logger.ts';
 import { findTableReferences, loadSyncRules } from '../sync-rules/load-sync-rules.ts';
-import { diffStates } from './diff/diff-states.ts';
+import { DIFF_DEFAULTS, diffStates, type StateDiff } from './diff/diff-states.ts';
 import {
   type DiagnosisContext,
   explainBucketDifference,
   explainRowDifference
 } from './diff/explain-differences.ts';
+import { compareRowKeys } from './diff/row-key-order.ts';
 import { computeExpectedState } from './expected/compute-expected-state.ts';
+import { SpilledExpectedRows } from './expected/expected-rows.ts';
 import {
   PROBE_REPORT_VERSION,
   type ProbeReport,
@@ -38,6 +42,8 @@ export interface RunProbeOptions {
   onPhase?: (phase: string) => void;
   /** The client's download progress during the sync phase. */
   onSyncProgress?: (ops: { done: number; total: number | null }) => void;
+  /** Row differences listed in full in the report; the rest are counted (default 1,000). */
+  maxDifferences?: number;
   /** Called for every token minted (the caller audits it: kid, jti, user, target). */
   onTokenMinted?: (token: Omit<MintedProbeToken, 'token'>) => void | Promise<void>;
 }
@@ -133,7 +139,12 @@ export async function runProbe(
   });
 
   let session: SyncAsUserResult | null = null;
+  let syncing: Promise<SyncAsUserResult> | null = null;
+  let expectedRows: SpilledExpectedRows | null = null;
   try {
+    // The expected rows go to a temporary on-disk table, read back in key order by the merge diff.
+    const spill = new SpilledExpectedRows();
+    expectedRows = spill;
     const rules = loadSyncRules(target.syncRulesYaml, { file: target.syncRulesFile });
     await clock.run('mint', mint);
     const schema = await clock.run('schema', async () => {
@@ -145,25 +156,34 @@ export async function runProbe(
         await client.end();
       }
     });
-    const [synced, expected] = await Promise.all([
-      clock.run('sync', () =>
-        syncAsUser({
-          endpoint: target.syncUrl,
-          schema,
-          token: mint,
-          deadlineMs: options.deadlineMs,
-          onProgress: options.onSyncProgress
-        })
-      ),
-      clock.run('expected', () =>
-        computeExpectedState({
-          sourceUrl: target.sourceUrl,
-          rules,
-          userId,
-          claims: { ...(target.extraClaims ?? {}), ...(options.claims ?? {}) }
-        })
-      )
-    ]);
+    // The client syncs while the expected state is computed: a snapshot taken before or after the
+    // checkpoint the client reaches differs only by lag, which the settle window below clears. (Starting
+    // the expected state before the schema was measured slower: it delays the sync, the critical path.)
+    syncing = clock.run('sync', () =>
+      syncAsUser({
+        endpoint: target.syncUrl,
+        schema,
+        token: mint,
+        deadlineMs: options.deadlineMs,
+        onProgress: options.onSyncProgress
+      })
+    );
+    syncing.then(
+      (s) => {
+        session = s;
+      },
+      () => {}
+    );
+    const expecting = clock.run('expected', () =>
+      computeExpectedState({
+        sourceUrl: target.sourceUrl,
+        rules,
+        userId,
+        claims: { ...(target.extraClaims ?? {}), ...(options.claims ?? {}) },
+        rows: spill
+      })
+    );
+    const [synced, expected] = await Promise.all([syncing, expecting]);
     session = synced;
     const expectedBuckets = expected.buckets.map((b) => b.bucket);
     if (
@@ -178,7 +198,7 @@ export async function runProbe(
         error: { code: synced.outcome.kind, message: syncFailureSummary(synced.outcome) }
       });
     }
-    if (synced.outcome.kind !== 'synced' || !synced.actual) {
+    if (synced.outcome.kind !== 'synced' || !synced.client) {
       return report({
         verdict: 'mismatch',
         summary: `Mismatch: ${syncFailureSummary(synced.outcome)}`,
@@ -192,41 +212,68 @@ export async function runProbe(
       });
     }
 
-    let actual = synced.actual;
-    let diff = await clock.run('diff', async () => diffStates(expected, actual, synced.preflightCheckpoint));
+    // The write-checkpoint echo is a round trip of its own: it runs while the diff and settle window do.
+    const echoing = clock.run('write-checkpoint', () =>
+      checkWriteCheckpointEcho(target.syncUrl, mint, PROBE_DEFAULTS.writeCheckpointWaitMs)
+    );
+    echoing.catch(() => {}); // awaited below
+    const client = synced.client;
+    const maxDifferences = options.maxDifferences ?? DIFF_DEFAULTS.maxDifferences;
+    let actualBuckets = client.buckets();
+    const runDiff = () => {
+      actualBuckets = client.buckets();
+      return diffStates({
+        expectedBuckets,
+        expectedRows: expected.rows.pages(DIFF_DEFAULTS.pageSize),
+        actualBuckets,
+        actualRows: client.pages(DIFF_DEFAULTS.pageSize),
+        checkpoint: synced.preflightCheckpoint,
+        maxDifferences
+      });
+    };
+    let diff = await clock.run('diff', runDiff);
     const firstSeen = Date.now();
     // Differences that disappear while the client keeps syncing were lag; keep them, marked as cleared.
     const cleared = new Map<string, RowDifference>();
     const keyOf = (d: RowDifference) => `${d.kind}\u0000${d.table}\u0000${d.id}`;
+    const rowDifferenceTotal = (d: StateDiff) =>
+      d.differenceCounts.missing + d.differenceCounts.extra + d.differenceCounts.different;
     await clock.run('settle', async () => {
       const deadline = Date.now() + settleMs;
-      while ((diff.rowDifferences.length > 0 || diff.bucketDifferences.length > 0) && Date.now() < deadline) {
+      while ((rowDifferenceTotal(diff) > 0 || diff.bucketDifferences.length > 0) && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 250));
-        actual = await synced.readActual();
-        const next = diffStates(expected, actual, synced.preflightCheckpoint);
+        const next = await runDiff();
         const still = new Set(next.rowDifferences.map(keyOf));
+        // A capped list says nothing about keys after its last one: those are not known to have cleared.
+        const horizon =
+          rowDifferenceTotal(next) > next.rowDifferences.length ? next.rowDifferences.at(-1) : undefined;
         for (const d of diff.rowDifferences) {
-          if (!still.has(keyOf(d)) && !cleared.has(keyOf(d))) {
-            cleared.set(keyOf(d), { ...d, settled: 'cleared', clearedAfterMs: Date.now() - firstSeen });
-          }
+          if (still.has(keyOf(d)) || cleared.has(keyOf(d))) continue;
+          if (horizon && compareRowKeys(d.table, d.id, horizon.table, horizon.id) > 0) continue;
+          cleared.set(keyOf(d), { ...d, settled: 'cleared', clearedAfterMs: Date.now() - firstSeen });
         }
         diff = next;
       }
     });
     const rowDifferences = [...diff.rowDifferences, ...cleared.values()];
+    const persistedTotal = rowDifferenceTotal(diff);
 
-    const echo = await clock.run('write-checkpoint', () =>
-      checkWriteCheckpointEcho(target.syncUrl, mint, PROBE_DEFAULTS.writeCheckpointWaitMs)
-    );
+    const echo = await echoing;
 
+    const differingTables = Object.entries(diff.perTable)
+      .filter(([, c]) => c.expected !== c.actual)
+      .map(([t]) => t);
     const ctx: DiagnosisContext = {
       userId,
-      unpublishedTables: await unpublishedTables(target.sourceUrl, [
-        ...new Set(rowDifferences.map((d) => d.table))
-      ]),
+      unpublishedTables:
+        rowDifferences.length > 0 || differingTables.length > 0
+          ? await unpublishedTables(target.sourceUrl, [
+              ...new Set([...rowDifferences.map((d) => d.table), ...differingTables])
+            ])
+          : new Set(),
       replicationLagSeconds: null,
       settleMs,
-      actualBuckets: new Set(actual.buckets.map((b) => b.bucket)),
+      actualBuckets: new Set(actualBuckets.map((b) => b.bucket)),
       ruleOf: (table, bucket) => {
         const definition = expected.buckets.find((b) => b.bucket === bucket)?.definition;
         const line = findTableReferences(rules.yaml, table)[0]?.line;
@@ -241,9 +288,13 @@ export async function runProbe(
       explanation: explainBucketDifference(d, expected, ctx)
     }));
     const persisted = rowDifferences.filter((d) => d.settled === 'persisted');
+    const omitted = persistedTotal - persisted.length;
     const problems = [
       ...bucketDifferences.map((d) => d.explanation),
       ...persisted.map((d) => d.explanation),
+      ...(omitted > 0
+        ? [`${omitted} further row differences (not listed: the report keeps the first ${maxDifferences})`]
+        : []),
       ...diff.bucketChecksumMismatches.map(
         (m) => `bucket ${m.bucket}: client checksum ${m.client} ≠ checkpoint ${m.checkpoint}`
       ),
@@ -255,14 +306,14 @@ export async function runProbe(
     const summary =
       verdict === 'consistent'
         ? `Consistent: ${expected.rows.size} rows in ${expectedBuckets.length} buckets match the source${cleared.size ? ` (${cleared.size} differences cleared within the settle window: replication lag)` : ''}.`
-        : `Mismatch: ${persisted.length} row and ${bucketDifferences.length} bucket differences. ${problems[0]}`;
+        : `Mismatch: ${persistedTotal} row and ${bucketDifferences.length} bucket differences. ${problems[0]}`;
     return report({
       verdict,
       summary,
       sync: echo.ok ? synced.outcome : { kind: 'write-checkpoint-not-echoed', seconds: echo.waitedSeconds },
       buckets: {
         expected: expectedBuckets,
-        actual: actual.buckets.map((b) => b.bucket),
+        actual: actualBuckets.map((b) => b.bucket),
         differences: bucketDifferences,
         overLimit: expectedBuckets.length > 1000
       },
@@ -270,7 +321,9 @@ export async function runProbe(
         expected: expected.rows.size,
         actual: diff.actualRows,
         perTable: diff.perTable,
-        differences: rowDifferences
+        differences: rowDifferences,
+        differenceCounts: diff.differenceCounts,
+        differencesOmitted: omitted
       },
       checksums: {
         bucketMismatches: diff.bucketChecksumMismatches,
@@ -286,6 +339,10 @@ export async function runProbe(
       error: { code, message: (error as Error).message }
     });
   } finally {
-    await session?.close();
+    (expectedRows as SpilledExpectedRows | null)?.close();
+    const open = session as SyncAsUserResult | null;
+    if (open) await open.close();
+    // A sync still running when the expected state failed: close it whenever it ends.
+    else syncing?.then((s) => s.close()).catch(() => {});
   }
 }

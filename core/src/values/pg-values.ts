@@ -76,7 +76,21 @@ function isoOffset(zone: string): string {
   return `${zone[0]}${h!.padStart(2, '0')}:${m}`;
 }
 
+/** `YYYY-MM-DD HH:MM:SS[.f…]+00`: the common UTC form, already in the shape the service produces. */
+const UTC_TIMESTAMPTZ_TEXT = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(\.\d+)?\+00$/;
+
 export function timestamptzToSqlite(text: string): DateTimeValue | null {
+  // Fast path: a UTC value with a 4-digit year needs no Date round trip (toISOString would give back
+  // the same date and time).
+  const utc = UTC_TIMESTAMPTZ_TEXT.exec(text);
+  if (utc) {
+    const [, date, time, fraction = ''] = utc;
+    return new DateTimeValue(
+      `${date}T${time}${fraction}Z`,
+      `${date} ${time}${fraction}Z`,
+      postgresTimeOptions
+    );
+  }
   const match = TIMESTAMP_TEXT.exec(text);
   if (!match) {
     if (text === 'infinity') return new DateTimeValue('9999-12-31T23:59:59Z', undefined, postgresTimeOptions);

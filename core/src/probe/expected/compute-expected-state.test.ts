@@ -12,6 +12,7 @@ import {
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ComputedExpectedState, computeExpectedState } from './compute-expected-state.ts';
+import { SpilledExpectedRows } from './expected-rows.ts';
 import { checkSourceRoleCanWrite } from './source-role.ts';
 import { openSourceSession } from './source-session.ts';
 
@@ -121,6 +122,20 @@ describe('computeExpectedState on the reference seed (PowerSync 1.25 captures)',
       ['data', 'public.categories', 'pushdown', 4]
     ]);
     expect(progress.at(-1)).toEqual({ phase: 'done', rows: 14 });
+  });
+
+  it('gives the same rows when they are spilled to SQLite, as the probe keeps them', async () => {
+    const inMemory = await computeExpectedState({ sourceUrl: url, rules, userId: 'u-alice' });
+    const spilled = await computeExpectedState({
+      sourceUrl: url,
+      rules,
+      userId: 'u-alice',
+      rows: new SpilledExpectedRows()
+    });
+    expect(spilled.rows.size).toBe(12);
+    expect([...spilled.rows.values()]).toEqual([...inMemory.rows.values()]);
+    expect(spilled.scans).toEqual(inMemory.scans);
+    spilled.rows.close();
   });
 
   it('gives u-carol ws-4 and ws-5', async () => {

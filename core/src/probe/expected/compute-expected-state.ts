@@ -2,6 +2,7 @@ import type { BucketDataSource, ResolvedBucket } from '@powersync/service-sync-r
 import type { LoadedSyncRules } from '../../sync-rules/load-sync-rules.ts';
 import { pgRowToSyncRulesRow } from '../../values/pg-values.ts';
 import type { ExpectedBucket, ExpectedState, SyncedRow } from '../probe-types.ts';
+import { type ExpectedRowStore, MemoryExpectedRows } from './expected-rows.ts';
 import { rowChecksum, rowJson } from './fast-encoding.ts';
 import { equalityCondition, replicaIdOf, scanRows, selectFrom, type TextRow } from './row-scan.ts';
 import { bucketParametersOf, dataQueryPushdown, definitionOfSource } from './rule-analysis.ts';
@@ -31,6 +32,8 @@ export interface ComputeExpectedStateOptions {
   clientParameters?: Record<string, unknown>;
   statementTimeoutMs?: number;
   onProgress?: (p: ProbeProgress) => void;
+  /** Where the rows go: in memory by default; the probe spills them to disk (SpilledExpectedRows). */
+  rows?: ExpectedRowStore;
 }
 
 export interface ComputedExpectedState extends ExpectedState {
@@ -70,7 +73,7 @@ export async function computeExpectedState(
       };
       const tables = await resolveRuleTables(session.client, rules.hydrated.getSourceTables(), rules.yaml);
       const user = await resolveUserBuckets(ctx, payload, clientParameters);
-      const rows = await readUserRows(ctx, tables, user.buckets);
+      const rows = await readUserRows(ctx, tables, user.buckets, options.rows ?? new MemoryExpectedRows());
       const buckets: ExpectedBucket[] = user.buckets.map((b) => ({
         bucket: b.bucket,
         definition: b.definition,
@@ -138,8 +141,9 @@ function dataPushdown(
 async function readUserRows(
   ctx: ScanContext,
   tables: SourceTableInfo[],
-  buckets: ResolvedBucket[]
-): Promise<{ rows: Map<string, SyncedRow>; warnings: string[] }> {
+  buckets: ResolvedBucket[],
+  rows: ExpectedRowStore
+): Promise<{ rows: ExpectedRowStore; warnings: string[] }> {
   const { rules, session } = ctx;
   const bucketIds = new Set(buckets.map((b) => b.bucket));
   const bySource = new Map<BucketDataSource, ResolvedBucket[]>();
@@ -147,7 +151,6 @@ async function readUserRows(
     const source = sourceOfBucket(b);
     bySource.set(source, [...(bySource.get(source) ?? []), b]);
   }
-  const rows = new Map<string, SyncedRow>();
   const warnings: string[] = [];
   for (const table of tables) {
     if (!rules.hydrated.tableSyncsData(table.ref)) continue;
@@ -163,6 +166,7 @@ async function readUserRows(
     const where = dataPushdown(ctx, table, sources, bySource, params);
     if (!where) params.length = 0; // a query that cannot push down after others did: read everything
     const scan = recordScan(ctx, 'data', table.key, where);
+    const scanIndex = ctx.scans.length - 1;
     scan.rowsRead = await scanRows(session.client, selectFrom(table, where), params, (batch: TextRow[]) => {
       for (const raw of batch) {
         const record = rules.hydrated.applyRowContext<never>(pgRowToSyncRulesRow(table.columns, raw));
@@ -177,31 +181,32 @@ async function readUserRows(
         }
         for (const r of evaluated.results) {
           if (!bucketIds.has(r.bucket)) continue; // not one of the user's buckets
-          const key = `${r.table}/${r.id}`;
           const json = rowJson(r.data);
-          const existing = rows.get(key);
-          if (existing) {
-            if (!existing.buckets.includes(r.bucket)) existing.buckets.push(r.bucket);
-            if (existing.json !== json && warnings.length < 100) {
-              warnings.push(
-                `${key} is produced with different data in ${existing.buckets.join(' and ')}; the expected state keeps the first`
-              );
-            }
-            continue;
-          }
-          scan.rowsKept++;
-          rows.set(key, {
+          const row: SyncedRow = {
             table: r.table,
             id: r.id,
             json,
             checksum: rowChecksum(r.table, r.id, json),
             buckets: [r.bucket]
-          });
+          };
+          rows.add(row, scanIndex);
+          scan.rowsKept++;
         }
       }
+      rows.flush();
       ctx.rowsRead.data += batch.length;
       ctx.onProgress?.({ phase: 'data', rows: ctx.rowsRead.data, table: table.key });
     });
+  }
+  // Copies of one row (several buckets, or several queries): one row, counted for the scan that met it first.
+  for (const conflict of rows.finish()) {
+    for (const tag of conflict.laterTags) ctx.scans[tag]!.rowsKept--;
+    const { table, id, buckets: held } = conflict.stored;
+    if (conflict.jsonDiffers && warnings.length < 100) {
+      warnings.push(
+        `${table}/${id} is produced with different data in ${held.join(' and ')}; the expected state keeps the first`
+      );
+    }
   }
   return { rows, warnings };
 }

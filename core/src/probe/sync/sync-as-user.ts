@@ -15,13 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type LogRecord, PowerSyncDatabase, type Schema } from '@powersync/node';
 import type { SyncOutcome } from '../probe-types.ts';
-import {
-  SYNCED_BUCKETS_SQL,
-  SYNCED_OPS_SQL,
-  type SyncedBucketRow,
-  type SyncedOpRow,
-  toActualState
-} from './synced-state.ts';
+import { ClientRows } from './client-rows.ts';
 
 export const SYNC_AS_USER_DEFAULTS = {
   deadlineMs: 120_000,
@@ -34,27 +28,6 @@ export const SYNC_AS_USER_DEFAULTS = {
   unreachableCheckMs: 2_000
 } as const;
 
-export interface ActualOp {
-  bucket: string;
-  table: string;
-  id: string;
-  data: string;
-  checksum: number;
-}
-
-export interface ActualBucket {
-  bucket: string;
-  lastOp: string;
-  /** (add_checksum + op_checksum) as the client holds it: the bucket checksum it validated. */
-  checksum: number;
-}
-
-export interface ActualState {
-  buckets: ActualBucket[];
-  /** The live PUT of every synced row, per bucket, exactly as received. */
-  ops: ActualOp[];
-}
-
 export interface CheckpointLine {
   last_op_id: string;
   buckets: { bucket: string; checksum: number; count: number }[];
@@ -64,9 +37,11 @@ export interface SyncAsUserResult {
   outcome: SyncOutcome;
   /** The first checkpoint the service sent (from the preflight), when there was one. */
   preflightCheckpoint: CheckpointLine | null;
-  actual: ActualState | null;
-  /** Re-reads the client's state (for the settle window); the client keeps syncing until close(). */
-  readActual(): Promise<ActualState>;
+  /**
+   * The client's database through a read-only connection (buckets, and rows page by page), when the
+   * session got far enough to read it; the client keeps syncing until close().
+   */
+  client: ClientRows | null;
   close(): Promise<void>;
 }
 
@@ -144,21 +119,13 @@ async function preflight(endpoint: string, token: string): Promise<Preflight> {
   }
 }
 
-async function readActualState(db: PowerSyncDatabase): Promise<ActualState> {
-  return toActualState(
-    await db.getAll<SyncedBucketRow>(SYNCED_BUCKETS_SQL),
-    await db.getAll<SyncedOpRow>(SYNCED_OPS_SQL)
-  );
-}
-
 export async function syncAsUser(options: SyncAsUserOptions): Promise<SyncAsUserResult> {
   const started = Date.now();
   const first = await preflight(options.endpoint, await options.token());
   const noClient = (outcome: SyncOutcome): SyncAsUserResult => ({
     outcome,
     preflightCheckpoint: null,
-    actual: null,
-    readActual: async () => ({ buckets: [], ops: [] }),
+    client: null,
     close: async () => {}
   });
   if (!first.ok) return noClient(first.outcome);
@@ -180,7 +147,9 @@ export async function syncAsUser(options: SyncAsUserOptions): Promise<SyncAsUser
     database: { dbFilename: 'probe.db', dbLocation: dir, readWorkerCount: 1 },
     logger
   });
+  let client: ClientRows | null = null;
   const close = async () => {
+    client?.close();
     await db.disconnect().catch(() => {});
     await db.close().catch(() => {});
     await rm(dir, { recursive: true, force: true });
@@ -197,15 +166,9 @@ export async function syncAsUser(options: SyncAsUserOptions): Promise<SyncAsUser
     checksumFailures,
     failedBuckets: [...failedBuckets]
   }));
-  const actual =
-    outcome.kind === 'synced' || outcome.kind === 'no-progress' ? await readActualState(db) : null;
-  return {
-    outcome,
-    preflightCheckpoint: first.checkpoint,
-    actual,
-    readActual: () => readActualState(db),
-    close
-  };
+  if (outcome.kind === 'synced' || outcome.kind === 'no-progress')
+    client = new ClientRows(path.join(dir, 'probe.db'));
+  return { outcome, preflightCheckpoint: first.checkpoint, client, close };
 }
 
 async function watch(

@@ -56,7 +56,14 @@ export default async function ProbeRunPage({
         ) : null}
       </PageHeader>
       <ProbeResult run={run} report={run.report} />
-      <Card className="mt-4" title={`Row differences (${run.differenceCount.toLocaleString('en')})`}>
+      <Card
+        className="mt-4"
+        title={`Row differences (${run.differenceCount.toLocaleString('en')}${
+          run.report.rows.differencesOmitted
+            ? ` listed; ${run.report.rows.differencesOmitted.toLocaleString('en')} more counted but not listed`
+            : ''
+        })`}
+      >
         <nav className="mb-2 flex gap-3 text-xs" aria-label="difference kinds">
           {[undefined, 'missing', 'extra', 'different'].map((k) => (
             <TextLink key={k ?? 'all'} href={k ? `${base}?kind=${k}` : base}>

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import type { SyncedRow } from '../probe-types.ts';
+import { type ExpectedRowStore, MemoryExpectedRows, SpilledExpectedRows } from './expected-rows.ts';
+
+const row = (table: string, id: string, json: string, bucket: string): SyncedRow => ({
+  table,
+  id,
+  json,
+  checksum: json.length,
+  buckets: [bucket]
+});
+
+describe.each([
+  ['in memory', () => new MemoryExpectedRows()],
+  ['spilled to SQLite', () => new SpilledExpectedRows()]
+] as [string, () => ExpectedRowStore][])('expected rows %s', (_name, create) => {
+  it('keeps one row per key with every bucket, the first JSON, and names the later copies', async () => {
+    const store = create();
+    store.add(row('records', 'r2', '{"v":1}', 'b1'), 0);
+    store.add(row('records', 'r1', '{"v":1}', 'b1'), 0);
+    store.add(row('records', 'r2', '{"v":1}', 'b2'), 1); // the same row in another bucket
+    store.flush();
+    store.add(row('records', 'r2', '{"v":2}', 'b3'), 2); // another query, other data
+    store.add(row('categories', 'r1', '{"c":1}', 'b1'), 1); // same id, other table: another row
+    const conflicts = store.finish();
+    expect(store.size).toBe(3);
+    expect(conflicts).toEqual([
+      {
+        stored: { table: 'records', id: 'r2', json: '{"v":1}', checksum: 7, buckets: ['b1', 'b2', 'b3'] },
+        jsonDiffers: true,
+        laterTags: [1, 2]
+      }
+    ]);
+    expect(store.get('records/r2')?.buckets).toEqual(['b1', 'b2', 'b3']);
+    expect(store.get('records/none')).toBeUndefined();
+    expect([...store.values()].map((r) => `${r.table}/${r.id}`)).toEqual([
+      'categories/r1',
+      'records/r1',
+      'records/r2'
+    ]);
+    const pages: string[][] = [];
+    for await (const page of store.pages(2)) pages.push(page.map((r) => `${r.table}/${r.id}`));
+    expect(pages).toEqual([['categories/r1', 'records/r1'], ['records/r2']]);
+    store.close();
+  });
+
+  it('holds bucket names with quotes and commas intact', async () => {
+    const store = create();
+    const bucket = '1#by_pair["a,b","c\\"d"]';
+    store.add(row('t', '1', '{}', bucket));
+    store.add(row('t', '2', '{}', '1#x["1"]'));
+    store.add(row('t', '2', '{}', bucket));
+    store.finish();
+    const rows = [...store.values()];
+    expect(rows.map((r) => r.buckets)).toEqual([[bucket], ['1#x["1"]', bucket]]);
+    store.close();
+  });
+});
