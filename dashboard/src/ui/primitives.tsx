@@ -45,6 +45,24 @@ const VERDICT_STYLES: Record<string, string> = {
   down: 'bg-rose-100 text-rose-900 dark:bg-rose-900/40 dark:text-rose-200'
 };
 
+/** A table's head: one cell per label; `right` lists the labels of right-aligned (numeric) columns. */
+export function TableHead({ labels, right = [] }: { labels: string[]; right?: string[] }) {
+  return (
+    <thead className="text-xs text-zinc-500">
+      <tr>
+        {labels.map((label) => (
+          <th key={label} className={`py-1 pr-3 font-medium ${right.includes(label) ? 'text-right' : ''}`}>
+            {label}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
+
+/** A body row of a list table. */
+export const rowClass = 'border-t border-zinc-100 align-top dark:border-zinc-900';
+
 export function Badge({ value }: { value: string }) {
   return (
     <span

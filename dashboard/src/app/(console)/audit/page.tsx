@@ -1,7 +1,17 @@
 import type { Metadata } from 'next';
 import { listAuditLog } from '@/features/audit/audit-log.server';
 import { requirePageUser } from '@/features/auth/guard.server';
-import { buttonClass, Empty, inputClass, Mono, PageHeader, Pager, Time } from '@/ui/primitives';
+import {
+  buttonClass,
+  Empty,
+  inputClass,
+  Mono,
+  PageHeader,
+  Pager,
+  rowClass,
+  TableHead,
+  Time
+} from '@/ui/primitives';
 
 export const metadata: Metadata = { title: 'Audit log' };
 const PAGE = 100;
@@ -50,20 +60,10 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
       </form>
       {rows.length ? (
         <table className="w-full text-left text-xs" data-testid="audit-log">
-          <thead className="text-zinc-500">
-            <tr>
-              <th className="py-1 font-medium">When</th>
-              <th className="font-medium">Who</th>
-              <th className="font-medium">Action</th>
-              <th className="font-medium">Target</th>
-              <th className="font-medium">User</th>
-              <th className="font-medium">Reason</th>
-              <th className="font-medium">Details</th>
-            </tr>
-          </thead>
+          <TableHead labels={['When', 'Who', 'Action', 'Target', 'User', 'Reason', 'Details']} />
           <tbody>
             {rows.map((r) => (
-              <tr key={r.id} className="border-t border-zinc-100 align-top dark:border-zinc-900">
+              <tr key={r.id} className={rowClass}>
                 <td className="py-1 pr-3">
                   <Time value={r.at} />
                 </td>

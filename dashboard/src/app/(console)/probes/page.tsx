@@ -10,6 +10,8 @@ import {
   Mono,
   PageHeader,
   Pager,
+  rowClass,
+  TableHead,
   TextLink,
   Time
 } from '@/ui/primitives';
@@ -73,20 +75,13 @@ export default async function ProbesPage({ searchParams }: { searchParams: Promi
       </form>
       {runs.length ? (
         <table className="w-full text-left" data-testid="probe-runs">
-          <thead className="text-xs text-zinc-500">
-            <tr>
-              <th className="py-1 font-medium">Started</th>
-              <th className="font-medium">Kind</th>
-              <th className="font-medium">Target</th>
-              <th className="font-medium">User</th>
-              <th className="font-medium">Verdict</th>
-              <th className="font-medium">Summary</th>
-              <th className="text-right font-medium">Duration</th>
-            </tr>
-          </thead>
+          <TableHead
+            labels={['Started', 'Kind', 'Target', 'User', 'Verdict', 'Summary', 'Duration']}
+            right={['Duration']}
+          />
           <tbody>
             {runs.map((run) => (
-              <tr key={run.id} className="border-t border-zinc-100 align-top dark:border-zinc-900">
+              <tr key={run.id} className={rowClass}>
                 <td className="py-1 pr-3 text-xs">
                   <TextLink href={`/probes/${run.id}`}>
                     <Time value={run.startedAt} />

@@ -12,6 +12,8 @@ import {
   inputClass,
   Mono,
   PageHeader,
+  rowClass,
+  TableHead,
   TextLink,
   Time
 } from '@/ui/primitives';
@@ -36,22 +38,13 @@ export default async function UploadErrorsPage({
       <Card title={`Stuck upload queues (${stuck.length})`} className="mb-4">
         {stuck.length ? (
           <table className="w-full text-left text-xs" data-testid="stuck-queues">
-            <thead className="text-zinc-500">
-              <tr>
-                <th className="pr-3 font-medium">Client</th>
-                <th className="pr-3 font-medium">User</th>
-                <th className="pr-3 font-medium">Operation at the head</th>
-                <th className="pr-3 text-right font-medium">Failures</th>
-                <th className="pr-3 font-medium">Since</th>
-                <th className="pr-3 font-medium">Last error</th>
-              </tr>
-            </thead>
+            <TableHead
+              labels={['Client', 'User', 'Operation at the head', 'Failures', 'Since', 'Last error']}
+              right={['Failures']}
+            />
             <tbody>
               {stuck.map((s) => (
-                <tr
-                  key={`${s.target}/${s.clientId}/${s.tableName}/${s.rowId}/${s.op}`}
-                  className="border-t border-zinc-100 align-top dark:border-zinc-900"
-                >
+                <tr key={`${s.target}/${s.clientId}/${s.tableName}/${s.rowId}/${s.op}`} className={rowClass}>
                   <td className="py-1 pr-3">
                     <Mono nowrap>{s.clientId}</Mono>
                   </td>
@@ -110,20 +103,13 @@ export default async function UploadErrorsPage({
       </form>
       {groups.length ? (
         <table className="w-full text-left" data-testid="error-groups">
-          <thead className="text-xs text-zinc-500">
-            <tr>
-              <th className="py-1 font-medium">Target</th>
-              <th className="pr-3 font-medium">Table</th>
-              <th className="pr-3 font-medium">Error</th>
-              <th className="pr-3 font-medium">Kind</th>
-              <th className="pr-3 text-right font-medium">Count</th>
-              <th className="pr-3 font-medium">Last 24 h</th>
-              <th className="pr-3 font-medium">Last seen</th>
-            </tr>
-          </thead>
+          <TableHead
+            labels={['Target', 'Table', 'Error', 'Kind', 'Count', 'Last 24 h', 'Last seen']}
+            right={['Count']}
+          />
           <tbody>
             {groups.map((g) => (
-              <tr key={g.id} className="border-t border-zinc-100 align-top dark:border-zinc-900">
+              <tr key={g.id} className={rowClass}>
                 <td className="py-1 pr-3">{g.target}</td>
                 <td className="pr-3">
                   <Mono>{g.tableName}</Mono>

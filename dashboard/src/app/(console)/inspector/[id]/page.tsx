@@ -5,7 +5,7 @@ import { DeleteInspectionButton } from '@/features/inspector/delete-button';
 import { inspect } from '@/features/inspector/inspection.server';
 import { getInspectedDatabase } from '@/features/inspector/inspector-store.server';
 import { OperationData } from '@/features/upload-errors/upload-error-views';
-import { Badge, Card, Empty, ErrorBox, Mono, PageHeader, TextLink, Time } from '@/ui/primitives';
+import { Badge, Card, Empty, ErrorBox, Mono, PageHeader, TableHead, TextLink, Time } from '@/ui/primitives';
 
 export const metadata: Metadata = { title: 'Inspected database' };
 
@@ -47,16 +47,7 @@ export default async function InspectionPage({ params }: { params: Promise<{ id:
         )}
         {queue.transactions.length ? (
           <table className="w-full text-left text-xs" data-testid="upload-queue">
-            <thead className="text-zinc-500">
-              <tr>
-                <th className="pr-3 font-medium">#</th>
-                <th className="pr-3 font-medium">Transaction</th>
-                <th className="pr-3 font-medium">Operation</th>
-                <th className="pr-3 font-medium">Row</th>
-                <th className="pr-3 text-right font-medium">Bytes</th>
-                <th className="font-medium">Data</th>
-              </tr>
-            </thead>
+            <TableHead labels={['#', 'Transaction', 'Operation', 'Row', 'Bytes', 'Data']} right={['Bytes']} />
             <tbody>
               {queue.transactions.flatMap((tx) =>
                 tx.operations.map((op, i) => (
@@ -90,14 +81,10 @@ export default async function InspectionPage({ params }: { params: Promise<{ id:
           title={`Buckets (${inspection.buckets.length}) · op log ${inspection.opLog.operations} ops, last op ${inspection.opLog.maxOpId ?? '—'}`}
         >
           <table className="w-full text-left text-xs" data-testid="client-buckets">
-            <thead className="text-zinc-500">
-              <tr>
-                <th className="pr-3 font-medium">Bucket</th>
-                <th className="pr-3 text-right font-medium">Last op</th>
-                <th className="pr-3 text-right font-medium">Applied</th>
-                <th className="text-right font-medium">Ops</th>
-              </tr>
-            </thead>
+            <TableHead
+              labels={['Bucket', 'Last op', 'Applied', 'Ops']}
+              right={['Last op', 'Applied', 'Ops']}
+            />
             <tbody className="tabular-nums">
               {inspection.buckets.map((b) => (
                 <tr key={b.name}>

@@ -7,7 +7,7 @@ import {
   groupAudience,
   groupOccurrences
 } from '@/features/upload-errors/upload-errors.server';
-import { Badge, Card, Mono, PageHeader, Pager, TextLink, Time } from '@/ui/primitives';
+import { Badge, Card, Mono, PageHeader, Pager, rowClass, TableHead, TextLink, Time } from '@/ui/primitives';
 
 export const metadata: Metadata = { title: 'Upload error' };
 const PAGE = 50;
@@ -61,18 +61,10 @@ export default async function ErrorGroupPage({
       </div>
       <Card title="Occurrences">
         <table className="w-full text-left text-xs" data-testid="occurrences">
-          <thead className="text-zinc-500">
-            <tr>
-              <th className="pr-3 font-medium">When</th>
-              <th className="pr-3 font-medium">User / client</th>
-              <th className="pr-3 font-medium">Operation</th>
-              <th className="pr-3 font-medium">Detail</th>
-              <th className="pr-3 font-medium">Data</th>
-            </tr>
-          </thead>
+          <TableHead labels={['When', 'User / client', 'Operation', 'Detail', 'Data']} />
           <tbody>
             {occurrences.map((o) => (
-              <tr key={o.id} className="border-t border-zinc-100 align-top dark:border-zinc-900">
+              <tr key={o.id} className={rowClass}>
                 <td className="py-1 pr-3">
                   <Time value={o.occurredAt} />
                 </td>
