@@ -13,6 +13,7 @@ import {
 import { resolveTarget, targetsSource } from '../probe/resolve-target.ts';
 import { AGENT_TOKEN_ENV, startAgentServer } from '../server/agent-server.ts';
 import { startProbeJobRunner } from '../worker/probe-job-runner.ts';
+import { startProbeScheduler } from '../worker/probe-scheduler.ts';
 import { registerIngestKeysCommands } from './ingest-keys-commands.ts';
 import { registerInspectCommand } from './inspect-command.ts';
 import { registerUsersCommands } from './users-commands.ts';
@@ -238,12 +239,20 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
                   metrics: server.metrics
                 })
               : undefined;
+          const schedule = await startProbeScheduler({
+            targets,
+            logger: agentLogger,
+            scrubber,
+            metrics: server.metrics,
+            ops
+          });
           out(
-            `SyncScope agent listening on ${server.url} (GET /metrics, GET /healthz, POST /probes${token ? ' with a bearer token' : ', no token: loopback only'})${jobs ? "; running the console's probe jobs" : ''}\n`
+            `SyncScope agent listening on ${server.url} (GET /metrics, GET /healthz, POST /probes${token ? ' with a bearer token' : ', no token: loopback only'})${jobs ? "; running the console's probe jobs" : ''}${schedule.scheduled ? `; ${schedule.scheduled} scheduled probes` : ''}\n`
           );
           io.onAgentListening?.(server.url);
           const signal = await (io.untilStopped ?? waitForSignal)();
           out(`${signal}: stopping the agent\n`);
+          await schedule.stop();
           await jobs?.stop();
           await ops?.close();
           await server.close();

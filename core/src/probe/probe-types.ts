@@ -31,6 +31,8 @@ export interface ProbeTarget {
   uploadUrl?: string;
   /** The synthetic write probe's test user, row and upload credential. */
   writeProbe?: WriteProbeSettings;
+  /** Users the agent probes on its own, and how often. */
+  schedule?: { users: string[]; everySeconds: number };
   /** SyncScope's ops database, where probe runs and audit entries are written (optional). */
   opsDatabaseUrl?: string;
 }

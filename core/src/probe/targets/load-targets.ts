@@ -335,7 +335,8 @@ function hideTarget(target: ProbeTarget): ProbeTarget {
     ...(target.issuer ? { issuer: target.issuer } : {}),
     ...(target.extraClaims ? { extraClaims: Object.keys(target.extraClaims) } : {}),
     ...(target.uploadUrl ? { uploadUrl: target.uploadUrl } : {}),
-    ...(target.writeProbe ? { writeProbe: { ...target.writeProbe, uploadToken: '[redacted]' } } : {})
+    ...(target.writeProbe ? { writeProbe: { ...target.writeProbe, uploadToken: '[redacted]' } } : {}),
+    ...(target.schedule ? { schedule: target.schedule } : {})
   }));
 }
 
@@ -375,6 +376,9 @@ async function resolveTarget(
     ...(entry.issuer ? { issuer: entry.issuer } : {}),
     ...(extraClaims ? { extraClaims } : {}),
     ...(uploadUrl ? { uploadUrl } : {}),
+    ...(entry.schedule
+      ? { schedule: { users: entry.schedule.users, everySeconds: entry.schedule.every_seconds } }
+      : {}),
     ...(entry.write_probe && uploadToken
       ? {
           writeProbe: {

@@ -178,8 +178,15 @@ export const TARGET_KEYS = [
   'issuer',
   'extra_claims',
   'upload_url',
-  'write_probe'
+  'write_probe',
+  'schedule'
 ] as const;
+
+/** Users an agent probes on its own, every `every_seconds` (their verdicts feed metrics and the trend). */
+const scheduleSchema = z.strictObject({
+  users: z.array(z.string().min(1)).min(1).max(100),
+  every_seconds: z.number().int().min(5).max(86_400)
+});
 
 export const WRITE_PROBE_KEYS = ['user_id', 'table', 'values', 'marker_column', 'upload_token'] as const;
 
@@ -209,7 +216,8 @@ export const targetSchema = z
     issuer: nonEmptyString('the `iss` of probe tokens').optional(),
     extra_claims: extraClaimsSchema.optional(),
     upload_url: urlField('upload_url', HTTP_PROTOCOLS).optional(),
-    write_probe: writeProbeSchema.optional()
+    write_probe: writeProbeSchema.optional(),
+    schedule: scheduleSchema.optional()
   })
   .superRefine((t, ctx) => {
     const fromAdmin = t.sync_rules?.from_admin_api && t.sync_rules.path === undefined;
@@ -269,5 +277,6 @@ export function allowedKeysAt(path: readonly PropertyKey[]): readonly string[] |
   if (path.length === 3 && path[2] === 'signing_key')
     return ['kid', 'hs256_secret', 'encoding', 'private_jwk'];
   if (path.length === 3 && path[2] === 'write_probe') return WRITE_PROBE_KEYS;
+  if (path.length === 3 && path[2] === 'schedule') return ['users', 'every_seconds'];
   return undefined;
 }

@@ -1,0 +1,93 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createLogger } from '@syncscope/core';
+import { migrateOpsDatabase, OpsDatabase } from '@syncscope/core/ops-db/ops-database';
+import { targetsSource } from '@syncscope/core/probe/targets/resolve-target';
+import { createTestDatabase } from '@syncscope/core/testing/test-database';
+import { DEMO_USERS } from '@syncscope/demo/seed/seed-plan';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAgentMetrics } from '../metrics/agent-metrics.ts';
+import { SecretScrubber } from '../output/secret-scrubber.ts';
+import {
+  PROBE_AUDIENCE,
+  PROBE_KID,
+  type ProbeHarness,
+  RULES_FILE,
+  startProbeHarness
+} from '../probe-integration/probe-harness.ts';
+import { startProbeScheduler } from './probe-scheduler.ts';
+
+let h: ProbeHarness;
+let ops: OpsDatabase;
+let targetsFile: string;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  h = await startProbeHarness('scheduled');
+  const opsUrl = await createTestDatabase('scheduled_ops');
+  await migrateOpsDatabase(opsUrl);
+  ops = new OpsDatabase(opsUrl);
+  targetsFile = path.join(await mkdtemp(path.join(os.tmpdir(), 'syncscope-schedule-')), 'targets.yaml');
+  await writeFile(
+    targetsFile,
+    [
+      'targets:',
+      '  scheduled:',
+      `    sync_url: ${h.target.syncUrl}`,
+      '    source_url: !env SCHEDULED_SOURCE_URL',
+      `    sync_rules: { path: ${RULES_FILE} }`,
+      `    signing_key: { kid: ${PROBE_KID}, hs256_secret: !env SCHEDULED_SECRET, encoding: base64url }`,
+      `    audience: ${PROBE_AUDIENCE}`,
+      `    schedule: { users: [${DEMO_USERS.alice.id}, ${DEMO_USERS.bob.id}], every_seconds: 5 }`,
+      ''
+    ].join('\n')
+  );
+  env = {
+    SCHEDULED_SOURCE_URL: h.target.sourceUrl,
+    SCHEDULED_SECRET: Buffer.from(h.secret).toString('base64url')
+  };
+}, 120_000);
+
+afterAll(async () => {
+  await ops?.close();
+  await h?.close();
+});
+
+const runsOf = async (userId: string) =>
+  (
+    await ops.pool.query<{ verdict: string; requested_by: string }>(
+      'SELECT verdict, requested_by FROM syncscope.probe_runs WHERE user_id = $1 ORDER BY started_at',
+      [userId]
+    )
+  ).rows;
+
+describe('scheduled probes', () => {
+  it("probes each target's scheduled users every interval, stores the runs, counts them, and stops", async () => {
+    const metrics = createAgentMetrics({ targets: ['scheduled'] });
+    const scheduler = await startProbeScheduler({
+      targets: targetsSource(targetsFile, env),
+      logger: createLogger('schedule-test', 'silent'),
+      scrubber: new SecretScrubber(),
+      metrics,
+      ops
+    });
+    expect(scheduler.scheduled).toBe(2);
+    const until = Date.now() + 40_000;
+    while ((await runsOf(DEMO_USERS.alice.id)).length < 2 && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 250));
+    await scheduler.stop();
+    const alice = await runsOf(DEMO_USERS.alice.id);
+    expect(alice.length).toBeGreaterThanOrEqual(2);
+    expect(alice.every((r) => r.verdict === 'consistent' && r.requested_by === 'schedule')).toBe(true);
+    expect((await runsOf(DEMO_USERS.bob.id)).length).toBeGreaterThanOrEqual(1);
+    const counted = (await metrics.runs.get()).values.find(
+      (v) => v.labels.target === 'scheduled' && v.labels.verdict === 'consistent'
+    );
+    expect(counted?.value).toBeGreaterThanOrEqual(3);
+    // Stopped: no further runs.
+    const after = (await runsOf(DEMO_USERS.alice.id)).length;
+    await new Promise((r) => setTimeout(r, 6_000));
+    expect((await runsOf(DEMO_USERS.alice.id)).length).toBe(after);
+  }, 90_000);
+});

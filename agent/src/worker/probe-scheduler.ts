@@ -1,0 +1,84 @@
+import type { Logger } from '@syncscope/core';
+import type { OpsDatabase } from '@syncscope/core/ops-db/ops-database';
+import type { AgentMetrics } from '../metrics/agent-metrics.ts';
+import type { SecretScrubber } from '../output/secret-scrubber.ts';
+import { probeTarget } from '../probe/probe-target.ts';
+import { resolveTarget, type TargetsSource, targetNames } from '../probe/resolve-target.ts';
+
+export interface ProbeScheduler {
+  /** (target, user) pairs scheduled at start. */
+  readonly scheduled: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Probes the users each target's `schedule` names, every `every_seconds`, so verdicts and metrics keep
+ * coming without anyone asking (the console's trend, alerts on `syncscope_probe_runs_total`). A pair
+ * whose previous probe still runs is skipped, not stacked. Runs are stored and their tokens audited as
+ * actor `schedule`. The first run of each pair is spread over its first interval.
+ */
+export async function startProbeScheduler(options: {
+  targets: TargetsSource;
+  logger: Logger;
+  scrubber: SecretScrubber;
+  metrics?: AgentMetrics;
+  ops?: OpsDatabase;
+}): Promise<ProbeScheduler> {
+  const log = options.logger.child({ part: 'schedule' });
+  const timers: NodeJS.Timeout[] = [];
+  const running = new Map<string, Promise<unknown>>();
+  let stopped = false;
+  let scheduled = 0;
+  for (const name of await targetNames(options.targets)) {
+    const target = await resolveTarget(options.targets, name, options.scrubber).catch((error: unknown) => {
+      log.warn(
+        { target: name, err: (error as Error).message },
+        'target not loadable; nothing scheduled for it'
+      );
+      return null;
+    });
+    if (!target?.schedule) continue;
+    const everyMs = target.schedule.everySeconds * 1000;
+    for (const [i, userId] of target.schedule.users.entries()) {
+      const key = `${name}\u0000${userId}`;
+      const tick = () => {
+        if (stopped || running.has(key)) return;
+        // The target is read again for every run, so rotated secrets and edited rules apply.
+        const run = resolveTarget(options.targets, name, options.scrubber)
+          .then((fresh) =>
+            probeTarget({
+              target: fresh,
+              userId,
+              logger: options.logger,
+              metrics: options.metrics,
+              ops: options.ops,
+              actor: 'schedule',
+              reason: `scheduled probe every ${target.schedule?.everySeconds} s`
+            })
+          )
+          .catch((error: unknown) =>
+            log.error({ target: name, err: (error as Error).message }, 'scheduled probe failed')
+          )
+          .finally(() => running.delete(key));
+        running.set(key, run);
+      };
+      const offset = Math.round((everyMs * i) / target.schedule.users.length);
+      timers.push(
+        setTimeout(() => {
+          tick();
+          timers.push(setInterval(tick, everyMs));
+        }, offset)
+      );
+      scheduled++;
+    }
+  }
+  if (scheduled > 0) log.info({ scheduled }, 'scheduled probes');
+  return {
+    scheduled,
+    async stop() {
+      stopped = true;
+      for (const t of timers) clearTimeout(t);
+      await Promise.allSettled(running.values());
+    }
+  };
+}
