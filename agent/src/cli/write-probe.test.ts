@@ -56,8 +56,8 @@ async function setFaults(body: unknown) {
 
 describe('syncscope write-probe against the embedded stack', () => {
   it('passes on the healthy stack, times every leg, cleans up, and is stored and audited', async () => {
-    const { code, report, stdout } = await writeProbe();
-    expect(code, report.summary).toBe(0);
+    const { code, report, stdout, stderr } = await writeProbe();
+    expect(code, `${report.summary ?? stdout} ${stderr}`).toBe(0);
     expect(report.legs.map((l) => `${l.leg}:${l.status}`)).toEqual([
       'local-write:passed',
       'backend-accepted:passed',

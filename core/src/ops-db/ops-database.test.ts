@@ -18,6 +18,16 @@ describe('the ops database', () => {
     expect(await migrateOpsDatabase(url)).toEqual([]);
   });
 
+  it('lets several processes migrate at once: one applies, the others wait and find nothing to do', async () => {
+    const url = await createTestDatabase('ops_migrate_concurrently');
+    const results = await Promise.all([
+      migrateOpsDatabase(url),
+      migrateOpsDatabase(url),
+      migrateOpsDatabase(url)
+    ]);
+    expect(results.map((applied) => applied.length).sort()).toEqual([0, 0, 4]);
+  });
+
   it('keeps probe runs, and an audit log the application cannot edit or delete', async () => {
     const url = await createTestDatabase('ops_audit');
     await migrateOpsDatabase(url);

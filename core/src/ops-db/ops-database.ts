@@ -9,7 +9,11 @@ import type { WriteProbeReport } from '../write-probe/write-probe-types.ts';
 // asset: the console bundles this module but never migrates; agents and `npm start` do).
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 
-/** Brings SyncScope's own database to the latest schema (node-pg-migrate, SQL migrations, locked). */
+/**
+ * Brings SyncScope's own database to the latest schema (node-pg-migrate, SQL migrations). Agents, the
+ * CLI and `npm start` may migrate at the same moment: each waits for the advisory lock, then finds
+ * nothing left to do.
+ */
 export async function migrateOpsDatabase(databaseUrl: string): Promise<string[]> {
   const applied = await runner({
     databaseUrl,
@@ -17,6 +21,7 @@ export async function migrateOpsDatabase(databaseUrl: string): Promise<string[]>
     direction: 'up',
     migrationsTable: 'pgmigrations',
     migrationsSchema: 'public',
+    advisoryLockMode: 'wait',
     log: () => {}
   });
   return applied.map((m) => m.name);

@@ -20,7 +20,7 @@ export async function startConsoleStack(): Promise<RunningStack> {
     ...(await freeStackPorts()),
     SYNCSCOPE_SEED_RECORDS: '200'
   };
-  return startStack({ logger: createLogger('e2e', 'warn'), env });
+  return startStack({ logger: createLogger('e2e', 'error'), env });
 }
 
 /** Debian's Chromium driven by playwright-core (no browser download). */
