@@ -12,6 +12,8 @@ const consoleEnvSchema = z.object({
     .max(24 * 30)
     .default(12),
   SYNCSCOPE_COOKIE_SECURE: z.enum(['auto', 'always', 'never']).default('auto'),
+  /** Behind a reverse proxy that sets X-Forwarded-For: rate-limit sign-ins per client address too. */
+  SYNCSCOPE_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
   /** Largest client database the inspector accepts. */
   SYNCSCOPE_INSPECT_MAX_BYTES: z.coerce
     .number()

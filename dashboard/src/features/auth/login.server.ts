@@ -2,6 +2,7 @@ import 'server-only';
 import { checkCredentials } from '@syncscope/core/console-users/console-users';
 import { z } from 'zod';
 import { audit } from '@/server/audit';
+import { consoleConfig } from '@/server/console-config';
 import { opsPool } from '@/server/ops-pool';
 import { errorResponse } from './guard.server';
 import { clearLoginFailures, loginRetryAfterSeconds, recordLoginFailure } from './login-rate-limit.server';
@@ -18,7 +19,12 @@ export async function handleLogin(request: Request): Promise<Response> {
   if (!parsed.success)
     return errorResponse(400, 'SYNCSCOPE_E_REQUEST_INVALID', 'Send {"email", "password"}.');
   const { email, password } = parsed.data;
-  const address = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim() || 'local';
+  // Only a trusted proxy's X-Forwarded-For names the client; without one every client would share one
+  // address, and a single attacker could lock everybody out, so only the per-email limit applies.
+  const address =
+    consoleConfig().SYNCSCOPE_TRUST_PROXY === 'true'
+      ? request.headers.get('x-forwarded-for')?.split(',')[0]?.trim() || null
+      : null;
   const wait = await loginRetryAfterSeconds(email, address);
   if (wait > 0) {
     const response = errorResponse(
