@@ -36,7 +36,7 @@ export function spawnNode(args: string[], options: { cwd: string; env: NodeJS.Pr
   };
 }
 
-/** Waits until `url` answers (any HTTP status below 500), or the child exits, or the time is up. */
+/** Waits until `url` answers 200 (not merely anything: another program on the port would), or the child exits, or the time is up. */
 export async function waitForHttp(
   managed: ManagedChild,
   url: string,
@@ -52,7 +52,7 @@ export async function waitForHttp(
       );
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(2_000), redirect: 'manual' });
-      if (response.status < 500) return;
+      if (response.status === 200) return;
     } catch {
       // not listening yet
     }

@@ -130,7 +130,7 @@ describe('npm start: the embedded stack', () => {
     expect(pidAlive(postgresPid)).toBe(true);
 
     first.child.kill('SIGINT');
-    expect(await first.exited).toBe(0);
+    expect(await first.exited, first.output().slice(-2000)).toBe(0);
     expect(pidAlive(postgresPid)).toBe(false);
     expect(existsSync(path.join(env.SYNCSCOPE_HOME, 'pg', 'postmaster.pid'))).toBe(false);
     // The console and the agent stopped with it (no orphans still listening).
@@ -167,6 +167,15 @@ describe('npm start: the embedded stack', () => {
     const pidFile = path.join(env.SYNCSCOPE_HOME, 'pg', 'postmaster.pid');
     expect(existsSync(pidFile)).toBe(false);
   }, 120_000);
+
+  it('refuses two parts on one port, naming both variables', async () => {
+    const env = await stackEnv(await newHome());
+    const started = startStackProcess({ ...env, SYNCSCOPE_DASHBOARD_PORT: env.SYNCSCOPE_DEMO_PORT });
+    expect(await started.exited).toBe(1);
+    expect(started.output()).toContain(
+      `SYNCSCOPE_E_PORT_IN_USE: SYNCSCOPE_DEMO_PORT and SYNCSCOPE_DASHBOARD_PORT are both ${env.SYNCSCOPE_DEMO_PORT}`
+    );
+  }, 60_000);
 
   it('refuses a data folder made by another Postgres major version, saying what to do', async () => {
     const home = await newHome();

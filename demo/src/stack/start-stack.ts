@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assertPortFree, type Logger, loadOrCreateSigningKey } from '@syncscope/core';
+import { assertPortFree, type Logger, loadOrCreateSigningKey, SyncScopeError } from '@syncscope/core';
 import { startEmbeddedPostgres } from '@syncscope/core/embedded-postgres/embedded-postgres';
 import { migrateOpsDatabase } from '@syncscope/core/ops-db/ops-database';
 import {
@@ -82,6 +82,8 @@ export async function startStack(options: {
 
     const appUrl = postgres.url(STACK_DATABASES.app);
     const appPool = new pg.Pool({ connectionString: appUrl, max: 4 });
+    // An idle client that Postgres terminates while the stack stops must not crash the process.
+    appPool.on('error', (err) => options.logger.debug({ err: err.message }, 'app pool client closed'));
     stops.push(() => appPool.end());
     await applyDemoSchema(appPool);
     const seeded = await seedDemoData(appPool, { records: config.SYNCSCOPE_SEED_RECORDS });
@@ -230,6 +232,16 @@ async function assertStackPortsFree(config: StackConfig): Promise<void> {
   ];
   if (config.SYNCSCOPE_CONSOLE === 'on')
     ports.push([config.SYNCSCOPE_DASHBOARD_PORT, 'SYNCSCOPE_DASHBOARD_PORT', 'The console']);
+  const seen = new Map<number, string>();
+  for (const [port, envVar] of ports) {
+    const other = seen.get(port);
+    if (other)
+      throw new SyncScopeError(
+        'SYNCSCOPE_E_PORT_IN_USE',
+        `${other} and ${envVar} are both ${port}: give each part its own port.`
+      );
+    seen.set(port, envVar);
+  }
   for (const [port, envVar, what] of ports) await assertPortFree(host, port, envVar, what);
 }
 
