@@ -217,6 +217,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           const token = io.env[AGENT_TOKEN_ENV] || undefined;
           const agentLogger = logger('info');
           const targets = targetsSource(opts.targets, io.env);
+          // One kept thread computes every probe's expected state, off the thread the clients sync on.
+          const { ExpectedStateWorker } = await import(
+            '@syncscope/core/probe/expected/expected-state-worker'
+          );
+          const expectedStateWorker = new ExpectedStateWorker();
+          expectedStateWorker.start().catch((error: Error) => {
+            agentLogger.warn({ err: error.message }, 'expected states will be computed in-thread');
+          });
           const server = await startAgentServer({
             host: opts.host,
             port: opts.port,
@@ -224,7 +232,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
             logger: agentLogger,
             scrubber,
             token,
-            insecureLocal: Boolean(opts.insecureLocal)
+            insecureLocal: Boolean(opts.insecureLocal),
+            expectedStateWorker
           });
           const opsUrl = opts.opsDb ?? (io.env.SYNCSCOPE_OPS_DATABASE_URL || undefined);
           const ops = await openOpsDatabase(opsUrl);
@@ -236,7 +245,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
                   targets,
                   logger: agentLogger,
                   scrubber,
-                  metrics: server.metrics
+                  metrics: server.metrics,
+                  expectedStateWorker
                 })
               : undefined;
           const schedule = await startProbeScheduler({
@@ -244,7 +254,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
             logger: agentLogger,
             scrubber,
             metrics: server.metrics,
-            ops
+            ops,
+            expectedStateWorker
           });
           out(
             `SyncScope agent listening on ${server.url} (GET /metrics, GET /healthz, POST /probes${token ? ' with a bearer token' : ', no token: loopback only'})${jobs ? "; running the console's probe jobs" : ''}${schedule.scheduled ? `; ${schedule.scheduled} scheduled probes` : ''}\n`
@@ -256,6 +267,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           await jobs?.stop();
           await ops?.close();
           await server.close();
+          await expectedStateWorker.close();
           return EXIT.ok;
         }
       )

@@ -1,3 +1,4 @@
+import { ExpectedStateWorker } from '@syncscope/core/probe/expected/expected-state-worker';
 import { runProbe } from '@syncscope/core/probe/run-probe';
 import { DEMO_USERS } from '@syncscope/demo/seed/index';
 import { recordId, workspaceId } from '@syncscope/demo/seed/seed-plan';
@@ -44,6 +45,25 @@ describe('probing a user through the dev sync server', () => {
       expect(missing?.explanation).toContain(`rule by_workspace, sync_rules.yaml:${line}`);
     } finally {
       h.sync.faults.set({});
+    }
+  });
+
+  it("with the expected state on the agent's kept worker thread: the same verdicts", async () => {
+    const expectedStateWorker = new ExpectedStateWorker();
+    try {
+      const opts = { logger, settleMs: 1500, deadlineMs: 20_000, expectedStateWorker };
+      const consistent = await runProbe(h.target, DEMO_USERS.alice.id, opts);
+      expect(consistent.verdict, consistent.summary).toBe('consistent');
+      expect(consistent.rows.expected).toBe(80 + 8);
+      h.sync.faults.set({ omitRows: [{ table: 'records', id: recordId(1) }] });
+      const omitted = await runProbe(h.target, DEMO_USERS.alice.id, opts);
+      expect(omitted.verdict).toBe('mismatch');
+      expect(omitted.rows.differences).toMatchObject([
+        { kind: 'missing', table: 'records', id: recordId(1), settled: 'persisted' }
+      ]);
+    } finally {
+      h.sync.faults.set({});
+      await expectedStateWorker.close();
     }
   });
 

@@ -1,5 +1,6 @@
 import { isSyncScopeError, type Logger, SyncScopeError } from '@syncscope/core';
 import { migrateOpsDatabase, OpsDatabase } from '@syncscope/core/ops-db/ops-database';
+import type { ExpectedStateWorker } from '@syncscope/core/probe/expected/expected-state-worker';
 import { PROBE_REPORT_VERSION, type ProbeReport, type ProbeTarget } from '@syncscope/core/probe/probe-types';
 import { RESERVED_PROBE_CLAIMS } from '@syncscope/core/probe/tokens/mint-probe-token';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
@@ -21,6 +22,8 @@ export interface ProbeRequest {
   onSyncProgress?: (ops: { done: number; total: number | null }) => void;
   /** Called with the stored run's id. */
   onRecorded?: (runId: string) => void;
+  /** The agent's kept thread for expected states (see core's expected-state-worker.ts). */
+  expectedStateWorker?: ExpectedStateWorker;
 }
 
 /** The ops database named by SYNCSCOPE_OPS_DATABASE_URL, migrated; undefined when none is configured. */
@@ -74,6 +77,7 @@ export async function probeTarget(request: ProbeRequest): Promise<ProbeReport> {
       claims: request.claims,
       deadlineMs: request.deadlineMs,
       logger: log,
+      expectedStateWorker: request.expectedStateWorker,
       onPhase: (phase) => {
         log.debug({ phase }, 'probe phase');
         request.onPhase?.(phase);

@@ -23,6 +23,7 @@ export interface AgentServerOptions {
   /** Accept unauthenticated probe requests; only on a loopback host. */
   insecureLocal?: boolean;
   maxConcurrentProbes?: number;
+  expectedStateWorker?: ProbeRequest['expectedStateWorker'];
   /** Replaces the probe engine (tests). */
   runProbe?: (request: ProbeRequest) => Promise<ProbeReport>;
 }
@@ -193,7 +194,8 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
         claims,
         deadlineMs: body.deadline_seconds ? body.deadline_seconds * 1000 : undefined,
         logger: log,
-        metrics
+        metrics,
+        expectedStateWorker: options.expectedStateWorker
       });
       return send(reply, 200, report);
     } finally {

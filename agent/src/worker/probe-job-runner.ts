@@ -6,7 +6,7 @@ import type { ProbeProgress } from '@syncscope/core/probe-jobs/probe-jobs';
 import { WRITE_PROBE_LEGS, type WriteProbeLeg } from '@syncscope/core/write-probe/write-probe-types';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import type { SecretScrubber } from '../output/secret-scrubber.ts';
-import { errorReport, probeTarget } from '../probe/probe-target.ts';
+import { errorReport, type ProbeRequest, probeTarget } from '../probe/probe-target.ts';
 import { resolveTarget, type TargetsSource } from '../probe/resolve-target.ts';
 import { writeProbeTarget } from '../probe/write-probe-target.ts';
 
@@ -17,6 +17,7 @@ export interface ProbeJobRunnerOptions {
   logger: Logger;
   scrubber: SecretScrubber;
   metrics?: AgentMetrics;
+  expectedStateWorker?: ProbeRequest['expectedStateWorker'];
   agentName?: string;
   concurrency?: number;
   staleAfterMs?: number;
@@ -44,6 +45,7 @@ export function startProbeJobRunner(options: ProbeJobRunnerOptions): Promise<Pro
         claims: Object.keys(job.claims).length > 0 ? job.claims : undefined,
         logger: options.logger,
         metrics: options.metrics,
+        expectedStateWorker: options.expectedStateWorker,
         ops: options.ops,
         actor: job.requestedBy,
         reason: job.reason,

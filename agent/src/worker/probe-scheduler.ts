@@ -2,7 +2,7 @@ import type { Logger } from '@syncscope/core';
 import type { OpsDatabase } from '@syncscope/core/ops-db/ops-database';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import type { SecretScrubber } from '../output/secret-scrubber.ts';
-import { probeTarget } from '../probe/probe-target.ts';
+import { type ProbeRequest, probeTarget } from '../probe/probe-target.ts';
 import { resolveTarget, type TargetsSource, targetNames } from '../probe/resolve-target.ts';
 
 export interface ProbeScheduler {
@@ -23,6 +23,7 @@ export async function startProbeScheduler(options: {
   scrubber: SecretScrubber;
   metrics?: AgentMetrics;
   ops?: OpsDatabase;
+  expectedStateWorker?: ProbeRequest['expectedStateWorker'];
 }): Promise<ProbeScheduler> {
   const log = options.logger.child({ part: 'schedule' });
   const timers: NodeJS.Timeout[] = [];
@@ -51,6 +52,7 @@ export async function startProbeScheduler(options: {
               userId,
               logger: options.logger,
               metrics: options.metrics,
+              expectedStateWorker: options.expectedStateWorker,
               ops: options.ops,
               actor: 'schedule',
               reason: `scheduled probe every ${target.schedule?.everySeconds} s`

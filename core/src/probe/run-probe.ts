@@ -19,7 +19,11 @@ import {
 } from './diff/explain-differences.ts';
 import { compareRowKeys } from './diff/row-key-order.ts';
 import { computeExpectedState } from './expected/compute-expected-state.ts';
-import { SpilledExpectedRows } from './expected/expected-rows.ts';
+import { type ExpectedRowStore, SpilledExpectedRows } from './expected/expected-rows.ts';
+import {
+  type ExpectedStateWorker,
+  ExpectedStateWorkerUnavailable
+} from './expected/expected-state-worker.ts';
 import {
   PROBE_REPORT_VERSION,
   type ProbeReport,
@@ -44,6 +48,11 @@ export interface RunProbeOptions {
   onSyncProgress?: (ops: { done: number; total: number | null }) => void;
   /** Row differences listed in full in the report; the rest are counted (default 1,000). */
   maxDifferences?: number;
+  /**
+   * Computes the expected state on this kept worker thread (long-lived callers: the agent), leaving the
+   * main thread to the client's sync. Without one, in-thread (one-shot callers: the CLI).
+   */
+  expectedStateWorker?: ExpectedStateWorker;
   /** Called for every token minted (the caller audits it: kid, jti, user, target). */
   onTokenMinted?: (token: Omit<MintedProbeToken, 'token'>) => void | Promise<void>;
 }
@@ -140,14 +149,12 @@ export async function runProbe(
 
   let session: SyncAsUserResult | null = null;
   let syncing: Promise<SyncAsUserResult> | null = null;
-  let expectedRows: SpilledExpectedRows | null = null;
+  let expectedRows: ExpectedRowStore | null = null;
   try {
-    // The expected rows go to a temporary on-disk table, read back in key order by the merge diff.
-    const spill = new SpilledExpectedRows();
-    expectedRows = spill;
     const rules = loadSyncRules(target.syncRulesYaml, { file: target.syncRulesFile });
     await clock.run('mint', mint);
-    const schema = await clock.run('schema', async () => {
+    // The schema is derived while the sync's preflight request runs.
+    const schema = clock.run('schema', async () => {
       const client = new pg.Client({ connectionString: target.sourceUrl });
       await client.connect();
       try {
@@ -157,8 +164,7 @@ export async function runProbe(
       }
     });
     // The client syncs while the expected state is computed: a snapshot taken before or after the
-    // checkpoint the client reaches differs only by lag, which the settle window below clears. (Starting
-    // the expected state before the schema was measured slower: it delays the sync, the critical path.)
+    // checkpoint the client reaches differs only by lag, which the settle window below clears.
     syncing = clock.run('sync', () =>
       syncAsUser({
         endpoint: target.syncUrl,
@@ -174,15 +180,33 @@ export async function runProbe(
       },
       () => {}
     );
-    const expecting = clock.run('expected', () =>
-      computeExpectedState({
+    const expecting = clock.run('expected', async () => {
+      const expectedOptions = {
         sourceUrl: target.sourceUrl,
         rules,
         userId,
-        claims: { ...(target.extraClaims ?? {}), ...(options.claims ?? {}) },
-        rows: spill
-      })
-    );
+        claims: { ...(target.extraClaims ?? {}), ...(options.claims ?? {}) }
+      };
+      if (options.expectedStateWorker) {
+        try {
+          const state = await options.expectedStateWorker.compute({
+            ...expectedOptions,
+            rulesFile: target.syncRulesFile
+          });
+          expectedRows = state.rows;
+          return state;
+        } catch (error) {
+          if (!(error instanceof ExpectedStateWorkerUnavailable)) throw error;
+          options.logger.warn({ err: error.message }, 'expected state computed in-thread instead');
+        }
+      }
+      // In-thread, starting before the schema is known was measured slower: it delays the sync's start.
+      await schema.catch(() => {});
+      // The expected rows go to a temporary on-disk table, read back in key order by the merge diff.
+      const spill = new SpilledExpectedRows();
+      expectedRows = spill;
+      return computeExpectedState({ ...expectedOptions, rows: spill });
+    });
     const [synced, expected] = await Promise.all([syncing, expecting]);
     session = synced;
     const expectedBuckets = expected.buckets.map((b) => b.bucket);
@@ -339,7 +363,7 @@ export async function runProbe(
       error: { code, message: (error as Error).message }
     });
   } finally {
-    (expectedRows as SpilledExpectedRows | null)?.close();
+    (expectedRows as ExpectedRowStore | null)?.close();
     const open = session as SyncAsUserResult | null;
     if (open) await open.close();
     // A sync still running when the expected state failed: close it whenever it ends.

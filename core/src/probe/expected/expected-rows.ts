@@ -4,6 +4,7 @@
  * hand the rows back in key order, (table, id) by code point, the order SQLite's BINARY collation gives
  * the client's `ps_oplog_row` index; the merge diff walks both in that order.
  */
+import { rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { compareRowKeys } from '../diff/row-key-order.ts';
 import type { SyncedRow } from '../probe-types.ts';
@@ -134,15 +135,24 @@ export class SpilledExpectedRows implements ExpectedRowStore {
   private inBatch = false;
   private finished = false;
 
-  constructor() {
-    // '' is a private temporary on-disk database: SQLite deletes it on close.
-    this.db = new Database('');
+  /**
+   * `file`: a path of its own (it must not exist; the store deletes it on close), so a store filled on a
+   * worker thread can be handed over with `detach` and `SpilledExpectedRows.adopt`. Without one, a
+   * private temporary database that SQLite deletes itself.
+   */
+  constructor(
+    private readonly file?: string,
+    mode: 'create' | 'adopt' = 'create'
+  ) {
+    this.db = new Database(file ?? '', { fileMustExist: mode === 'adopt' });
     this.db.pragma('journal_mode = OFF');
     this.db.pragma('synchronous = OFF');
     this.db.pragma('cache_size = -8192'); // 8 MiB
-    this.db.exec(
-      'CREATE TABLE expected(tbl TEXT NOT NULL, id TEXT NOT NULL, buckets TEXT NOT NULL, json TEXT NOT NULL, checksum INTEGER NOT NULL, tag INTEGER NOT NULL)'
-    );
+    if (mode === 'create') {
+      this.db.exec(
+        'CREATE TABLE expected(tbl TEXT NOT NULL, id TEXT NOT NULL, buckets TEXT NOT NULL, json TEXT NOT NULL, checksum INTEGER NOT NULL, tag INTEGER NOT NULL)'
+      );
+    }
     const values = (n: number) => Array.from({ length: n }, () => '(?, ?, ?, ?, ?, ?)').join(', ');
     this.insertOne = this.db.prepare(`INSERT INTO expected VALUES ${values(1)}`);
     this.insertMany = this.db.prepare(`INSERT INTO expected VALUES ${values(INSERT_ROWS)}`);
@@ -265,7 +275,27 @@ export class SpilledExpectedRows implements ExpectedRowStore {
     }
   }
 
+  /**
+   * Closes a finished store filled into its own file and leaves the file for `adopt` (on another
+   * thread); returns the number of distinct rows.
+   */
+  detach(): number {
+    if (!this.file) throw new Error('SpilledExpectedRows: only a store with a file can be detached');
+    this.ensureFinished();
+    this.db.close();
+    return this.distinct;
+  }
+
+  /** Opens a store another thread filled and detached; closing it deletes the file. */
+  static adopt(file: string, distinct: number): SpilledExpectedRows {
+    const store = new SpilledExpectedRows(file, 'adopt');
+    store.distinct = distinct;
+    store.finished = true;
+    return store;
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
+    if (this.file) rmSync(this.file, { force: true });
   }
 }

@@ -47,7 +47,8 @@ export interface SyncAsUserResult {
 
 export interface SyncAsUserOptions {
   endpoint: string;
-  schema: Schema;
+  /** The client's schema; a promise is awaited while the preflight runs. */
+  schema: Schema | Promise<Schema>;
   token: () => Promise<string>;
   deadlineMs?: number;
   noProgressMs?: number;
@@ -121,7 +122,10 @@ async function preflight(endpoint: string, token: string): Promise<Preflight> {
 
 export async function syncAsUser(options: SyncAsUserOptions): Promise<SyncAsUserResult> {
   const started = Date.now();
-  const first = await preflight(options.endpoint, await options.token());
+  const [first, schema] = await Promise.all([
+    options.token().then((token) => preflight(options.endpoint, token)),
+    options.schema
+  ]);
   const noClient = (outcome: SyncOutcome): SyncAsUserResult => ({
     outcome,
     preflightCheckpoint: null,
@@ -143,7 +147,7 @@ export async function syncAsUser(options: SyncAsUserOptions): Promise<SyncAsUser
     }
   };
   const db = new PowerSyncDatabase({
-    schema: options.schema,
+    schema,
     database: { dbFilename: 'probe.db', dbLocation: dir, readWorkerCount: 1 },
     logger
   });
@@ -183,9 +187,11 @@ async function watch(
   // polling of the client's database, which would compete with its writer.
   let lastProgressAt = Date.now();
   let lastReachabilityCheck = 0;
+  let wake = () => {};
   const dispose = db.registerListener({
     statusChanged: (status) => {
       lastProgressAt = Date.now();
+      if (status.hasSynced) wake(); // the verdict waits for this moment, not for the next poll
       const progress = status.downloadProgress;
       if (progress && options.onProgress)
         options.onProgress({ done: progress.downloadedOperations, total: progress.totalOperations });
@@ -217,7 +223,13 @@ async function watch(
       if (Date.now() - lastProgressAt > noProgressMs || Date.now() > deadline) {
         return { kind: 'no-progress', seconds: Math.round((Date.now() - lastProgressAt) / 1000) };
       }
-      await new Promise((r) => setTimeout(r, 25));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 25);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
     }
   }
 }

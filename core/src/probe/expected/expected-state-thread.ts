@@ -1,0 +1,66 @@
+/**
+ * The worker thread's side of ExpectedStateWorker: computes one expected state at a time into a spill
+ * file the caller adopts. Loading the sync-rules library takes ~0.3 s, which is why the worker is kept.
+ */
+import { readlinkSync } from 'node:fs';
+import os from 'node:os';
+import { parentPort } from 'node:worker_threads';
+import { isSyncScopeError } from '../../errors/index.ts';
+import { type LoadedSyncRules, loadSyncRules } from '../../sync-rules/load-sync-rules.ts';
+import { computeExpectedState } from './compute-expected-state.ts';
+import { SpilledExpectedRows } from './expected-rows.ts';
+import type { ExpectedStateReply, ExpectedStateRequest } from './expected-state-worker.ts';
+
+const port = parentPort;
+if (!port) throw new Error('expected-state-thread runs on a worker thread only');
+
+// A probe target keeps its rules: parse them once per text.
+let cachedRules: { yaml: string; file?: string; rules: LoadedSyncRules } | null = null;
+
+function rulesOf(yaml: string, file?: string): LoadedSyncRules {
+  if (cachedRules?.yaml !== yaml || cachedRules.file !== file)
+    cachedRules = { yaml, file, rules: loadSyncRules(yaml, { file }) };
+  return cachedRules.rules;
+}
+
+async function compute(request: ExpectedStateRequest): Promise<ExpectedStateReply> {
+  const { id, spillFile, rulesYaml, rulesFile, ...options } = request;
+  const rows = new SpilledExpectedRows(spillFile);
+  try {
+    const { rows: _store, ...state } = await computeExpectedState({
+      ...options,
+      rules: rulesOf(rulesYaml, rulesFile),
+      rows
+    });
+    return { id, ok: true, state, distinctRows: rows.detach() };
+  } catch (error) {
+    rows.close();
+    const e = error as Error;
+    return {
+      id,
+      ok: false,
+      error: isSyncScopeError(error)
+        ? { code: error.code, message: e.message, details: error.details }
+        : { message: e?.message ?? String(error) }
+    };
+  }
+}
+
+/**
+ * The probe's sync is the critical path and this thread's work only has to be done by the time the sync
+ * is: on Linux a thread has its own nice value, so this one yields the CPU to the client and the service.
+ */
+function yieldToTheSync(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid)) os.setPriority(tid, 10);
+  } catch {
+    // Not Linux, or not allowed: the thread runs at normal priority.
+  }
+}
+
+yieldToTheSync();
+port.on('message', (request: ExpectedStateRequest) => {
+  void compute(request).then((reply) => port.postMessage(reply));
+});
+port.postMessage({ ready: true });
