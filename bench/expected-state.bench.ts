@@ -91,7 +91,7 @@ async function benchCase(
     plainMs.push(plain.ms);
     // As the probe computes it: rows spilled to a temporary SQLite table, ready to be read in key order.
     const probe = await timed(() =>
-      computeExpectedState({ sourceUrl: url, rules, userId: 'u-bench', rows: new SpilledExpectedRows() })
+      computeExpectedState({ sourceUrl: url, rules, userId: 'u-bench', rows: SpilledExpectedRows.create() })
     );
     probe.value.rows.close();
     if (probe.value.rows.size !== expected) {

@@ -1,8 +1,8 @@
-import { DIFF_DEFAULTS, diffStates } from '../probe/diff/diff-states.ts';
+import { diffStates } from '../probe/diff/diff-states.ts';
 import { computeExpectedState } from '../probe/expected/compute-expected-state.ts';
 import { SpilledExpectedRows } from '../probe/expected/expected-rows.ts';
 import type { BucketDifference, DiffKind, ProbeTarget, RowDifference } from '../probe/probe-types.ts';
-import { ClientRows } from '../probe/sync/client-rows.ts';
+import { ClientDatabase } from '../probe/sync/client-database.ts';
 import { findTableReferences, loadSyncRules } from '../sync-rules/load-sync-rules.ts';
 
 export interface SourceComparison {
@@ -31,7 +31,7 @@ const WHY: Record<RowDifference['kind'], string> = {
 
 /**
  * What an exported client database holds against what the source says its user should have now: the
- * probe engine's expected state (spilled to disk) and merge diff over the file's rows (read-only), with
+ * probe engine's expected state (spilled to disk) and diff joined with the file's op log (read-only), with
  * explanations for a snapshot: the device may have been behind when the file was exported, so a
  * difference is evidence to follow up with a live probe.
  */
@@ -42,8 +42,8 @@ export async function compareWithSource(
   claims: Record<string, unknown> = {}
 ): Promise<SourceComparison> {
   const rules = loadSyncRules(target.syncRulesYaml, { file: target.syncRulesFile });
-  const store = new SpilledExpectedRows();
-  const client = new ClientRows(clientDatabaseFile);
+  const store = SpilledExpectedRows.create();
+  const client = new ClientDatabase(clientDatabaseFile);
   try {
     const expected = await computeExpectedState({
       sourceUrl: target.sourceUrl,
@@ -54,11 +54,11 @@ export async function compareWithSource(
     });
     const expectedBuckets = expected.buckets.map((b) => b.bucket);
     const actualBuckets = client.buckets();
-    const diff = await diffStates({
+    const diff = diffStates({
       expectedBuckets,
-      expectedRows: expected.rows.pages(DIFF_DEFAULTS.pageSize),
+      expectedRows: store,
       actualBuckets,
-      actualRows: client.pages(DIFF_DEFAULTS.pageSize),
+      clientFile: clientDatabaseFile,
       checkpoint: null
     });
     const ruleOf = (table: string, bucket: string) => {

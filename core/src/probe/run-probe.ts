@@ -19,7 +19,7 @@ import {
 } from './diff/explain-differences.ts';
 import { compareRowKeys } from './diff/row-key-order.ts';
 import { computeExpectedState } from './expected/compute-expected-state.ts';
-import { type ExpectedRowStore, SpilledExpectedRows } from './expected/expected-rows.ts';
+import { SpilledExpectedRows } from './expected/expected-rows.ts';
 import {
   type ExpectedStateWorker,
   ExpectedStateWorkerUnavailable
@@ -149,7 +149,7 @@ export async function runProbe(
 
   let session: SyncAsUserResult | null = null;
   let syncing: Promise<SyncAsUserResult> | null = null;
-  let expectedRows: ExpectedRowStore | null = null;
+  let expectedRows: SpilledExpectedRows | null = null;
   try {
     const rules = loadSyncRules(target.syncRulesYaml, { file: target.syncRulesFile });
     await clock.run('mint', mint);
@@ -194,7 +194,7 @@ export async function runProbe(
             rulesFile: target.syncRulesFile
           });
           expectedRows = state.rows;
-          return state;
+          return { ...state, rows: state.rows };
         } catch (error) {
           if (!(error instanceof ExpectedStateWorkerUnavailable)) throw error;
           options.logger.warn({ err: error.message }, 'expected state computed in-thread instead');
@@ -202,10 +202,10 @@ export async function runProbe(
       }
       // In-thread, starting before the schema is known was measured slower: it delays the sync's start.
       await schema.catch(() => {});
-      // The expected rows go to a temporary on-disk table, read back in key order by the merge diff.
-      const spill = new SpilledExpectedRows();
+      // The expected rows go to a temporary SQLite file the diff joins with the client's database.
+      const spill = SpilledExpectedRows.create();
       expectedRows = spill;
-      return computeExpectedState({ ...expectedOptions, rows: spill });
+      return { ...(await computeExpectedState({ ...expectedOptions, rows: spill })), rows: spill };
     });
     const [synced, expected] = await Promise.all([syncing, expecting]);
     session = synced;
@@ -248,14 +248,14 @@ export async function runProbe(
       actualBuckets = client.buckets();
       return diffStates({
         expectedBuckets,
-        expectedRows: expected.rows.pages(DIFF_DEFAULTS.pageSize),
+        expectedRows: expected.rows,
         actualBuckets,
-        actualRows: client.pages(DIFF_DEFAULTS.pageSize),
+        clientFile: client.file,
         checkpoint: synced.preflightCheckpoint,
         maxDifferences
       });
     };
-    let diff = await clock.run('diff', runDiff);
+    let diff = await clock.run('diff', async () => runDiff());
     const firstSeen = Date.now();
     // Differences that disappear while the client keeps syncing were lag; keep them, marked as cleared.
     const cleared = new Map<string, RowDifference>();
@@ -363,7 +363,7 @@ export async function runProbe(
       error: { code, message: (error as Error).message }
     });
   } finally {
-    (expectedRows as ExpectedRowStore | null)?.close();
+    (expectedRows as SpilledExpectedRows | null)?.close();
     const open = session as SyncAsUserResult | null;
     if (open) await open.close();
     // A sync still running when the expected state failed: close it whenever it ends.

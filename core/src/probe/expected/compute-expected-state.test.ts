@@ -131,7 +131,7 @@ describe('computeExpectedState on the reference seed (PowerSync 1.25 captures)',
       sourceUrl: url,
       rules,
       userId: 'u-alice',
-      rows: new SpilledExpectedRows()
+      rows: SpilledExpectedRows.create()
     });
     expect(spilled.rows.size).toBe(12);
     expect([...spilled.rows.values()]).toEqual([...inMemory.rows.values()]);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { SyncedRow } from '../probe-types.ts';
 import { type ExpectedRowStore, MemoryExpectedRows, SpilledExpectedRows } from './expected-rows.ts';
@@ -12,9 +13,9 @@ const row = (table: string, id: string, json: string, bucket: string): SyncedRow
 
 describe.each([
   ['in memory', () => new MemoryExpectedRows()],
-  ['spilled to SQLite', () => new SpilledExpectedRows()]
+  ['spilled to SQLite', () => SpilledExpectedRows.create()]
 ] as [string, () => ExpectedRowStore][])('expected rows %s', (_name, create) => {
-  it('keeps one row per key with every bucket, the first JSON, and names the later copies', async () => {
+  it('keeps one row per key with every bucket, the first JSON, and names the later copies', () => {
     const store = create();
     store.add(row('records', 'r2', '{"v":1}', 'b1'), 0);
     store.add(row('records', 'r1', '{"v":1}', 'b1'), 0);
@@ -38,13 +39,10 @@ describe.each([
       'records/r1',
       'records/r2'
     ]);
-    const pages: string[][] = [];
-    for await (const page of store.pages(2)) pages.push(page.map((r) => `${r.table}/${r.id}`));
-    expect(pages).toEqual([['categories/r1', 'records/r1'], ['records/r2']]);
     store.close();
   });
 
-  it('holds bucket names with quotes and commas intact', async () => {
+  it('holds bucket names with quotes and commas intact', () => {
     const store = create();
     const bucket = '1#by_pair["a,b","c\\"d"]';
     store.add(row('t', '1', '{}', bucket));
@@ -54,5 +52,20 @@ describe.each([
     const rows = [...store.values()];
     expect(rows.map((r) => r.buckets)).toEqual([[bucket], ['1#x["1"]', bucket]]);
     store.close();
+  });
+});
+
+describe('expected rows spilled to a file', () => {
+  it('hands a finished store over to another owner, and deletes the file when that one closes', () => {
+    const store = SpilledExpectedRows.create();
+    store.add(row('t', '1', '{}', 'b1'));
+    store.add(row('t', '1', '{}', 'b2'));
+    expect(store.detach()).toBe(1);
+    expect(existsSync(store.file)).toBe(true);
+    const adopted = SpilledExpectedRows.adopt(store.file, 1);
+    expect(adopted.size).toBe(1);
+    expect([...adopted.values()]).toMatchObject([{ table: 't', id: '1', buckets: ['b1', 'b2'] }]);
+    adopted.close();
+    expect(existsSync(store.file)).toBe(false);
   });
 });

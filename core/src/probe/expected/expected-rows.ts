@@ -1,10 +1,12 @@
 /**
  * Where the expected state keeps its rows: in memory (small states, tests, explain) or spilled to a
- * private temporary SQLite database (the probe), so a user's size does not set the probe's memory. Both
- * hand the rows back in key order, (table, id) by code point, the order SQLite's BINARY collation gives
- * the client's `ps_oplog_row` index; the merge diff walks both in that order.
+ * temporary SQLite file (the probe), so a user's size does not set the probe's memory, and the diff can
+ * join it with the client's database inside SQLite (diff-states.ts).
  */
+import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import { compareRowKeys } from '../diff/row-key-order.ts';
 import type { SyncedRow } from '../probe-types.ts';
@@ -31,8 +33,6 @@ export interface ExpectedRowStore {
   get(key: string): SyncedRow | undefined;
   /** Every row in key order. */
   values(): IterableIterator<SyncedRow>;
-  /** Every row in key order, `pageSize` at a time. */
-  pages(pageSize: number): AsyncIterableIterator<SyncedRow[]>;
   close(): void;
 }
 
@@ -87,22 +87,22 @@ export class MemoryExpectedRows implements ExpectedRowStore {
     return this.inOrder()[Symbol.iterator]();
   }
 
-  async *pages(pageSize: number): AsyncIterableIterator<SyncedRow[]> {
-    const rows = this.inOrder();
-    for (let i = 0; i < rows.length; i += pageSize) yield rows.slice(i, i + pageSize);
-  }
-
   close(): void {
     this.rows.clear();
     this.sorted = null;
   }
 }
 
+/** A new path in the temporary folder for a spilled store. */
+export function spillFilePath(): string {
+  return path.join(os.tmpdir(), `syncscope-expected-${process.pid}-${randomUUID()}.db`);
+}
+
 /** tbl, id, buckets (JSON array), json, checksum: the columns as `raw()` statements return them. */
 type StoredRow = [string, string, string, string, number];
 
 /** `["one bucket"]` without escapes is by far the common case: sliced instead of parsed. */
-function bucketsOf(text: string): string[] {
+export function bucketsOf(text: string): string[] {
   if (text.indexOf('","') < 0 && text.indexOf('\\') < 0 && text.startsWith('["') && text.endsWith('"]'))
     return [text.slice(2, -2)];
   return JSON.parse(text) as string[];
@@ -136,15 +136,14 @@ export class SpilledExpectedRows implements ExpectedRowStore {
   private finished = false;
 
   /**
-   * `file`: a path of its own (it must not exist; the store deletes it on close), so a store filled on a
-   * worker thread can be handed over with `detach` and `SpilledExpectedRows.adopt`. Without one, a
-   * private temporary database that SQLite deletes itself.
+   * A new file of its own in the temporary folder (deleted on close), or, adopting, one a store on
+   * another thread filled and detached.
    */
-  constructor(
-    private readonly file?: string,
-    mode: 'create' | 'adopt' = 'create'
+  private constructor(
+    readonly file: string,
+    mode: 'create' | 'adopt'
   ) {
-    this.db = new Database(file ?? '', { fileMustExist: mode === 'adopt' });
+    this.db = new Database(file, { fileMustExist: mode === 'adopt' });
     this.db.pragma('journal_mode = OFF');
     this.db.pragma('synchronous = OFF');
     this.db.pragma('cache_size = -8192'); // 8 MiB
@@ -156,6 +155,11 @@ export class SpilledExpectedRows implements ExpectedRowStore {
     const values = (n: number) => Array.from({ length: n }, () => '(?, ?, ?, ?, ?, ?)').join(', ');
     this.insertOne = this.db.prepare(`INSERT INTO expected VALUES ${values(1)}`);
     this.insertMany = this.db.prepare(`INSERT INTO expected VALUES ${values(INSERT_ROWS)}`);
+  }
+
+  /** A new store in `file` (which must not exist), by default a new file in the temporary folder. */
+  static create(file = spillFilePath()): SpilledExpectedRows {
+    return new SpilledExpectedRows(file, 'create');
   }
 
   get size(): number {
@@ -256,31 +260,11 @@ export class SpilledExpectedRows implements ExpectedRowStore {
     for (const r of all.iterate()) yield fromStored(r);
   }
 
-  async *pages(pageSize: number): AsyncIterableIterator<SyncedRow[]> {
-    this.ensureFinished();
-    const first = this.db
-      .prepare<[number], StoredRow>(`SELECT ${COLUMNS} FROM expected ORDER BY tbl, id LIMIT ?`)
-      .raw();
-    const after = this.db
-      .prepare<[string, string, number], StoredRow>(
-        `SELECT ${COLUMNS} FROM expected WHERE (tbl, id) > (?, ?) ORDER BY tbl, id LIMIT ?`
-      )
-      .raw();
-    let page = first.all(pageSize);
-    while (page.length > 0) {
-      yield page.map(fromStored);
-      if (page.length < pageSize) return;
-      const last = page[page.length - 1]!;
-      page = after.all(last[0], last[1], pageSize);
-    }
-  }
-
   /**
-   * Closes a finished store filled into its own file and leaves the file for `adopt` (on another
-   * thread); returns the number of distinct rows.
+   * Closes a finished store and leaves its file for `adopt` (on another thread); returns the number of
+   * distinct rows.
    */
   detach(): number {
-    if (!this.file) throw new Error('SpilledExpectedRows: only a store with a file can be detached');
     this.ensureFinished();
     this.db.close();
     return this.distinct;
@@ -296,6 +280,6 @@ export class SpilledExpectedRows implements ExpectedRowStore {
 
   close(): void {
     if (this.db.open) this.db.close();
-    if (this.file) rmSync(this.file, { force: true });
+    rmSync(this.file, { force: true });
   }
 }

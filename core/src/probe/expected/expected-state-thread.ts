@@ -25,7 +25,7 @@ function rulesOf(yaml: string, file?: string): LoadedSyncRules {
 
 async function compute(request: ExpectedStateRequest): Promise<ExpectedStateReply> {
   const { id, spillFile, rulesYaml, rulesFile, ...options } = request;
-  const rows = new SpilledExpectedRows(spillFile);
+  const rows = SpilledExpectedRows.create(spillFile);
   try {
     const { rows: _store, ...state } = await computeExpectedState({
       ...options,

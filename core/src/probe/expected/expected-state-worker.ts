@@ -8,14 +8,11 @@
  *   main thread ── request (source URL, rules YAML, user, claims, spill file) ──▶ worker thread
  *   main thread ◀── state (buckets, evidence, scans) + rows in the spill file ─── worker thread
  */
-import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, SyncScopeError } from '../../errors/index.ts';
 import type { ComputedExpectedState, ComputeExpectedStateOptions } from './compute-expected-state.ts';
-import { SpilledExpectedRows } from './expected-rows.ts';
+import { SpilledExpectedRows, spillFilePath } from './expected-rows.ts';
 
 /** The options that cross to the thread: the rules go as their YAML text, the rows into `spillFile`. */
 export type ExpectedStateRequest = Omit<ComputeExpectedStateOptions, 'rules' | 'rows' | 'onProgress'> & {
@@ -39,7 +36,7 @@ export class ExpectedStateWorkerUnavailable extends Error {
 }
 
 interface PendingRequest {
-  resolve: (state: ComputedExpectedState) => void;
+  resolve: (state: ComputedExpectedState & { rows: SpilledExpectedRows }) => void;
   reject: (error: Error) => void;
   spillFile: string;
 }
@@ -56,18 +53,18 @@ export class ExpectedStateWorker {
 
   async compute(
     options: Omit<ComputeExpectedStateOptions, 'rows' | 'onProgress'> & { rulesFile?: string }
-  ): Promise<ComputedExpectedState> {
+  ): Promise<ComputedExpectedState & { rows: SpilledExpectedRows }> {
     const worker = await this.thread();
     const { rules, ...rest } = options;
     const request: ExpectedStateRequest = {
       ...rest,
       id: this.nextId++,
       rulesYaml: rules.yaml,
-      spillFile: path.join(os.tmpdir(), `syncscope-expected-${process.pid}-${randomUUID()}.db`)
+      spillFile: spillFilePath()
     };
     worker.ref(); // a request in flight keeps the process alive; an idle worker does not
     try {
-      return await new Promise<ComputedExpectedState>((resolve, reject) => {
+      return await new Promise<ComputedExpectedState & { rows: SpilledExpectedRows }>((resolve, reject) => {
         this.pending.set(request.id, { resolve, reject, spillFile: request.spillFile });
         worker.postMessage(request);
       });

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type LogRecord, PowerSyncDatabase, type Schema } from '@powersync/node';
 import type { SyncOutcome } from '../probe-types.ts';
-import { ClientRows } from './client-rows.ts';
+import { ClientDatabase } from './client-database.ts';
 
 export const SYNC_AS_USER_DEFAULTS = {
   deadlineMs: 120_000,
@@ -41,7 +41,7 @@ export interface SyncAsUserResult {
    * The client's database through a read-only connection (buckets, and rows page by page), when the
    * session got far enough to read it; the client keeps syncing until close().
    */
-  client: ClientRows | null;
+  client: ClientDatabase | null;
   close(): Promise<void>;
 }
 
@@ -151,7 +151,7 @@ export async function syncAsUser(options: SyncAsUserOptions): Promise<SyncAsUser
     database: { dbFilename: 'probe.db', dbLocation: dir, readWorkerCount: 1 },
     logger
   });
-  let client: ClientRows | null = null;
+  let client: ClientDatabase | null = null;
   const close = async () => {
     client?.close();
     await db.disconnect().catch(() => {});
@@ -171,7 +171,7 @@ export async function syncAsUser(options: SyncAsUserOptions): Promise<SyncAsUser
     failedBuckets: [...failedBuckets]
   }));
   if (outcome.kind === 'synced' || outcome.kind === 'no-progress')
-    client = new ClientRows(path.join(dir, 'probe.db'));
+    client = new ClientDatabase(path.join(dir, 'probe.db'));
   return { outcome, preflightCheckpoint: first.checkpoint, client, close };
 }
 
