@@ -13,7 +13,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { type LogRecord, PowerSyncDatabase, type Schema } from '@powersync/node';
+import { type LogRecord, PowerSyncDatabase, Schema } from '@powersync/node';
 import type { SyncOutcome } from '../probe-types.ts';
 import { ClientDatabase } from './client-database.ts';
 
@@ -122,18 +122,6 @@ async function preflight(endpoint: string, token: string): Promise<Preflight> {
 
 export async function syncAsUser(options: SyncAsUserOptions): Promise<SyncAsUserResult> {
   const started = Date.now();
-  const [first, schema] = await Promise.all([
-    options.token().then((token) => preflight(options.endpoint, token)),
-    options.schema
-  ]);
-  const noClient = (outcome: SyncOutcome): SyncAsUserResult => ({
-    outcome,
-    preflightCheckpoint: null,
-    client: null,
-    close: async () => {}
-  });
-  if (!first.ok) return noClient(first.outcome);
-
   const dir = await mkdtemp(path.join(os.tmpdir(), 'syncscope-probe-'));
   const failedBuckets = new Set<string>();
   let checksumFailures = 0;
@@ -147,7 +135,7 @@ export async function syncAsUser(options: SyncAsUserOptions): Promise<SyncAsUser
     }
   };
   const db = new PowerSyncDatabase({
-    schema,
+    schema: new Schema({}),
     database: { dbFilename: 'probe.db', dbLocation: dir, readWorkerCount: 1 },
     logger
   });
@@ -158,6 +146,25 @@ export async function syncAsUser(options: SyncAsUserOptions): Promise<SyncAsUser
     await db.close().catch(() => {});
     await rm(dir, { recursive: true, force: true });
   };
+  // The database opens (its worker, the core extension, its migrations) while the preflight asks the
+  // service and the schema is derived: opening is most of a small sync's time.
+  let first: Preflight;
+  try {
+    const [checked, schema] = await Promise.all([
+      options.token().then((token) => preflight(options.endpoint, token)),
+      options.schema,
+      db.init()
+    ]);
+    first = checked;
+    if (first.ok) await db.updateSchema(schema);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  if (!first.ok) {
+    await close();
+    return { outcome: first.outcome, preflightCheckpoint: null, client: null, close: async () => {} };
+  }
   await db.connect(
     {
       fetchCredentials: async () => ({ endpoint: options.endpoint, token: await options.token() }),
