@@ -16,6 +16,7 @@ import { startProbeJobRunner } from '../worker/probe-job-runner.ts';
 import { startProbeScheduler } from '../worker/probe-scheduler.ts';
 import { registerIngestKeysCommands } from './ingest-keys-commands.ts';
 import { registerInspectCommand } from './inspect-command.ts';
+import { registerProbeKeyCommand } from './probe-key-command.ts';
 import { registerUsersCommands } from './users-commands.ts';
 import { registerWriteProbeCommand } from './write-probe-command.ts';
 
@@ -279,6 +280,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     guarded
   });
   registerIngestKeysCommands(program, { out, env: io.env, guarded });
+  registerProbeKeyCommand(program, { out, env: io.env, guarded });
   registerInspectCommand(program, {
     out,
     env: io.env,

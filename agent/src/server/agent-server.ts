@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isSyncScopeError, type Logger, SyncScopeError } from '@syncscope/core';
 import type { ProbeReport, ProbeTarget } from '@syncscope/core/probe/probe-types';
+import { probeJwks } from '@syncscope/core/probe/tokens/probe-public-keys';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { type AgentMetrics, createAgentMetrics } from '../metrics/agent-metrics.ts';
@@ -128,6 +129,24 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
   );
 
   app.get('/healthz', async () => ({ ok: true, targets: known.length, probesRunning: running }));
+
+  // The probe keys' public halves, for the sync service's client_auth.jwks_uri. Read from the targets
+  // file on every request, so a rotated key is published as soon as the file or its variables change.
+  app.get('/.well-known/jwks.json', async (_request, reply) => {
+    const keys: ProbeTarget['signing'][] = [];
+    for (const name of await targetNames(options.targets)) {
+      try {
+        keys.push((await resolveTarget(options.targets, name, options.scrubber)).signing);
+      } catch (error) {
+        log.warn(
+          { target: name, err: (error as Error).message },
+          'target not loadable; its key is not published'
+        );
+      }
+    }
+    reply.header('cache-control', 'max-age=60');
+    return probeJwks(keys);
+  });
 
   app.get('/metrics', async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);

@@ -29,7 +29,8 @@ describe('repository files stay true', () => {
         ...process.env,
         SYNCSCOPE_SYNC_API_TOKEN: 'x'.repeat(32),
         SYNCSCOPE_GRAFANA_PASSWORD: 'y'.repeat(16),
-        SYNCSCOPE_AGENT_TOKEN: 'z'.repeat(32)
+        SYNCSCOPE_AGENT_TOKEN: 'z'.repeat(32),
+        SYNCSCOPE_PROBE_JWK: '{"kty":"OKP"}'
       },
       encoding: 'utf8'
     });

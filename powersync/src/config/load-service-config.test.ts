@@ -21,11 +21,12 @@ describe('reading the real service config format', () => {
       PS_SOURCE_URI: 'postgres://u:p@db/app',
       PS_STORAGE_URI: 'postgres://u:p@db/storage',
       PS_JWKS_URI: 'http://backend/.well-known/jwks.json',
+      PS_PROBE_JWKS_URI: 'http://agent:9464/.well-known/jwks.json',
       PS_API_TOKEN: 'secret-token'
     };
     const loaded = await loadServiceConfig(path.join(POWERSYNC, 'service.yaml'), env);
     expect(loaded.config.replication.connections[0]!.uri).toBe(env.PS_SOURCE_URI);
-    expect(loaded.config.client_auth?.jwks_uri).toBe(env.PS_JWKS_URI);
+    expect(loaded.config.client_auth?.jwks_uri).toEqual([env.PS_JWKS_URI, env.PS_PROBE_JWKS_URI]);
     expect(loaded.config.api?.tokens).toEqual(['secret-token']);
     expect(loaded.config.port).toBe(8080);
     expect(loaded.ignoredKeys).toEqual(['system']);

@@ -1,0 +1,118 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { mintProbeToken } from '@syncscope/core/probe/tokens/mint-probe-token';
+import { JwtVerifier } from '@syncscope/powersync/sync/jwt-verifier';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../cli/run-cli.ts';
+import { SecretScrubber } from '../output/secret-scrubber.ts';
+import { resolveTarget, targetsSource } from '../probe/resolve-target.ts';
+import { type AgentServer, startAgentServer } from './agent-server.ts';
+
+async function cli(args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, {
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+    env: {}
+  });
+  return { code, stdout, stderr };
+}
+
+/**
+ * The compose path: `probe-key generate` makes the key, the agent publishes its public half, and the
+ * sync service (here the dev sync server's own verifier, configured as powersync/service.yaml is, with
+ * the agent's JWKS in client_auth.jwks_uri) accepts the probe tokens signed with it.
+ */
+describe('probe keys for a sync service that trusts the agent', () => {
+  let dir: string;
+  let keyFile: string;
+  let agent: AgentServer;
+  let env: NodeJS.ProcessEnv;
+  let targetsFile: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'syncscope-probe-jwks-'));
+    keyFile = path.join(dir, 'probe-key.jwk');
+    targetsFile = path.join(dir, 'targets.yaml');
+    await writeFile(path.join(dir, 'rules.yaml'), 'bucket_definitions: {}\n');
+    const target = (name: string, key: string) => `  ${name}:
+    sync_url: http://127.0.0.1:1
+    source_url: postgres://probe@127.0.0.1:1/app
+    sync_rules: { path: rules.yaml }
+    signing_key: ${key}
+    audience: syncscope-probe
+`;
+    await writeFile(
+      targetsFile,
+      `targets:\n${target('prod', '{ kid: syncscope-probe-1, private_jwk: !env PROBE_JWK }')}${target(
+        'shared-secret',
+        '{ kid: hs-1, hs256_secret: !env HS }'
+      )}${target('broken', '{ kid: k, private_jwk: !env NOT_SET }')}`
+    );
+  });
+  afterAll(async () => {
+    await agent?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('generate writes the private key to a file of its own (0600) and prints only the public half', async () => {
+    const { code, stdout } = await cli(['probe-key', 'generate', '--out', keyFile]);
+    expect(code).toBe(0);
+    expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+    const privateJwk = JSON.parse(await readFile(keyFile, 'utf8'));
+    expect(privateJwk).toMatchObject({ kty: 'OKP', crv: 'Ed25519', kid: 'syncscope-probe-1', alg: 'EdDSA' });
+    expect(stdout).not.toContain(privateJwk.d);
+    const printed = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(printed).toEqual({
+      kty: 'OKP',
+      crv: 'Ed25519',
+      x: privateJwk.x,
+      kid: 'syncscope-probe-1',
+      alg: 'EdDSA',
+      use: 'sig'
+    });
+    env = { PROBE_JWK: JSON.stringify(privateJwk), HS: Buffer.alloc(32, 7).toString('base64url') };
+  });
+
+  it('never overwrites a key, and refuses an unknown algorithm', async () => {
+    const before = await readFile(keyFile, 'utf8');
+    const again = await cli(['probe-key', 'generate', '--out', keyFile]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/exists; a probe key is never overwritten/);
+    expect(await readFile(keyFile, 'utf8')).toBe(before);
+    const badAlg = await cli(['probe-key', 'generate', '--out', path.join(dir, 'x.jwk'), '--alg', 'HS256']);
+    expect(badAlg.code).toBe(2);
+    expect(badAlg.stderr).toMatch(/use one of EdDSA, ES256, RS256/);
+  });
+
+  it("the agent publishes the public halves; the service's verifier accepts probe tokens through them", async () => {
+    const scrubber = new SecretScrubber();
+    const targets = targetsSource(targetsFile, env);
+    agent = await startAgentServer({
+      host: '127.0.0.1',
+      port: 0,
+      targets,
+      logger: pino({ level: 'silent' }),
+      scrubber,
+      insecureLocal: true
+    });
+    const jwks = (await (await fetch(`${agent.url}/.well-known/jwks.json`)).json()) as { keys: object[] };
+    // The shared HS256 secret is never published; the broken target is skipped, not fatal.
+    expect(jwks.keys).toHaveLength(1);
+    expect(jwks.keys[0]).toMatchObject({ kid: 'syncscope-probe-1', kty: 'OKP' });
+    expect(jwks.keys[0]).not.toHaveProperty('d');
+
+    const verifier = new JwtVerifier({
+      jwks_uri: ['http://127.0.0.1:1/app-keys-unreachable.json', `${agent.url}/.well-known/jwks.json`],
+      audience: ['powersync-dev', 'syncscope-probe']
+    });
+    const target = await resolveTarget(targets, 'prod', scrubber);
+    const minted = await mintProbeToken(target, 'u-alice');
+    const verified = await verifier.verify(minted.token);
+    expect(verified.payload.sub).toBe('u-alice');
+    expect(verified.kid).toBe('syncscope-probe-1');
+  });
+});
