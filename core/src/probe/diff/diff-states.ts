@@ -195,7 +195,7 @@ export function diffStates(input: DiffInput): StateDiff {
       for (const [table, n] of db.prepare<[], [string, number]>(EXPECTED_PER_TABLE).raw().all())
         perTable[table] = { expected: n, actual: 0 };
       for (const [table, n] of db.prepare<[], [string, number]>(ACTUAL_PER_TABLE).raw().all())
-        (perTable[table] ??= { expected: 0, actual: 0 }).actual = n;
+        perTable[table] = { expected: perTable[table]?.expected ?? 0, actual: n };
       return mergeInKeyOrder(expectedSide(db, max, counts), extraSide(db, max, counts), max);
     });
     const rowDifferences = read();
