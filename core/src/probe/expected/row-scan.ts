@@ -1,15 +1,9 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { SqliteJsonValue } from '@powersync/service-sync-rules';
 import pg from 'pg';
 import { PgOid } from '../../values/pg-values.ts';
 import type { SourceColumn, SourceTableInfo } from './source-tables.ts';
 
 export const FETCH_ROWS = 5000;
-/**
- * Rows handed to the callback at a time, with a turn of the event loop between slices: the probe's client
- * syncs on the same thread, and a whole batch (~50 ms of evaluation) would hold up its stream that long.
- */
-export const SLICE_ROWS = 250;
 
 export type TextRow = Record<string, string | null>;
 
@@ -18,7 +12,7 @@ let cursorSeq = 0;
 /**
  * Streams a query's rows through a server-side cursor, `FETCH_ROWS` at a time; the next batch is asked
  * for while the current one is processed, so reading and evaluating overlap. Memory holds at most two
- * batches. The callback gets a batch `SLICE_ROWS` at a time. Returns the number of rows read.
+ * batches. Returns the number of rows read.
  */
 export async function scanRows(
   client: pg.Client,
@@ -40,10 +34,7 @@ export async function scanRows(
     const { rows }: pg.QueryResult<TextRow> = await next;
     next = rows.length === batchSize ? fetch() : null;
     total += rows.length;
-    for (let i = 0; i < rows.length; i += SLICE_ROWS) {
-      if (i > 0) await nextTurn();
-      await onBatch(rows.length <= SLICE_ROWS ? rows : rows.slice(i, i + SLICE_ROWS));
-    }
+    if (rows.length > 0) await onBatch(rows);
   }
   await client.query(`CLOSE ${cursor}`);
   return total;
