@@ -32,7 +32,7 @@ import {
   type SyncOutcome
 } from './probe-types.ts';
 import { deriveClientSchema } from './sync/derive-client-schema.ts';
-import { type SyncAsUserResult, syncAsUser } from './sync/sync-as-user.ts';
+import { type CheckpointLine, type SyncAsUserResult, syncAsUser } from './sync/sync-as-user.ts';
 import { checkWriteCheckpointEcho } from './sync/write-checkpoint-echo.ts';
 import { type MintedProbeToken, mintProbeToken } from './tokens/mint-probe-token.ts';
 
@@ -163,6 +163,17 @@ export async function runProbe(
         await client.end();
       }
     });
+    // The write-checkpoint echo is a round trip of its own: once the service has accepted the token, it
+    // runs beside the sync, the diff and the settle window, claiming the preflight's checkpoint so the
+    // service sends it checkpoints only.
+    let echoing: Promise<{ ok: boolean; waitedSeconds: number }> | null = null;
+    const echo = (holding: CheckpointLine | null) => {
+      echoing ??= clock.run('write-checkpoint', () =>
+        checkWriteCheckpointEcho(target.syncUrl, mint, PROBE_DEFAULTS.writeCheckpointWaitMs, holding)
+      );
+      echoing.catch(() => {}); // awaited below
+      return echoing;
+    };
     // The client syncs while the expected state is computed: a snapshot taken before or after the
     // checkpoint the client reaches differs only by lag, which the settle window below clears.
     syncing = clock.run('sync', () =>
@@ -171,6 +182,7 @@ export async function runProbe(
         schema,
         token: mint,
         deadlineMs: options.deadlineMs,
+        onPreflight: echo,
         onProgress: options.onSyncProgress
       })
     );
@@ -236,11 +248,6 @@ export async function runProbe(
       });
     }
 
-    // The write-checkpoint echo is a round trip of its own: it runs while the diff and settle window do.
-    const echoing = clock.run('write-checkpoint', () =>
-      checkWriteCheckpointEcho(target.syncUrl, mint, PROBE_DEFAULTS.writeCheckpointWaitMs)
-    );
-    echoing.catch(() => {}); // awaited below
     const client = synced.client;
     const maxDifferences = options.maxDifferences ?? DIFF_DEFAULTS.maxDifferences;
     let actualBuckets = client.buckets();
@@ -282,7 +289,7 @@ export async function runProbe(
     const rowDifferences = [...diff.rowDifferences, ...cleared.values()];
     const persistedTotal = rowDifferenceTotal(diff);
 
-    const echo = await echoing;
+    const echoed = await echo(synced.preflightCheckpoint);
 
     const differingTables = Object.entries(diff.perTable)
       .filter(([, c]) => c.expected !== c.actual)
@@ -322,9 +329,9 @@ export async function runProbe(
       ...diff.bucketChecksumMismatches.map(
         (m) => `bucket ${m.bucket}: client checksum ${m.client} ≠ checkpoint ${m.checkpoint}`
       ),
-      ...(echo.ok
+      ...(echoed.ok
         ? []
-        : [syncFailureSummary({ kind: 'write-checkpoint-not-echoed', seconds: echo.waitedSeconds })])
+        : [syncFailureSummary({ kind: 'write-checkpoint-not-echoed', seconds: echoed.waitedSeconds })])
     ];
     const verdict = problems.length === 0 ? 'consistent' : 'mismatch';
     const summary =
@@ -334,7 +341,9 @@ export async function runProbe(
     return report({
       verdict,
       summary,
-      sync: echo.ok ? synced.outcome : { kind: 'write-checkpoint-not-echoed', seconds: echo.waitedSeconds },
+      sync: echoed.ok
+        ? synced.outcome
+        : { kind: 'write-checkpoint-not-echoed', seconds: echoed.waitedSeconds },
       buckets: {
         expected: expectedBuckets,
         actual: actualBuckets.map((b) => b.bucket),

@@ -52,6 +52,8 @@ export interface SyncAsUserOptions {
   token: () => Promise<string>;
   deadlineMs?: number;
   noProgressMs?: number;
+  /** Called when the service has accepted the token, with the first checkpoint it sent. */
+  onPreflight?: (checkpoint: CheckpointLine | null) => void;
   /** Operations downloaded so far of the checkpoint's total, as the client reports them. */
   onProgress?: (ops: { done: number; total: number | null }) => void;
 }
@@ -151,7 +153,13 @@ export async function syncAsUser(options: SyncAsUserOptions): Promise<SyncAsUser
   let first: Preflight;
   try {
     const [checked, schema] = await Promise.all([
-      options.token().then((token) => preflight(options.endpoint, token)),
+      options
+        .token()
+        .then((token) => preflight(options.endpoint, token))
+        .then((checked) => {
+          if (checked.ok) options.onPreflight?.(checked.checkpoint);
+          return checked;
+        }),
       options.schema,
       db.init()
     ]);

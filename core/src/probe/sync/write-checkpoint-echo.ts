@@ -1,12 +1,16 @@
+import type { CheckpointLine } from './sync-as-user.ts';
+
 /**
  * Asks the service for a write checkpoint as the probed user, then reads a fresh stream until a
  * checkpoint carries it (write_checkpoint ≥ the id). A service that never echoes write checkpoints
- * leaves every client with local writes pending forever.
+ * leaves every client with local writes pending forever. With `holding`, the stream says it already has
+ * that checkpoint's buckets, so the service sends checkpoints only, not the user's data again.
  */
 export async function checkWriteCheckpointEcho(
   endpoint: string,
   token: () => Promise<string>,
-  waitMs: number
+  waitMs: number,
+  holding: CheckpointLine | null = null
 ): Promise<{ ok: boolean; waitedSeconds: number }> {
   const started = Date.now();
   const auth = { Authorization: `Token ${await token()}` };
@@ -24,7 +28,7 @@ export async function checkWriteCheckpointEcho(
       method: 'POST',
       headers: { ...auth, 'Content-Type': 'application/json' },
       body: JSON.stringify({
-        buckets: [],
+        buckets: (holding?.buckets ?? []).map((b) => ({ name: b.bucket, after: holding!.last_op_id })),
         include_checksum: true,
         raw_data: true,
         client_id: 'syncscope-probe'
