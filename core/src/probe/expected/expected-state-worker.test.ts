@@ -6,7 +6,7 @@ import { createTestDatabase } from '@syncscope/core/testing/test-database';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeExpectedState } from './compute-expected-state.ts';
-import { ExpectedStateWorker } from './expected-state-worker.ts';
+import { ExpectedStateWorker, ExpectedStateWorkerUnavailable } from './expected-state-worker.ts';
 
 const spillFiles = () =>
   readdirSync(os.tmpdir()).filter((f) => f.startsWith(`syncscope-expected-${process.pid}-`));
@@ -67,6 +67,18 @@ describe('the expected state on a kept worker thread', () => {
     const after = await worker.compute({ sourceUrl: url, rules, userId: 'u-alice' });
     expect(after.rows.size).toBe(12);
     after.rows.close();
+  });
+
+  it('fails a request whose thread stops with ExpectedStateWorkerUnavailable, removing its file', async () => {
+    const pending = worker.compute({ sourceUrl: url, rules, userId: 'u-alice' });
+    await worker.close();
+    const error = await pending.then(
+      () => null,
+      (e: Error) => e
+    );
+    expect(error).toBeInstanceOf(ExpectedStateWorkerUnavailable);
+    expect(error?.message).toMatch(/worker thread stopped/);
+    expect(spillFiles()).toHaveLength(0);
   });
 
   it('restarts after its thread was stopped', async () => {

@@ -39,6 +39,7 @@ interface PendingRequest {
   resolve: (state: ComputedExpectedState & { rows: SpilledExpectedRows }) => void;
   reject: (error: Error) => void;
   spillFile: string;
+  worker: Worker;
 }
 
 export class ExpectedStateWorker {
@@ -65,11 +66,11 @@ export class ExpectedStateWorker {
     worker.ref(); // a request in flight keeps the process alive; an idle worker does not
     try {
       return await new Promise<ComputedExpectedState & { rows: SpilledExpectedRows }>((resolve, reject) => {
-        this.pending.set(request.id, { resolve, reject, spillFile: request.spillFile });
+        this.pending.set(request.id, { resolve, reject, spillFile: request.spillFile, worker });
         worker.postMessage(request);
       });
     } finally {
-      if (this.pending.size === 0) worker.unref();
+      if (![...this.pending.values()].some((r) => r.worker === worker)) worker.unref();
     }
   }
 
@@ -86,21 +87,23 @@ export class ExpectedStateWorker {
   }
 
   private spawn(): Promise<Worker> {
-    return new Promise<Worker>((resolve, reject) => {
+    const starting = new Promise<Worker>((resolve, reject) => {
       const worker = new Worker(new URL('./expected-state-thread.mjs', import.meta.url));
       worker.unref();
       worker.on('message', (message: ExpectedStateReply | { ready: true }) => {
         if ('ready' in message) resolve(worker);
         else this.settle(message);
       });
+      // A thread that dies fails its own requests only; the next request starts a new thread.
       const fail = (error: Error) => {
-        this.starting = null;
+        if (this.starting === starting) this.starting = null;
         const unavailable = new ExpectedStateWorkerUnavailable(
           `The expected-state worker thread stopped: ${error.message}`,
           { cause: error }
         );
         reject(unavailable);
         for (const [id, request] of this.pending) {
+          if (request.worker !== worker) continue;
           this.pending.delete(id);
           rmSync(request.spillFile, { force: true });
           request.reject(unavailable);
@@ -109,6 +112,7 @@ export class ExpectedStateWorker {
       worker.on('error', fail);
       worker.on('exit', (code) => fail(new Error(`exit code ${code}`)));
     });
+    return starting;
   }
 
   private settle(reply: ExpectedStateReply): void {
