@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isSyncScopeError, type Logger, SyncScopeError } from '@syncscope/core';
 import type { ProbeReport, ProbeTarget } from '@syncscope/core/probe/probe-types';
+import { loadSigningKeys } from '@syncscope/core/probe/targets/load-targets';
 import { probeJwks } from '@syncscope/core/probe/tokens/probe-public-keys';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -130,19 +131,14 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
 
   app.get('/healthz', async () => ({ ok: true, targets: known.length, probesRunning: running }));
 
-  // The probe keys' public halves, for the sync service's client_auth.jwks_uri. Read from the targets
-  // file on every request, so a rotated key is published as soon as the file or its variables change.
+  // The probe keys' public halves, for the sync service's client_auth.jwks_uri. Only the signing keys are
+  // read (no admin API, no other secret), from the targets file on every request, so a rotated key is
+  // published as soon as the file or its variables change.
   app.get('/.well-known/jwks.json', async (_request, reply) => {
     const keys: ProbeTarget['signing'][] = [];
-    for (const name of await targetNames(options.targets)) {
-      try {
-        keys.push((await resolveTarget(options.targets, name, options.scrubber)).signing);
-      } catch (error) {
-        log.warn(
-          { target: name, err: (error as Error).message },
-          'target not loadable; its key is not published'
-        );
-      }
+    for (const { target, key, problem } of await loadSigningKeys(options.targets.file, options.targets.env)) {
+      if (key) keys.push(key);
+      else log.warn({ target, err: problem }, 'probe key not loadable; not published');
     }
     reply.header('cache-control', 'max-age=60');
     return probeJwks(keys);

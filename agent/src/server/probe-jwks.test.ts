@@ -50,7 +50,15 @@ describe('probe keys for a sync service that trusts the agent', () => {
       `targets:\n${target('prod', '{ kid: syncscope-probe-1, private_jwk: !env PROBE_JWK }')}${target(
         'shared-secret',
         '{ kid: hs-1, hs256_secret: !env HS }'
-      )}${target('broken', '{ kid: k, private_jwk: !env NOT_SET }')}`
+      )}${target('broken', '{ kid: k, private_jwk: !env NOT_SET }')}  admin-down:
+    sync_url: http://127.0.0.1:1
+    admin_url: http://127.0.0.1:1
+    admin_token: !env ADMIN_TOKEN_NOT_SET
+    source_url: postgres://probe@127.0.0.1:1/app
+    sync_rules: { from_admin_api: true }
+    signing_key: { kid: syncscope-probe-2, private_jwk: !env PROBE_JWK_2 }
+    audience: syncscope-probe
+`
     );
   });
   afterAll(async () => {
@@ -74,7 +82,11 @@ describe('probe keys for a sync service that trusts the agent', () => {
       alg: 'EdDSA',
       use: 'sig'
     });
-    env = { PROBE_JWK: JSON.stringify(privateJwk), HS: Buffer.alloc(32, 7).toString('base64url') };
+    env = {
+      PROBE_JWK: JSON.stringify(privateJwk),
+      PROBE_JWK_2: JSON.stringify({ ...privateJwk, kid: 'syncscope-probe-2' }),
+      HS: Buffer.alloc(32, 7).toString('base64url')
+    };
   });
 
   it('never overwrites a key, and refuses an unknown algorithm', async () => {
@@ -100,10 +112,15 @@ describe('probe keys for a sync service that trusts the agent', () => {
       insecureLocal: true
     });
     const jwks = (await (await fetch(`${agent.url}/.well-known/jwks.json`)).json()) as { keys: object[] };
-    // The shared HS256 secret is never published; the broken target is skipped, not fatal.
-    expect(jwks.keys).toHaveLength(1);
-    expect(jwks.keys[0]).toMatchObject({ kid: 'syncscope-probe-1', kty: 'OKP' });
-    expect(jwks.keys[0]).not.toHaveProperty('d');
+    // The shared HS256 secret is never published; a target whose key cannot be read is skipped, not
+    // fatal; a key is published whatever the rest of its target (here an admin API that is down and its
+    // token unset).
+    expect(jwks.keys.map((k) => (k as { kid: string }).kid)).toEqual([
+      'syncscope-probe-1',
+      'syncscope-probe-2'
+    ]);
+    expect(jwks.keys[0]).toMatchObject({ kty: 'OKP', crv: 'Ed25519' });
+    for (const key of jwks.keys) expect(key).not.toHaveProperty('d');
 
     const verifier = new JwtVerifier({
       jwks_uri: ['http://127.0.0.1:1/app-keys-unreachable.json', `${agent.url}/.well-known/jwks.json`],

@@ -42,8 +42,8 @@ export async function compareWithSource(
   claims: Record<string, unknown> = {}
 ): Promise<SourceComparison> {
   const rules = loadSyncRules(target.syncRulesYaml, { file: target.syncRulesFile });
-  const store = SpilledExpectedRows.create();
   const client = new ClientDatabase(clientDatabaseFile);
+  const store = SpilledExpectedRows.create();
   try {
     const expected = await computeExpectedState({
       sourceUrl: target.sourceUrl,

@@ -18,7 +18,7 @@ import {
   explainRowDifference
 } from './diff/explain-differences.ts';
 import { compareRowKeys } from './diff/row-key-order.ts';
-import { computeExpectedState } from './expected/compute-expected-state.ts';
+import { type ComputedExpectedState, computeExpectedState } from './expected/compute-expected-state.ts';
 import { SpilledExpectedRows } from './expected/expected-rows.ts';
 import { ExpectedStateWorker, ExpectedStateWorkerUnavailable } from './expected/expected-state-worker.ts';
 import {
@@ -153,6 +153,8 @@ export async function runProbe(
   let session: SyncAsUserResult | null = null;
   let syncing: Promise<SyncAsUserResult> | null = null;
   let expectedRows: SpilledExpectedRows | null = null;
+  let expecting: Promise<ComputedExpectedState & { rows: SpilledExpectedRows }> | null = null;
+  const echoCancel = new AbortController();
   try {
     const rules = loadSyncRules(target.syncRulesYaml, { file: target.syncRulesFile });
     await clock.run('mint', mint);
@@ -177,7 +179,13 @@ export async function runProbe(
     const echo = (holding: CheckpointLine | null) => {
       preflighted(holding);
       echoing ??= clock.run('write-checkpoint', () =>
-        checkWriteCheckpointEcho(target.syncUrl, mint, PROBE_DEFAULTS.writeCheckpointWaitMs, holding)
+        checkWriteCheckpointEcho(
+          target.syncUrl,
+          mint,
+          PROBE_DEFAULTS.writeCheckpointWaitMs,
+          holding,
+          echoCancel.signal
+        )
       );
       echoing.catch(() => {}); // awaited below
       return echoing;
@@ -201,7 +209,7 @@ export async function runProbe(
       () => {}
     );
     syncing.finally(() => preflighted(null)).catch(() => {});
-    const expecting = clock.run('expected', async () => {
+    expecting = clock.run('expected', async () => {
       const expectedOptions = {
         sourceUrl: target.sourceUrl,
         rules,
@@ -388,7 +396,13 @@ export async function runProbe(
       error: { code, message: (error as Error).message }
     });
   } finally {
+    echoCancel.abort();
     (expectedRows as SpilledExpectedRows | null)?.close();
+    // An expected state still being computed when the probe ended (the sync failed first): its rows too.
+    (expecting as Promise<{ rows: SpilledExpectedRows }> | null)?.then(
+      (e) => e.rows.close(),
+      () => {}
+    );
     const open = session as SyncAsUserResult | null;
     if (open) await open.close();
     // A sync still running when the expected state failed: close it whenever it ends.

@@ -135,16 +135,18 @@ describe('diffStates: expected rows joined with the client database inside SQLit
   });
 
   it('counts every difference but keeps only the first N in full, in key order', () => {
-    clientHolds([row('records', 'a0', { x: 1 }), row('records', 'r015', { x: 1 })]);
+    // Past the kept N too, a row in two buckets counts once.
+    const extraInTwo = row('records', 'z9', { x: 1 }, [B1, B2]);
+    clientHolds([row('records', 'a0', { x: 1 }), row('records', 'r015', { x: 1 }), extraInTwo]);
     const d = diff(storeOf(expectedRows), 4);
-    expect(d.differenceCounts).toEqual({ missing: 10, extra: 2, different: 0 });
+    expect(d.differenceCounts).toEqual({ missing: 10, extra: 3, different: 0 });
     expect(d.rowDifferences.map((x) => [x.kind, x.id])).toEqual([
       ['extra', 'a0'],
       ['missing', 'r00'],
       ['missing', 'r01'],
       ['extra', 'r015']
     ]);
-    expect(d.perTable).toEqual({ records: { expected: 10, actual: 2 } });
+    expect(d.perTable).toEqual({ records: { expected: 10, actual: 3 } });
   });
 
   it('matches a row held in two buckets once, and flags it when one bucket holds a stale copy', () => {

@@ -152,12 +152,15 @@ function expectedSide(db: Database.Database, max: number, counts: Record<DiffKin
 
 function extraSide(db: Database.Database, max: number, counts: Record<DiffKind, number>) {
   const kept: RowDifference[] = [];
+  let lastKey: [string, string] | null = null;
   let current: RowDifference | null = null;
   for (const [table, id, , hash, bucket] of db.prepare<[], ExtraOpRow>(EXTRA_OPS).raw().iterate()) {
-    if (current && current.table === table && current.id === id) {
-      if (!current.buckets.includes(bucket)) current.buckets.push(bucket);
+    // A row in several buckets has an op per bucket: one extra row, with every bucket.
+    if (lastKey && lastKey[0] === table && lastKey[1] === id) {
+      if (current && !current.buckets.includes(bucket)) current.buckets.push(bucket);
       continue;
     }
+    lastKey = [table, id];
     counts.extra++;
     current = kept.length < max ? { ...base('extra', table, id, [bucket]), actualChecksum: hash } : null;
     if (current) kept.push(current);

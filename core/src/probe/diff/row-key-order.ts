@@ -1,7 +1,7 @@
 /**
- * The order both sides of the merge diff come in: (table, id) by Unicode code point, which is the order
- * of SQLite's BINARY collation over UTF-8 text (the client's `ps_oplog_row` index and the spilled
- * expected rows). JavaScript's `<` compares UTF-16 code units instead; the two differ only where a
+ * The order row differences are listed in: (table, id) by Unicode code point, which is the order of
+ * SQLite's BINARY collation over UTF-8 text (the client's `ps_oplog_row` index and the spilled expected
+ * rows, which the diff reads in that order). JavaScript's `<` compares UTF-16 code units instead; the two differ only where a
  * surrogate pair meets a character in U+E000–U+FFFF, which `compareText` corrects.
  */
 export function compareText(a: string, b: string): number {

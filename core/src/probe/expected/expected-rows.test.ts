@@ -1,7 +1,15 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SyncedRow } from '../probe-types.ts';
-import { type ExpectedRowStore, MemoryExpectedRows, SpilledExpectedRows } from './expected-rows.ts';
+import {
+  type ExpectedRowStore,
+  MemoryExpectedRows,
+  SpilledExpectedRows,
+  spillDirectory,
+  sweepStaleSpillDirectories
+} from './expected-rows.ts';
 
 const row = (table: string, id: string, json: string, bucket: string): SyncedRow => ({
   table,
@@ -67,5 +75,24 @@ describe('expected rows spilled to a file', () => {
     expect([...adopted.values()]).toMatchObject([{ table: 't', id: '1', buckets: ['b1', 'b2'] }]);
     adopted.close();
     expect(existsSync(store.file)).toBe(false);
+  });
+});
+
+describe('spill files', () => {
+  it("live in this process's folder, readable by its user only", () => {
+    const store = SpilledExpectedRows.create();
+    expect(path.dirname(store.file)).toBe(spillDirectory());
+    expect(statSync(spillDirectory()).mode & 0o777).toBe(0o700);
+    store.close();
+  });
+
+  it('left by a process that died are swept; a living process keeps its own', () => {
+    // Beyond Linux's largest pid: no such process.
+    const dead = path.join(os.tmpdir(), 'syncscope-expected-99999999-test');
+    mkdirSync(dead, { recursive: true });
+    writeFileSync(path.join(dead, 'rows.db'), 'user rows');
+    expect(sweepStaleSpillDirectories()).toContain('syncscope-expected-99999999-test');
+    expect(existsSync(dead)).toBe(false);
+    expect(existsSync(spillDirectory())).toBe(true);
   });
 });

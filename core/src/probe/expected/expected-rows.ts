@@ -4,7 +4,7 @@
  * join it with the client's database inside SQLite (diff-states.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -93,9 +93,48 @@ export class MemoryExpectedRows implements ExpectedRowStore {
   }
 }
 
-/** A new path in the temporary folder for a spilled store. */
+const SPILL_DIR_PREFIX = 'syncscope-expected-';
+let spillDir: string | null = null;
+
+/** Whether process `pid` is running (signal 0 only checks). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes the spill folders of processes that died without removing theirs; returns their names. */
+export function sweepStaleSpillDirectories(): string[] {
+  const swept: string[] = [];
+  for (const name of readdirSync(os.tmpdir())) {
+    if (!name.startsWith(SPILL_DIR_PREFIX)) continue;
+    const pid = Number(name.slice(SPILL_DIR_PREFIX.length).split('-')[0]);
+    if (!Number.isInteger(pid) || pid === process.pid || running(pid)) continue;
+    rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
+    swept.push(name);
+  }
+  return swept;
+}
+
+/**
+ * This process's folder for spilled stores: created with mode 0700 (the rows are a user's data),
+ * removed when the process exits. Creating it first sweeps the folders dead processes left.
+ */
+export function spillDirectory(): string {
+  if (spillDir) return spillDir;
+  sweepStaleSpillDirectories();
+  const dir = mkdtempSync(path.join(os.tmpdir(), `${SPILL_DIR_PREFIX}${process.pid}-`));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  spillDir = dir;
+  return dir;
+}
+
+/** A new path for a spilled store, in this process's private folder. */
 export function spillFilePath(): string {
-  return path.join(os.tmpdir(), `syncscope-expected-${process.pid}-${randomUUID()}.db`);
+  return path.join(spillDirectory(), `${randomUUID()}.db`);
 }
 
 /** tbl, id, buckets (JSON array), json, checksum: the columns as `raw()` statements return them. */
@@ -121,8 +160,8 @@ const COLUMNS = 'tbl, id, buckets, json, checksum';
 const INSERT_ROWS = 128;
 
 /**
- * Rows in a private temporary SQLite database (deleted when closed; SQLite keeps only its page cache in
- * memory). Adds append to an unindexed table, many rows per statement; `finish` builds the (table, id)
+ * Rows in a SQLite file in this process's private spill folder (deleted when closed; SQLite keeps only
+ * its page cache in memory). Adds append to an unindexed table, many rows per statement; `finish` builds the (table, id)
  * index in one sort and merges copies of a key, which is much cheaper than keeping a key order per insert.
  */
 export class SpilledExpectedRows implements ExpectedRowStore {

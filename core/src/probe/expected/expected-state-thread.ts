@@ -1,6 +1,7 @@
 /**
- * The worker thread's side of ExpectedStateWorker: computes one expected state at a time into a spill
- * file the caller adopts. Loading the sync-rules library takes ~0.3 s, which is why the worker is kept.
+ * The worker thread's side of ExpectedStateWorker: computes each requested expected state (several may
+ * overlap) into a spill file the caller adopts. Loading the sync-rules library takes ~0.3 s, which is why
+ * the worker is kept.
  */
 import { readlinkSync } from 'node:fs';
 import os from 'node:os';
@@ -25,8 +26,9 @@ function rulesOf(yaml: string, file?: string): LoadedSyncRules {
 
 async function compute(request: ExpectedStateRequest): Promise<ExpectedStateReply> {
   const { id, spillFile, rulesYaml, rulesFile, ...options } = request;
-  const rows = SpilledExpectedRows.create(spillFile);
+  let rows: SpilledExpectedRows | null = null;
   try {
+    rows = SpilledExpectedRows.create(spillFile);
     const { rows: _store, ...state } = await computeExpectedState({
       ...options,
       rules: rulesOf(rulesYaml, rulesFile),
@@ -34,16 +36,20 @@ async function compute(request: ExpectedStateRequest): Promise<ExpectedStateRepl
     });
     return { id, ok: true, state, distinctRows: rows.detach() };
   } catch (error) {
-    rows.close();
-    const e = error as Error;
-    return {
-      id,
-      ok: false,
-      error: isSyncScopeError(error)
-        ? { code: error.code, message: e.message, details: error.details }
-        : { message: e?.message ?? String(error) }
-    };
+    rows?.close();
+    return failure(id, error);
   }
+}
+
+function failure(id: number, error: unknown): ExpectedStateReply {
+  const e = error as Error;
+  return {
+    id,
+    ok: false,
+    error: isSyncScopeError(error)
+      ? { code: error.code, message: e.message, details: error.details }
+      : { message: e?.message ?? String(error) }
+  };
 }
 
 /**
@@ -61,6 +67,9 @@ function yieldToTheSync(): void {
 
 yieldToTheSync();
 port.on('message', (request: ExpectedStateRequest) => {
-  void compute(request).then((reply) => port.postMessage(reply));
+  // Whatever happens, the request gets an answer: the thread serves others meanwhile.
+  void compute(request)
+    .then((reply) => port.postMessage(reply))
+    .catch((error: unknown) => port.postMessage(failure(request.id, error)));
 });
 port.postMessage({ ready: true });

@@ -1,15 +1,14 @@
 import { readdirSync } from 'node:fs';
-import os from 'node:os';
 import { loadSyncRules } from '@syncscope/core/sync-rules/load-sync-rules';
 import { readReference } from '@syncscope/core/testing/reference';
 import { createTestDatabase } from '@syncscope/core/testing/test-database';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeExpectedState } from './compute-expected-state.ts';
+import { spillDirectory } from './expected-rows.ts';
 import { ExpectedStateWorker, ExpectedStateWorkerUnavailable } from './expected-state-worker.ts';
 
-const spillFiles = () =>
-  readdirSync(os.tmpdir()).filter((f) => f.startsWith(`syncscope-expected-${process.pid}-`));
+const spillFiles = () => readdirSync(spillDirectory());
 
 describe('the expected state on a kept worker thread', () => {
   let url: string;

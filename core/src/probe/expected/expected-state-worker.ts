@@ -3,7 +3,8 @@
  * syncs on the main thread: the expected state's second or so of CPU at 100k rows, computed there, stalls
  * the client's stream and slows the sync it is compared with. On its own thread it uses the core the sync
  * leaves idle. Loading the rules library costs the thread ~0.3 s once, which one-shot probes (the CLI)
- * would pay every time: they compute in-thread instead.
+ * would pay every time: they compute in-thread instead, unless the user is large enough for a thread
+ * of their own (run-probe.ts).
  *
  *   main thread ── request (source URL, rules YAML, user, claims, spill file) ──▶ worker thread
  *   main thread ◀── state (buckets, evidence, scans) + rows in the spill file ─── worker thread
@@ -120,8 +121,13 @@ export class ExpectedStateWorker {
     if (!request) return;
     this.pending.delete(reply.id);
     if (reply.ok) {
-      const rows = SpilledExpectedRows.adopt(request.spillFile, reply.distinctRows);
-      request.resolve({ ...reply.state, rows });
+      try {
+        const rows = SpilledExpectedRows.adopt(request.spillFile, reply.distinctRows);
+        request.resolve({ ...reply.state, rows });
+      } catch (error) {
+        rmSync(request.spillFile, { force: true });
+        request.reject(error as Error);
+      }
       return;
     }
     const { code, message, details } = reply.error;

@@ -38,8 +38,8 @@ export interface SyncAsUserResult {
   /** The first checkpoint the service sent (from the preflight), when there was one. */
   preflightCheckpoint: CheckpointLine | null;
   /**
-   * The client's database through a read-only connection (buckets, and rows page by page), when the
-   * session got far enough to read it; the client keeps syncing until close().
+   * The client's database through a read-only connection (its buckets; the diff reads its op log),
+   * when the session got far enough to read it; the client keeps syncing until close().
    */
   client: ClientDatabase | null;
   close(): Promise<void>;

@@ -10,20 +10,26 @@ export async function checkWriteCheckpointEcho(
   endpoint: string,
   token: () => Promise<string>,
   waitMs: number,
-  holding: CheckpointLine | null = null
+  holding: CheckpointLine | null = null,
+  /** Ends the check early (the probe finished without needing it). */
+  cancel?: AbortSignal
 ): Promise<{ ok: boolean; waitedSeconds: number }> {
   const started = Date.now();
-  const auth = { Authorization: `Token ${await token()}` };
-  const created = await fetch(`${endpoint}/write-checkpoint2.json?client_id=syncscope-probe`, {
-    headers: auth
-  });
-  if (!created.ok) return { ok: false, waitedSeconds: 0 };
-  const target = BigInt(
-    ((await created.json()) as { data: { write_checkpoint: string } }).data.write_checkpoint
-  );
+  // One deadline for both requests: the write checkpoint and the stream that should echo it.
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), waitMs);
+  const stop = () => controller.abort();
+  cancel?.addEventListener('abort', stop);
   try {
+    const auth = { Authorization: `Token ${await token()}` };
+    const created = await fetch(`${endpoint}/write-checkpoint2.json?client_id=syncscope-probe`, {
+      headers: auth,
+      signal: controller.signal
+    });
+    if (!created.ok) return { ok: false, waitedSeconds: 0 };
+    const target = BigInt(
+      ((await created.json()) as { data: { write_checkpoint: string } }).data.write_checkpoint
+    );
     const response = await fetch(`${endpoint}/sync/stream`, {
       method: 'POST',
       headers: { ...auth, 'Content-Type': 'application/json' },
@@ -56,9 +62,10 @@ export async function checkWriteCheckpointEcho(
       }
     }
   } catch {
-    // aborted at the deadline
+    // aborted at the deadline or cancelled, or the service could not be reached
   } finally {
     clearTimeout(timer);
+    cancel?.removeEventListener('abort', stop);
     controller.abort();
   }
   return { ok: false, waitedSeconds: Math.round((Date.now() - started) / 1000) };

@@ -427,6 +427,26 @@ export async function loadTargets(
   return targets;
 }
 
+/**
+ * Only the targets' probe signing keys, each resolved on its own (its `!env` secret and nothing else: no
+ * admin API, no other secret), so publishing a key does not depend on the rest of its target.
+ */
+export async function loadSigningKeys(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env
+): Promise<{ target: string; key?: ProbeSigningKey; problem?: string }[]> {
+  const parsed = await parseTargetsFile(path.resolve(file), env);
+  const keys: { target: string; key?: ProbeSigningKey; problem?: string }[] = [];
+  for (const [name, entry] of parsed.entries) {
+    const r = new TargetResolver(parsed.file, name);
+    const key = await r.signingKey(entry.signing_key);
+    keys.push(
+      key ? { target: name, key } : { target: name, problem: invalid(parsed.file, r.problems).message }
+    );
+  }
+  return keys;
+}
+
 /** One target from a targets file (see loadTargets). */
 export async function loadTarget(
   file: string,
