@@ -67,6 +67,24 @@ describe('probing a user through the dev sync server', () => {
     }
   });
 
+  it('a one-shot probe of a user with many operations computes the expected state on a thread of its own', async () => {
+    const lines: string[] = [];
+    const debugLogger = pino({ level: 'debug' }, { write: (line: string) => lines.push(line) });
+    // The threshold lowered to the demo user's size: the path a 30,000-operation user takes.
+    const report = await runProbe(h.target, DEMO_USERS.alice.id, {
+      logger: debugLogger,
+      settleMs: 1500,
+      deadlineMs: 20_000,
+      ownThreadFromOperations: 50
+    });
+    expect(report.verdict, report.summary).toBe('consistent');
+    expect(report.rows.expected).toBe(80 + 8);
+    const ownThread = lines
+      .map((l) => JSON.parse(l))
+      .find((l) => l.msg === 'expected state on a thread of its own');
+    expect(ownThread?.operations).toBeGreaterThanOrEqual(88);
+  });
+
   it('a corrupted checksum: mismatch naming the checksum-failure loop', async () => {
     h.sync.faults.set({ corruptChecksums: [`1#by_workspace["${workspaceId(1)}"]`] });
     try {

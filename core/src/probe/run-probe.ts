@@ -33,13 +33,16 @@ import { type CheckpointLine, type SyncAsUserResult, syncAsUser } from './sync/s
 import { checkWriteCheckpointEcho } from './sync/write-checkpoint-echo.ts';
 import { type MintedProbeToken, mintProbeToken } from './tokens/mint-probe-token.ts';
 
-/**
- * From this many operations in the user's first checkpoint, a probe without a kept expected-state thread
- * starts one of its own: its ~0.5 s start is then shorter than the sync it runs beside.
- */
-const OWN_THREAD_OPERATIONS = 30_000;
-
-export const PROBE_DEFAULTS = { deadlineMs: 120_000, settleMs: 5_000, writeCheckpointWaitMs: 5_000 } as const;
+export const PROBE_DEFAULTS = {
+  /**
+   * From this many operations in the user's first checkpoint, a probe without a kept expected-state
+   * thread starts one of its own: its ~0.5 s start is then shorter than the sync it runs beside.
+   */
+  ownThreadFromOperations: 30_000,
+  deadlineMs: 120_000,
+  settleMs: 5_000,
+  writeCheckpointWaitMs: 5_000
+} as const;
 
 export interface RunProbeOptions {
   claims?: Record<string, unknown>;
@@ -56,6 +59,8 @@ export interface RunProbeOptions {
    * main thread to the client's sync. Without one, in-thread (one-shot callers: the CLI).
    */
   expectedStateWorker?: ExpectedStateWorker;
+  /** See PROBE_DEFAULTS.ownThreadFromOperations. */
+  ownThreadFromOperations?: number;
   /** Called for every token minted (the caller audits it: kid, jti, user, target). */
   onTokenMinted?: (token: Omit<MintedProbeToken, 'token'>) => void | Promise<void>;
 }
@@ -223,7 +228,10 @@ export async function runProbe(
       if (!options.expectedStateWorker) {
         const [checkpoint] = await Promise.all([firstCheckpoint, schema.catch(() => {})]);
         const operations = checkpoint?.buckets.reduce((n, b) => n + b.count, 0) ?? 0;
-        if (operations >= OWN_THREAD_OPERATIONS) oneOff = new ExpectedStateWorker();
+        if (operations >= (options.ownThreadFromOperations ?? PROBE_DEFAULTS.ownThreadFromOperations)) {
+          options.logger.debug({ operations }, 'expected state on a thread of its own');
+          oneOff = new ExpectedStateWorker();
+        }
       }
       const worker = options.expectedStateWorker ?? oneOff;
       if (worker) {
