@@ -232,6 +232,11 @@ describe('syncscope against the embedded stack (npm start)', () => {
       expect(report.verdict).toBe('consistent');
       expectNoSecrets(JSON.stringify(report));
 
+      // The demo probe key's public half, for a service that lists the agent in client_auth.jwks_uri.
+      const jwks = (await (await fetch(`${url}/.well-known/jwks.json`)).json()) as { keys: object[] };
+      expect(jwks.keys).toMatchObject([{ kid: report.token.kid, kty: 'RSA', use: 'sig' }]);
+      expect(jwks.keys[0]).not.toHaveProperty('d');
+
       const after = await (await fetch(`${url}/metrics`)).text();
       expect(after).toContain('syncscope_probe_runs_total{target="demo",verdict="consistent"} 1');
       expect(after).toMatch(/syncscope_probe_phase_duration_seconds_count\{target="demo",phase="sync"\} 1/);

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isSyncScopeError, type Logger, SyncScopeError } from '@syncscope/core';
 import type { ProbeReport, ProbeTarget } from '@syncscope/core/probe/probe-types';
-import { loadSigningKeys } from '@syncscope/core/probe/targets/load-targets';
+import { resolveSigningKeys } from '@syncscope/core/probe/targets/resolve-target';
 import { probeJwks } from '@syncscope/core/probe/tokens/probe-public-keys';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -136,7 +136,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
   // published as soon as the file or its variables change.
   app.get('/.well-known/jwks.json', async (_request, reply) => {
     const keys: ProbeTarget['signing'][] = [];
-    for (const { target, key, problem } of await loadSigningKeys(options.targets.file, options.targets.env)) {
+    for (const { target, key, problem } of await resolveSigningKeys(options.targets)) {
       if (key) keys.push(key);
       else log.warn({ target, err: problem }, 'probe key not loadable; not published');
     }
