@@ -97,7 +97,7 @@ async function unpublishedTables(sourceUrl: string, tables: string[]): Promise<S
 function syncFailureSummary(outcome: SyncOutcome): string {
   switch (outcome.kind) {
     case 'auth-rejected':
-      return `the sync service refused the probe token (HTTP ${outcome.httpStatus} ${outcome.code ?? ''}: ${outcome.message}). Check that the signing key and kid of the target match a key the service trusts, and that the audience is accepted.`;
+      return `the sync service refused the probe token (HTTP ${outcome.httpStatus} ${outcome.code ?? ''}: ${outcome.message}). Check that the signing key and kid of the target match a key the service trusts (the agent publishes its public half at /.well-known/jwks.json for client_auth.jwks_uri), and that the audience is in client_auth.audience.`;
     case 'unreachable':
       return `the sync service is unreachable: ${outcome.message}`;
     case 'checksum-failure-loop':
