@@ -54,6 +54,7 @@ import type {
   UserTrace,
   WhyNot
 } from './row-trace.ts';
+import { traceStreams } from './stream-traces.ts';
 
 export type * from './row-trace.ts';
 
@@ -123,6 +124,8 @@ export async function explainRow(options: ExplainRowOptions): Promise<RowTrace> 
               }
         );
       }
+      // Sync streams: which stream puts the row where, and whether the user's buckets include it.
+      queries.push(...traceStreams(rules, table, raw, user && { userId: options.userId!, buckets: user }));
       const userTrace: UserTrace | undefined = user && {
         userId: options.userId!,
         claims: user.payload,

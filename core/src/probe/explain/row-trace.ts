@@ -14,7 +14,7 @@ export interface RowTrace {
   found: boolean;
   /** The row as Postgres returns it (text values), or null when not found. */
   row: Record<string, string | null> | null;
-  /** Every data query that reads the table, in rules order. */
+  /** Every data query that reads the table, in rules order, then every sync stream that does. */
   queries: QueryTrace[];
   /** Present when a user id was given. */
   user?: UserTrace;
@@ -23,7 +23,7 @@ export interface RowTrace {
 }
 
 export interface QueryTrace {
-  /** The bucket definition (rule) name. */
+  /** The bucket definition (rule) name, or the sync stream's. */
   definition: string;
   query: string;
   /** The query's line in sync_rules.yaml (0 when not found). */
@@ -89,7 +89,9 @@ export type WhyNotCode =
   | 'no-parameter-row'
   | 'type-mismatch'
   | 'request-value-differs'
-  | 'over-bucket-limit';
+  | 'over-bucket-limit'
+  /** A sync stream: the user's subscriptions give other buckets of the stream, or none. */
+  | 'stream-bucket-not-given';
 
 export interface WhyNot {
   code: WhyNotCode;

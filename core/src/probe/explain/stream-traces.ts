@@ -1,0 +1,119 @@
+/**
+ * Row traces through sync streams (`streams:`, edition 2 and later). A stream has no parameter queries to
+ * invert, so who else holds a bucket is not traced; what is: which stream puts the row in which bucket
+ * (the rules library's own evaluation of the row, as the service does it) and, for a user, whether the
+ * buckets the service would give them include it.
+ */
+import { JSONBig } from '@powersync/service-jsonbig';
+import type { BucketDataSource } from '@powersync/service-sync-rules';
+import YAML from 'yaml';
+import { putChecksum } from '../../checksums/op-checksum.ts';
+import type { LoadedSyncRules } from '../../sync-rules/load-sync-rules.ts';
+import { pgRowToSyncRulesRow } from '../../values/pg-values.ts';
+import type { TextRow } from '../expected/row-scan.ts';
+import { bucketParametersOf, definitionOfSource, lineOfSql } from '../expected/rule-analysis.ts';
+import type { SourceTableInfo } from '../expected/source-tables.ts';
+import { sourceOfBucket, type UserBuckets } from '../expected/user-buckets.ts';
+import type { BucketHolders, BucketTrace, QueryTrace, WhyNot } from './row-trace.ts';
+
+const NOT_TRACED: BucketHolders = {
+  kind: 'unknown',
+  userIds: [],
+  description:
+    'the users whose stream subscriptions give it (not traced for sync streams; probe a user to check one)',
+  parameterRows: [],
+  parameterRowCount: 0,
+  nearMisses: []
+};
+
+/** A stream source's name and query: its unique name is `<stream>|<query index>`. */
+function streamOf(
+  rules: LoadedSyncRules,
+  source: BucketDataSource
+): { name: string; sql: string; line: number } {
+  const [name = source.uniqueName, index = '0'] = source.uniqueName.split('|');
+  const stream = (
+    YAML.parse(rules.yaml) as { streams?: Record<string, { query?: string; queries?: string[] }> }
+  )?.streams?.[name];
+  const queries = stream?.queries ?? (stream?.query ? [stream.query] : []);
+  const sql = queries[Number(index)] ?? queries[0] ?? '';
+  return { name, sql, line: sql ? lineOfSql(rules.yaml, name, sql) : 0 };
+}
+
+export function streamSourcesOf(rules: LoadedSyncRules, table: SourceTableInfo): BucketDataSource[] {
+  return rules.hydrated
+    .getMatchingSources(table.ref)
+    .bucketDataSources.filter((s) => definitionOfSource(rules, s) === undefined);
+}
+
+function userOf(
+  stream: { name: string; line: number },
+  source: BucketDataSource,
+  bucket: string,
+  user: UserBuckets,
+  userId: string
+): { holds: boolean; reasons: WhyNot[] } {
+  const given = user.buckets.filter((b) => sourceOfBucket(b) === source).map((b) => b.bucket);
+  if (given.includes(bucket)) return { holds: true, reasons: [] };
+  return {
+    holds: false,
+    reasons: [
+      {
+        code: 'stream-bucket-not-given',
+        message: `stream ${stream.name} (line ${stream.line}) gives ${userId} ${given.length === 0 ? 'no bucket' : `${given.join(', ')}`}, not ${bucket}: with this user's token and parameters its query does not select that value`,
+        definition: stream.name,
+        line: stream.line
+      }
+    ]
+  };
+}
+
+/** One trace per stream reading the table; `raw` null: the row is not in Postgres. */
+export function traceStreams(
+  rules: LoadedSyncRules,
+  table: SourceTableInfo,
+  raw: TextRow | null,
+  user: { userId: string; buckets: UserBuckets } | undefined
+): QueryTrace[] {
+  const sources = streamSourcesOf(rules, table);
+  const record = raw && rules.hydrated.applyRowContext<never>(pgRowToSyncRulesRow(table.columns, raw));
+  return sources.map((source) => {
+    const stream = streamOf(rules, source);
+    const base = { definition: stream.name, query: stream.sql, line: stream.line };
+    if (!record) {
+      return {
+        ...base,
+        outputTable: table.ref.name,
+        selected: false,
+        reason: 'the row is not in Postgres',
+        buckets: []
+      };
+    }
+    const { results, errors } = rules.hydrated.evaluateRowWithErrors({
+      sourceTable: table.ref,
+      record,
+      bucketDataSources: [source]
+    });
+    const buckets: BucketTrace[] = results.map((r) => {
+      const json = JSONBig.stringify(r.data);
+      return {
+        bucket: r.bucket,
+        parameters: bucketParametersOf(r.bucket, source),
+        json,
+        checksum: putChecksum(r.table, r.id, json),
+        holders: NOT_TRACED,
+        ...(user ? { user: userOf(stream, source, r.bucket, user.buckets, user.userId) } : {})
+      };
+    });
+    return {
+      ...base,
+      outputTable: results[0]?.table ?? table.ref.name,
+      selected: buckets.length > 0,
+      ...(buckets.length === 0
+        ? { reason: "the stream's query selects it for no subscription parameter" }
+        : {}),
+      ...(errors[0] ? { error: errors[0].error } : {}),
+      buckets
+    };
+  });
+}
