@@ -3,7 +3,7 @@ import { createTestDatabase } from '@syncscope/core/testing/test-database';
 import { targetOfIngestKey } from '@syncscope/core/upload-errors/ingest-keys';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './run-cli.ts';
+import { runCliCaptured } from './run-cli-captured.ts';
 
 let url: string;
 let pool: pg.Pool;
@@ -13,17 +13,8 @@ beforeAll(async () => {
 });
 afterAll(() => pool.end());
 
-async function cli(args: string[], stdin?: string) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    env: { SYNCSCOPE_OPS_DATABASE_URL: url, USER: 'tester' },
-    readStdin: async () => stdin
-  });
-  return { code, stdout, stderr };
-}
+const cli = (args: string[], stdin?: string) =>
+  runCliCaptured(args, { env: { SYNCSCOPE_OPS_DATABASE_URL: url, USER: 'tester' }, stdin });
 
 describe('syncscope users and ingest-keys', () => {
   it('adds the first admin with a password from stdin, or generates one and prints it once', async () => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { PowerSyncDatabase } from '@powersync/node';
 import { demoClientSchema } from '@syncscope/demo/client/demo-client-schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './run-cli.ts';
+import { runCliCaptured } from './run-cli-captured.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -13,16 +13,7 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-async function cli(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    env: { SYNCSCOPE_HOME: dir }
-  });
-  return { code, stdout, stderr };
-}
+const cli = (args: string[]) => runCliCaptured(args, { env: { SYNCSCOPE_HOME: dir } });
 
 const sha = async (file: string) =>
   createHash('sha256')

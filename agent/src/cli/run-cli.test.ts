@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './run-cli.ts';
+import { runCliCaptured } from './run-cli-captured.ts';
 
 let dir: string;
 let targetsFile: string;
@@ -31,13 +31,7 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    env: { SYNCSCOPE_HOME: dir, ...env }
-  });
+  const { code, stdout, stderr } = await runCliCaptured(args, { env: { SYNCSCOPE_HOME: dir, ...env } });
   // Never a stack trace.
   expect(`${stdout}${stderr}`).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
   return { code, stdout, stderr };

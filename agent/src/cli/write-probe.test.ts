@@ -9,7 +9,7 @@ import { freeStackPorts } from '@syncscope/demo/stack/free-stack-ports';
 import { type RunningStack, startStack } from '@syncscope/demo/stack/start-stack';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './run-cli.ts';
+import { runCliCaptured } from './run-cli-captured.ts';
 
 let stack: RunningStack;
 let env: NodeJS.ProcessEnv;
@@ -35,13 +35,10 @@ afterAll(async () => {
 });
 
 async function writeProbe(extra: string[] = [], cliEnv = env) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(['write-probe', '--target', 'demo', '--json', '--leg-timeout', '4', ...extra], {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    env: cliEnv
-  });
+  const { code, stdout, stderr } = await runCliCaptured(
+    ['write-probe', '--target', 'demo', '--json', '--leg-timeout', '4', ...extra],
+    { env: cliEnv }
+  );
   return { code, report: JSON.parse(stdout) as WriteProbeReport, stdout, stderr };
 }
 

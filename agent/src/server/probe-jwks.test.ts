@@ -5,21 +5,12 @@ import { mintProbeToken } from '@syncscope/core/probe/tokens/mint-probe-token';
 import { JwtVerifier } from '@syncscope/powersync/sync/jwt-verifier';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../cli/run-cli.ts';
+import { runCliCaptured } from '../cli/run-cli-captured.ts';
 import { SecretScrubber } from '../output/secret-scrubber.ts';
 import { resolveTarget, targetsSource } from '../probe/resolve-target.ts';
 import { type AgentServer, startAgentServer } from './agent-server.ts';
 
-async function cli(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    stdout: { write: (t: string) => (stdout += t) },
-    stderr: { write: (t: string) => (stderr += t) },
-    env: {}
-  });
-  return { code, stdout, stderr };
-}
+const cli = (args: string[]) => runCliCaptured(args);
 
 /**
  * The compose path: `probe-key generate` makes the key, the agent publishes its public half, and the
