@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { SyncScopeError } from '@syncscope/core';
-import { probeJwks } from '@syncscope/core/probe/tokens/probe-public-keys';
+import { publicJwkOf } from '@syncscope/core/probe/tokens/probe-public-keys';
 import type { Command } from 'commander';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { UsersIo } from './users-commands.ts';
@@ -47,7 +47,7 @@ export function registerProbeKeyCommand(program: Command, io: Omit<UsersIo, 'rea
               : error;
           }
         );
-        const [publicJwk] = probeJwks([{ kind: 'private-jwk', kid: opts.kid, alg, jwk }]).keys;
+        const publicJwk = publicJwkOf({ kind: 'private-jwk', kid: opts.kid, alg, jwk });
         io.out(`Wrote the private probe key ${opts.kid} (${alg}) to ${opts.out} (mode 0600).\n`);
         io.out(
           `Give it to the agent and the console as the variable the target's private_jwk names, e.g. SYNCSCOPE_PROBE_JWK="$(cat ${opts.out})".\n`

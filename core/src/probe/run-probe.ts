@@ -18,9 +18,13 @@ import {
   explainRowDifference
 } from './diff/explain-differences.ts';
 import { compareRowKeys } from './diff/row-key-order.ts';
-import { type ComputedExpectedState, computeExpectedState } from './expected/compute-expected-state.ts';
+import { computeExpectedState } from './expected/compute-expected-state.ts';
 import { SpilledExpectedRows } from './expected/expected-rows.ts';
-import { ExpectedStateWorker, ExpectedStateWorkerUnavailable } from './expected/expected-state-worker.ts';
+import {
+  ExpectedStateWorker,
+  ExpectedStateWorkerUnavailable,
+  type SpilledExpectedState
+} from './expected/expected-state-worker.ts';
 import {
   PROBE_REPORT_VERSION,
   type ProbeReport,
@@ -157,8 +161,9 @@ export async function runProbe(
 
   let session: SyncAsUserResult | null = null;
   let syncing: Promise<SyncAsUserResult> | null = null;
-  let expectedRows: SpilledExpectedRows | null = null;
-  let expecting: Promise<ComputedExpectedState & { rows: SpilledExpectedRows }> | null = null;
+  let expecting: Promise<SpilledExpectedState> | null = null;
+  // The in-thread store, closed as soon as the probe ends: its computation then stops at the next row.
+  let inThreadRows: SpilledExpectedRows | null = null;
   const echoCancel = new AbortController();
   try {
     const rules = loadSyncRules(target.syncRulesYaml, { file: target.syncRulesFile });
@@ -236,9 +241,7 @@ export async function runProbe(
       const worker = options.expectedStateWorker ?? oneOff;
       if (worker) {
         try {
-          const state = await worker.compute({ ...expectedOptions, rulesFile: target.syncRulesFile });
-          expectedRows = state.rows;
-          return { ...state, rows: state.rows };
+          return await worker.compute({ ...expectedOptions, rulesFile: target.syncRulesFile });
         } catch (error) {
           if (!(error instanceof ExpectedStateWorkerUnavailable)) throw error;
           options.logger.warn({ err: error.message }, 'expected state computed in-thread instead');
@@ -248,7 +251,7 @@ export async function runProbe(
       }
       // The expected rows go to a temporary SQLite file the diff joins with the client's database.
       const spill = SpilledExpectedRows.create();
-      expectedRows = spill;
+      inThreadRows = spill;
       return { ...(await computeExpectedState({ ...expectedOptions, rows: spill })), rows: spill };
     });
     const [synced, expected] = await Promise.all([syncing, expecting]);
@@ -405,9 +408,9 @@ export async function runProbe(
     });
   } finally {
     echoCancel.abort();
-    (expectedRows as SpilledExpectedRows | null)?.close();
-    // An expected state still being computed when the probe ended (the sync failed first): its rows too.
-    (expecting as Promise<{ rows: SpilledExpectedRows }> | null)?.then(
+    (inThreadRows as SpilledExpectedRows | null)?.close();
+    // Rows a thread was still computing when the probe ended (the sync failed first): once handed over.
+    (expecting as Promise<SpilledExpectedState> | null)?.then(
       (e) => e.rows.close(),
       () => {}
     );

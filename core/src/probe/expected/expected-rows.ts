@@ -161,8 +161,9 @@ const INSERT_ROWS = 128;
 
 /**
  * Rows in a SQLite file in this process's private spill folder (deleted when closed; SQLite keeps only
- * its page cache in memory). Adds append to an unindexed table, many rows per statement; `finish` builds the (table, id)
- * index in one sort and merges copies of a key, which is much cheaper than keeping a key order per insert.
+ * its page cache in memory). Adds append to an unindexed table, many rows per statement; `finish` builds
+ * the (table, id) index in one sort and merges copies of a key, which is much cheaper than keeping a key
+ * order per insert.
  */
 export class SpilledExpectedRows implements ExpectedRowStore {
   private readonly db: Database.Database;

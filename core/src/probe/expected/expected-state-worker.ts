@@ -31,13 +31,16 @@ export type ExpectedStateReply =
       error: { code?: ErrorCode; message: string; details?: Record<string, unknown> };
     };
 
+/** An expected state whose rows are spilled to a file (the diff joins it with the client's database). */
+export type SpilledExpectedState = ComputedExpectedState & { rows: SpilledExpectedRows };
+
 /** The thread could not start or died: the caller can compute in-thread instead. */
 export class ExpectedStateWorkerUnavailable extends Error {
   override name = 'ExpectedStateWorkerUnavailable';
 }
 
 interface PendingRequest {
-  resolve: (state: ComputedExpectedState & { rows: SpilledExpectedRows }) => void;
+  resolve: (state: SpilledExpectedState) => void;
   reject: (error: Error) => void;
   spillFile: string;
   worker: Worker;
@@ -55,7 +58,7 @@ export class ExpectedStateWorker {
 
   async compute(
     options: Omit<ComputeExpectedStateOptions, 'rows' | 'onProgress'> & { rulesFile?: string }
-  ): Promise<ComputedExpectedState & { rows: SpilledExpectedRows }> {
+  ): Promise<SpilledExpectedState> {
     const worker = await this.thread();
     const { rules, ...rest } = options;
     const request: ExpectedStateRequest = {
@@ -66,7 +69,7 @@ export class ExpectedStateWorker {
     };
     worker.ref(); // a request in flight keeps the process alive; an idle worker does not
     try {
-      return await new Promise<ComputedExpectedState & { rows: SpilledExpectedRows }>((resolve, reject) => {
+      return await new Promise<SpilledExpectedState>((resolve, reject) => {
         this.pending.set(request.id, { resolve, reject, spillFile: request.spillFile, worker });
         worker.postMessage(request);
       });
