@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { createLogger, findFreePort } from '@syncscope/core';
 import { fillDemoTargetEnv } from '@syncscope/core/probe/targets/demo-target';
 import type { WriteProbeReport } from '@syncscope/core/write-probe/write-probe-types';
@@ -80,6 +82,17 @@ describe('syncscope write-probe against the embedded stack', () => {
     } finally {
       await ops.end();
     }
+  });
+
+  it('--json from the real command is nothing but the report: the client library logs nothing to stdout', async () => {
+    // A separate process: the client's console logging reaches the real stdout, not a captured stream.
+    // (Asynchronous: the stack it talks to runs in this process.)
+    const { stdout } = await promisify(execFile)(
+      'npx',
+      ['tsx', 'agent/src/cli.ts', 'write-probe', '--target', 'demo', '--json', '--leg-timeout', '4'],
+      { env, encoding: 'utf8' }
+    );
+    expect((JSON.parse(stdout) as WriteProbeReport).kind).toBe('write');
   });
 
   it('names the backend leg when the backend rejects the write', async () => {

@@ -118,7 +118,10 @@ export async function runWriteProbe(
     });
     db = new PowerSyncDatabase({
       schema,
-      database: { dbFilename: 'write-probe.db', dbLocation: dir, readWorkerCount: 1 }
+      database: { dbFilename: 'write-probe.db', dbLocation: dir, readWorkerCount: 1 },
+      // The client logs to the console by default ("Could not apply checkpoint due to local data" while
+      // the row uploads): that would land in the CLI's stdout, in the middle of its --json report.
+      logger: { log: () => {} }
     });
     await db.connect(connector, { retryDelayMs: 200, crudUploadThrottleMs: 0 });
     await db.waitForFirstSync({ signal: AbortSignal.timeout(WRITE_PROBE_DEFAULTS.firstSyncMs) }).catch(() => {
