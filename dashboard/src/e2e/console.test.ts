@@ -180,6 +180,9 @@ describe('the console, end to end in Chromium', () => {
 
   it('runs a synthetic write probe from the overview and shows every leg of the write path', async () => {
     const page = await operatorPage();
+    // Before hydration the button cannot act, so it arrives disabled (no click that silently does nothing).
+    const html = await (await page.request.get(`${consoleUrl}/`)).text();
+    expect(html).toMatch(/<button[^>]*disabled=""[^>]*>run write probe/);
     await page.getByRole('button', { name: 'run write probe' }).click();
     await page.waitForURL(/\/probes\/jobs\//);
     await page.waitForURL(/\/probes\/[0-9a-f-]{36}$/, { timeout: 90_000 });

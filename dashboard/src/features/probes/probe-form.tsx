@@ -2,6 +2,7 @@
 import { useRouter } from 'next/navigation';
 import { useEffect, useState } from 'react';
 import { buttonClass, FormError, inputClass } from '@/ui/primitives';
+import { useHydrated } from '@/ui/use-hydrated';
 
 interface Props {
   targets: string[];
@@ -17,6 +18,7 @@ export function ProbeForm({ targets, initialTarget, initialUser }: Props) {
   const [matches, setMatches] = useState<{ id: string; email: string | null }[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const hydrated = useHydrated();
 
   useEffect(() => {
     if (!target || user.length < 1) return setMatches([]);
@@ -125,7 +127,7 @@ export function ProbeForm({ targets, initialTarget, initialUser }: Props) {
       </label>
       <FormError message={error} />
       <div>
-        <button type="submit" disabled={busy || !target} className={buttonClass}>
+        <button type="submit" disabled={busy || !target || !hydrated} className={buttonClass}>
           {busy ? 'Queuing…' : 'Run probe'}
         </button>
       </div>

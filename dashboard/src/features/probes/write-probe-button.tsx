@@ -1,11 +1,13 @@
 'use client';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
+import { useHydrated } from '@/ui/use-hydrated';
 
 /** Queues a synthetic write probe for a target (operators), then follows its progress. */
 export function WriteProbeButton({ target }: { target: string }) {
   const router = useRouter();
   const [error, setError] = useState<string | null>(null);
+  const hydrated = useHydrated();
   const run = async () => {
     setError(null);
     const response = await fetch('/api/probes', {
@@ -22,7 +24,12 @@ export function WriteProbeButton({ target }: { target: string }) {
   };
   return (
     <span>
-      <button type="button" onClick={run} className="text-xs text-sky-700 hover:underline dark:text-sky-400">
+      <button
+        type="button"
+        onClick={run}
+        disabled={!hydrated}
+        className="text-xs text-sky-700 hover:underline dark:text-sky-400"
+      >
         run write probe
       </button>
       {error ? <span className="ml-2 text-xs text-rose-700">{error}</span> : null}
