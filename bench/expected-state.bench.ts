@@ -12,9 +12,12 @@
  *
  *   npx tsx bench/expected-state.bench.ts [--records 100000] [--runs 3]
  */
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { computeExpectedState } from '@syncscope/core/probe/expected/compute-expected-state';
 import { SpilledExpectedRows } from '@syncscope/core/probe/expected/expected-rows';
+import { ExpectedStateWorker } from '@syncscope/core/probe/expected/expected-state-worker';
+import { defaultPartitionHelperCount } from '@syncscope/core/probe/expected/partitioned-scan';
 import { rawTextTypes } from '@syncscope/core/probe/expected/source-session';
 import { loadSyncRules } from '@syncscope/core/sync-rules/load-sync-rules';
 import pg from 'pg';
@@ -71,6 +74,8 @@ async function plainScan(url: string, sql: string): Promise<number> {
   }
 }
 
+type Computed = { rows: { size: number; close(): void }; scans: { phase: string; mode: string }[] };
+
 async function benchCase(
   url: string,
   label: string,
@@ -81,33 +86,41 @@ async function benchCase(
   runs: number,
   goal: (ratio: number) => string
 ) {
-  const probeMs: number[] = [];
-  const plainMs: number[] = [];
+  const ways: Record<string, () => Promise<Computed>> = {
+    // As the agent computes it: on its kept thread, large tables in partitions on its helper threads.
+    agent: () => agentWorker.compute({ sourceUrl: url, rules, userId: 'u-bench' }),
+    // One thread alone, for reference: rows spilled to a temporary SQLite table, as the probe does.
+    'one thread': () =>
+      computeExpectedState({ sourceUrl: url, rules, userId: 'u-bench', rows: SpilledExpectedRows.create() })
+  };
+  const ms: Record<string, number[]> = { plain: [], agent: [], 'one thread': [] };
   let mode = '';
+  await ways.agent!().then((warm) => warm.rows.close()); // the agent's threads are started and warm
   for (let run = 0; run < runs; run++) {
     const plain = await timed(() => plainScan(url, baselineSql));
     if (plain.value !== expected)
       throw new Error(`plain scan read ${plain.value} rows, expected ${expected}`);
-    plainMs.push(plain.ms);
-    // As the probe computes it: rows spilled to a temporary SQLite table, ready to be read in key order.
-    const probe = await timed(() =>
-      computeExpectedState({ sourceUrl: url, rules, userId: 'u-bench', rows: SpilledExpectedRows.create() })
-    );
-    probe.value.rows.close();
-    if (probe.value.rows.size !== expected) {
-      throw new Error(`expected state has ${probe.value.rows.size} rows, expected ${expected}`);
+    ms.plain!.push(plain.ms);
+    for (const [way, compute] of Object.entries(ways)) {
+      const probe = await timed(compute);
+      probe.value.rows.close();
+      if (probe.value.rows.size !== expected)
+        throw new Error(`${way}: expected state has ${probe.value.rows.size} rows, expected ${expected}`);
+      mode = probe.value.scans.find((s) => s.phase === 'data')?.mode ?? '?';
+      ms[way]!.push(probe.ms);
     }
-    mode = probe.value.scans.find((s) => s.phase === 'data')?.mode ?? '?';
-    probeMs.push(probe.ms);
   }
-  const probeRate = expected / (median(probeMs) / 1000);
-  const plainRate = expected / (median(plainMs) / 1000);
-  const ratio = probeRate / plainRate;
+  const rate = (way: string) => expected / (median(ms[way]!) / 1000);
+  const line = (way: string) =>
+    `${way} ${fmt(median(ms[way]!), 0)} ms = ${fmt(rate(way), 0)} rows/s (${fmt(rate(way) / rate('plain'), 2)}×)`;
+  const ratio = rate('agent') / rate('plain');
   console.log(
-    `${label} (data read: ${mode}): expected state ${fmt(median(probeMs), 0)} ms = ${fmt(probeRate, 0)} rows/s | ` +
-      `${baselineLabel} ${fmt(median(plainMs), 0)} ms = ${fmt(plainRate, 0)} rows/s | ratio ${fmt(ratio, 2)}× ${goal(ratio)}`
+    `${label} (data read: ${mode}): expected state ${line('agent')}, ${line('one thread')} | ` +
+      `${baselineLabel} ${fmt(median(ms.plain!), 0)} ms = ${fmt(rate('plain'), 0)} rows/s | ratio ${fmt(ratio, 2)}× ${goal(ratio)}`
   );
 }
+
+const agentWorker = new ExpectedStateWorker();
 
 async function main() {
   const { values } = parseArgs({
@@ -117,7 +130,10 @@ async function main() {
   const runs = Number(values.runs);
   const pgs = await startBenchPostgres();
   try {
-    console.log(`expected state of one user holding ${fmt(records, 0)} records, median of ${runs} runs`);
+    console.log(
+      `expected state of one user holding ${fmt(records, 0)} records, median of ${runs} runs; ` +
+        `${os.availableParallelism()} cores, ${defaultPartitionHelperCount()} partition helper thread(s)`
+    );
     const fullUrl = await pgs.createDatabase('bench_expected_full');
     await setup(fullUrl, schemaSql(records, 0));
     await benchCase(
@@ -144,6 +160,7 @@ async function main() {
       (r) => `(goal ≥ 0.5×, i.e. within 2×: ${r >= 0.5 ? 'met' : 'NOT met'})`
     );
   } finally {
+    await agentWorker.close();
     await pgs.stop();
   }
 }

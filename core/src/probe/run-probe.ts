@@ -23,8 +23,10 @@ import { SpilledExpectedRows } from './expected/expected-rows.ts';
 import {
   ExpectedStateWorker,
   ExpectedStateWorkerUnavailable,
+  PartitionHelperThreads,
   type SpilledExpectedState
 } from './expected/expected-state-worker.ts';
+import { defaultPartitionHelperCount } from './expected/partitioned-scan.ts';
 import {
   PROBE_REPORT_VERSION,
   type ProbeReport,
@@ -252,7 +254,18 @@ export async function runProbe(
       // The expected rows go to a temporary SQLite file the diff joins with the client's database.
       const spill = SpilledExpectedRows.create();
       inThreadRows = spill;
-      return { ...(await computeExpectedState({ ...expectedOptions, rows: spill })), rows: spill };
+      // Threads that start only if a table is large enough to scan in partitions.
+      const helpers = new PartitionHelperThreads(defaultPartitionHelperCount());
+      try {
+        const state = await computeExpectedState({
+          ...expectedOptions,
+          rows: spill,
+          partitionHelpers: helpers
+        });
+        return { ...state, rows: spill };
+      } finally {
+        void helpers.close();
+      }
     });
     const [synced, expected] = await Promise.all([syncing, expecting]);
     session = synced;

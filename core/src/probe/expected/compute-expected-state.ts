@@ -1,10 +1,10 @@
 import type { BucketDataSource, ResolvedBucket } from '@powersync/service-sync-rules';
 import type { LoadedSyncRules } from '../../sync-rules/load-sync-rules.ts';
-import { pgRowToSyncRulesRow } from '../../values/pg-values.ts';
-import type { ExpectedBucket, ExpectedState, SyncedRow } from '../probe-types.ts';
-import { type ExpectedRowStore, MemoryExpectedRows } from './expected-rows.ts';
-import { rowChecksum, rowJson } from './fast-encoding.ts';
-import { equalityCondition, replicaIdOf, scanRows, selectFrom, type TextRow } from './row-scan.ts';
+import type { ExpectedBucket, ExpectedState } from '../probe-types.ts';
+import { addDataRows, type DataRowsTarget } from './data-rows.ts';
+import { type ExpectedRowStore, MemoryExpectedRows, SpilledExpectedRows } from './expected-rows.ts';
+import { type PartitionHelpers, planPartitions, scanInPartitions } from './partitioned-scan.ts';
+import { equalityCondition, scanRows, selectFrom, type TextRow } from './row-scan.ts';
 import { bucketParametersOf, dataQueryPushdown, definitionOfSource } from './rule-analysis.ts';
 import { withSourceSession } from './source-session.ts';
 import { resolveRuleTables, type SourceTableInfo } from './source-tables.ts';
@@ -34,6 +34,8 @@ export interface ComputeExpectedStateOptions {
   onProgress?: (p: ProbeProgress) => void;
   /** Where the rows go: in memory by default; the probe spills them to disk (SpilledExpectedRows). */
   rows?: ExpectedRowStore;
+  /** Threads that scan parts of large tables beside this one (spilled stores only). */
+  partitionHelpers?: PartitionHelpers;
 }
 
 export interface ComputedExpectedState extends ExpectedState {
@@ -73,7 +75,10 @@ export async function computeExpectedState(
       };
       const tables = await resolveRuleTables(session.client, rules.hydrated.getSourceTables(), rules.yaml);
       const user = await resolveUserBuckets(ctx, payload, clientParameters);
-      const rows = await readUserRows(ctx, tables, user.buckets, options.rows ?? new MemoryExpectedRows());
+      const rows = await readUserRows(ctx, tables, user.buckets, options.rows ?? new MemoryExpectedRows(), {
+        sourceUrl: options.sourceUrl,
+        helpers: options.partitionHelpers
+      });
       const buckets: ExpectedBucket[] = user.buckets.map((b) => ({
         bucket: b.bucket,
         definition: b.definition,
@@ -142,7 +147,8 @@ async function readUserRows(
   ctx: ScanContext,
   tables: SourceTableInfo[],
   buckets: ResolvedBucket[],
-  rows: ExpectedRowStore
+  rows: ExpectedRowStore,
+  partitions: { sourceUrl: string; helpers?: PartitionHelpers }
 ): Promise<{ rows: ExpectedRowStore; warnings: string[] }> {
   const { rules, session } = ctx;
   const bucketIds = new Set(buckets.map((b) => b.bucket));
@@ -166,37 +172,40 @@ async function readUserRows(
     const where = dataPushdown(ctx, table, sources, bySource, params);
     if (!where) params.length = 0; // a query that cannot push down after others did: read everything
     const scan = recordScan(ctx, 'data', table.key, where);
-    const scanIndex = ctx.scans.length - 1;
-    scan.rowsRead = await scanRows(session.client, selectFrom(table, where), params, (batch: TextRow[]) => {
-      for (const raw of batch) {
-        const record = rules.hydrated.applyRowContext<never>(pgRowToSyncRulesRow(table.columns, raw));
-        const evaluated = rules.hydrated.evaluateRowWithErrors({
-          sourceTable: table.ref,
-          record,
-          bucketDataSources: sources
-        });
-        if (evaluated.errors.length > 0) {
-          for (const e of evaluated.errors)
-            pushError(ctx, `${table.key} ${replicaIdOf(table, raw)}: ${e.error}`);
-        }
-        for (const r of evaluated.results) {
-          if (!bucketIds.has(r.bucket)) continue; // not one of the user's buckets
-          const json = rowJson(r.data);
-          const row: SyncedRow = {
-            table: r.table,
-            id: r.id,
-            json,
-            checksum: rowChecksum(r.table, r.id, json),
-            buckets: [r.bucket]
-          };
-          rows.add(row, scanIndex);
-          scan.rowsKept++;
-        }
-      }
-      rows.flush();
+    const target: DataRowsTarget = {
+      rules,
+      table,
+      sources,
+      bucketIds,
+      store: rows,
+      tag: ctx.scans.length - 1,
+      onError: (message) => pushError(ctx, message)
+    };
+    const onBatch = (batch: TextRow[]) => {
+      scan.rowsKept += addDataRows(target, batch);
       ctx.rowsRead.data += batch.length;
       ctx.onProgress?.({ phase: 'data', rows: ctx.rowsRead.data, table: table.key });
-    });
+    };
+    const helpers = rows instanceof SpilledExpectedRows ? partitions.helpers : undefined;
+    const parts = helpers ? await planPartitions(session, table, helpers.count + 1, where, params) : null;
+    if (helpers && parts) {
+      const done = await scanInPartitions({
+        session,
+        sourceUrl: partitions.sourceUrl,
+        helpers,
+        parts,
+        target: { ...target, store: rows as SpilledExpectedRows },
+        where,
+        params,
+        onBatch
+      });
+      scan.rowsRead = done.rowsRead;
+      scan.rowsKept += done.helperRowsKept;
+      ctx.rowsRead.data += done.helperRowsRead;
+      ctx.onProgress?.({ phase: 'data', rows: ctx.rowsRead.data, table: table.key });
+    } else {
+      scan.rowsRead = await scanRows(session.client, selectFrom(table, where), params, onBatch);
+    }
   }
   // Copies of one row (several buckets, or several queries): one row, counted for the scan that met it first.
   for (const conflict of rows.finish()) {

@@ -310,6 +310,37 @@ export class SpilledExpectedRows implements ExpectedRowStore {
     return this.distinct;
   }
 
+  /**
+   * Closes a store without finishing it (no index, copies not merged) and leaves its file for another
+   * store to `absorb`; returns the number of rows added. A partition's scan ends this way.
+   */
+  release(): number {
+    this.flush();
+    this.db.close();
+    return this.added;
+  }
+
+  /**
+   * Appends the rows of a released store's file (a partition of a table another thread scanned) and
+   * deletes the file. Copies of a key across partitions merge in `finish`, like any other copies.
+   */
+  absorb(file: string): void {
+    if (this.finished) throw new Error('SpilledExpectedRows: absorb after finish');
+    this.flush();
+    try {
+      this.db.prepare('ATTACH DATABASE ? AS partition_rows').run(file);
+      try {
+        this.added += this.db
+          .prepare('INSERT INTO expected SELECT * FROM partition_rows.expected')
+          .run().changes;
+      } finally {
+        this.db.exec('DETACH DATABASE partition_rows');
+      }
+    } finally {
+      rmSync(file, { force: true });
+    }
+  }
+
   /** Opens a store another thread filled and detached; closing it deletes the file. */
   static adopt(file: string, distinct: number): SpilledExpectedRows {
     const store = new SpilledExpectedRows(file, 'adopt');

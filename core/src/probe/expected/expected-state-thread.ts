@@ -5,12 +5,20 @@
  */
 import { readlinkSync } from 'node:fs';
 import os from 'node:os';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { isSyncScopeError } from '../../errors/index.ts';
 import { type LoadedSyncRules, loadSyncRules } from '../../sync-rules/load-sync-rules.ts';
 import { computeExpectedState } from './compute-expected-state.ts';
 import { SpilledExpectedRows } from './expected-rows.ts';
-import type { ExpectedStateReply, ExpectedStateRequest } from './expected-state-worker.ts';
+import {
+  type ExpectedStateReply,
+  type ExpectedStateRequest,
+  type ExpectedStateThreadData,
+  PartitionHelperThreads,
+  type PartitionRequest,
+  type ThreadRequest
+} from './expected-state-worker.ts';
+import { scanPartition } from './partitioned-scan.ts';
 
 const port = parentPort;
 if (!port) throw new Error('expected-state-thread runs on a worker thread only');
@@ -24,19 +32,33 @@ function rulesOf(yaml: string, file?: string): LoadedSyncRules {
   return cachedRules.rules;
 }
 
+const { partitionHelpers: helperCount } = workerData as ExpectedStateThreadData;
+// Started with the first partitioned scan; they live as long as this thread.
+const helpers = helperCount > 0 ? new PartitionHelperThreads(helperCount) : undefined;
+
 async function compute(request: ExpectedStateRequest): Promise<ExpectedStateReply> {
-  const { id, spillFile, rulesYaml, rulesFile, ...options } = request;
+  const { id, kind: _kind, spillFile, rulesYaml, rulesFile, ...options } = request;
   let rows: SpilledExpectedRows | null = null;
   try {
     rows = SpilledExpectedRows.create(spillFile);
     const { rows: _store, ...state } = await computeExpectedState({
       ...options,
       rules: rulesOf(rulesYaml, rulesFile),
-      rows
+      rows,
+      partitionHelpers: helpers
     });
     return { id, ok: true, state, distinctRows: rows.detach() };
   } catch (error) {
     rows?.close();
+    return failure(id, error);
+  }
+}
+
+async function partition(request: PartitionRequest): Promise<ExpectedStateReply> {
+  const { id, kind: _kind, ...scan } = request;
+  try {
+    return { id, ok: true, partition: await scanPartition(scan, rulesOf(scan.rulesYaml, scan.rulesFile)) };
+  } catch (error) {
     return failure(id, error);
   }
 }
@@ -66,9 +88,9 @@ function yieldToTheSync(): void {
 }
 
 yieldToTheSync();
-port.on('message', (request: ExpectedStateRequest) => {
+port.on('message', (request: ThreadRequest) => {
   // Whatever happens, the request gets an answer: the thread serves others meanwhile.
-  void compute(request)
+  void (request.kind === 'partition' ? partition(request) : compute(request))
     .then((reply) => port.postMessage(reply))
     .catch((error: unknown) => port.postMessage(failure(request.id, error)));
 });

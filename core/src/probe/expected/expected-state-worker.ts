@@ -14,22 +14,42 @@ import { Worker } from 'node:worker_threads';
 import { type ErrorCode, SyncScopeError } from '../../errors/index.ts';
 import type { ComputedExpectedState, ComputeExpectedStateOptions } from './compute-expected-state.ts';
 import { SpilledExpectedRows, spillFilePath } from './expected-rows.ts';
+import {
+  defaultPartitionHelperCount,
+  type PartitionHelpers,
+  type PartitionScanRequest,
+  type PartitionScanResult
+} from './partitioned-scan.ts';
 
 /** The options that cross to the thread: the rules go as their YAML text, the rows into `spillFile`. */
-export type ExpectedStateRequest = Omit<ComputeExpectedStateOptions, 'rules' | 'rows' | 'onProgress'> & {
+export type ExpectedStateRequest = Omit<
+  ComputeExpectedStateOptions,
+  'rules' | 'rows' | 'onProgress' | 'partitionHelpers'
+> & {
+  kind: 'expected-state';
   id: number;
   spillFile: string;
   rulesYaml: string;
   rulesFile?: string;
 };
 
+/** One partition of a large table's scan, for a helper thread (partitioned-scan.ts). */
+export type PartitionRequest = PartitionScanRequest & { kind: 'partition'; id: number };
+
+export type ThreadRequest = ExpectedStateRequest | PartitionRequest;
+
+type ReplyError = { code?: ErrorCode; message: string; details?: Record<string, unknown> };
+
 export type ExpectedStateReply =
   | { id: number; ok: true; state: Omit<ComputedExpectedState, 'rows'>; distinctRows: number }
-  | {
-      id: number;
-      ok: false;
-      error: { code?: ErrorCode; message: string; details?: Record<string, unknown> };
-    };
+  | { id: number; ok: true; partition: PartitionScanResult }
+  | { id: number; ok: false; error: ReplyError };
+
+/** What the thread is started with. */
+export interface ExpectedStateThreadData {
+  /** Helper threads the thread starts to scan large tables in partitions (0: none). */
+  partitionHelpers: number;
+}
 
 /** An expected state whose rows are spilled to a file (the diff joins it with the client's database). */
 export type SpilledExpectedState = ComputedExpectedState & { rows: SpilledExpectedRows };
@@ -40,9 +60,8 @@ export class ExpectedStateWorkerUnavailable extends Error {
 }
 
 interface PendingRequest {
-  resolve: (state: SpilledExpectedState) => void;
+  settle: (reply: ExpectedStateReply) => void;
   reject: (error: Error) => void;
-  spillFile: string;
   worker: Worker;
 }
 
@@ -51,31 +70,44 @@ export class ExpectedStateWorker {
   private readonly pending = new Map<number, PendingRequest>();
   private nextId = 1;
 
+  /**
+   * `partitionHelpers`: helper threads this thread starts (when first needed) to scan large tables in
+   * partitions; by default one per further core (at most three). Helpers themselves get none.
+   */
+  constructor(private readonly options: { partitionHelpers?: number } = {}) {}
+
   /** Starts the thread ahead of the first probe; resolves once it has loaded the rules library. */
   async start(): Promise<void> {
     await this.thread();
   }
 
   async compute(
-    options: Omit<ComputeExpectedStateOptions, 'rows' | 'onProgress'> & { rulesFile?: string }
-  ): Promise<SpilledExpectedState> {
-    const worker = await this.thread();
-    const { rules, ...rest } = options;
-    const request: ExpectedStateRequest = {
-      ...rest,
-      id: this.nextId++,
-      rulesYaml: rules.yaml,
-      spillFile: spillFilePath()
-    };
-    worker.ref(); // a request in flight keeps the process alive; an idle worker does not
-    try {
-      return await new Promise<SpilledExpectedState>((resolve, reject) => {
-        this.pending.set(request.id, { resolve, reject, spillFile: request.spillFile, worker });
-        worker.postMessage(request);
-      });
-    } finally {
-      if (![...this.pending.values()].some((r) => r.worker === worker)) worker.unref();
+    options: Omit<ComputeExpectedStateOptions, 'rows' | 'onProgress' | 'partitionHelpers'> & {
+      rulesFile?: string;
     }
+  ): Promise<SpilledExpectedState> {
+    const { rules, ...rest } = options;
+    const spillFile = spillFilePath();
+    try {
+      return await this.request(
+        { ...rest, kind: 'expected-state', id: this.nextId++, rulesYaml: rules.yaml, spillFile },
+        (reply) => {
+          if (!('state' in reply)) throw new Error('expected-state thread: reply of the wrong kind');
+          return { ...reply.state, rows: SpilledExpectedRows.adopt(spillFile, reply.distinctRows) };
+        }
+      );
+    } catch (error) {
+      rmSync(spillFile, { force: true });
+      throw error;
+    }
+  }
+
+  /** Scans one partition of a large table into `request.spillFile` (released, for the caller to absorb). */
+  scanPartition(request: PartitionScanRequest): Promise<PartitionScanResult> {
+    return this.request({ ...request, kind: 'partition', id: this.nextId++ }, (reply) => {
+      if (!('partition' in reply)) throw new Error('expected-state thread: reply of the wrong kind');
+      return reply.partition;
+    });
   }
 
   async close(): Promise<void> {
@@ -85,14 +117,38 @@ export class ExpectedStateWorker {
     await worker?.terminate();
   }
 
+  private async request<T>(message: ThreadRequest, accept: (reply: ExpectedStateReply & { ok: true }) => T) {
+    const worker = await this.thread();
+    worker.ref(); // a request in flight keeps the process alive; an idle worker does not
+    try {
+      return await new Promise<T>((resolve, reject) => {
+        const settle = (reply: ExpectedStateReply) => {
+          if (!reply.ok) return reject(errorOf(reply.error));
+          try {
+            resolve(accept(reply));
+          } catch (error) {
+            reject(error as Error);
+          }
+        };
+        this.pending.set(message.id, { settle, reject, worker });
+        worker.postMessage(message);
+      });
+    } finally {
+      if (![...this.pending.values()].some((r) => r.worker === worker)) worker.unref();
+    }
+  }
+
   private thread(): Promise<Worker> {
     this.starting ??= this.spawn();
     return this.starting;
   }
 
   private spawn(): Promise<Worker> {
+    const workerData: ExpectedStateThreadData = {
+      partitionHelpers: this.options.partitionHelpers ?? defaultPartitionHelperCount()
+    };
     const starting = new Promise<Worker>((resolve, reject) => {
-      const worker = new Worker(new URL('./expected-state-thread.mjs', import.meta.url));
+      const worker = new Worker(new URL('./expected-state-thread.mjs', import.meta.url), { workerData });
       worker.unref();
       worker.on('message', (message: ExpectedStateReply | { ready: true }) => {
         if ('ready' in message) resolve(worker);
@@ -109,7 +165,6 @@ export class ExpectedStateWorker {
         for (const [id, request] of this.pending) {
           if (request.worker !== worker) continue;
           this.pending.delete(id);
-          rmSync(request.spillFile, { force: true });
           request.reject(unavailable);
         }
       };
@@ -123,17 +178,29 @@ export class ExpectedStateWorker {
     const request = this.pending.get(reply.id);
     if (!request) return;
     this.pending.delete(reply.id);
-    if (reply.ok) {
-      try {
-        const rows = SpilledExpectedRows.adopt(request.spillFile, reply.distinctRows);
-        request.resolve({ ...reply.state, rows });
-      } catch (error) {
-        rmSync(request.spillFile, { force: true });
-        request.reject(error as Error);
-      }
-      return;
-    }
-    const { code, message, details } = reply.error;
-    request.reject(code ? new SyncScopeError(code, message, details) : new Error(message));
+    request.settle(reply);
+  }
+}
+
+function errorOf({ code, message, details }: ReplyError): Error {
+  return code ? new SyncScopeError(code, message, details) : new Error(message);
+}
+
+/** Helper threads for partitioned scans, each an ExpectedStateWorker without helpers of its own. */
+export class PartitionHelperThreads implements PartitionHelpers {
+  private readonly threads: ExpectedStateWorker[];
+  private next = 0;
+
+  constructor(readonly count: number) {
+    this.threads = Array.from({ length: count }, () => new ExpectedStateWorker({ partitionHelpers: 0 }));
+  }
+
+  scan(request: PartitionScanRequest): Promise<PartitionScanResult> {
+    const thread = this.threads[this.next++ % this.threads.length]!;
+    return thread.scanPartition(request);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.threads.map((t) => t.close()));
   }
 }

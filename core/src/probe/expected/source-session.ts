@@ -81,7 +81,7 @@ export interface SourceSession {
  */
 export async function openSourceSession(
   sourceUrl: string,
-  options: { statementTimeoutMs?: number; applicationName?: string } = {}
+  options: { statementTimeoutMs?: number; applicationName?: string; snapshot?: string } = {}
 ): Promise<SourceSession> {
   const statementTimeoutMs = Math.max(
     1,
@@ -109,6 +109,8 @@ export async function openSourceSession(
   }
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    // Another session's snapshot (exportSnapshot) must be imported before anything else runs.
+    if (options.snapshot) await client.query(`SET TRANSACTION SNAPSHOT ${snapshotLiteral(options.snapshot)}`);
     await client.query(`SET LOCAL statement_timeout = ${statementTimeoutMs}`);
     await client.query(
       "SET LOCAL DateStyle = 'ISO, MDY'; SET LOCAL IntervalStyle = 'postgres'; SET LOCAL bytea_output = 'hex'; SET LOCAL extra_float_digits = 1"
@@ -130,6 +132,23 @@ export async function openSourceSession(
     await client.end().catch(() => {});
     throw toProbeError(error, sourceUrl, statementTimeoutMs);
   }
+}
+
+const SNAPSHOT_ID = /^[0-9A-F]+(-[0-9A-F]+)+$/i;
+
+/** A snapshot id as a SQL literal; SET TRANSACTION SNAPSHOT takes no bind parameters. */
+function snapshotLiteral(id: string): string {
+  if (!SNAPSHOT_ID.test(id)) throw new Error(`not a Postgres snapshot id: ${JSON.stringify(id)}`);
+  return `'${id}'`;
+}
+
+/**
+ * Exports the session's snapshot so other sessions (partition scans) read exactly what it reads; valid
+ * while the session's transaction is open.
+ */
+export async function exportSnapshot(session: SourceSession): Promise<string> {
+  const { rows } = await session.client.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
+  return rows[0]!.id;
 }
 
 /** Runs `fn` in a fresh snapshot session and always closes it; driver errors become probe errors. */
