@@ -141,7 +141,10 @@ describe('a large table scanned in partitions', () => {
     const helpers = new InThreadHelpers(undefined, pushdown);
     const split = await computeWith(helpers);
     expect(helpers.calls).toBe(2);
-    expect(split.scans.find((s) => s.phase === 'data')).toMatchObject({ mode: 'pushdown', rowsKept: ROWS - ROWS / 4 });
+    expect(split.scans.find((s) => s.phase === 'data')).toMatchObject({
+      mode: 'pushdown',
+      rowsKept: ROWS - ROWS / 4
+    });
     expect(split.scans).toEqual(one.scans);
     expect(await rowsOf(split)).toEqual(await rowsOf(one));
   });
