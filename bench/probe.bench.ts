@@ -34,13 +34,16 @@ import { fmt, median, timed } from './lib/stats.ts';
 async function main() {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { runs: { type: 'string', default: '3' } }
+    options: { runs: { type: 'string', default: '3' }, 'partition-helpers': { type: 'string' } }
   });
+  // Helper threads for large tables' scans (default: one per further core); 0 to compare without.
+  const partitionHelpers =
+    values['partition-helpers'] === undefined ? undefined : Number(values['partition-helpers']);
   const sizes = positionals.length ? positionals.map(Number) : [1_000, 10_000, 100_000];
   const runs = Number(values.runs);
   const pgs = await startBenchPostgres();
   const logger = pino({ level: 'silent' });
-  const expectedStateWorker = new ExpectedStateWorker();
+  const expectedStateWorker = new ExpectedStateWorker({ partitionHelpers });
   await expectedStateWorker.start();
   try {
     console.log(`probe time-to-verdict vs bare @powersync/node hasSynced, median of ${runs} runs`);
@@ -103,7 +106,7 @@ async function main() {
           runProbe(target, 'u-bench', { logger, settleMs: 0, expectedStateWorker })
         );
         clearInterval(sampler);
-        const cli = await timed(() => runProbe(target, 'u-bench', { logger, settleMs: 0 }));
+        const cli = await timed(() => runProbe(target, 'u-bench', { logger, settleMs: 0, partitionHelpers }));
         inThread.push(cli.ms);
         for (const r of [result, cli]) {
           if (r.value.verdict !== 'consistent')

@@ -67,9 +67,17 @@ export interface RunProbeOptions {
   expectedStateWorker?: ExpectedStateWorker;
   /** See PROBE_DEFAULTS.ownThreadFromOperations. */
   ownThreadFromOperations?: number;
+  /**
+   * Helper threads a probe without a kept thread may start to scan large tables in partitions; by
+   * default one per further core, at most three (a kept thread has its own setting).
+   */
+  partitionHelpers?: number;
   /** Called for every token minted (the caller audits it: kid, jti, user, target). */
   onTokenMinted?: (token: Omit<MintedProbeToken, 'token'>) => void | Promise<void>;
 }
+
+/** The operations a checkpoint holds for the user: what the client downloads to sync. */
+const operationsOf = (checkpoint: CheckpointLine) => checkpoint.buckets.reduce((n, b) => n + b.count, 0);
 
 class PhaseClock {
   readonly phases: Record<string, number> = {};
@@ -226,7 +234,9 @@ export async function runProbe(
         sourceUrl: target.sourceUrl,
         rules,
         userId,
-        claims: { ...(target.extraClaims ?? {}), ...(options.claims ?? {}) }
+        claims: { ...(target.extraClaims ?? {}), ...(options.claims ?? {}) },
+        // Large tables are split across threads only if their scan would outlast this sync.
+        userOperations: firstCheckpoint.then((c) => (c ? operationsOf(c) : null))
       };
       // Without a kept thread, a user the service holds many operations for gets a thread of its own;
       // anyone else's is computed in-thread once the schema is known (starting earlier was measured
@@ -234,10 +244,10 @@ export async function runProbe(
       let oneOff: ExpectedStateWorker | null = null;
       if (!options.expectedStateWorker) {
         const [checkpoint] = await Promise.all([firstCheckpoint, schema.catch(() => {})]);
-        const operations = checkpoint?.buckets.reduce((n, b) => n + b.count, 0) ?? 0;
+        const operations = checkpoint ? operationsOf(checkpoint) : 0;
         if (operations >= (options.ownThreadFromOperations ?? PROBE_DEFAULTS.ownThreadFromOperations)) {
           options.logger.debug({ operations }, 'expected state on a thread of its own');
-          oneOff = new ExpectedStateWorker();
+          oneOff = new ExpectedStateWorker({ partitionHelpers: options.partitionHelpers });
         }
       }
       const worker = options.expectedStateWorker ?? oneOff;
@@ -255,7 +265,7 @@ export async function runProbe(
       const spill = SpilledExpectedRows.create();
       inThreadRows = spill;
       // Threads that start only if a table is large enough to scan in partitions.
-      const helpers = new PartitionHelperThreads(defaultPartitionHelperCount());
+      const helpers = new PartitionHelperThreads(options.partitionHelpers ?? defaultPartitionHelperCount());
       try {
         const state = await computeExpectedState({
           ...expectedOptions,

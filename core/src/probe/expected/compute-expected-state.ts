@@ -3,7 +3,12 @@ import type { LoadedSyncRules } from '../../sync-rules/load-sync-rules.ts';
 import type { ExpectedBucket, ExpectedState } from '../probe-types.ts';
 import { addDataRows, type DataRowsTarget } from './data-rows.ts';
 import { type ExpectedRowStore, MemoryExpectedRows, SpilledExpectedRows } from './expected-rows.ts';
-import { type PartitionHelpers, planPartitions, scanInPartitions } from './partitioned-scan.ts';
+import {
+  type PartitionHelpers,
+  partitionThreshold,
+  planPartitions,
+  scanInPartitions
+} from './partitioned-scan.ts';
 import { equalityCondition, scanRows, selectFrom, type TextRow } from './row-scan.ts';
 import { bucketParametersOf, dataQueryPushdown, definitionOfSource } from './rule-analysis.ts';
 import { withSourceSession } from './source-session.ts';
@@ -36,6 +41,11 @@ export interface ComputeExpectedStateOptions {
   rows?: ExpectedRowStore;
   /** Threads that scan parts of large tables beside this one (spilled stores only). */
   partitionHelpers?: PartitionHelpers;
+  /**
+   * The operations the user's sync downloads, once known (a probe's first checkpoint): a table is split
+   * only if its scan would outlast that sync (partitionThreshold).
+   */
+  userOperations?: Promise<number | null> | number | null;
 }
 
 export interface ComputedExpectedState extends ExpectedState {
@@ -77,6 +87,7 @@ export async function computeExpectedState(
       const user = await resolveUserBuckets(ctx, payload, clientParameters);
       const rows = await readUserRows(ctx, tables, user.buckets, options.rows ?? new MemoryExpectedRows(), {
         sourceUrl: options.sourceUrl,
+        userOperations: options.userOperations,
         helpers: options.partitionHelpers
       });
       const buckets: ExpectedBucket[] = user.buckets.map((b) => ({
@@ -148,7 +159,9 @@ async function readUserRows(
   tables: SourceTableInfo[],
   buckets: ResolvedBucket[],
   rows: ExpectedRowStore,
-  partitions: { sourceUrl: string; helpers?: PartitionHelpers }
+  partitions: Pick<ComputeExpectedStateOptions, 'sourceUrl' | 'userOperations'> & {
+    helpers?: PartitionHelpers;
+  }
 ): Promise<{ rows: ExpectedRowStore; warnings: string[] }> {
   const { rules, session } = ctx;
   const bucketIds = new Set(buckets.map((b) => b.bucket));
@@ -187,7 +200,13 @@ async function readUserRows(
       ctx.onProgress?.({ phase: 'data', rows: ctx.rowsRead.data, table: table.key });
     };
     const helpers = rows instanceof SpilledExpectedRows ? partitions.helpers : undefined;
-    const parts = helpers ? await planPartitions(session, table, helpers.count + 1, where, params) : null;
+    const parts = helpers
+      ? await planPartitions(session, table, helpers.count + 1, {
+          where,
+          params,
+          threshold: () => partitionThreshold(partitions.userOperations)
+        })
+      : null;
     if (helpers && parts) {
       const done = await scanInPartitions({
         session,
@@ -199,6 +218,7 @@ async function readUserRows(
         params,
         onBatch
       });
+      scan.parts = parts.length;
       scan.rowsRead = done.rowsRead;
       scan.rowsKept += done.helperRowsKept;
       ctx.rowsRead.data += done.helperRowsRead;

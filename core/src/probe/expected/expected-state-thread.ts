@@ -36,16 +36,21 @@ const { partitionHelpers: helperCount } = workerData as ExpectedStateThreadData;
 // Started with the first partitioned scan; they live as long as this thread.
 const helpers = helperCount > 0 ? new PartitionHelperThreads(helperCount) : undefined;
 
+// Each computation's user operations, told after its request (OperationsNotice).
+const operations = new Map<number, (n: number | null) => void>();
+
 async function compute(request: ExpectedStateRequest): Promise<ExpectedStateReply> {
   const { id, kind: _kind, spillFile, rulesYaml, rulesFile, ...options } = request;
   let rows: SpilledExpectedRows | null = null;
   try {
     rows = SpilledExpectedRows.create(spillFile);
+    const userOperations = new Promise<number | null>((resolve) => operations.set(id, resolve));
     const { rows: _store, ...state } = await computeExpectedState({
       ...options,
       rules: rulesOf(rulesYaml, rulesFile),
       rows,
-      partitionHelpers: helpers
+      partitionHelpers: helpers,
+      userOperations
     });
     return { id, ok: true, state, distinctRows: rows.detach() };
   } catch (error) {
@@ -89,8 +94,16 @@ function yieldToTheSync(): void {
 
 yieldToTheSync();
 port.on('message', (request: ThreadRequest) => {
+  if (request.kind === 'operations') {
+    operations.get(request.id)?.(request.operations);
+    return;
+  }
   // Whatever happens, the request gets an answer: the thread serves others meanwhile.
-  void (request.kind === 'partition' ? partition(request) : compute(request))
+  void (
+    request.kind === 'partition'
+      ? partition(request)
+      : compute(request).finally(() => operations.delete(request.id))
+  )
     .then((reply) => port.postMessage(reply))
     .catch((error: unknown) => port.postMessage(failure(request.id, error)));
 });

@@ -24,7 +24,7 @@ import {
 /** The options that cross to the thread: the rules go as their YAML text, the rows into `spillFile`. */
 export type ExpectedStateRequest = Omit<
   ComputeExpectedStateOptions,
-  'rules' | 'rows' | 'onProgress' | 'partitionHelpers'
+  'rules' | 'rows' | 'onProgress' | 'partitionHelpers' | 'userOperations'
 > & {
   kind: 'expected-state';
   id: number;
@@ -36,7 +36,10 @@ export type ExpectedStateRequest = Omit<
 /** One partition of a large table's scan, for a helper thread (partitioned-scan.ts). */
 export type PartitionRequest = PartitionScanRequest & { kind: 'partition'; id: number };
 
-export type ThreadRequest = ExpectedStateRequest | PartitionRequest;
+/** The user's operations for a computation under way (its `userOperations`, known later). */
+export type OperationsNotice = { kind: 'operations'; id: number; operations: number | null };
+
+export type ThreadRequest = ExpectedStateRequest | PartitionRequest | OperationsNotice;
 
 type ReplyError = { code?: ErrorCode; message: string; details?: Record<string, unknown> };
 
@@ -86,11 +89,22 @@ export class ExpectedStateWorker {
       rulesFile?: string;
     }
   ): Promise<SpilledExpectedState> {
-    const { rules, ...rest } = options;
+    const { rules, userOperations, ...rest } = options;
     const spillFile = spillFilePath();
+    const id = this.nextId++;
+    // A promise cannot cross to the thread: its value follows the request when known.
+    const tellOperations = (worker: Worker) => {
+      Promise.resolve(userOperations ?? null)
+        .catch(() => null)
+        .then((operations) =>
+          worker.postMessage({ kind: 'operations', id, operations } satisfies OperationsNotice)
+        )
+        .catch(() => {}); // the thread is gone: its request has failed already
+    };
     try {
       return await this.request(
-        { ...rest, kind: 'expected-state', id: this.nextId++, rulesYaml: rules.yaml, spillFile },
+        { ...rest, kind: 'expected-state', id, rulesYaml: rules.yaml, spillFile },
+        tellOperations,
         (reply) => {
           if (!('state' in reply)) throw new Error('expected-state thread: reply of the wrong kind');
           return { ...reply.state, rows: SpilledExpectedRows.adopt(spillFile, reply.distinctRows) };
@@ -104,7 +118,7 @@ export class ExpectedStateWorker {
 
   /** Scans one partition of a large table into `request.spillFile` (released, for the caller to absorb). */
   scanPartition(request: PartitionScanRequest): Promise<PartitionScanResult> {
-    return this.request({ ...request, kind: 'partition', id: this.nextId++ }, (reply) => {
+    return this.request({ ...request, kind: 'partition', id: this.nextId++ }, undefined, (reply) => {
       if (!('partition' in reply)) throw new Error('expected-state thread: reply of the wrong kind');
       return reply.partition;
     });
@@ -117,7 +131,12 @@ export class ExpectedStateWorker {
     await worker?.terminate();
   }
 
-  private async request<T>(message: ThreadRequest, accept: (reply: ExpectedStateReply & { ok: true }) => T) {
+  /** Posts a request; `posted` runs right after (follow-up messages come after the request). */
+  private async request<T>(
+    message: ExpectedStateRequest | PartitionRequest,
+    posted: ((worker: Worker) => void) | undefined,
+    accept: (reply: ExpectedStateReply & { ok: true }) => T
+  ) {
     const worker = await this.thread();
     worker.ref(); // a request in flight keeps the process alive; an idle worker does not
     try {
@@ -132,6 +151,7 @@ export class ExpectedStateWorker {
         };
         this.pending.set(message.id, { settle, reject, worker });
         worker.postMessage(message);
+        posted?.(worker);
       });
     } finally {
       if (![...this.pending.values()].some((r) => r.worker === worker)) worker.unref();

@@ -5,11 +5,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { SyncScopeError } from '../../errors/index.ts';
 import { type ComputedExpectedState, computeExpectedState } from './compute-expected-state.ts';
 import { SpilledExpectedRows, spillFilePath } from './expected-rows.ts';
-import { PartitionHelperThreads } from './expected-state-worker.ts';
+import { ExpectedStateWorker, PartitionHelperThreads } from './expected-state-worker.ts';
 import {
   MIN_PARTITIONED_ROWS,
   type PartitionHelpers,
   type PartitionScanRequest,
+  partitionThreshold,
   planPartitions,
   scanPartition
 } from './partitioned-scan.ts';
@@ -53,6 +54,10 @@ class InThreadHelpers implements PartitionHelpers {
     return failure ? Promise.reject(failure) : scanPartition(request, this.rulesOfRequest);
   }
 }
+
+/** The scans as one thread reads them: how many parts a scan was split into aside. */
+const scansOf = (state: ComputedExpectedState) => state.scans.map(({ parts: _parts, ...scan }) => scan);
+const partsOf = (state: ComputedExpectedState) => state.scans.find((s) => s.phase === 'data')?.parts;
 
 async function rowsOf(state: ComputedExpectedState) {
   const rows = [...state.rows.values()];
@@ -99,11 +104,15 @@ describe('a large table scanned in partitions', () => {
       expect(ranges.map((r) => r.from)).toEqual([0, ranges[0]!.to, ranges[1]!.to]);
       expect(ranges[2]!.to).toBeNull(); // pages added after the plan are read too
       // A filtered scan interleaves pages (its rows may cluster); one that selects a few rows is not split.
-      expect(await planPartitions(session, records, 2, "workspace_id = 'WS-1'")).toEqual([
+      expect(await planPartitions(session, records, 2, { where: "workspace_id = 'WS-1'" })).toEqual([
         { index: 0, of: 2 },
         { index: 1, of: 2 }
       ]);
-      expect(await planPartitions(session, records, 2, "id = 'r-1'")).toBeNull();
+      expect(await planPartitions(session, records, 2, { where: "id = 'r-1'" })).toBeNull();
+      // Not when the user's sync would take longer anyway: the helpers would only slow it down.
+      const syncing = (operations: number) => ({ threshold: () => partitionThreshold(operations) });
+      expect(await planPartitions(session, records, 2, syncing(ROWS))).toBeNull();
+      expect(await planPartitions(session, records, 2, syncing(1_000))).toHaveLength(2);
       expect(await planPartitions(session, memberships, 3)).toBeNull();
       expect(await planPartitions(session, records, 1)).toBeNull();
     } finally {
@@ -117,7 +126,9 @@ describe('a large table scanned in partitions', () => {
     const helpers = new InThreadHelpers();
     const state = await compute(helpers);
     expect(helpers.calls).toBe(2);
-    expect(state.scans).toEqual(wholeState.scans);
+    expect(partsOf(state)).toBe(3);
+    expect(partsOf(wholeState)).toBeUndefined();
+    expect(scansOf(state)).toEqual(wholeState.scans);
     expect(state.warnings).toEqual(wholeState.warnings);
     expect(await rowsOf(state)).toEqual(whole);
   });
@@ -145,7 +156,7 @@ describe('a large table scanned in partitions', () => {
       mode: 'pushdown',
       rowsKept: ROWS - ROWS / 4
     });
-    expect(split.scans).toEqual(one.scans);
+    expect(scansOf(split)).toEqual(one.scans);
     expect(await rowsOf(split)).toEqual(await rowsOf(one));
   });
 
@@ -153,10 +164,34 @@ describe('a large table scanned in partitions', () => {
     const threads = new PartitionHelperThreads(2);
     try {
       const state = await compute(threads);
-      expect(state.scans).toEqual(wholeState.scans);
+      expect(scansOf(state)).toEqual(wholeState.scans);
       expect(await rowsOf(state)).toEqual(whole);
     } finally {
       await threads.close();
+    }
+  });
+
+  it("splits on the agent's kept thread only when the scan would outlast the user's sync", async () => {
+    const worker = new ExpectedStateWorker({ partitionHelpers: 1 });
+    const later = (operations: number) => new Promise<number>((r) => setTimeout(() => r(operations), 50));
+    try {
+      const small = await worker.compute({
+        sourceUrl: url,
+        rules,
+        userId: 'u-1',
+        userOperations: later(1_000)
+      });
+      const large = await worker.compute({
+        sourceUrl: url,
+        rules,
+        userId: 'u-1',
+        userOperations: later(ROWS)
+      });
+      expect(partsOf(small)).toBe(2);
+      expect(partsOf(large)).toBeUndefined();
+      for (const state of [small, large]) expect(await rowsOf(state)).toEqual(whole);
+    } finally {
+      await worker.close();
     }
   });
 
@@ -165,7 +200,7 @@ describe('a large table scanned in partitions', () => {
       'to' in r.part && r.part.to === null ? new Error('thread stopped') : null
     );
     const state = await compute(helpers);
-    expect(state.scans).toEqual(wholeState.scans);
+    expect(scansOf(state)).toEqual(wholeState.scans);
     expect(await rowsOf(state)).toEqual(whole);
   });
 

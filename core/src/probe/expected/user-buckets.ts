@@ -34,6 +34,8 @@ export interface TableScan {
   rowsRead: number;
   /** Rows that mattered for the user: matching parameter rows, or synced rows. */
   rowsKept: number;
+  /** The parts a large table's scan was split into across threads (partitioned-scan.ts), when it was. */
+  parts?: number;
 }
 
 export interface ProbeProgress {
