@@ -285,18 +285,15 @@ export async function runProbe(
 
     const client = synced.client;
     const maxDifferences = options.maxDifferences ?? DIFF_DEFAULTS.maxDifferences;
-    let actualBuckets = client.buckets();
-    const runDiff = () => {
-      actualBuckets = client.buckets();
-      return diffStates({
+    const runDiff = () =>
+      diffStates({
         expectedBuckets,
         expectedRows: expected.rows,
-        actualBuckets,
+        actualBuckets: client.buckets(),
         clientFile: client.file,
         checkpoint: synced.preflightCheckpoint,
         maxDifferences
       });
-    };
     let diff = await clock.run('diff', async () => runDiff());
     const firstSeen = Date.now();
     // Differences that disappear while the client keeps syncing were lag; keep them, marked as cleared.
@@ -339,7 +336,7 @@ export async function runProbe(
           : new Set(),
       replicationLagSeconds: null,
       settleMs,
-      actualBuckets: new Set(actualBuckets.map((b) => b.bucket)),
+      actualBuckets: new Set(diff.heldBuckets),
       ruleOf: (table, bucket) => {
         const definition = expected.buckets.find((b) => b.bucket === bucket)?.definition;
         const line = findTableReferences(rules.yaml, table)[0]?.line;
@@ -381,7 +378,7 @@ export async function runProbe(
         : { kind: 'write-checkpoint-not-echoed', seconds: echoed.waitedSeconds },
       buckets: {
         expected: expectedBuckets,
-        actual: actualBuckets.map((b) => b.bucket),
+        actual: diff.heldBuckets,
         differences: bucketDifferences,
         overLimit: expectedBuckets.length > 1000
       },
