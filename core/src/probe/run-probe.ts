@@ -11,6 +11,7 @@ import pg from 'pg';
 import { isSyncScopeError } from '../errors/index.ts';
 import type { Logger } from '../logging/logger.ts';
 import { findTableReferences, loadSyncRules } from '../sync-rules/load-sync-rules.ts';
+import { assertSubscribableStreams, type StreamSubscription } from '../sync-rules/stream-subscriptions.ts';
 import { DIFF_DEFAULTS, diffStates, type StateDiff } from './diff/diff-states.ts';
 import {
   type DiagnosisContext,
@@ -50,6 +51,11 @@ export const PROBE_DEFAULTS = {
 
 export interface RunProbeOptions {
   claims?: Record<string, unknown>;
+  /**
+   * Sync streams the probe's client subscribes to, as the user's app does with
+   * `db.syncStream(name, parameters).subscribe()`; default streams are always included.
+   */
+  subscriptions?: StreamSubscription[];
   deadlineMs?: number;
   settleMs?: number;
   logger: Logger;
@@ -125,6 +131,7 @@ export async function runProbe(
   const startedAt = new Date();
   const clock = new PhaseClock(options.onPhase);
   const settleMs = options.settleMs ?? PROBE_DEFAULTS.settleMs;
+  const subscriptions = options.subscriptions ?? [];
   const warnings: string[] = [];
   let lastToken: MintedProbeToken | null = null;
   // One token serves the whole probe (preflight, client, write checkpoint); a new one only near expiry.
@@ -140,6 +147,7 @@ export async function runProbe(
     version: PROBE_REPORT_VERSION,
     target: target.name,
     userId,
+    subscriptions,
     startedAt: startedAt.toISOString(),
     durationMs: Date.now() - startedAt.getTime(),
     phases: clock.phases,
@@ -167,6 +175,8 @@ export async function runProbe(
   const echoCancel = new AbortController();
   try {
     const rules = loadSyncRules(target.syncRulesYaml, { file: target.syncRulesFile });
+    // Before any token is minted: a misspelt stream would otherwise be ignored by the service.
+    assertSubscribableStreams(rules.hydrated, subscriptions);
     await clock.run('mint', mint);
     // The schema is derived while the sync's preflight request runs.
     const schema = clock.run('schema', async () => {
@@ -194,6 +204,7 @@ export async function runProbe(
           mint,
           PROBE_DEFAULTS.writeCheckpointWaitMs,
           holding,
+          subscriptions,
           echoCancel.signal
         )
       );
@@ -207,6 +218,7 @@ export async function runProbe(
         endpoint: target.syncUrl,
         schema,
         token: mint,
+        subscriptions,
         deadlineMs: options.deadlineMs,
         onPreflight: echo,
         onProgress: options.onSyncProgress
@@ -224,7 +236,8 @@ export async function runProbe(
         sourceUrl: target.sourceUrl,
         rules,
         userId,
-        claims: { ...(target.extraClaims ?? {}), ...(options.claims ?? {}) }
+        claims: { ...(target.extraClaims ?? {}), ...(options.claims ?? {}) },
+        subscriptions
       };
       // Without a kept thread, a user the service holds many operations for gets a thread of its own;
       // anyone else's is computed in-thread once the schema is known (starting earlier was measured
