@@ -10,6 +10,7 @@ import type { BucketDataSource } from '@powersync/service-sync-rules';
 import YAML from 'yaml';
 import { putChecksum } from '../../checksums/op-checksum.ts';
 import type { LoadedSyncRules } from '../../sync-rules/load-sync-rules.ts';
+import { isSubscribedTo } from '../../sync-rules/stream-subscriptions.ts';
 import { formatSubscription } from '../../sync-rules/subscription-text.ts';
 import { pgRowToSyncRulesRow } from '../../values/pg-values.ts';
 import type { TextRow } from '../expected/row-scan.ts';
@@ -59,9 +60,7 @@ function userOf(
 ): { holds: boolean; reasons: WhyNot[] } {
   const given = user.buckets.filter((b) => sourceOfBucket(b) === source).map((b) => b.bucket);
   if (given.includes(bucket)) return { holds: true, reasons: [] };
-  const subscribedByDefault = rules.config.bucketSources.some(
-    (s) => s.name === stream.name && s.subscribedToByDefault
-  );
+  const definition = rules.hydrated.bucketSourceDefinitions.find((d) => d.name === stream.name)!;
   const subscriptions = user.subscriptions
     .map((s, index) => ({ s, index }))
     .filter(({ s }) => s.stream === stream.name);
@@ -70,7 +69,7 @@ function userOf(
     reasons: [{ code, message, definition: stream.name, line: stream.line }]
   });
   const givenText = given.length === 0 ? 'no bucket' : given.join(', ');
-  if (!subscribedByDefault && subscriptions.length === 0) {
+  if (!isSubscribedTo(definition, user.subscriptions)) {
     return why(
       'stream-not-subscribed',
       `stream ${stream.name} (line ${stream.line}) has no auto_subscribe and ${userId} has no subscription to it: a client syncs its buckets only after db.syncStream('${stream.name}', {…}).subscribe() (probe with --subscribe '${stream.name}={…}')`
