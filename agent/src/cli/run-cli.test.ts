@@ -147,6 +147,44 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
 
   it.each([
     [
+      '{list_id: 1}',
+      /^SYNCSCOPE_E_STREAM_SUBSCRIPTION_INVALID: --subscribe 'list_todos=\{list_id: 1\}': the parameters are not valid JSON \(.+\); write NAME, NAME=PARAMS or NAME@PRIORITY=PARAMS with PARAMS a JSON object, e\.g\. --subscribe 'list_todos=\{"list_id":"l1"\}'\n$/
+    ],
+    [
+      '["l1"]',
+      /^SYNCSCOPE_E_STREAM_SUBSCRIPTION_INVALID: --subscribe 'list_todos=\["l1"\]': the parameters must be a JSON object of subscription parameters; /
+    ],
+    [
+      'null',
+      /^SYNCSCOPE_E_STREAM_SUBSCRIPTION_INVALID: --subscribe 'list_todos=null': the parameters must be a JSON object/
+    ]
+  ])('--subscribe with parameters %s', async (parameters, message) => {
+    for (const command of [
+      ['probe', '--user', 'u1'],
+      ['explain', '--table', 'records', '--id', 'r1', '--user', 'u1']
+    ]) {
+      const r = await cli([...command, '--target', 'prod', '--subscribe', `list_todos=${parameters}`]);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
+  it.each([
+    ['=', 'the stream name is missing'],
+    ['@1={"a":1}', 'the stream name is missing'],
+    ['list_todos@high={"a":1}', 'the priority "high" is not 0, 1, 2 or 3'],
+    ['list_todos@4', 'the priority "4" is not 0, 1, 2 or 3']
+  ])('--subscribe %s', async (value, problem) => {
+    const r = await cli(['probe', '--target', 'prod', '--user', 'u1', '--subscribe', value]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      `SYNCSCOPE_E_STREAM_SUBSCRIPTION_INVALID: --subscribe '${value}': ${problem}; write NAME, NAME=PARAMS or NAME@PRIORITY=PARAMS with PARAMS a JSON object, e.g. --subscribe 'list_todos={"list_id":"l1"}'\n`
+    );
+  });
+
+  it.each([
+    [
       ['probe', '--target', 'prod'],
       "SYNCSCOPE_E_REQUEST_INVALID: required option '--user <id>' not specified\n"
     ],

@@ -1,9 +1,11 @@
 import { createLogger, isSyncScopeError, type Logger } from '@syncscope/core';
+import { parseSubscriptionText } from '@syncscope/core/sync-rules/subscription-text';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { formatRowTrace } from '../output/format-explanation.ts';
 import { formatProbeReport } from '../output/format-report.ts';
 import { SecretScrubber } from '../output/secret-scrubber.ts';
 import {
+  assertTargetStreams,
   exitCodeFor,
   openOpsDatabase,
   parseClaimsJson,
@@ -48,6 +50,15 @@ function port(value: string): number {
     throw new InvalidArgumentError('use a port number (0-65535).');
   return n;
 }
+
+/** Repeatable options: every value, in order. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+const SUBSCRIBE_FLAGS = '--subscribe <stream=params>';
+const SUBSCRIBE_HELP =
+  'subscribe to a sync stream as the app does with db.syncStream(stream, params).subscribe(); repeatable: NAME, NAME=JSON or NAME@PRIORITY=JSON';
 
 function waitForSignal(): Promise<string> {
   return new Promise((resolve) => {
@@ -101,6 +112,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .requiredOption('--target <name>', 'target name in the targets file')
     .requiredOption('--user <id>', 'user id (the token subject)')
     .option('--claims <json>', 'extra token claims as a JSON object')
+    .option(SUBSCRIBE_FLAGS, SUBSCRIBE_HELP, collect, [])
     .option('--json', 'print the JSON report (ProbeReport)')
     .option('--targets <file>', 'targets file (default: $SYNCSCOPE_HOME/targets.yaml, written by npm start)')
     .option('--deadline <seconds>', 'give up syncing after this many seconds', positiveSeconds)
@@ -115,6 +127,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           target: string;
           user: string;
           claims?: string;
+          subscribe: string[];
           json?: boolean;
           targets?: string;
           deadline?: number;
@@ -122,7 +135,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         }) => {
           json = Boolean(opts.json);
           const claims = parseClaimsJson(opts.claims);
+          const subscriptions = opts.subscribe.map(parseSubscriptionText);
           const target = await resolveTarget(targetsSource(opts.targets, io.env), opts.target, scrubber);
+          await assertTargetStreams(target, subscriptions);
           const warning = await sourceRoleWarning(target);
           if (warning) err(`warning: ${warning}\n`);
           const ops = await openOpsDatabase(target.opsDatabaseUrl);
@@ -130,6 +145,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
             target,
             userId: opts.user,
             claims,
+            subscriptions,
             deadlineMs: opts.deadline === undefined ? undefined : opts.deadline * 1000,
             logger: logger('warn'),
             ops,
@@ -157,6 +173,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .requiredOption('--id <id>', 'row id')
     .option('--user <id>', 'also say whether this user holds the row, and why not')
     .option('--claims <json>', 'extra token claims as a JSON object')
+    .option(SUBSCRIBE_FLAGS, `with --user: ${SUBSCRIBE_HELP}`, collect, [])
     .option('--json', 'print JSON')
     .option('--targets <file>', 'targets file (default: $SYNCSCOPE_HOME/targets.yaml)')
     .action(
@@ -167,11 +184,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           id: string;
           user?: string;
           claims?: string;
+          subscribe: string[];
           json?: boolean;
           targets?: string;
         }) => {
           json = Boolean(opts.json);
           const claims = parseClaimsJson(opts.claims);
+          const subscriptions = opts.subscribe.map(parseSubscriptionText);
           const target = await resolveTarget(targetsSource(opts.targets, io.env), opts.target, scrubber);
           // Loaded on first use, like the probe engine.
           const { explainRow } = await import('@syncscope/core/probe/explain/explain-row');
@@ -182,7 +201,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
             table: opts.table,
             id: opts.id,
             userId: opts.user,
-            claims: { ...(target.extraClaims ?? {}), ...(claims ?? {}) }
+            claims: { ...(target.extraClaims ?? {}), ...(claims ?? {}) },
+            subscriptions
           });
           out(json ? `${JSON.stringify(trace, null, 2)}\n` : formatRowTrace(trace));
           return EXIT.ok;

@@ -1,4 +1,5 @@
 import type { QueryTrace, RowTrace } from '@syncscope/core/probe/explain/explain-row';
+import { formatSubscription } from '@syncscope/core/sync-rules/subscription-text';
 
 const MAX_COLUMNS = 12;
 const MAX_VALUE = 60;
@@ -55,6 +56,8 @@ export function formatRowTrace(trace: RowTrace): string {
       '',
       `User ${trace.user.userId}: ${trace.user.buckets.length} buckets; ${trace.user.holdsRow ? 'holds' : 'does not hold'} a bucket with this row.`
     );
+    if (trace.user.subscriptions.length > 0)
+      lines.push(`Subscriptions: ${trace.user.subscriptions.map(formatSubscription).join(', ')}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -1,4 +1,5 @@
 import type { ProbeReport, RowDifference, SyncOutcome } from '@syncscope/core/probe/probe-types';
+import { formatSubscription } from '@syncscope/core/sync-rules/subscription-text';
 
 const LIST_LIMIT = 50;
 
@@ -56,6 +57,8 @@ export function formatProbeReport(report: ProbeReport): string {
     ? `token kid ${report.token.kid}, jti ${report.token.jti}, expires ${report.token.expiresAt}`
     : `token kid ${report.token.kid} (not minted)`;
   lines.push(`target ${report.target} · user ${report.userId} · ${seconds(report.durationMs)} · ${token}`);
+  if (report.subscriptions?.length)
+    lines.push(`subscriptions: ${report.subscriptions.map(formatSubscription).join(', ')}`);
   lines.push(`sync: ${describeSync(report.sync)}`);
   const phases = Object.entries(report.phases);
   if (phases.length) lines.push(`phases: ${phases.map(([p, ms]) => `${p} ${seconds(ms)}`).join(', ')}`);

@@ -3,12 +3,15 @@ import { migrateOpsDatabase, OpsDatabase } from '@syncscope/core/ops-db/ops-data
 import type { ExpectedStateWorker } from '@syncscope/core/probe/expected/expected-state-worker';
 import { PROBE_REPORT_VERSION, type ProbeReport, type ProbeTarget } from '@syncscope/core/probe/probe-types';
 import { RESERVED_PROBE_CLAIMS } from '@syncscope/core/probe/tokens/mint-probe-token';
+import type { StreamSubscription } from '@syncscope/core/sync-rules/stream-subscriptions';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 
 export interface ProbeRequest {
   target: ProbeTarget;
   userId: string;
   claims?: Record<string, unknown>;
+  /** Sync streams the probe's client subscribes to, besides the default streams. */
+  subscriptions?: StreamSubscription[];
   deadlineMs?: number;
   logger: Logger;
   metrics?: AgentMetrics;
@@ -75,6 +78,7 @@ export async function probeTarget(request: ProbeRequest): Promise<ProbeReport> {
     const { runProbe } = await import('@syncscope/core/probe/run-probe');
     report = await runProbe(target, userId, {
       claims: request.claims,
+      subscriptions: request.subscriptions,
       deadlineMs: request.deadlineMs,
       logger: log,
       expectedStateWorker: request.expectedStateWorker,
@@ -135,6 +139,21 @@ export async function sourceRoleWarning(target: ProbeTarget): Promise<string | u
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Refuses subscriptions to streams the target's rules do not define, before anything runs (the engine
+ * checks again, for callers that skip this).
+ */
+export async function assertTargetStreams(
+  target: ProbeTarget,
+  subscriptions: StreamSubscription[]
+): Promise<void> {
+  if (subscriptions.length === 0) return;
+  const { loadSyncRules } = await import('@syncscope/core/sync-rules/load-sync-rules');
+  const { assertSubscribableStreams } = await import('@syncscope/core/sync-rules/stream-subscriptions');
+  const rules = loadSyncRules(target.syncRulesYaml, { file: target.syncRulesFile });
+  assertSubscribableStreams(rules.hydrated, subscriptions);
 }
 
 /** CLI exit code for a report: 0 consistent, 1 mismatch, 2 the probe could not run. */

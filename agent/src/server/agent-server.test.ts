@@ -211,6 +211,27 @@ describe('the agent server', () => {
     expect(text).not.toContain('brand-new-phase');
   });
 
+  it('POST /probes carries stream subscriptions to the probe; a malformed one is 400', async () => {
+    const res = await post({
+      target: 'prod',
+      user: USER,
+      subscriptions: [
+        { stream: 'list_todos', parameters: { list_id: 'l1' } },
+        { stream: 'inbox', priority: 1 }
+      ]
+    });
+    expect(res.status).toBe(200);
+    expect(requests.at(-1)!.subscriptions).toEqual([
+      { stream: 'list_todos', parameters: { list_id: 'l1' }, priority: null },
+      { stream: 'inbox', parameters: null, priority: 1 }
+    ]);
+    const bad = await post({ target: 'prod', user: USER, subscriptions: [{ stream: 'inbox', priority: 7 }] });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(
+      /^Invalid probe request: subscriptions\.0\.priority: /
+    );
+  });
+
   it('answers 429 when the probe limit is reached', async () => {
     const slow = post({ target: 'staging', user: 'slow' });
     while (!release) await new Promise((r) => setTimeout(r, 10));

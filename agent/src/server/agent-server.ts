@@ -40,6 +40,19 @@ const probeBodySchema = z.strictObject({
   target: z.string().min(1),
   user: z.string().min(1),
   claims: z.record(z.string(), z.unknown()).optional(),
+  /** Sync streams the probe's client subscribes to: `{stream, parameters?, priority?}` each. */
+  subscriptions: z
+    .array(
+      z.strictObject({
+        stream: z.string().min(1),
+        parameters: z.record(z.string(), z.unknown()).nullable().default(null),
+        priority: z
+          .union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)])
+          .nullable()
+          .default(null)
+      })
+    )
+    .optional(),
   deadline_seconds: z.number().positive().max(600).optional()
 });
 
@@ -48,9 +61,10 @@ function digest(value: string): Buffer {
 }
 
 /**
- * The agent: `GET /healthz`, `GET /metrics` (Prometheus), and `POST /probes {target, user, claims?}`
- * behind a bearer token, which runs a probe and answers its report. Targets are read from the targets
- * file on each probe, so edits and rotated secrets apply without a restart.
+ * The agent: `GET /healthz`, `GET /metrics` (Prometheus), and
+ * `POST /probes {target, user, claims?, subscriptions?}` behind a bearer token, which runs a probe and
+ * answers its report. Targets are read from the targets file on each probe, so edits and rotated secrets
+ * apply without a restart.
  */
 export async function startAgentServer(options: AgentServerOptions): Promise<AgentServer> {
   if (options.token !== undefined && options.token.length < MIN_TOKEN_LENGTH) {
@@ -168,7 +182,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
         reply,
         new SyncScopeError(
           'SYNCSCOPE_E_REQUEST_INVALID',
-          `Invalid probe request: ${key}: ${issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message}. Send {"target": "<name>", "user": "<user id>", "claims"?: {...}}.`
+          `Invalid probe request: ${key}: ${issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message}. Send {"target": "<name>", "user": "<user id>", "claims"?: {...}, "subscriptions"?: [{"stream": "<name>", "parameters"?: {...}, "priority"?: 0-3}]}.`
         )
       );
     }
@@ -207,6 +221,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
         target,
         userId: body.user,
         claims,
+        subscriptions: body.subscriptions,
         deadlineMs: body.deadline_seconds ? body.deadline_seconds * 1000 : undefined,
         logger: log,
         metrics,

@@ -90,6 +90,16 @@ export const ERROR_CODES = {
     description:
       'A probe token was refused before signing: its lifetime is above 300 s, or its claims try to override sub, aud, iss, iat, exp, jti or syncscope_probe.'
   },
+  SYNCSCOPE_E_STREAM_UNKNOWN: {
+    status: 400,
+    description:
+      "A subscription names a sync stream the target's rules do not define (a typo, or a bucket definition, which needs no subscription). Use a name under `streams:` in the rules; the message lists them."
+  },
+  SYNCSCOPE_E_STREAM_SUBSCRIPTION_INVALID: {
+    status: 400,
+    description:
+      'A stream subscription is malformed: write it as NAME, NAME=PARAMS or NAME@PRIORITY=PARAMS, where PARAMS is a JSON object (e.g. `list_todos={"list_id":"l1"}`) and PRIORITY is 0 to 3.'
+  },
   SYNCSCOPE_E_PROBE_BUSY: {
     status: 429,
     description:

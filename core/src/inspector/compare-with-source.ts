@@ -53,11 +53,10 @@ export async function compareWithSource(
       rows: store
     });
     const expectedBuckets = expected.buckets.map((b) => b.bucket);
-    const actualBuckets = client.buckets();
     const diff = diffStates({
       expectedBuckets,
       expectedRows: store,
-      actualBuckets,
+      actualBuckets: client.buckets(),
       clientFile: clientDatabaseFile,
       checkpoint: null
     });
@@ -88,7 +87,7 @@ export async function compareWithSource(
           : `${rowTotal} row and ${bucketDifferences.length} bucket differences between the exported database and the source.`,
       buckets: {
         expected: expectedBuckets,
-        actual: actualBuckets.map((b) => b.bucket),
+        actual: diff.heldBuckets,
         differences: bucketDifferences
       },
       rows: {

@@ -4,6 +4,7 @@
  * any breaking change.
  */
 import type { SqliteJsonValue } from '@powersync/service-sync-rules';
+import type { StreamSubscription } from '../sync-rules/stream-subscriptions.ts';
 import type { ExpectedRowStore } from './expected/expected-rows.ts';
 
 export const PROBE_REPORT_VERSION = 1;
@@ -139,6 +140,11 @@ export interface ProbeReport {
   version: typeof PROBE_REPORT_VERSION;
   target: string;
   userId: string;
+  /**
+   * The explicit sync-stream subscriptions the probe's client made, besides the default streams (absent
+   * in reports from before subscriptions could be probed).
+   */
+  subscriptions?: StreamSubscription[];
   verdict: ProbeVerdict;
   /** One line for a person: the verdict and its main cause. */
   summary: string;

@@ -11,6 +11,7 @@ import pg from 'pg';
 import { isSyncScopeError } from '../errors/index.ts';
 import type { Logger } from '../logging/logger.ts';
 import { findTableReferences, loadSyncRules } from '../sync-rules/load-sync-rules.ts';
+import { assertSubscribableStreams, type StreamSubscription } from '../sync-rules/stream-subscriptions.ts';
 import { DIFF_DEFAULTS, diffStates, type StateDiff } from './diff/diff-states.ts';
 import {
   type DiagnosisContext,
@@ -52,6 +53,11 @@ export const PROBE_DEFAULTS = {
 
 export interface RunProbeOptions {
   claims?: Record<string, unknown>;
+  /**
+   * Sync streams the probe's client subscribes to, as the user's app does with
+   * `db.syncStream(name, parameters).subscribe()`; default streams are always included.
+   */
+  subscriptions?: StreamSubscription[];
   deadlineMs?: number;
   settleMs?: number;
   logger: Logger;
@@ -135,6 +141,7 @@ export async function runProbe(
   const startedAt = new Date();
   const clock = new PhaseClock(options.onPhase);
   const settleMs = options.settleMs ?? PROBE_DEFAULTS.settleMs;
+  const subscriptions = options.subscriptions ?? [];
   const warnings: string[] = [];
   let lastToken: MintedProbeToken | null = null;
   // One token serves the whole probe (preflight, client, write checkpoint); a new one only near expiry.
@@ -150,6 +157,7 @@ export async function runProbe(
     version: PROBE_REPORT_VERSION,
     target: target.name,
     userId,
+    subscriptions,
     startedAt: startedAt.toISOString(),
     durationMs: Date.now() - startedAt.getTime(),
     phases: clock.phases,
@@ -177,6 +185,8 @@ export async function runProbe(
   const echoCancel = new AbortController();
   try {
     const rules = loadSyncRules(target.syncRulesYaml, { file: target.syncRulesFile });
+    // Before any token is minted: a misspelt stream would otherwise be ignored by the service.
+    assertSubscribableStreams(rules.hydrated, subscriptions);
     await clock.run('mint', mint);
     // The schema is derived while the sync's preflight request runs.
     const schema = clock.run('schema', async () => {
@@ -204,6 +214,7 @@ export async function runProbe(
           mint,
           PROBE_DEFAULTS.writeCheckpointWaitMs,
           holding,
+          subscriptions,
           echoCancel.signal
         )
       );
@@ -217,6 +228,7 @@ export async function runProbe(
         endpoint: target.syncUrl,
         schema,
         token: mint,
+        subscriptions,
         deadlineMs: options.deadlineMs,
         onPreflight: echo,
         onProgress: options.onSyncProgress
@@ -235,6 +247,7 @@ export async function runProbe(
         rules,
         userId,
         claims: { ...(target.extraClaims ?? {}), ...(options.claims ?? {}) },
+        subscriptions,
         // Large tables are split across threads only if their scan would outlast this sync.
         userOperations: firstCheckpoint.then((c) => (c ? operationsOf(c) : null))
       };
@@ -308,18 +321,15 @@ export async function runProbe(
 
     const client = synced.client;
     const maxDifferences = options.maxDifferences ?? DIFF_DEFAULTS.maxDifferences;
-    let actualBuckets = client.buckets();
-    const runDiff = () => {
-      actualBuckets = client.buckets();
-      return diffStates({
+    const runDiff = () =>
+      diffStates({
         expectedBuckets,
         expectedRows: expected.rows,
-        actualBuckets,
+        actualBuckets: client.buckets(),
         clientFile: client.file,
         checkpoint: synced.preflightCheckpoint,
         maxDifferences
       });
-    };
     let diff = await clock.run('diff', async () => runDiff());
     const firstSeen = Date.now();
     // Differences that disappear while the client keeps syncing were lag; keep them, marked as cleared.
@@ -362,7 +372,7 @@ export async function runProbe(
           : new Set(),
       replicationLagSeconds: null,
       settleMs,
-      actualBuckets: new Set(actualBuckets.map((b) => b.bucket)),
+      actualBuckets: new Set(diff.heldBuckets),
       ruleOf: (table, bucket) => {
         const definition = expected.buckets.find((b) => b.bucket === bucket)?.definition;
         const line = findTableReferences(rules.yaml, table)[0]?.line;
@@ -404,7 +414,7 @@ export async function runProbe(
         : { kind: 'write-checkpoint-not-echoed', seconds: echoed.waitedSeconds },
       buckets: {
         expected: expectedBuckets,
-        actual: actualBuckets.map((b) => b.bucket),
+        actual: diff.heldBuckets,
         differences: bucketDifferences,
         overLimit: expectedBuckets.length > 1000
       },

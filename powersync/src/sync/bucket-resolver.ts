@@ -1,9 +1,15 @@
 import {
   BaseJwtPayload,
   type HydratedSyncConfig,
+  type QuerierError,
   RequestParameters,
   type ResolvedBucket
 } from '@powersync/service-sync-rules';
+import {
+  connectionBuckets,
+  requestedStreams,
+  type StreamSubscription
+} from '@syncscope/core/sync-rules/stream-subscriptions';
 import type { BucketStorage } from '../storage/bucket-storage.ts';
 
 /** The service's limit on buckets per connection (PSYNC_S2305). */
@@ -16,40 +22,51 @@ export class TooManyBucketsError extends Error {
   }
 }
 
-export interface BucketResolution {
-  buckets: ResolvedBucket[];
-  errors: string[];
+/** What a sync request asks for beyond its token: `streams.include_defaults` and `streams.subscriptions`. */
+export interface ConnectionStreams {
+  /** Default streams (auto_subscribe, and every bucket definition); the service assumes true when absent. */
+  includeDefaults: boolean;
+  subscriptions: StreamSubscription[];
 }
 
-/** Evaluates the parameter queries for one connection: static buckets plus table-backed lookups. */
+export interface BucketResolver {
+  /** Subscriptions the rules could not resolve (e.g. a parameter of the wrong shape), fixed per connection. */
+  errors: QuerierError[];
+  /** The connection's buckets now: static ones plus table-backed lookups, re-read at every checkpoint. */
+  resolve(): Promise<ResolvedBucket[]>;
+}
+
+/** Evaluates the parameter queries of one connection, for its token, client parameters and stream subscriptions. */
 export function createBucketResolver(
   rules: HydratedSyncConfig,
   storage: BucketStorage,
   tokenPayload: Record<string, unknown>,
-  clientParameters: Record<string, unknown>
-): () => Promise<BucketResolution> {
+  clientParameters: Record<string, unknown>,
+  streams: ConnectionStreams
+): BucketResolver {
   const parameters = new RequestParameters(new BaseJwtPayload(tokenPayload), clientParameters);
   const { querier, errors } = rules.getBucketParameterQuerier({
     globalParameters: parameters,
-    hasDefaultStreams: true,
-    streams: {}
+    hasDefaultStreams: streams.includeDefaults,
+    streams: requestedStreams(streams.subscriptions)
   });
-  const staticErrors = errors.map((e) => `${e.descriptor}: ${e.message}`);
-  return async () => {
-    const dynamic = querier.hasDynamicBuckets
-      ? await querier.queryDynamicBucketDescriptions({
-          getParameterSets: async (lookups) => {
-            const sets = await storage.readParameterSets(lookups.map((l) => l.serializedRepresentation));
-            return lookups.map((lookup) => ({
-              lookup,
-              rows: sets.get(lookup.serializedRepresentation) ?? []
-            }));
-          }
-        })
-      : [];
-    const unique = new Map<string, ResolvedBucket>();
-    for (const b of [...querier.staticBuckets, ...dynamic]) unique.set(b.bucket, b);
-    if (unique.size > MAX_BUCKETS_PER_CONNECTION) throw new TooManyBucketsError(unique.size);
-    return { buckets: [...unique.values()], errors: staticErrors };
+  return {
+    errors,
+    async resolve() {
+      const dynamic = querier.hasDynamicBuckets
+        ? await querier.queryDynamicBucketDescriptions({
+            getParameterSets: async (lookups) => {
+              const sets = await storage.readParameterSets(lookups.map((l) => l.serializedRepresentation));
+              return lookups.map((lookup) => ({
+                lookup,
+                rows: sets.get(lookup.serializedRepresentation) ?? []
+              }));
+            }
+          })
+        : [];
+      const buckets = connectionBuckets(querier.staticBuckets, dynamic);
+      if (buckets.length > MAX_BUCKETS_PER_CONNECTION) throw new TooManyBucketsError(buckets.length);
+      return buckets;
+    }
   };
 }

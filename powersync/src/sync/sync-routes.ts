@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { WRITE_CHECKPOINT_MESSAGE_PREFIX } from '../replication/replicator.ts';
 import { AuthorizationError } from './auth-error.ts';
 import type { JwtVerifier, VerifiedToken } from './jwt-verifier.ts';
-import { syncRequestSchema } from './sync-request.ts';
+import { connectionStreamsOf, syncRequestSchema } from './sync-request.ts';
 import { SerializedLine, StreamDroppedByFault, type SyncSessionDeps, syncSession } from './sync-session.ts';
 
 export interface SyncRoutesDeps extends SyncSessionDeps {
@@ -77,7 +77,8 @@ export function registerSyncRoutes(app: FastifyInstance, deps: SyncRoutesDeps): 
         tokenExpiresAt: token.payload.exp,
         clientId: body.data.client_id,
         clientParameters: (body.data.parameters ?? {}) as Record<string, unknown>,
-        buckets: body.data.buckets ?? []
+        buckets: body.data.buckets ?? [],
+        streams: connectionStreamsOf(body.data)
       },
       abort.signal
     );

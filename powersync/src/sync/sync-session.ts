@@ -11,7 +11,8 @@ import type { HydratedSyncConfig, ResolvedBucket } from '@powersync/service-sync
 import type { Logger } from '@syncscope/core';
 import type { FaultInjector } from '../faults/faults.ts';
 import type { BucketChecksum, BucketStorage } from '../storage/bucket-storage.ts';
-import { createBucketResolver, TooManyBucketsError } from './bucket-resolver.ts';
+import { type ConnectionStreams, createBucketResolver, TooManyBucketsError } from './bucket-resolver.ts';
+import { type BucketSubscription, bucketSubscriptions, describeStreams } from './checkpoint-streams.ts';
 
 export const SYNC_DEFAULTS = {
   /** Ops per `data` line (the service's storage batch limit). */
@@ -42,6 +43,7 @@ export interface SyncSessionRequest {
   clientId: string | undefined;
   clientParameters: Record<string, unknown>;
   buckets: { name: string; after: string | number }[];
+  streams: ConnectionStreams;
 }
 
 interface BucketEntry {
@@ -49,7 +51,7 @@ interface BucketEntry {
   checksum: number;
   count: number;
   priority: number;
-  subscriptions: { default: number }[];
+  subscriptions: BucketSubscription[];
 }
 
 /** A line the storage already serialized (data pages): written as is. */
@@ -80,12 +82,9 @@ export async function* syncSession(
 ): AsyncGenerator<SyncLine> {
   const { storage, rules, faults, logger } = deps;
   const positions = new Map<string, bigint>(req.buckets.map((b) => [b.name, BigInt(b.after)]));
-  const resolveBuckets = createBucketResolver(rules, storage, req.tokenPayload, req.clientParameters);
-  const streams = rules.bucketSourceDefinitions.map((d) => ({
-    name: d.name,
-    is_default: true,
-    errors: [] as unknown[]
-  }));
+  const resolver = createBucketResolver(rules, storage, req.tokenPayload, req.clientParameters, req.streams);
+  // Fixed for the connection: its subscriptions cannot change without a new request.
+  const streams = describeStreams(rules, req.streams, resolver.errors);
   const streamIndex = new Map(streams.map((s, i) => [s.name, i]));
   let sent: Map<string, BucketEntry> | null = null;
   let sentWriteCheckpoint: bigint | null = null;
@@ -101,7 +100,7 @@ export async function* syncSession(
       }
       let resolved: ResolvedBucket[];
       try {
-        resolved = (await resolveBuckets()).buckets;
+        resolved = await resolver.resolve();
       } catch (error) {
         if (error instanceof TooManyBucketsError) {
           logger.warn({ user: req.userId }, error.message);
@@ -122,7 +121,7 @@ export async function* syncSession(
           checksum: c.checksum,
           count: c.count,
           priority: b.priority,
-          subscriptions: [{ default: streamIndex.get(b.definition) ?? 0 }]
+          subscriptions: bucketSubscriptions(b, streamIndex)
         });
       }
       const writeCheckpoint = faults.current.neverEchoWriteCheckpoints

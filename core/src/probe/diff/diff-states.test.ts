@@ -203,6 +203,27 @@ describe('diffStates: expected rows joined with the client database inside SQLit
     expect(d.bucketChecksumMismatches).toEqual([{ bucket: B1, checkpoint: 10, client: 11 }]);
   });
 
+  it('an empty bucket the checkpoint lists is held though the client never stores it; one it omits is missing', () => {
+    clientHolds(expectedRows);
+    const reader = new ClientDatabase(file);
+    const actualBuckets = reader.buckets();
+    reader.close();
+    const empty = '1#by_workspace["ws-empty"]';
+    const d = (count: number) =>
+      diffStates({
+        expectedBuckets: [B1, empty],
+        expectedRows: storeOf(expectedRows),
+        actualBuckets,
+        clientFile: file,
+        checkpoint: { last_op_id: '9', buckets: [{ bucket: empty, checksum: 0, count }] }
+      });
+    expect(d(0)).toMatchObject({ heldBuckets: [B1, empty], bucketDifferences: [] });
+    expect(d(1)).toMatchObject({
+      heldBuckets: [B1],
+      bucketDifferences: [{ kind: 'missing', bucket: empty }]
+    });
+  });
+
   it('reads the buckets with their checksums, without $local', () => {
     const db = new Database(file);
     db.exec(`DELETE FROM ps_buckets; INSERT INTO ps_buckets(id, name, last_op, add_checksum, op_checksum) VALUES

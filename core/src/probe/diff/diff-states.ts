@@ -38,6 +38,8 @@ export interface DiffInput {
 }
 
 export interface StateDiff {
+  /** The buckets the client holds (see heldBuckets). */
+  heldBuckets: string[];
   bucketDifferences: BucketDifference[];
   /** The first `maxDifferences` row differences in key order, in full. */
   rowDifferences: RowDifference[];
@@ -59,17 +61,27 @@ export function fieldDifferences(expectedJson: string, actualJson: string): Fiel
     .map((field) => ({ field, expected: expected[field], actual: actual[field] }));
 }
 
+/**
+ * The buckets the client holds: those it stored, and those the checkpoint lists without any operation.
+ * The client stores a bucket only once an operation of it arrives, so an empty one (a workspace without
+ * records, a subscription whose parameters select nothing) never shows in its database.
+ */
+export function heldBuckets(actual: readonly ActualBucket[], checkpoint: CheckpointLine | null): string[] {
+  const empty = (checkpoint?.buckets ?? []).filter((b) => b.count === 0).map((b) => b.bucket);
+  return [...new Set([...actual.map((b) => b.bucket), ...empty])];
+}
+
 export function bucketDifferencesOf(
   expected: readonly string[],
-  actual: readonly ActualBucket[]
+  held: readonly string[]
 ): BucketDifference[] {
   const expectedSet = new Set(expected);
-  const actualSet = new Set(actual.map((b) => b.bucket));
+  const heldSet = new Set(held);
   return [
     ...[...expectedSet]
-      .filter((b) => !actualSet.has(b))
+      .filter((b) => !heldSet.has(b))
       .map((bucket) => ({ kind: 'missing' as const, bucket, explanation: '' })),
-    ...[...actualSet]
+    ...[...heldSet]
       .filter((b) => !expectedSet.has(b))
       .map((bucket) => ({ kind: 'extra' as const, bucket, explanation: '' }))
   ];
@@ -203,8 +215,10 @@ export function diffStates(input: DiffInput): StateDiff {
     });
     const rowDifferences = read();
     const tables = Object.values(perTable);
+    const held = heldBuckets(input.actualBuckets, input.checkpoint);
     return {
-      bucketDifferences: bucketDifferencesOf(input.expectedBuckets, input.actualBuckets),
+      heldBuckets: held,
+      bucketDifferences: bucketDifferencesOf(input.expectedBuckets, held),
       rowDifferences,
       differenceCounts: counts,
       perTable,

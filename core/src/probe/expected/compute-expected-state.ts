@@ -1,5 +1,6 @@
 import type { BucketDataSource, ResolvedBucket } from '@powersync/service-sync-rules';
 import type { LoadedSyncRules } from '../../sync-rules/load-sync-rules.ts';
+import type { StreamSubscription } from '../../sync-rules/stream-subscriptions.ts';
 import type { ExpectedBucket, ExpectedState } from '../probe-types.ts';
 import { addDataRows, type DataRowsTarget } from './data-rows.ts';
 import { type ExpectedRowStore, MemoryExpectedRows, SpilledExpectedRows } from './expected-rows.ts';
@@ -35,6 +36,8 @@ export interface ComputeExpectedStateOptions {
   /** Extra JWT claims; `sub` is the user id. */
   claims?: Record<string, unknown>;
   clientParameters?: Record<string, unknown>;
+  /** Explicit sync-stream subscriptions of the user's client, besides the default streams. */
+  subscriptions?: StreamSubscription[];
   statementTimeoutMs?: number;
   onProgress?: (p: ProbeProgress) => void;
   /** Where the rows go: in memory by default; the probe spills them to disk (SpilledExpectedRows). */
@@ -84,7 +87,7 @@ export async function computeExpectedState(
         rowsRead: { parameters: 0, data: 0 }
       };
       const tables = await resolveRuleTables(session.client, rules.hydrated.getSourceTables(), rules.yaml);
-      const user = await resolveUserBuckets(ctx, payload, clientParameters);
+      const user = await resolveUserBuckets(ctx, payload, clientParameters, options.subscriptions);
       const rows = await readUserRows(ctx, tables, user.buckets, options.rows ?? new MemoryExpectedRows(), {
         sourceUrl: options.sourceUrl,
         userOperations: options.userOperations,

@@ -11,6 +11,11 @@ import {
   SqlParameterQuery
 } from '@powersync/service-sync-rules';
 import type { LoadedSyncRules } from '../../sync-rules/load-sync-rules.ts';
+import {
+  connectionBuckets,
+  requestedStreams,
+  type StreamSubscription
+} from '../../sync-rules/stream-subscriptions.ts';
 import { pgRowToSyncRulesRow } from '../../values/pg-values.ts';
 import type { ParameterEvidence } from '../probe-types.ts';
 import { equalityCondition, replicaIdOf, scanRows, selectFrom, type TextRow } from './row-scan.ts';
@@ -92,8 +97,10 @@ export interface MatchedParameterRow {
 export interface UserBuckets {
   payload: Record<string, unknown>;
   clientParameters: Record<string, unknown>;
+  /** The explicit stream subscriptions the buckets were resolved for; a bucket's `{subscription: i}` indexes them. */
+  subscriptions: StreamSubscription[];
   requestParameters: RequestParameters;
-  /** Unique by id, sorted by id. */
+  /** Unique by id (inclusion reasons merged, as the service merges them), sorted by id. */
   buckets: ResolvedBucket[];
   evidence: ParameterEvidence[];
   /** Errors the querier reported (e.g. a request value of the wrong shape). */
@@ -179,21 +186,22 @@ export async function readParameterRows(
 }
 
 /**
- * The user's buckets, resolved exactly as the service resolves them for a connection (static buckets
- * plus table-backed lookups), with the evidence for each: which parameter rows produced which
- * bucket parameters.
+ * The user's buckets, resolved exactly as the service resolves them for a connection that subscribes to
+ * the default streams and to `subscriptions` (static buckets plus table-backed lookups), with the
+ * evidence for each: which parameter rows produced which bucket parameters.
  */
 export async function resolveUserBuckets(
   ctx: ScanContext,
   payload: Record<string, unknown>,
-  clientParameters: Record<string, unknown>
+  clientParameters: Record<string, unknown>,
+  subscriptions: StreamSubscription[] = []
 ): Promise<UserBuckets> {
   const { rules } = ctx;
   const requestParameters = requestParametersFor(payload, clientParameters);
   const { querier, errors } = rules.hydrated.getBucketParameterQuerier({
     globalParameters: requestParameters,
     hasDefaultStreams: true,
-    streams: {}
+    streams: requestedStreams(subscriptions)
   });
   const lookupsBySource: UserBuckets['lookups'] = new Map();
   const dynamic = querier.hasDynamicBuckets
@@ -221,18 +229,20 @@ export async function resolveUserBuckets(
         }
       })
     : [];
-  const unique = new Map<string, ResolvedBucket>();
-  for (const b of [...querier.staticBuckets, ...dynamic]) unique.set(b.bucket, b);
-  const buckets = [...unique.values()].sort((a, b) =>
+  const buckets = connectionBuckets(querier.staticBuckets, dynamic).sort((a, b) =>
     a.bucket < b.bucket ? -1 : a.bucket > b.bucket ? 1 : 0
   );
   return {
     payload,
     clientParameters,
+    subscriptions,
     requestParameters,
     buckets,
     evidence: parameterEvidence(rules, requestParameters, lookupsBySource),
-    querierErrors: errors.map((e) => `${e.descriptor}: ${e.message}`),
+    querierErrors: errors.map(
+      (e) =>
+        `${e.descriptor}${e.subscription ? ` (subscription ${e.subscription.opaque_id})` : ''}: ${e.message}`
+    ),
     lookups: lookupsBySource
   };
 }

@@ -13,6 +13,7 @@ import pg from 'pg';
 import { putChecksum } from '../../checksums/op-checksum.ts';
 import { SyncScopeError } from '../../errors/index.ts';
 import { DEFAULT_SOURCE_SCHEMA, type LoadedSyncRules } from '../../sync-rules/load-sync-rules.ts';
+import { assertSubscribableStreams, type StreamSubscription } from '../../sync-rules/stream-subscriptions.ts';
 import { pgRowToSyncRulesRow } from '../../values/pg-values.ts';
 import { MAX_BUCKETS_PER_CONNECTION } from '../expected/compute-expected-state.ts';
 import { equalityCondition, type TextRow } from '../expected/row-scan.ts';
@@ -69,6 +70,8 @@ export interface ExplainRowOptions {
   /** Extra JWT claims of that user; `sub` is the user id. */
   claims?: Record<string, unknown>;
   clientParameters?: Record<string, unknown>;
+  /** That user's explicit sync-stream subscriptions (their client's `db.syncStream(…).subscribe()`). */
+  subscriptions?: StreamSubscription[];
   statementTimeoutMs?: number;
 }
 
@@ -83,6 +86,8 @@ type ParameterQuery =
  */
 export async function explainRow(options: ExplainRowOptions): Promise<RowTrace> {
   const { rules } = options;
+  const subscriptions = options.subscriptions ?? [];
+  assertSubscribableStreams(rules.hydrated, subscriptions);
   return withSourceSession(
     options.sourceUrl,
     { statementTimeoutMs: options.statementTimeoutMs },
@@ -102,7 +107,8 @@ export async function explainRow(options: ExplainRowOptions): Promise<RowTrace> 
           : await resolveUserBuckets(
               ctx,
               { ...(options.claims ?? {}), sub: options.userId },
-              options.clientParameters ?? {}
+              options.clientParameters ?? {},
+              subscriptions
             );
       const readers = bucketDefinitions(rules).flatMap((definition) =>
         definition.dataQueries.filter((q) => q.applies(table.ref)).map((query) => ({ definition, query }))
@@ -129,6 +135,7 @@ export async function explainRow(options: ExplainRowOptions): Promise<RowTrace> 
       const userTrace: UserTrace | undefined = user && {
         userId: options.userId!,
         claims: user.payload,
+        subscriptions,
         buckets: user.buckets.map((b) => b.bucket),
         holdsRow: queries.some((q) => q.buckets.some((b) => b.user?.holds))
       };

@@ -1,4 +1,5 @@
 import type { SqliteJsonValue } from '@powersync/service-sync-rules';
+import type { StreamSubscription } from '../../sync-rules/stream-subscriptions.ts';
 
 /**
  * The trace of one source row through the sync rules: is it in Postgres, which data queries put it in
@@ -90,8 +91,12 @@ export type WhyNotCode =
   | 'type-mismatch'
   | 'request-value-differs'
   | 'over-bucket-limit'
-  /** A sync stream: the user's subscriptions give other buckets of the stream, or none. */
-  | 'stream-bucket-not-given';
+  /** A default sync stream (auto_subscribe) gives the user other buckets, or none. */
+  | 'stream-bucket-not-given'
+  /** A sync stream without auto_subscribe that the user has no subscription to. */
+  | 'stream-not-subscribed'
+  /** The user's subscriptions to the stream select other buckets than the row's. */
+  | 'stream-subscription-selects-other';
 
 export interface WhyNot {
   code: WhyNotCode;
@@ -104,6 +109,8 @@ export interface WhyNot {
 export interface UserTrace {
   userId: string;
   claims: Record<string, unknown>;
+  /** The explicit stream subscriptions the buckets were resolved for (besides the default streams). */
+  subscriptions: StreamSubscription[];
   /** All the user's buckets (as the service would resolve them now). */
   buckets: string[];
   /** True when the user holds at least one bucket the row is in. */

@@ -2,13 +2,16 @@
  * Row traces through sync streams (`streams:`, edition 2 and later). A stream has no parameter queries to
  * invert, so who else holds a bucket is not traced; what is: which stream puts the row in which bucket
  * (the rules library's own evaluation of the row, as the service does it) and, for a user, whether the
- * buckets the service would give them include it.
+ * buckets the service would give their subscriptions include it: not when the stream is neither
+ * subscribed by default nor by the user, or when their subscriptions select other buckets.
  */
 import { JSONBig } from '@powersync/service-jsonbig';
 import type { BucketDataSource } from '@powersync/service-sync-rules';
 import YAML from 'yaml';
 import { putChecksum } from '../../checksums/op-checksum.ts';
 import type { LoadedSyncRules } from '../../sync-rules/load-sync-rules.ts';
+import { isSubscribedTo } from '../../sync-rules/stream-subscriptions.ts';
+import { formatSubscription } from '../../sync-rules/subscription-text.ts';
 import { pgRowToSyncRulesRow } from '../../values/pg-values.ts';
 import type { TextRow } from '../expected/row-scan.ts';
 import { bucketParametersOf, definitionOfSource, lineOfSql } from '../expected/rule-analysis.ts';
@@ -46,7 +49,9 @@ export function streamSourcesOf(rules: LoadedSyncRules, table: SourceTableInfo):
     .bucketDataSources.filter((s) => definitionOfSource(rules, s) === undefined);
 }
 
+/** Why the user holds the row's bucket of a stream, or which of three reasons they do not. */
 function userOf(
+  rules: LoadedSyncRules,
   stream: { name: string; line: number },
   source: BucketDataSource,
   bucket: string,
@@ -55,17 +60,32 @@ function userOf(
 ): { holds: boolean; reasons: WhyNot[] } {
   const given = user.buckets.filter((b) => sourceOfBucket(b) === source).map((b) => b.bucket);
   if (given.includes(bucket)) return { holds: true, reasons: [] };
-  return {
+  const definition = rules.hydrated.bucketSourceDefinitions.find((d) => d.name === stream.name)!;
+  const subscriptions = user.subscriptions
+    .map((s, index) => ({ s, index }))
+    .filter(({ s }) => s.stream === stream.name);
+  const why = (code: WhyNot['code'], message: string): { holds: false; reasons: WhyNot[] } => ({
     holds: false,
-    reasons: [
-      {
-        code: 'stream-bucket-not-given',
-        message: `stream ${stream.name} (line ${stream.line}) gives ${userId} ${given.length === 0 ? 'no bucket' : `${given.join(', ')}`}, not ${bucket}: with this user's token and parameters its query does not select that value`,
-        definition: stream.name,
-        line: stream.line
-      }
-    ]
-  };
+    reasons: [{ code, message, definition: stream.name, line: stream.line }]
+  });
+  const givenText = given.length === 0 ? 'no bucket' : given.join(', ');
+  if (!isSubscribedTo(definition, user.subscriptions)) {
+    return why(
+      'stream-not-subscribed',
+      `stream ${stream.name} (line ${stream.line}) has no auto_subscribe and ${userId} has no subscription to it: a client syncs its buckets only after db.syncStream('${stream.name}', {…}).subscribe() (probe with --subscribe '${stream.name}={…}')`
+    );
+  }
+  if (subscriptions.length === 0) {
+    return why(
+      'stream-bucket-not-given',
+      `stream ${stream.name} (line ${stream.line}) gives ${userId} ${givenText}, not ${bucket}: with this user's token and parameters its query does not select that value`
+    );
+  }
+  const listed = subscriptions.map(({ s, index }) => `#${index} ${formatSubscription(s)}`).join(', ');
+  return why(
+    'stream-subscription-selects-other',
+    `with subscription ${listed}, stream ${stream.name} (line ${stream.line}) gives ${userId} ${givenText}, not ${bucket}: the subscription's parameters (with this user's token) select a different bucket`
+  );
 }
 
 /** One trace per stream reading the table; `raw` null: the row is not in Postgres. */
@@ -102,7 +122,7 @@ export function traceStreams(
         json,
         checksum: putChecksum(r.table, r.id, json),
         holders: NOT_TRACED,
-        ...(user ? { user: userOf(stream, source, r.bucket, user.buckets, user.userId) } : {})
+        ...(user ? { user: userOf(rules, stream, source, r.bucket, user.buckets, user.userId) } : {})
       };
     });
     return {

@@ -13,7 +13,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { type LogRecord, PowerSyncDatabase, Schema } from '@powersync/node';
+import { type LogRecord, PowerSyncDatabase, Schema, type SyncStreamSubscription } from '@powersync/node';
+import type { StreamSubscription } from '../../sync-rules/stream-subscriptions.ts';
 import type { SyncOutcome } from '../probe-types.ts';
 import { ClientDatabase } from './client-database.ts';
 
@@ -50,6 +51,8 @@ export interface SyncAsUserOptions {
   /** The client's schema; a promise is awaited while the preflight runs. */
   schema: Schema | Promise<Schema>;
   token: () => Promise<string>;
+  /** Sync streams the client subscribes to before it connects, besides the default streams. */
+  subscriptions?: StreamSubscription[];
   deadlineMs?: number;
   noProgressMs?: number;
   /** Called when the service has accepted the token, with the first checkpoint it sent. */
@@ -60,8 +63,27 @@ export interface SyncAsUserOptions {
 
 type Preflight = { ok: true; checkpoint: CheckpointLine | null } | { ok: false; outcome: SyncOutcome };
 
-/** One stream request, read up to its first line: tells auth and reachability problems apart cleanly. */
-async function preflight(endpoint: string, token: string): Promise<Preflight> {
+/** A sync request's `streams`, as the client sends it: the default streams and these subscriptions. */
+export function syncRequestStreams(subscriptions: readonly StreamSubscription[]) {
+  return {
+    include_defaults: true,
+    subscriptions: subscriptions.map((s) => ({
+      stream: s.stream,
+      parameters: s.parameters,
+      override_priority: s.priority
+    }))
+  };
+}
+
+/**
+ * One stream request, read up to its first line: tells auth and reachability problems apart cleanly.
+ * It asks for the client's subscriptions, so its checkpoint covers the same buckets.
+ */
+async function preflight(
+  endpoint: string,
+  token: string,
+  subscriptions: readonly StreamSubscription[]
+): Promise<Preflight> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), SYNC_AS_USER_DEFAULTS.preflightTimeoutMs);
   try {
@@ -72,7 +94,8 @@ async function preflight(endpoint: string, token: string): Promise<Preflight> {
         buckets: [],
         include_checksum: true,
         raw_data: true,
-        client_id: 'syncscope-probe-preflight'
+        client_id: 'syncscope-probe-preflight',
+        streams: syncRequestStreams(subscriptions)
       }),
       signal: controller.signal
     });
@@ -142,7 +165,10 @@ export async function syncAsUser(options: SyncAsUserOptions): Promise<SyncAsUser
     logger
   });
   let client: ClientDatabase | null = null;
+  const subscribed: SyncStreamSubscription[] = [];
+  const subscriptions = options.subscriptions ?? [];
   const close = async () => {
+    for (const handle of subscribed) handle.unsubscribe();
     client?.close();
     await db.disconnect().catch(() => {});
     await db.close().catch(() => {});
@@ -155,7 +181,7 @@ export async function syncAsUser(options: SyncAsUserOptions): Promise<SyncAsUser
     const [checked, schema] = await Promise.all([
       options
         .token()
-        .then((token) => preflight(options.endpoint, token))
+        .then((token) => preflight(options.endpoint, token, subscriptions))
         .then((checked) => {
           if (checked.ok) options.onPreflight?.(checked.checkpoint);
           return checked;
@@ -172,6 +198,11 @@ export async function syncAsUser(options: SyncAsUserOptions): Promise<SyncAsUser
   if (!first.ok) {
     await close();
     return { outcome: first.outcome, preflightCheckpoint: null, client: null, close: async () => {} };
+  }
+  // Subscribed before connecting, so the client's first request already carries them.
+  for (const s of subscriptions) {
+    const stream = db.syncStream(s.stream, s.parameters ?? undefined);
+    subscribed.push(await stream.subscribe(s.priority === null ? undefined : { priority: s.priority }));
   }
   await db.connect(
     {
@@ -232,7 +263,7 @@ async function watch(
         quiet > SYNC_AS_USER_DEFAULTS.unreachableCheckMs
       ) {
         lastReachabilityCheck = Date.now();
-        const check = await preflight(options.endpoint, await options.token());
+        const check = await preflight(options.endpoint, await options.token(), options.subscriptions ?? []);
         if (!check.ok) return check.outcome;
       }
       if (Date.now() - lastProgressAt > noProgressMs || Date.now() > deadline) {

@@ -1,16 +1,19 @@
-import type { CheckpointLine } from './sync-as-user.ts';
+import type { StreamSubscription } from '../../sync-rules/stream-subscriptions.ts';
+import { type CheckpointLine, syncRequestStreams } from './sync-as-user.ts';
 
 /**
  * Asks the service for a write checkpoint as the probed user, then reads a fresh stream until a
  * checkpoint carries it (write_checkpoint ≥ the id). A service that never echoes write checkpoints
  * leaves every client with local writes pending forever. With `holding`, the stream says it already has
- * that checkpoint's buckets, so the service sends checkpoints only, not the user's data again.
+ * that checkpoint's buckets (and asks for the same subscriptions), so the service sends checkpoints only,
+ * not the user's data again.
  */
 export async function checkWriteCheckpointEcho(
   endpoint: string,
   token: () => Promise<string>,
   waitMs: number,
   holding: CheckpointLine | null = null,
+  subscriptions: readonly StreamSubscription[] = [],
   /** Ends the check early (the probe finished without needing it). */
   cancel?: AbortSignal
 ): Promise<{ ok: boolean; waitedSeconds: number }> {
@@ -37,7 +40,8 @@ export async function checkWriteCheckpointEcho(
         buckets: (holding?.buckets ?? []).map((b) => ({ name: b.bucket, after: holding!.last_op_id })),
         include_checksum: true,
         raw_data: true,
-        client_id: 'syncscope-probe'
+        client_id: 'syncscope-probe',
+        streams: syncRequestStreams(subscriptions)
       }),
       signal: controller.signal
     });

@@ -1,0 +1,221 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { explainRow } from '@syncscope/core/probe/explain/explain-row';
+import type { ProbeReport } from '@syncscope/core/probe/probe-types';
+import { runProbe } from '@syncscope/core/probe/run-probe';
+import { loadSyncRules } from '@syncscope/core/sync-rules/load-sync-rules';
+import { DEMO_USERS } from '@syncscope/demo/seed/index';
+import { recordId, workspaceId } from '@syncscope/demo/seed/seed-plan';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCliCaptured } from '../cli/run-cli-captured.ts';
+import { PROBE_AUDIENCE, type ProbeHarness, startProbeHarness } from './probe-harness.ts';
+
+/**
+ * An app that syncs the user's workspaces by default and a workspace's records only once a screen
+ * subscribes: `db.syncStream('workspace_records', {workspace_id}).subscribe()`.
+ */
+const STREAMS = `config:
+  edition: 2
+streams:
+  my_workspaces:
+    auto_subscribe: true
+    query: SELECT * FROM workspaces WHERE id IN (SELECT workspace_id FROM workspace_memberships WHERE user_id = auth.user_id())
+  workspace_records:
+    query: SELECT * FROM records WHERE workspace_id = subscription.parameter('workspace_id') AND workspace_id IN (SELECT workspace_id FROM workspace_memberships WHERE user_id = auth.user_id())
+`;
+const RECORDS_LINE = STREAMS.split('\n').findIndex((l) => l.includes('FROM records')) + 1;
+const logger = pino({ level: 'silent' });
+const alice = DEMO_USERS.alice.id;
+// 200 seeded records over 5 workspaces: record n is in workspace ((n - 1) % 5) + 1.
+const RECORDS_PER_WORKSPACE = 40;
+const subscribeTo = (workspace: number) => ({
+  stream: 'workspace_records',
+  parameters: { workspace_id: workspaceId(workspace) },
+  priority: null
+});
+
+describe('probing a user with explicit sync-stream subscriptions', () => {
+  let h: ProbeHarness;
+  let dir: string;
+  let cliEnv: NodeJS.ProcessEnv;
+  beforeAll(async () => {
+    h = await startProbeHarness('probe_stream_subs', STREAMS);
+    // The same target in a targets file, for the CLI: rules beside it, secrets from the environment.
+    dir = await mkdtemp(path.join(os.tmpdir(), 'syncscope-stream-subs-'));
+    await writeFile(path.join(dir, 'sync_rules.yaml'), STREAMS);
+    await writeFile(
+      path.join(dir, 'targets.yaml'),
+      `targets:
+  streams:
+    sync_url: ${h.target.syncUrl}
+    source_url: !env STREAMS_SOURCE_URL
+    sync_rules: { path: sync_rules.yaml }
+    signing_key: { kid: ${h.target.signing.kid}, hs256_secret: !env STREAMS_PROBE_SECRET }
+    audience: ${PROBE_AUDIENCE}
+`
+    );
+    cliEnv = {
+      SYNCSCOPE_HOME: dir,
+      STREAMS_SOURCE_URL: h.target.sourceUrl,
+      STREAMS_PROBE_SECRET: Buffer.from(h.secret).toString('base64url')
+    };
+  });
+  afterAll(async () => {
+    await h?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const cli = async (args: string[]) => {
+    const r = await runCliCaptured(args, { env: cliEnv });
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m); // never a stack trace
+    return r;
+  };
+
+  it('syncscope probe --subscribe: the subscribed workspace is consistent, and the report records the subscription', async () => {
+    const { code, stdout, stderr } = await cli([
+      'probe',
+      '--target',
+      'streams',
+      '--user',
+      alice,
+      '--subscribe',
+      `workspace_records={"workspace_id":"${workspaceId(1)}"}`,
+      '--json'
+    ]);
+    const report = JSON.parse(stdout) as ProbeReport;
+    expect(code, `${report.summary} ${stderr}`).toBe(0);
+    expect(report.verdict).toBe('consistent');
+    expect(report.subscriptions).toEqual([subscribeTo(1)]);
+    expect(report.rows.perTable.records).toEqual({
+      expected: RECORDS_PER_WORKSPACE,
+      actual: RECORDS_PER_WORKSPACE
+    });
+    expect(report.rows.perTable.workspaces).toEqual({ expected: 2, actual: 2 });
+    expect(report.buckets.actual).toEqual(report.buckets.expected);
+    expect(report.buckets.expected.some((b) => b.startsWith('1#workspace_records|'))).toBe(true);
+  });
+
+  it('without the subscription the stream syncs nothing, and nothing of it is expected', async () => {
+    const report = await runProbe(h.target, alice, { logger, settleMs: 1000, deadlineMs: 20_000 });
+    expect(report.verdict, report.summary).toBe('consistent');
+    expect(report.subscriptions).toEqual([]);
+    expect(report.rows.perTable.records).toBeUndefined();
+    expect(report.rows.perTable.workspaces).toEqual({ expected: 2, actual: 2 });
+    expect([...report.buckets.expected, ...report.buckets.actual].join(' ')).not.toContain(
+      'workspace_records'
+    );
+  });
+
+  it('an omitted row of a subscribed stream: mismatch naming the stream and its line', async () => {
+    h.sync.faults.set({ omitRows: [{ table: 'records', id: recordId(1) }] });
+    try {
+      const report = await runProbe(h.target, alice, {
+        subscriptions: [subscribeTo(1)],
+        logger,
+        settleMs: 1000,
+        deadlineMs: 20_000
+      });
+      expect(report.verdict).toBe('mismatch');
+      expect(report.rows.differences).toMatchObject([{ kind: 'missing', table: 'records', id: recordId(1) }]);
+      expect(report.rows.differences[0]!.explanation).toContain(
+        `rule workspace_records, sync_rules.yaml:${RECORDS_LINE}`
+      );
+      expect(report.rows.differences[0]!.explanation).toMatch(/not delivered/);
+    } finally {
+      h.sync.faults.set({});
+    }
+  });
+
+  it('explain says why a user lacks the row: no subscription to the stream, or one that selects another workspace', async () => {
+    const rules = loadSyncRules(STREAMS);
+    const explain = (subscriptions: ReturnType<typeof subscribeTo>[]) =>
+      explainRow({
+        sourceUrl: h.target.sourceUrl,
+        rules,
+        table: 'records',
+        id: recordId(1),
+        userId: alice,
+        subscriptions
+      });
+
+    const unsubscribed = await explain([]);
+    expect(unsubscribed.user?.holdsRow).toBe(false);
+    const [stream] = unsubscribed.queries;
+    expect(stream).toMatchObject({ definition: 'workspace_records', line: RECORDS_LINE, selected: true });
+    expect(stream!.buckets[0]!.user?.reasons).toMatchObject([
+      { code: 'stream-not-subscribed', definition: 'workspace_records', line: RECORDS_LINE }
+    ]);
+    expect(unsubscribed.summary).toContain(
+      `stream workspace_records (line ${RECORDS_LINE}) has no auto_subscribe and ${alice} has no subscription to it`
+    );
+
+    const otherWorkspace = await explain([subscribeTo(2)]);
+    expect(otherWorkspace.user?.holdsRow).toBe(false);
+    expect(otherWorkspace.queries[0]!.buckets[0]!.user?.reasons).toMatchObject([
+      { code: 'stream-subscription-selects-other', definition: 'workspace_records' }
+    ]);
+    expect(otherWorkspace.summary).toContain(
+      `with subscription #0 workspace_records={"workspace_id":"${workspaceId(2)}"}, stream workspace_records`
+    );
+    expect(otherWorkspace.summary).toContain("the subscription's parameters");
+
+    const subscribed = await explain([subscribeTo(1)]);
+    expect(subscribed.user?.holdsRow).toBe(true);
+    expect(subscribed.user?.subscriptions).toEqual([subscribeTo(1)]);
+  });
+
+  it('syncscope explain --user --subscribe prints the reason and the subscription', async () => {
+    const { code, stdout } = await cli([
+      'explain',
+      '--target',
+      'streams',
+      '--table',
+      'records',
+      '--id',
+      recordId(1),
+      '--user',
+      alice,
+      '--subscribe',
+      `workspace_records={"workspace_id":"${workspaceId(2)}"}`
+    ]);
+    expect(code).toBe(0);
+    expect(stdout).toContain(`Subscriptions: workspace_records={"workspace_id":"${workspaceId(2)}"}`);
+    expect(stdout).toContain(
+      "the subscription's parameters (with this user's token) select a different bucket"
+    );
+  });
+
+  it('the engine refuses an unknown stream too (agent and console callers): an error verdict, no token minted', async () => {
+    const report = await runProbe(h.target, alice, {
+      subscriptions: [{ ...subscribeTo(1), stream: 'workspace_recrods' }],
+      logger,
+      deadlineMs: 20_000
+    });
+    expect(report.verdict).toBe('error');
+    expect(report.error?.code).toBe('SYNCSCOPE_E_STREAM_UNKNOWN');
+    expect(report.token.jti).toBe('');
+  });
+
+  it.each([
+    ['probe', '--user', alice],
+    ['explain', '--table', 'records', '--id', recordId(1), '--user', alice]
+  ])(
+    '%s with an unknown stream name: SYNCSCOPE_E_STREAM_UNKNOWN listing the streams, exit 2',
+    async (...args) => {
+      const { code, stdout, stderr } = await cli([
+        ...args,
+        '--target',
+        'streams',
+        '--subscribe',
+        'workspace_recrods={"workspace_id":"w1"}'
+      ]);
+      expect(code).toBe(2);
+      expect(stdout).toBe('');
+      expect(stderr).toBe(
+        'SYNCSCOPE_E_STREAM_UNKNOWN: The sync rules define no stream "workspace_recrods": subscribe to one of "my_workspaces", "workspace_records".\n'
+      );
+    }
+  );
+});
