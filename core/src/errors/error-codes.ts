@@ -35,6 +35,11 @@ export const ERROR_CODES = {
     status: 401,
     description: 'The request carries no valid session. Sign in first.'
   },
+  SYNCSCOPE_E_METRICS_AUTH: {
+    status: 401,
+    description:
+      "The console's /metrics needs the bearer token set in SYNCSCOPE_METRICS_TOKEN. Give the scraper that token (Prometheus: authorization.credentials or credentials_file)."
+  },
   SYNCSCOPE_E_AUTH_FORBIDDEN: {
     status: 403,
     description: 'The signed-in user may not do this.'

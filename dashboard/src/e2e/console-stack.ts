@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +12,9 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const SCREENSHOTS = path.join(REPO_ROOT, 'test-results', 'screenshots');
 
+/** The console's /metrics token in the test stacks (a console reachable beyond Prometheus sets one). */
+export const E2E_METRICS_TOKEN = randomBytes(24).toString('base64url');
+
 /** The whole embedded stack (`npm start`'s code) on free ports in a throw-away home. */
 export async function startConsoleStack(): Promise<RunningStack> {
   const home = await mkdtemp(path.join(os.tmpdir(), 'syncscope-e2e-'));
@@ -18,7 +22,8 @@ export async function startConsoleStack(): Promise<RunningStack> {
     ...process.env,
     SYNCSCOPE_HOME: home,
     ...(await freeStackPorts()),
-    SYNCSCOPE_SEED_RECORDS: '200'
+    SYNCSCOPE_SEED_RECORDS: '200',
+    SYNCSCOPE_METRICS_TOKEN: E2E_METRICS_TOKEN
   };
   return startStack({ logger: createLogger('e2e', 'error'), env });
 }

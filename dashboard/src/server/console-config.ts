@@ -20,6 +20,11 @@ const consoleEnvSchema = z.object({
     .int()
     .positive()
     .default(200 * 1024 * 1024),
+  /** When set, GET /metrics requires `Authorization: Bearer <token>` (a console reachable beyond Prometheus). */
+  SYNCSCOPE_METRICS_TOKEN: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.string().min(16, 'use at least 16 characters, e.g. the output of openssl rand -base64 32').optional()
+  ),
   /** Extra field names masked in reported upload data (comma-separated), on top of the defaults. */
   SYNCSCOPE_INGEST_REDACT_FIELDS: z
     .string()

@@ -10,7 +10,12 @@ import type { RunningStack } from '@syncscope/demo/stack/start-stack';
 import type pg from 'pg';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type ConsoleSession, screenshot, startConsoleSession } from '../../e2e/console-stack.ts';
+import {
+  type ConsoleSession,
+  E2E_METRICS_TOKEN,
+  screenshot,
+  startConsoleSession
+} from '../../e2e/console-stack.ts';
 
 let session: ConsoleSession;
 let stack: RunningStack;
@@ -118,7 +123,14 @@ describe('upload errors in the console', () => {
     );
     expect(stored.rows[0].data.password).toBe('[redacted]');
 
-    const metrics = await (await fetch(`${stack.urls.console}/metrics`)).text();
+    const anonymous = await fetch(`${stack.urls.console}/metrics`);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.text()).toContain('SYNCSCOPE_METRICS_TOKEN');
+    const metrics = await (
+      await fetch(`${stack.urls.console}/metrics`, {
+        headers: { authorization: `Bearer ${E2E_METRICS_TOKEN}` }
+      })
+    ).text();
     expect(metrics).toMatch(
       /syncscope_upload_errors_total\{target="demo",table="records",retryable="false"\} 3/
     );
