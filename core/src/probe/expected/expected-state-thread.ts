@@ -32,9 +32,10 @@ function rulesOf(yaml: string, file?: string): LoadedSyncRules {
   return cachedRules.rules;
 }
 
-const { partitionHelpers: helperCount } = workerData as ExpectedStateThreadData;
-// Started with the first partitioned scan; they live as long as this thread.
+const { partitionHelpers: helperCount, startHelpers } = workerData as ExpectedStateThreadData;
+// They live as long as this thread; a kept thread starts them now, a one-off with its first large table.
 const helpers = helperCount > 0 ? new PartitionHelperThreads(helperCount) : undefined;
+if (startHelpers) void helpers?.start().catch(() => {}); // a helper that cannot start fails its scans
 
 // Each computation's user operations, told after its request (OperationsNotice).
 const operations = new Map<number, (n: number | null) => void>();

@@ -52,6 +52,8 @@ export type ExpectedStateReply =
 export interface ExpectedStateThreadData {
   /** Helper threads the thread starts to scan large tables in partitions (0: none). */
   partitionHelpers: number;
+  /** Start them now (a kept thread), rather than with the first large table (a one-off's). */
+  startHelpers: boolean;
 }
 
 /** An expected state whose rows are spilled to a file (the diff joins it with the client's database). */
@@ -79,9 +81,13 @@ export class ExpectedStateWorker {
    */
   constructor(private readonly options: { partitionHelpers?: number } = {}) {}
 
-  /** Starts the thread ahead of the first probe; resolves once it has loaded the rules library. */
+  /**
+   * Starts the thread ahead of the first probe (a kept thread: the agent's); resolves once it has loaded
+   * the rules library. Its helper threads start too, so the first large table does not wait for them.
+   */
   async start(): Promise<void> {
-    await this.thread();
+    this.starting ??= this.spawn({ startHelpers: true });
+    await this.starting;
   }
 
   async compute(
@@ -159,13 +165,14 @@ export class ExpectedStateWorker {
   }
 
   private thread(): Promise<Worker> {
-    this.starting ??= this.spawn();
+    this.starting ??= this.spawn({ startHelpers: false });
     return this.starting;
   }
 
-  private spawn(): Promise<Worker> {
+  private spawn({ startHelpers }: { startHelpers: boolean }): Promise<Worker> {
     const workerData: ExpectedStateThreadData = {
-      partitionHelpers: this.options.partitionHelpers ?? defaultPartitionHelperCount()
+      partitionHelpers: this.options.partitionHelpers ?? defaultPartitionHelperCount(),
+      startHelpers
     };
     const starting = new Promise<Worker>((resolve, reject) => {
       const worker = new Worker(new URL('./expected-state-thread.mjs', import.meta.url), { workerData });
@@ -213,6 +220,11 @@ export class PartitionHelperThreads implements PartitionHelpers {
 
   constructor(readonly count: number) {
     this.threads = Array.from({ length: count }, () => new ExpectedStateWorker({ partitionHelpers: 0 }));
+  }
+
+  /** Starts every helper thread now instead of at its first scan. */
+  async start(): Promise<void> {
+    await Promise.all(this.threads.map((t) => t.start()));
   }
 
   scan(request: PartitionScanRequest): Promise<PartitionScanResult> {
