@@ -187,6 +187,37 @@ describe('probing a user with explicit sync-stream subscriptions', () => {
     );
   });
 
+  it('syncscope explain --table --id prints who holds each stream bucket: the members, when subscribed', async () => {
+    const members = async (workspace: number) =>
+      (
+        await h.pool.query<{ user_id: string }>(
+          'SELECT user_id FROM workspace_memberships WHERE workspace_id = $1 ORDER BY user_id',
+          [workspaceId(workspace)]
+        )
+      ).rows.map((r) => r.user_id);
+    const inWorkspace1 = await members(1);
+    expect(inWorkspace1).toContain(alice);
+
+    const records = await cli(['explain', '--target', 'streams', '--table', 'records', '--id', recordId(1)]);
+    expect(records.code).toBe(0);
+    expect(records.stdout).toContain(
+      `held by: any client of ${inWorkspace1.join(' or ')} subscribing to workspace_records with workspace_id = '${workspaceId(1)}'`
+    );
+
+    // my_workspaces is subscribed by default: its bucket is held by the members themselves.
+    const workspace = await cli([
+      'explain',
+      '--target',
+      'streams',
+      '--table',
+      'workspaces',
+      '--id',
+      workspaceId(1)
+    ]);
+    expect(workspace.code).toBe(0);
+    expect(workspace.stdout).toContain(`held by: ${inWorkspace1.join(', ')}\n`);
+  });
+
   it('the engine refuses an unknown stream too (agent and console callers): an error verdict, no token minted', async () => {
     const report = await runProbe(h.target, alice, {
       subscriptions: [{ ...subscribeTo(1), stream: 'workspace_recrods' }],

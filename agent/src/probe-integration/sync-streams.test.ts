@@ -70,6 +70,15 @@ describe('probing a stack whose rules are sync streams', () => {
     });
     expect(held.queries).toMatchObject([{ definition: 'my_records', line, selected: true }]);
     expect(held.queries[0]!.buckets).toHaveLength(1);
+    // Held by exactly the members of the record's workspace, as workspace_memberships lists them.
+    const { rows: members } = await h.pool.query<{ user_id: string }>(
+      'SELECT m.user_id FROM workspace_memberships m JOIN records r ON r.workspace_id = m.workspace_id WHERE r.id = $1 ORDER BY m.user_id',
+      [recordId(1)]
+    );
+    expect(held.queries[0]!.buckets[0]!.holders).toMatchObject({
+      kind: 'users',
+      userIds: members.map((m) => m.user_id)
+    });
     expect(held.user?.holdsRow).toBe(true);
     expect(held.summary).toContain(`${DEMO_USERS.alice.id} holds it through 1#my_records|0[`);
 

@@ -1,6 +1,7 @@
 import { JSONBig } from '@powersync/service-jsonbig';
 import type { HydratedSyncConfig, SqliteInputValue, SqliteRow } from '@powersync/service-sync-rules';
 import { putChecksum, removeChecksum } from '@syncscope/core/checksums/op-checksum';
+import { parameterIndexEntries } from '@syncscope/core/sync-rules/parameter-index';
 import type pg from 'pg';
 import { opSubkey, type SourceTable } from './source-table.ts';
 import { STORAGE_SCHEMA as S } from './storage-schema.ts';
@@ -178,15 +179,10 @@ export class ChangeApplier {
     }
     const lookupRows: { lookup: string; parameters: string }[] = [];
     if (change.table.syncsParameters) {
-      const evaluated = this.rules.evaluateParameterRowWithErrors(change.table, row);
-      for (const e of evaluated.errors) errors.push(`${change.table.key} ${change.replicaId}: ${e.error}`);
-      const merged = new Map<string, unknown[]>();
-      for (const r of evaluated.results) {
-        const lookup = r.lookup.serializedRepresentation;
-        merged.set(lookup, [...(merged.get(lookup) ?? []), ...r.bucketParameters]);
-      }
-      for (const [lookup, params] of merged)
-        lookupRows.push({ lookup, parameters: JSONBig.stringify(params) });
+      const evaluated = parameterIndexEntries(this.rules, change.table, row);
+      for (const e of evaluated.errors) errors.push(`${change.table.key} ${change.replicaId}: ${e}`);
+      for (const { lookup, bucketParameters } of evaluated.entries)
+        lookupRows.push({ lookup, parameters: JSONBig.stringify(bucketParameters) });
     }
     return { placements: puts.map(({ bucket, table, id }) => ({ bucket, table, id })), puts, lookupRows };
   }

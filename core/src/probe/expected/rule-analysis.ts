@@ -17,11 +17,12 @@ import {
 import { type Expr, parse, type SelectFromStatement, toSql } from 'pgsql-ast-parser';
 import { type LoadedSyncRules, positionOf, SYNC_RULES_VERSION } from '../../sync-rules/load-sync-rules.ts';
 
-type AstNode = Record<string, unknown> & { type?: string };
+export type AstNode = Record<string, unknown> & { type?: string };
 
 const astCache = new Map<string, SelectFromStatement | null>();
 
-function parseSelect(sql: string): SelectFromStatement | null {
+/** A rule's single SELECT, parsed (cached); null when it is not one. */
+export function parseSelect(sql: string): SelectFromStatement | null {
   if (astCache.has(sql)) return astCache.get(sql)!;
   let ast: SelectFromStatement | null = null;
   try {
@@ -36,7 +37,8 @@ function parseSelect(sql: string): SelectFromStatement | null {
   return ast;
 }
 
-function walk(node: unknown, visit: (n: AstNode) => void): void {
+/** Visits every node of a parsed query, depth first. */
+export function walk(node: unknown, visit: (n: AstNode) => void): void {
   if (Array.isArray(node)) {
     for (const item of node) walk(item, visit);
     return;
@@ -48,7 +50,7 @@ function walk(node: unknown, visit: (n: AstNode) => void): void {
 }
 
 /** An expression as written in the rule (falls back to the parser's rendering). */
-function textOf(sql: string, expr: Expr): string {
+export function textOf(sql: string, expr: Expr): string {
   const location = (expr as { _location?: { start: number; end: number } })._location;
   return location ? sql.slice(location.start, location.end) : toSql.expr(expr);
 }

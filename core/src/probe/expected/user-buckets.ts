@@ -11,6 +11,7 @@ import {
   SqlParameterQuery
 } from '@powersync/service-sync-rules';
 import type { LoadedSyncRules } from '../../sync-rules/load-sync-rules.ts';
+import { parameterIndexEntries } from '../../sync-rules/parameter-index.ts';
 import {
   connectionBuckets,
   requestedStreams,
@@ -124,9 +125,10 @@ export function sourceOfBucket(bucket: ResolvedBucket): BucketDataSource {
 }
 
 /**
- * Reads the parameter rows a parameter query's lookups need and evaluates them as the service does.
- * When the query compares one column with its one request value, only rows with the looked-up values are
- * read (`WHERE col = ANY($1)`); otherwise the whole table streams and only matching lookups are kept.
+ * Reads the parameter rows a parameter query's (or stream subquery's) lookups need and evaluates them into
+ * parameter index entries as the service does; `lookups` null keeps every entry (`options.where` may narrow
+ * the read). When the query compares one column with its one request value, only rows with the looked-up
+ * values are read (`WHERE col = ANY($1)`); otherwise the whole table streams and only matching lookups are kept.
  */
 export async function readParameterRows(
   ctx: ScanContext,
@@ -157,13 +159,9 @@ export async function readParameterRows(
       scan.rowsRead = await scanRows(session.client, selectFrom(table, where), params, (rows: TextRow[]) => {
         for (const raw of rows) {
           const record = rules.hydrated.applyRowContext<never>(pgRowToSyncRulesRow(table.columns, raw));
-          const evaluated = rules.hydrated.evaluateParameterRowWithErrors(table.ref, record, {
-            parameterLookupSources: sources
-          });
-          for (const e of evaluated.errors)
-            pushError(ctx, `${table.key} ${replicaIdOf(table, raw)}: ${e.error}`);
-          for (const r of evaluated.results) {
-            const lookup = r.lookup.serializedRepresentation;
+          const evaluated = parameterIndexEntries(rules.hydrated, table.ref, record, sources);
+          for (const e of evaluated.errors) pushError(ctx, `${table.key} ${replicaIdOf(table, raw)}: ${e}`);
+          for (const { lookup, bucketParameters } of evaluated.entries) {
             if (wanted && !wanted.has(lookup)) continue;
             scan.rowsKept++;
             onMatch(
@@ -172,7 +170,7 @@ export async function readParameterRows(
                 id: replicaIdOf(table, raw),
                 values: filterJsonRow(record),
                 lookup,
-                bucketParameters: r.bucketParameters
+                bucketParameters
               },
               table
             );

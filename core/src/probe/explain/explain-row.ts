@@ -6,7 +6,6 @@ import {
   type SqliteJsonValue,
   type SqliteRow,
   SqlParameterQuery,
-  serializeBucketParameters,
   type UnscopedEvaluatedRow
 } from '@powersync/service-sync-rules';
 import pg from 'pg';
@@ -33,7 +32,6 @@ import {
   parameterQueryLookupColumn,
   selectOutputExpressions,
   USER_ID_KEYS,
-  valueType,
   whereColumns,
   whereSql
 } from '../expected/rule-analysis.ts';
@@ -46,6 +44,7 @@ import {
   sourceOfBucket,
   type UserBuckets
 } from '../expected/user-buckets.ts';
+import { listed, MAX_EVIDENCE_ROWS, sameValue, typed } from './holder-evidence.ts';
 import type {
   BucketHolders,
   BucketTrace,
@@ -130,8 +129,10 @@ export async function explainRow(options: ExplainRowOptions): Promise<RowTrace> 
               }
         );
       }
-      // Sync streams: which stream puts the row where, and whether the user's buckets include it.
-      queries.push(...traceStreams(rules, table, raw, user && { userId: options.userId!, buckets: user }));
+      // Sync streams: which stream puts the row where, who holds it, and whether the user's buckets include it.
+      queries.push(
+        ...(await traceStreams(ctx, table, raw, user && { userId: options.userId!, buckets: user }))
+      );
       const userTrace: UserTrace | undefined = user && {
         userId: options.userId!,
         claims: user.payload,
@@ -216,31 +217,6 @@ async function findRow(ctx: ScanContext, table: SourceTableInfo, id: string): Pr
     }
   }
   return null;
-}
-
-/** At most 20 items of a list, then how many more. */
-function listed(items: string[], separator: string): string {
-  const shown = items.slice(0, 20).join(separator);
-  return items.length > 20 ? `${shown}${separator}and ${items.length - 20} more` : shown;
-}
-
-/** Evidence rows kept per bucket: a bucket held by a million users is described, not listed. */
-const MAX_EVIDENCE_ROWS = 1000;
-
-function sameValue(
-  parameter: string,
-  a: SqliteJsonValue | undefined,
-  b: SqliteJsonValue | undefined
-): boolean {
-  const key = `bucket.${parameter}`;
-  return (
-    serializeBucketParameters([parameter], { [key]: a ?? null }) ===
-    serializeBucketParameters([parameter], { [key]: b ?? null })
-  );
-}
-
-function typed(value: unknown): string {
-  return `${valueType(value)} ${formatValue(value)}`;
 }
 
 function pgDisplay(table: SourceTableInfo, raw: TextRow, column: string): string {

@@ -1,9 +1,9 @@
 /**
- * Row traces through sync streams (`streams:`, edition 2 and later). A stream has no parameter queries to
- * invert, so who else holds a bucket is not traced; what is: which stream puts the row in which bucket
- * (the rules library's own evaluation of the row, as the service does it) and, for a user, whether the
- * buckets the service would give their subscriptions include it: not when the stream is neither
- * subscribed by default nor by the user, or when their subscriptions select other buckets.
+ * Row traces through sync streams (`streams:`, edition 2 and later): which stream puts the row in which
+ * bucket (the rules library's own evaluation of the row, as the service does it), who holds each bucket
+ * (`stream-holders.ts`, inverting the stream as bucket definitions' parameter queries are inverted) and,
+ * for a user, whether the buckets the service would give their subscriptions include it: not when the
+ * stream is neither subscribed by default nor by the user, or when their subscriptions select other buckets.
  */
 import { JSONBig } from '@powersync/service-jsonbig';
 import type { BucketDataSource } from '@powersync/service-sync-rules';
@@ -16,24 +16,12 @@ import { pgRowToSyncRulesRow } from '../../values/pg-values.ts';
 import type { TextRow } from '../expected/row-scan.ts';
 import { bucketParametersOf, definitionOfSource, lineOfSql } from '../expected/rule-analysis.ts';
 import type { SourceTableInfo } from '../expected/source-tables.ts';
-import { sourceOfBucket, type UserBuckets } from '../expected/user-buckets.ts';
-import type { BucketHolders, BucketTrace, QueryTrace, WhyNot } from './row-trace.ts';
-
-const NOT_TRACED: BucketHolders = {
-  kind: 'unknown',
-  userIds: [],
-  description:
-    'the users whose stream subscriptions give it (not traced for sync streams; probe a user to check one)',
-  parameterRows: [],
-  parameterRowCount: 0,
-  nearMisses: []
-};
+import { type ScanContext, sourceOfBucket, type UserBuckets } from '../expected/user-buckets.ts';
+import type { BucketTrace, QueryTrace, WhyNot } from './row-trace.ts';
+import { type StreamQuery, streamBucketHolders } from './stream-holders.ts';
 
 /** A stream source's name and query: its unique name is `<stream>|<query index>`. */
-function streamOf(
-  rules: LoadedSyncRules,
-  source: BucketDataSource
-): { name: string; sql: string; line: number } {
+function streamOf(rules: LoadedSyncRules, source: BucketDataSource): StreamQuery {
   const [name = source.uniqueName, index = '0'] = source.uniqueName.split('|');
   const stream = (
     YAML.parse(rules.yaml) as { streams?: Record<string, { query?: string; queries?: string[] }> }
@@ -89,43 +77,47 @@ function userOf(
 }
 
 /** One trace per stream reading the table; `raw` null: the row is not in Postgres. */
-export function traceStreams(
-  rules: LoadedSyncRules,
+export async function traceStreams(
+  ctx: ScanContext,
   table: SourceTableInfo,
   raw: TextRow | null,
   user: { userId: string; buckets: UserBuckets } | undefined
-): QueryTrace[] {
-  const sources = streamSourcesOf(rules, table);
+): Promise<QueryTrace[]> {
+  const { rules } = ctx;
   const record = raw && rules.hydrated.applyRowContext<never>(pgRowToSyncRulesRow(table.columns, raw));
-  return sources.map((source) => {
+  const traces: QueryTrace[] = [];
+  for (const source of streamSourcesOf(rules, table)) {
     const stream = streamOf(rules, source);
     const base = { definition: stream.name, query: stream.sql, line: stream.line };
     if (!record) {
-      return {
+      traces.push({
         ...base,
         outputTable: table.ref.name,
         selected: false,
         reason: 'the row is not in Postgres',
         buckets: []
-      };
+      });
+      continue;
     }
     const { results, errors } = rules.hydrated.evaluateRowWithErrors({
       sourceTable: table.ref,
       record,
       bucketDataSources: [source]
     });
-    const buckets: BucketTrace[] = results.map((r) => {
+    const buckets: BucketTrace[] = [];
+    for (const r of results) {
       const json = JSONBig.stringify(r.data);
-      return {
+      const parameters = bucketParametersOf(r.bucket, source);
+      buckets.push({
         bucket: r.bucket,
-        parameters: bucketParametersOf(r.bucket, source),
+        parameters,
         json,
         checksum: putChecksum(r.table, r.id, json),
-        holders: NOT_TRACED,
+        holders: await streamBucketHolders(ctx, stream, source, parameters),
         ...(user ? { user: userOf(rules, stream, source, r.bucket, user.buckets, user.userId) } : {})
-      };
-    });
-    return {
+      });
+    }
+    traces.push({
       ...base,
       outputTable: results[0]?.table ?? table.ref.name,
       selected: buckets.length > 0,
@@ -134,6 +126,7 @@ export function traceStreams(
         : {}),
       ...(errors[0] ? { error: errors[0].error } : {}),
       buckets
-    };
-  });
+    });
+  }
+  return traces;
 }
