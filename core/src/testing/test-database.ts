@@ -22,3 +22,14 @@ export async function createTestDatabase(name: string): Promise<string> {
   }
   return testPgUrl(name);
 }
+
+/** Runs one statement (or a script without parameters) on its own connection. */
+export async function execSql(url: string, sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await client.query(sql, params);
+  } finally {
+    await client.end();
+  }
+}

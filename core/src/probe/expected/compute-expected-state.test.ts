@@ -3,7 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { findFreePort } from '@syncscope/core';
 import { loadSyncRules } from '@syncscope/core/sync-rules/load-sync-rules';
 import { readReference } from '@syncscope/core/testing/reference';
-import { createTestDatabase, testPgUrl } from '@syncscope/core/testing/test-database';
+import { createTestDatabase, execSql, testPgUrl } from '@syncscope/core/testing/test-database';
 import {
   type DevServerHarness,
   readSyncStream,
@@ -17,16 +17,6 @@ import { checkSourceRoleCanWrite } from './source-role.ts';
 import { openSourceSession } from './source-session.ts';
 
 const ref = readReference;
-
-async function exec(url: string, sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await c.query(sql, params);
-  } finally {
-    await c.end();
-  }
-}
 
 function ndjson(text: string): Record<string, any>[] {
   return text
@@ -50,7 +40,7 @@ describe('computeExpectedState on the reference seed (PowerSync 1.25 captures)',
   const rules = loadSyncRules(ref('sync-rules.yaml'));
   beforeAll(async () => {
     url = await createTestDatabase('probe_expected_ref');
-    await exec(url, ref('seed.sql'));
+    await execSql(url, ref('seed.sql'));
   });
 
   it("gives u-alice exactly ws-1 and ws-2, with the capture's row JSON and checksums", async () => {
@@ -347,11 +337,11 @@ describe('computeExpectedState limits and failures', () => {
   const rules = loadSyncRules(ref('sync-rules.yaml'));
   beforeAll(async () => {
     url = await createTestDatabase('probe_expected_limits');
-    await exec(url, ref('seed.sql'));
+    await execSql(url, ref('seed.sql'));
   });
 
   it('computes past 1000 buckets and marks the user as over the limit', async () => {
-    await exec(
+    await execSql(
       url,
       "INSERT INTO workspace_memberships SELECT 'big-' || i, 'u-many', 'wsx-' || i, 'member' FROM generate_series(1, 1001) i"
     );
@@ -402,8 +392,8 @@ describe('computeExpectedState limits and failures', () => {
     expect(superuser.canWrite).toBe(true);
     expect(superuser.reasons[0]).toMatch(/superuser/);
 
-    await exec(url, 'DROP ROLE IF EXISTS probe_reader; DROP ROLE IF EXISTS probe_writer');
-    await exec(
+    await execSql(url, 'DROP ROLE IF EXISTS probe_reader; DROP ROLE IF EXISTS probe_writer');
+    await execSql(
       url,
       `CREATE ROLE probe_reader LOGIN PASSWORD 'reader';
        GRANT SELECT ON ALL TABLES IN SCHEMA public TO probe_reader;
@@ -441,7 +431,7 @@ describe('computeExpectedState over a 100k-row table', () => {
   const ROWS = 100_000;
   beforeAll(async () => {
     url = await createTestDatabase('probe_expected_large');
-    await exec(
+    await execSql(
       url,
       `CREATE TABLE workspace_memberships(id text primary key, user_id text, workspace_id text);
        CREATE TABLE records(id text primary key, workspace_id text, title text, body text);
@@ -500,7 +490,7 @@ describe('computeExpectedState over a 100k-row table', () => {
     // Rows arrive 5,000 at a time, never the whole table at once.
     expect(seen.length).toBe(ROWS / 5000);
     expect(seen.every((n, i) => n === (i + 1) * 5000)).toBe(true);
-    const { rows } = await exec(url, 'SELECT sum(pg_column_size(r.*))::int8 AS bytes FROM records r');
+    const { rows } = await execSql(url, 'SELECT sum(pg_column_size(r.*))::int8 AS bytes FROM records r');
     const tableBytes = Number(rows[0].bytes);
     console.log(
       `full scan: retained heap peak ${(peakRetained / 1e6).toFixed(1)} MB, table ${(tableBytes / 1e6).toFixed(1)} MB`

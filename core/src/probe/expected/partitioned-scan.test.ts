@@ -1,6 +1,5 @@
 import { loadSyncRules } from '@syncscope/core/sync-rules/load-sync-rules';
-import { createTestDatabase } from '@syncscope/core/testing/test-database';
-import pg from 'pg';
+import { createTestDatabase, execSql } from '@syncscope/core/testing/test-database';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SyncScopeError } from '../../errors/index.ts';
 import { type ComputedExpectedState, computeExpectedState } from './compute-expected-state.ts';
@@ -29,16 +28,6 @@ const rules = loadSyncRules(`bucket_definitions:
 `);
 // A quarter of the rows are someone else's: the user's three quarters are enough to split on their own.
 const ROWS = MIN_PARTITIONED_ROWS + 30_000;
-
-async function exec(url: string, sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
 
 /** Scans partitions on this thread (the helper's own code, without the thread around it); counts calls. */
 class InThreadHelpers implements PartitionHelpers {
@@ -80,7 +69,7 @@ describe('a large table scanned in partitions', () => {
 
   beforeAll(async () => {
     url = await createTestDatabase('probe_partitioned_scan');
-    await exec(
+    await execSql(
       url,
       `CREATE TABLE memberships(id text primary key, user_id text, workspace_id text);
        INSERT INTO memberships VALUES ('m1', 'u-1', 'ws-1'), ('m2', 'u-2', 'ws-2'), ('m3', 'u-3', 'WS-1');
@@ -214,7 +203,7 @@ describe('a large table scanned in partitions', () => {
     const session = await openSourceSession(url);
     try {
       const snapshot = await exportSnapshot(session);
-      await exec(
+      await execSql(
         url,
         "UPDATE records SET title = 'changed' WHERE id = 'r-1'; DELETE FROM records WHERE id = 'r-2'"
       );
@@ -244,7 +233,7 @@ describe('a large table scanned in partitions', () => {
       expect(seen).toEqual(['Record 1', 'Record 2']);
     } finally {
       await session.close();
-      await exec(
+      await execSql(
         url,
         "UPDATE records SET title = 'Record 1' WHERE id = 'r-1'; INSERT INTO records VALUES ('r-2', 'WS-1', 'Record 2', 3, false)"
       );

@@ -1,30 +1,19 @@
 import { loadSyncRules } from '@syncscope/core/sync-rules/load-sync-rules';
 import { readReference } from '@syncscope/core/testing/reference';
-import { createTestDatabase } from '@syncscope/core/testing/test-database';
-import pg from 'pg';
+import { createTestDatabase, execSql } from '@syncscope/core/testing/test-database';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { computeExpectedState } from '../expected/compute-expected-state.ts';
 import { explainRow } from './explain-row.ts';
 
 const ref = readReference;
 
-async function exec(url: string, sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
 describe('explainRow on the reference seed', () => {
   let url: string;
   const rules = loadSyncRules(ref('sync-rules.yaml'));
   beforeAll(async () => {
     url = await createTestDatabase('probe_explain_ref');
-    await exec(url, ref('seed.sql'));
-    await exec(url, "INSERT INTO records VALUES ('rec-orphan', NULL, 'No workspace', 1, NULL, now())");
+    await execSql(url, ref('seed.sql'));
+    await execSql(url, "INSERT INTO records VALUES ('rec-orphan', NULL, 'No workspace', 1, NULL, now())");
   });
 
   it('traces rec-1 into ws-1, held by u-alice, with the capture JSON and checksum', async () => {
@@ -201,7 +190,7 @@ describe('explainRow: claims, static buckets, type mismatches, filters', () => {
   const rules = loadSyncRules(YAML);
   beforeAll(async () => {
     url = await createTestDatabase('probe_explain_cases');
-    await exec(
+    await execSql(
       url,
       `CREATE TABLE orgs(id int4 primary key, name text);
        CREATE TABLE projects(id text primary key, org_id int4, name text);
