@@ -10,7 +10,12 @@ import { recordId, workspaceId } from '@syncscope/demo/seed/seed-plan';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCliCaptured } from '../cli/run-cli-captured.ts';
-import { PROBE_AUDIENCE, type ProbeHarness, startProbeHarness } from './probe-harness.ts';
+import {
+  harnessTargetEntry,
+  harnessTargetEnv,
+  type ProbeHarness,
+  startProbeHarness
+} from './probe-harness.ts';
 import { RECORDS_PER_WORKSPACE, subscribeToWorkspace, WORKSPACE_STREAMS } from './workspace-streams.ts';
 
 const RECORDS_LINE = WORKSPACE_STREAMS.split('\n').findIndex((l) => l.includes('FROM records')) + 1;
@@ -28,20 +33,9 @@ describe('probing a user with explicit sync-stream subscriptions', () => {
     await writeFile(path.join(dir, 'sync_rules.yaml'), WORKSPACE_STREAMS);
     await writeFile(
       path.join(dir, 'targets.yaml'),
-      `targets:
-  streams:
-    sync_url: ${h.target.syncUrl}
-    source_url: !env STREAMS_SOURCE_URL
-    sync_rules: { path: sync_rules.yaml }
-    signing_key: { kid: ${h.target.signing.kid}, hs256_secret: !env STREAMS_PROBE_SECRET }
-    audience: ${PROBE_AUDIENCE}
-`
+      `targets:\n${harnessTargetEntry(h, 'streams', 'sync_rules.yaml')}`
     );
-    cliEnv = {
-      SYNCSCOPE_HOME: dir,
-      STREAMS_SOURCE_URL: h.target.sourceUrl,
-      STREAMS_PROBE_SECRET: Buffer.from(h.secret).toString('base64url')
-    };
+    cliEnv = { SYNCSCOPE_HOME: dir, ...harnessTargetEnv(h, 'streams') };
   });
   afterAll(async () => {
     await h?.close();

@@ -1,15 +1,14 @@
 import { appendFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  PROBE_AUDIENCE,
-  PROBE_KID,
+  harnessTargetEntry,
+  harnessTargetEnv,
   type ProbeHarness,
   startProbeHarness
 } from '@syncscope/agent/probe-integration/probe-harness';
 import { WORKSPACE_STREAMS } from '@syncscope/agent/probe-integration/workspace-streams';
 
 export const STREAMS_TARGET = 'streams';
-const ENV = { sourceUrl: 'SYNCSCOPE_E2E_STREAMS_SOURCE_URL', secret: 'SYNCSCOPE_E2E_STREAMS_PROBE_SECRET' };
 
 /**
  * A second target for the console's stack whose rules use sync streams (the demo target's use bucket
@@ -19,7 +18,7 @@ const ENV = { sourceUrl: 'SYNCSCOPE_E2E_STREAMS_SOURCE_URL', secret: 'SYNCSCOPE_
  */
 export interface StreamsTarget {
   harness: ProbeHarness;
-  env: NodeJS.ProcessEnv;
+  env: Record<string, string>;
   /** Adds target `streams` to `<home>/targets.yaml` (which the stack writes when it starts). */
   register(home: string): Promise<void>;
 }
@@ -28,23 +27,12 @@ export async function startStreamsTarget(databasePrefix: string): Promise<Stream
   const harness = await startProbeHarness(databasePrefix, WORKSPACE_STREAMS);
   return {
     harness,
-    env: {
-      [ENV.sourceUrl]: harness.target.sourceUrl,
-      [ENV.secret]: Buffer.from(harness.secret).toString('base64url')
-    },
+    env: harnessTargetEnv(harness, STREAMS_TARGET),
     async register(home) {
       await writeFile(path.join(home, 'streams_sync_rules.yaml'), WORKSPACE_STREAMS);
       await appendFile(
         path.join(home, 'targets.yaml'),
-        [
-          `  ${STREAMS_TARGET}:`,
-          `    sync_url: ${harness.target.syncUrl}`,
-          `    source_url: !env ${ENV.sourceUrl}`,
-          '    sync_rules: { path: streams_sync_rules.yaml }',
-          `    signing_key: { kid: ${PROBE_KID}, hs256_secret: !env ${ENV.secret} }`,
-          `    audience: ${PROBE_AUDIENCE}`,
-          ''
-        ].join('\n')
+        harnessTargetEntry(harness, STREAMS_TARGET, 'streams_sync_rules.yaml')
       );
     }
   };
