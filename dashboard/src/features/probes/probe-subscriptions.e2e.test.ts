@@ -6,7 +6,13 @@ import { formatSubscription } from '@syncscope/core/sync-rules/subscription-text
 import { DEMO_USERS } from '@syncscope/demo/seed/seed-plan';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ConsoleSession, screenshot, startConsoleSession } from '../../e2e/console-stack.ts';
+import {
+  type ConsoleSession,
+  credentialsOf,
+  screenshot,
+  signIn,
+  startConsoleSession
+} from '../../e2e/console-stack.ts';
 import { STREAMS_TARGET } from '../../e2e/streams-target.ts';
 
 let session: ConsoleSession;
@@ -106,11 +112,26 @@ describe('probing with stream subscriptions from the console', () => {
     );
   });
 
-  it('the probes history shows which subscriptions each probe used', async () => {
-    await page.goto(`${session.stack.urls.console}/probes?target=${STREAMS_TARGET}`);
-    const rows = await page.getByTestId('probe-runs').locator('tbody tr').allTextContents();
+  it('the probes history shows which subscriptions each probe used, to viewers too, who may not probe', async () => {
+    const viewer = await (await session.browser.newContext()).newPage();
+    await signIn(viewer, session.stack.urls.console!, credentialsOf(session.stack, 'viewer'));
+    await viewer.goto(`${session.stack.urls.console}/probes?target=${STREAMS_TARGET}`);
+    const rows = await viewer.getByTestId('probe-runs').locator('tbody tr').allTextContents();
     expect(rows).toHaveLength(1);
     expect(rows[0]).toContain(`${alice}${workspace1}consistent`);
-    await screenshot(page, 'probes-history-subscriptions');
+    await screenshot(viewer, 'probes-history-subscriptions');
+    const forged = await viewer.evaluate(
+      async ([target, userId, subscriptions]) => {
+        const streams = await fetch(`/api/targets/${target}/streams`);
+        const probe = await fetch('/api/probes', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ target, userId, subscriptions, reason: 'forged by a viewer' })
+        });
+        return [streams.status, probe.status];
+      },
+      [STREAMS_TARGET, alice, workspace1]
+    );
+    expect(forged).toEqual([403, 403]);
   });
 });
