@@ -9,13 +9,15 @@ interface Props {
   targets: string[];
   initialTarget?: string;
   initialUser?: string;
+  /** Subscription lines to start with (a result's "probe again"). */
+  initialSubscriptions?: string;
 }
 
 /**
  * Target, user (searched in the source database), optional JWT claims and stream subscriptions, and the
  * reason (audited).
  */
-export function ProbeForm({ targets, initialTarget, initialUser }: Props) {
+export function ProbeForm({ targets, initialTarget, initialUser, initialSubscriptions }: Props) {
   const router = useRouter();
   const [target, setTarget] = useState(initialTarget ?? targets[0] ?? '');
   const [user, setUser] = useState(initialUser ?? '');
@@ -125,7 +127,7 @@ export function ProbeForm({ targets, initialTarget, initialUser }: Props) {
           placeholder='{"tenant_id": "t1"}'
         />
       </label>
-      <SubscriptionsField target={target} />
+      <SubscriptionsField target={target} initial={initialSubscriptions} />
       <label className="grid gap-1">
         <span className="text-xs text-zinc-500">Reason (goes to the audit log)</span>
         <input

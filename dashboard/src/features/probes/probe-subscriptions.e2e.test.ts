@@ -60,6 +60,10 @@ describe('probing with stream subscriptions from the console', () => {
     const perTable = await page.getByTestId('per-table').locator('tbody tr').allTextContents();
     expect(perTable).toContain(`records${RECORDS_PER_WORKSPACE}${RECORDS_PER_WORKSPACE}`);
     await screenshot(page, 'probe-result-subscriptions');
+    await page.getByRole('link', { name: 'probe again' }).click();
+    await page.waitForURL(/\/probe\?/);
+    await expect(page.getByLabel(/^Stream subscriptions/).inputValue()).resolves.toBe(workspace1);
+    await expect(page.getByLabel(/^Target/).inputValue()).resolves.toBe(STREAMS_TARGET);
 
     const { rows: runs } = await session.ops.query(
       `SELECT r.subscriptions, r.report->'subscriptions' AS reported, r.report->'token'->>'jti' AS jti,

@@ -45,7 +45,7 @@ function StreamHints({ target, streams }: { target: string; streams: RulesStream
  * The sync streams the probe's client subscribes to, as an app's screens do with
  * `db.syncStream(name, params).subscribe()`: one per line, checked by the server against the rules.
  */
-export function SubscriptionsField({ target }: { target: string }) {
+export function SubscriptionsField({ target, initial }: { target: string; initial?: string }) {
   const streams = useTargetStreams(target);
   return (
     <div className="grid gap-1">
@@ -55,6 +55,7 @@ export function SubscriptionsField({ target }: { target: string }) {
         </span>
         <textarea
           name="subscriptions"
+          defaultValue={initial}
           rows={3}
           spellCheck={false}
           className={`${inputClass} font-mono`}
