@@ -1,12 +1,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import {
+  type ClientStreamSubscription,
+  describeClientSubscription
+} from '@syncscope/core/inspector/client-stream-subscriptions';
 import { compareWithSource, type SourceComparison } from '@syncscope/core/inspector/compare-with-source';
 import {
   type ClientDatabaseInspection,
   inspectClientDatabase
 } from '@syncscope/core/inspector/inspect-client-database';
 import { copyForInspection, openClientDatabase } from '@syncscope/core/inspector/open-client-database';
+import { formatSubscription } from '@syncscope/core/sync-rules/subscription-text';
 import type { Command } from 'commander';
 import type { SecretScrubber } from '../output/secret-scrubber.ts';
 import { resolveTarget, targetsSource } from '../probe/resolve-target.ts';
@@ -32,6 +37,14 @@ async function inspectCopy(copy: string): Promise<ClientDatabaseInspection> {
   }
 }
 
+function formatSubscriptions(subscriptions: ClientStreamSubscription[], at: string): string[] {
+  if (subscriptions.length === 0) return ['Stream subscriptions: none.'];
+  return [
+    `Stream subscriptions (${subscriptions.length}), as of ${at}:`,
+    ...subscriptions.map((s) => `  ${formatSubscription(s)}  ${describeClientSubscription(s)}`)
+  ];
+}
+
 function format(inspection: ClientDatabaseInspection, comparison: SourceComparison | null): string {
   const { queue } = inspection;
   const lines = [
@@ -46,8 +59,9 @@ function format(inspection: ClientDatabaseInspection, comparison: SourceComparis
     `Buckets (${inspection.buckets.length}), op log ${inspection.opLog.operations} ops, last op ${inspection.opLog.maxOpId ?? '-'}:`
   );
   for (const b of inspection.buckets) lines.push(`  ${b.name}  last op ${b.lastOp}, ${b.ops} ops`);
+  lines.push('', ...formatSubscriptions(inspection.streamSubscriptions, inspection.inspectedAt));
   if (comparison) {
-    lines.push('', comparison.summary);
+    lines.push('', comparison.summary, ...comparison.notes.map((note) => `  ${note}`));
     for (const d of [...comparison.buckets.differences, ...comparison.rows.differences])
       lines.push(`  ${d.explanation}`);
   }
@@ -83,7 +97,10 @@ export function registerInspectCommand(
             const inspected = await inspectCopy(copy);
             if (!opts.target || !opts.user) return { inspection: inspected, comparison: null };
             const target = await resolveTarget(targetsSource(opts.targets, io.env), opts.target, io.scrubber);
-            return { inspection: inspected, comparison: await compareWithSource(target, opts.user, copy) };
+            const comparison = await compareWithSource(target, opts.user, copy, {
+              subscriptions: inspected.streamSubscriptions
+            });
+            return { inspection: inspected, comparison };
           });
           io.out(
             opts.json

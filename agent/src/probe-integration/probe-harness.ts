@@ -91,3 +91,29 @@ export async function startProbeHarness(
   };
   return harness;
 }
+
+/** The variables a targets-file entry for the harness reads (`harnessTargetEntry`), by target name. */
+export function harnessTargetEnv(h: ProbeHarness, name: string): Record<string, string> {
+  const prefix = name.toUpperCase().replaceAll(/\W/g, '_');
+  return {
+    [`${prefix}_SOURCE_URL`]: h.target.sourceUrl,
+    [`${prefix}_PROBE_SECRET`]: Buffer.from(h.secret).toString('base64url')
+  };
+}
+
+/**
+ * The harness as target `name` of a targets file (the lines under `targets:`): its rules in
+ * `rulesFile` (relative to the targets file), its secrets from the variables of harnessTargetEnv.
+ */
+export function harnessTargetEntry(h: ProbeHarness, name: string, rulesFile: string): string {
+  const [sourceUrl, secret] = Object.keys(harnessTargetEnv(h, name));
+  return [
+    `  ${name}:`,
+    `    sync_url: ${h.target.syncUrl}`,
+    `    source_url: !env ${sourceUrl}`,
+    `    sync_rules: { path: ${rulesFile} }`,
+    `    signing_key: { kid: ${PROBE_KID}, hs256_secret: !env ${secret} }`,
+    `    audience: ${PROBE_AUDIENCE}`,
+    ''
+  ].join('\n');
+}

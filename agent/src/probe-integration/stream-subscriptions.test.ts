@@ -10,57 +10,32 @@ import { recordId, workspaceId } from '@syncscope/demo/seed/seed-plan';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCliCaptured } from '../cli/run-cli-captured.ts';
-import { PROBE_AUDIENCE, type ProbeHarness, startProbeHarness } from './probe-harness.ts';
+import {
+  harnessTargetEntry,
+  harnessTargetEnv,
+  type ProbeHarness,
+  startProbeHarness
+} from './probe-harness.ts';
+import { RECORDS_PER_WORKSPACE, subscribeToWorkspace, WORKSPACE_STREAMS } from './workspace-streams.ts';
 
-/**
- * An app that syncs the user's workspaces by default and a workspace's records only once a screen
- * subscribes: `db.syncStream('workspace_records', {workspace_id}).subscribe()`.
- */
-const STREAMS = `config:
-  edition: 2
-streams:
-  my_workspaces:
-    auto_subscribe: true
-    query: SELECT * FROM workspaces WHERE id IN (SELECT workspace_id FROM workspace_memberships WHERE user_id = auth.user_id())
-  workspace_records:
-    query: SELECT * FROM records WHERE workspace_id = subscription.parameter('workspace_id') AND workspace_id IN (SELECT workspace_id FROM workspace_memberships WHERE user_id = auth.user_id())
-`;
-const RECORDS_LINE = STREAMS.split('\n').findIndex((l) => l.includes('FROM records')) + 1;
+const RECORDS_LINE = WORKSPACE_STREAMS.split('\n').findIndex((l) => l.includes('FROM records')) + 1;
 const logger = pino({ level: 'silent' });
 const alice = DEMO_USERS.alice.id;
-// 200 seeded records over 5 workspaces: record n is in workspace ((n - 1) % 5) + 1.
-const RECORDS_PER_WORKSPACE = 40;
-const subscribeTo = (workspace: number) => ({
-  stream: 'workspace_records',
-  parameters: { workspace_id: workspaceId(workspace) },
-  priority: null
-});
 
 describe('probing a user with explicit sync-stream subscriptions', () => {
   let h: ProbeHarness;
   let dir: string;
   let cliEnv: NodeJS.ProcessEnv;
   beforeAll(async () => {
-    h = await startProbeHarness('probe_stream_subs', STREAMS);
+    h = await startProbeHarness('probe_stream_subs', WORKSPACE_STREAMS);
     // The same target in a targets file, for the CLI: rules beside it, secrets from the environment.
     dir = await mkdtemp(path.join(os.tmpdir(), 'syncscope-stream-subs-'));
-    await writeFile(path.join(dir, 'sync_rules.yaml'), STREAMS);
+    await writeFile(path.join(dir, 'sync_rules.yaml'), WORKSPACE_STREAMS);
     await writeFile(
       path.join(dir, 'targets.yaml'),
-      `targets:
-  streams:
-    sync_url: ${h.target.syncUrl}
-    source_url: !env STREAMS_SOURCE_URL
-    sync_rules: { path: sync_rules.yaml }
-    signing_key: { kid: ${h.target.signing.kid}, hs256_secret: !env STREAMS_PROBE_SECRET }
-    audience: ${PROBE_AUDIENCE}
-`
+      `targets:\n${harnessTargetEntry(h, 'streams', 'sync_rules.yaml')}`
     );
-    cliEnv = {
-      SYNCSCOPE_HOME: dir,
-      STREAMS_SOURCE_URL: h.target.sourceUrl,
-      STREAMS_PROBE_SECRET: Buffer.from(h.secret).toString('base64url')
-    };
+    cliEnv = { SYNCSCOPE_HOME: dir, ...harnessTargetEnv(h, 'streams') };
   });
   afterAll(async () => {
     await h?.close();
@@ -87,7 +62,7 @@ describe('probing a user with explicit sync-stream subscriptions', () => {
     const report = JSON.parse(stdout) as ProbeReport;
     expect(code, `${report.summary} ${stderr}`).toBe(0);
     expect(report.verdict).toBe('consistent');
-    expect(report.subscriptions).toEqual([subscribeTo(1)]);
+    expect(report.subscriptions).toEqual([subscribeToWorkspace(1)]);
     expect(report.rows.perTable.records).toEqual({
       expected: RECORDS_PER_WORKSPACE,
       actual: RECORDS_PER_WORKSPACE
@@ -112,7 +87,7 @@ describe('probing a user with explicit sync-stream subscriptions', () => {
     h.sync.faults.set({ omitRows: [{ table: 'records', id: recordId(1) }] });
     try {
       const report = await runProbe(h.target, alice, {
-        subscriptions: [subscribeTo(1)],
+        subscriptions: [subscribeToWorkspace(1)],
         logger,
         settleMs: 1000,
         deadlineMs: 20_000
@@ -129,8 +104,8 @@ describe('probing a user with explicit sync-stream subscriptions', () => {
   });
 
   it('explain says why a user lacks the row: no subscription to the stream, or one that selects another workspace', async () => {
-    const rules = loadSyncRules(STREAMS);
-    const explain = (subscriptions: ReturnType<typeof subscribeTo>[]) =>
+    const rules = loadSyncRules(WORKSPACE_STREAMS);
+    const explain = (subscriptions: ReturnType<typeof subscribeToWorkspace>[]) =>
       explainRow({
         sourceUrl: h.target.sourceUrl,
         rules,
@@ -151,7 +126,7 @@ describe('probing a user with explicit sync-stream subscriptions', () => {
       `stream workspace_records (line ${RECORDS_LINE}) has no auto_subscribe and ${alice} has no subscription to it`
     );
 
-    const otherWorkspace = await explain([subscribeTo(2)]);
+    const otherWorkspace = await explain([subscribeToWorkspace(2)]);
     expect(otherWorkspace.user?.holdsRow).toBe(false);
     expect(otherWorkspace.queries[0]!.buckets[0]!.user?.reasons).toMatchObject([
       { code: 'stream-subscription-selects-other', definition: 'workspace_records' }
@@ -161,9 +136,9 @@ describe('probing a user with explicit sync-stream subscriptions', () => {
     );
     expect(otherWorkspace.summary).toContain("the subscription's parameters");
 
-    const subscribed = await explain([subscribeTo(1)]);
+    const subscribed = await explain([subscribeToWorkspace(1)]);
     expect(subscribed.user?.holdsRow).toBe(true);
-    expect(subscribed.user?.subscriptions).toEqual([subscribeTo(1)]);
+    expect(subscribed.user?.subscriptions).toEqual([subscribeToWorkspace(1)]);
   });
 
   it('syncscope explain --user --subscribe prints the reason and the subscription', async () => {
@@ -220,7 +195,7 @@ describe('probing a user with explicit sync-stream subscriptions', () => {
 
   it('the engine refuses an unknown stream too (agent and console callers): an error verdict, no token minted', async () => {
     const report = await runProbe(h.target, alice, {
-      subscriptions: [{ ...subscribeTo(1), stream: 'workspace_recrods' }],
+      subscriptions: [{ ...subscribeToWorkspace(1), stream: 'workspace_recrods' }],
       logger,
       deadlineMs: 20_000
     });

@@ -102,14 +102,15 @@ export async function probeTarget(request: ProbeRequest): Promise<ProbeReport> {
             kid: minted.kid,
             jti: minted.jti,
             audience: minted.audience,
-            expiresAt: minted.expiresAt
+            expiresAt: minted.expiresAt,
+            subscriptions: request.subscriptions ?? []
           }
         });
       }
     });
   } catch (error) {
     log.error({ err: error instanceof Error ? error.message : String(error) }, 'probe engine threw');
-    report = errorReport(target, userId, error, startedAt);
+    report = { ...errorReport(target, userId, error, startedAt), subscriptions: request.subscriptions ?? [] };
   }
   request.metrics?.record(report);
   if (request.ops) {

@@ -69,13 +69,12 @@ export function startProbeJobRunner(options: ProbeJobRunnerOptions): Promise<Pro
                 target,
                 onLeg: (leg) => send({ phase: nextWriteLeg(leg) })
               })
-            : await probeTarget({ ...request, target });
+            : await probeTarget({ ...request, target, subscriptions: job.subscriptions });
       } catch (error) {
-        const failed = errorReport(
-          { name: job.target, audience: '', signing: { kid: '' } },
-          job.userId,
-          error
-        );
+        const failed = {
+          ...errorReport({ name: job.target, audience: '', signing: { kid: '' } }, job.userId, error),
+          subscriptions: job.subscriptions
+        };
         runId = await options.ops.recordProbeRun(failed, { jobId: job.id, requestedBy: job.requestedBy });
         report = failed;
       }

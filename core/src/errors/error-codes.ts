@@ -103,7 +103,7 @@ export const ERROR_CODES = {
   SYNCSCOPE_E_STREAM_SUBSCRIPTION_INVALID: {
     status: 400,
     description:
-      'A stream subscription is malformed: write it as NAME, NAME=PARAMS or NAME@PRIORITY=PARAMS, where PARAMS is a JSON object (e.g. `list_todos={"list_id":"l1"}`) and PRIORITY is 0 to 3.'
+      'A stream subscription (a `--subscribe` argument, or a line of the console\'s probe form, which the message names) is malformed: write it as NAME, NAME=PARAMS or NAME@PRIORITY=PARAMS, where PARAMS is a JSON object (e.g. `list_todos={"list_id":"l1"}`) and PRIORITY is 0 to 3.'
   },
   SYNCSCOPE_E_PROBE_BUSY: {
     status: 429,
@@ -143,7 +143,7 @@ export const ERROR_CODES = {
   SYNCSCOPE_E_INSPECT_NOT_POWERSYNC: {
     status: 400,
     description:
-      'The SQLite file has none of the PowerSync tables (ps_crud, ps_oplog, ps_buckets): it is not a PowerSync client database. Export the database the PowerSync SDK opened.'
+      'The SQLite file has none of the PowerSync tables (ps_crud, ps_oplog, ps_buckets), or they hold what the SDK never writes (the message names the row): it is not a PowerSync client database as the SDK left it. Export the database the PowerSync SDK opened, unedited.'
   },
   SYNCSCOPE_E_INSPECT_TOO_LARGE: {
     status: 413,

@@ -1,4 +1,9 @@
 import type Database from 'better-sqlite3';
+import {
+  type ClientStreamSubscription,
+  readClientStreamSubscriptions
+} from './client-stream-subscriptions.ts';
+import { tableExists } from './open-client-database.ts';
 
 export interface QueuedOperation {
   /** ps_crud id: the upload order. */
@@ -27,6 +32,8 @@ export interface BucketState {
 
 export interface ClientDatabaseInspection {
   clientId: string | null;
+  /** The moment subscription statuses refer to (expiry): when the inspection ran. */
+  inspectedAt: string;
   /** Pending uploads, oldest first, grouped by transaction. The first operation blocks the rest. */
   queue: {
     transactions: QueueTransaction[];
@@ -35,6 +42,8 @@ export interface ClientDatabaseInspection {
     head: QueuedOperation | null;
   };
   buckets: BucketState[];
+  /** The client's sync-stream subscriptions, and which it would request when it next connects. */
+  streamSubscriptions: ClientStreamSubscription[];
   opLog: { operations: number; maxOpId: string | null };
   /** PowerSync's key-value state (write checkpoint requests and the like). */
   state: Record<string, string | null>;
@@ -60,8 +69,11 @@ function parseCrud(row: { id: number; tx_id: number | null; data: string }): Que
   };
 }
 
-/** Reads an opened client database: upload queue, buckets, op-log position, state, and its synced rows. */
-export function inspectClientDatabase(db: Database.Database): ClientDatabaseInspection {
+/**
+ * Reads an opened client database: upload queue, buckets, stream subscriptions (their status at `now`),
+ * op-log position and state.
+ */
+export function inspectClientDatabase(db: Database.Database, now = new Date()): ClientDatabaseInspection {
   const crud = db.prepare('SELECT id, tx_id, data FROM ps_crud ORDER BY id LIMIT ?').all(MAX_QUEUE_SHOWN) as {
     id: number;
     tx_id: number | null;
@@ -104,6 +116,7 @@ export function inspectClientDatabase(db: Database.Database): ClientDatabaseInsp
   };
   return {
     clientId: state.client_id ?? null,
+    inspectedAt: now.toISOString(),
     queue: {
       transactions,
       operations: totals.n,
@@ -111,11 +124,8 @@ export function inspectClientDatabase(db: Database.Database): ClientDatabaseInsp
       head: transactions[0]?.operations[0] ?? null
     },
     buckets,
+    streamSubscriptions: readClientStreamSubscriptions(db, now),
     opLog,
     state
   };
-}
-
-function tableExists(db: Database.Database, name: string): boolean {
-  return Boolean(db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name));
 }

@@ -35,6 +35,10 @@ export async function detachFromWal(copy: string): Promise<void> {
   }
 }
 
+export function tableExists(db: Database.Database, name: string): boolean {
+  return Boolean(db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name));
+}
+
 /**
  * Opens an exported PowerSync client database read-only (nothing in it can change, not even its journal),
  * after checking that it is SQLite and has PowerSync's tables. Throws a SyncScopeError that says which.

@@ -1,3 +1,7 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runner } from 'node-pg-migrate';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import type { ProbeReport } from '../probe/probe-types.ts';
 import { probeReportFixture } from '../testing/probe-report-fixture.ts';
@@ -13,7 +17,8 @@ describe('the ops database', () => {
       '1700000000000_probe-runs-and-audit-log',
       '1700000000001_console-users-and-probe-jobs',
       '1700000000002_upload-errors',
-      '1700000000003_write-probes-and-inspections'
+      '1700000000003_write-probes-and-inspections',
+      '1700000000004_probe-stream-subscriptions'
     ]);
     expect(await migrateOpsDatabase(url)).toEqual([]);
   });
@@ -25,7 +30,7 @@ describe('the ops database', () => {
       migrateOpsDatabase(url),
       migrateOpsDatabase(url)
     ]);
-    expect(results.map((applied) => applied.length).sort()).toEqual([0, 0, 4]);
+    expect(results.map((applied) => applied.length).sort()).toEqual([0, 0, 5]);
   });
 
   it('keeps probe runs, and an audit log the application cannot edit or delete', async () => {
@@ -65,6 +70,41 @@ describe('the ops database', () => {
           details: { jti: 'abc' }
         }
       ]);
+    } finally {
+      await ops.close();
+    }
+  });
+
+  it("keeps a run's stream subscriptions beside its report, also for runs stored before that column", async () => {
+    const url = await createTestDatabase('ops_subscriptions');
+    await runner({
+      databaseUrl: url,
+      dir: path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations'),
+      direction: 'up',
+      count: 4,
+      migrationsTable: 'pgmigrations',
+      migrationsSchema: 'public',
+      log: () => {}
+    });
+    const subscriptions = [{ stream: 'list_todos', parameters: { list_id: 'l1' }, priority: 1 as const }];
+    const before = new pg.Client({ connectionString: url });
+    await before.connect();
+    const old = await before.query<{ id: string }>(
+      `INSERT INTO syncscope.probe_runs (target, user_id, verdict, summary, started_at, duration_ms, report)
+       VALUES ('demo', 'u-1', 'consistent', 's', now(), 1, $1), ('demo', 'u-2', 'consistent', 's', now(), 1, $2)
+       RETURNING id`,
+      [probeReportFixture('consistent', { subscriptions }), probeReportFixture('consistent')]
+    );
+    await before.end();
+    await migrateOpsDatabase(url);
+    const ops = new OpsDatabase(url);
+    try {
+      const recorded = await ops.recordProbeRun(probeReportFixture('mismatch', { subscriptions }));
+      const { rows } = await ops.pool.query(
+        'SELECT id, subscriptions FROM syncscope.probe_runs WHERE id = ANY($1) ORDER BY user_id, recorded_at',
+        [[...old.rows.map((r) => r.id), recorded]]
+      );
+      expect(rows.map((r) => r.subscriptions)).toEqual([subscriptions, subscriptions, []]);
     } finally {
       await ops.close();
     }

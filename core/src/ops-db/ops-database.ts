@@ -72,15 +72,16 @@ export class OpsDatabase {
     return appendAudit(this.pool, entry);
   }
 
-  /** Stores a probe's report; returns the run's id (its permanent link). */
+  /** Stores a probe's report, and its stream subscriptions beside it; returns the run's id (its permanent link). */
   async recordProbeRun(
     report: ProbeReport | WriteProbeReport,
     origin: { jobId?: string; requestedBy?: string } = {}
   ): Promise<string> {
     const { rows } = await this.pool.query<{ id: string }>(
       `INSERT INTO syncscope.probe_runs
-         (target, user_id, verdict, summary, started_at, duration_ms, report, job_id, requested_by, kind)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+         (target, user_id, verdict, summary, started_at, duration_ms, report, job_id, requested_by, kind,
+          subscriptions)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
       [
         report.target,
         report.userId,
@@ -91,7 +92,8 @@ export class OpsDatabase {
         report,
         origin.jobId ?? null,
         origin.requestedBy ?? null,
-        'kind' in report ? report.kind : 'read'
+        'kind' in report ? report.kind : 'read',
+        JSON.stringify('subscriptions' in report ? (report.subscriptions ?? []) : [])
       ]
     );
     return rows[0]!.id;

@@ -7,7 +7,13 @@ import { migrateOpsDatabase, OpsDatabase } from '../ops-db/ops-database.ts';
 import { probeReportFixture } from '../testing/probe-report-fixture.ts';
 import { createTestDatabase } from '../testing/test-database.ts';
 import { startProbeJobWorker } from './probe-job-worker.ts';
-import { enqueueProbeJob, getProbeJob, PROBE_JOBS_CHANNEL, type ProbeJobEvent } from './probe-jobs.ts';
+import {
+  claimProbeJob,
+  enqueueProbeJob,
+  getProbeJob,
+  PROBE_JOBS_CHANNEL,
+  type ProbeJobEvent
+} from './probe-jobs.ts';
 
 const logger = createLogger('probe-jobs-test', 'silent');
 let url: string;
@@ -72,6 +78,19 @@ describe('the probe job queue', () => {
       [jobs.map((j) => j.id)]
     );
     expect(rows[0].n).toBe(jobs.length);
+  });
+
+  it('a job carries its stream subscriptions, in order, to the agent that claims it', async () => {
+    const subscriptions = [
+      { stream: 'list_todos', parameters: { list_id: 'l1' }, priority: null },
+      { stream: 'list_todos', parameters: null, priority: 0 as const }
+    ];
+    const withSubscriptions = await enqueueProbeJob(ops.pool, { ...request(200), subscriptions });
+    const without = await enqueueProbeJob(ops.pool, request(201));
+    expect(withSubscriptions.subscriptions).toEqual(subscriptions);
+    expect((await claimProbeJob(ops.pool, 'agent-s'))?.subscriptions).toEqual(subscriptions);
+    expect((await claimProbeJob(ops.pool, 'agent-s'))?.subscriptions).toEqual([]);
+    expect((await getProbeJob(ops.pool, without.id))?.subscriptions).toEqual([]);
   });
 
   it("recovers a killed agent's job: queued again and run by another agent, or failed with the reason", async () => {

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { StreamSubscription } from '../sync-rules/stream-subscriptions.ts';
 
 /**
  * The probe job queue in the ops database. The console enqueues; agents on any machine claim with
@@ -17,6 +18,8 @@ export interface ProbeJob {
   target: string;
   userId: string;
   claims: Record<string, unknown>;
+  /** Sync streams the probe's client subscribes to besides the default ones (read probes). */
+  subscriptions: StreamSubscription[];
   reason: string;
   requestedBy: string;
   status: ProbeJobStatus;
@@ -49,7 +52,7 @@ export interface ProbeJobEvent {
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
-const JOB_COLUMNS = `id, kind, target, user_id AS "userId", claims, reason, requested_by AS "requestedBy", status,
+const JOB_COLUMNS = `id, kind, target, user_id AS "userId", claims, subscriptions, reason, requested_by AS "requestedBy", status,
   attempts, max_attempts AS "maxAttempts", agent, progress, run_id AS "runId", error, created_at AS "createdAt"`;
 
 export async function enqueueProbeJob(
@@ -59,14 +62,23 @@ export async function enqueueProbeJob(
     target: string;
     userId: string;
     claims?: Record<string, unknown>;
+    subscriptions?: StreamSubscription[];
     reason: string;
     requestedBy: string;
   }
 ): Promise<ProbeJob> {
   const { rows } = await db.query<ProbeJob>(
-    `INSERT INTO syncscope.probe_jobs (kind, target, user_id, claims, reason, requested_by)
-     VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${JOB_COLUMNS}`,
-    [job.kind ?? 'read', job.target, job.userId, job.claims ?? {}, job.reason, job.requestedBy]
+    `INSERT INTO syncscope.probe_jobs (kind, target, user_id, claims, subscriptions, reason, requested_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${JOB_COLUMNS}`,
+    [
+      job.kind ?? 'read',
+      job.target,
+      job.userId,
+      job.claims ?? {},
+      JSON.stringify(job.subscriptions ?? []),
+      job.reason,
+      job.requestedBy
+    ]
   );
   const created = rows[0]!;
   await notify(db, { jobId: created.id, status: 'queued', progress: {}, sentAt: Date.now() });

@@ -70,33 +70,53 @@ export function isSubscribedTo(
   );
 }
 
-export function streamNamesOf(rules: HydratedSyncConfig): string[] {
+/** A sync stream of the rules (`streams:`), and whether it is synced without a subscription. */
+export interface RulesStream {
+  name: string;
+  autoSubscribe: boolean;
+}
+
+export function streamsOf(rules: HydratedSyncConfig): RulesStream[] {
   return rules.bucketSourceDefinitions
     .filter((d) => d.type === BucketSourceType.SYNC_STREAM)
-    .map((d) => d.name);
+    .map((d) => ({ name: d.name, autoSubscribe: d.subscribedToByDefault }));
+}
+
+export function streamNamesOf(rules: HydratedSyncConfig): string[] {
+  return streamsOf(rules).map((s) => s.name);
 }
 
 /**
- * Refuses subscriptions to streams the rules do not define. The service ignores such a subscription (the
- * stream is just missing from the checkpoint's `streams`), which for a probe would silently check nothing.
+ * The error for a subscription to a stream the rules do not define, or null when they define it. The
+ * service ignores such a subscription (the stream is just missing from the checkpoint's `streams`),
+ * which for a probe would silently check nothing.
  */
+export function unknownStreamError(rules: HydratedSyncConfig, stream: string): SyncScopeError | null {
+  const streams = streamNamesOf(rules);
+  if (streams.includes(stream)) return null;
+  const definitions = rules.bucketSourceDefinitions.map((d) => d.name);
+  const hint = definitions.includes(stream)
+    ? `"${stream}" is a bucket definition, not a sync stream: every user gets its buckets without subscribing, so drop the subscription`
+    : streams.length > 0
+      ? `subscribe to one of ${streams.map((s) => `"${s}"`).join(', ')}`
+      : 'they define no sync streams (streams:), only bucket definitions, which need no subscription';
+  return new SyncScopeError(
+    'SYNCSCOPE_E_STREAM_UNKNOWN',
+    `The sync rules define no stream "${stream}": ${hint}.`,
+    {
+      stream,
+      streams
+    }
+  );
+}
+
+/** Refuses subscriptions to streams the rules do not define (see unknownStreamError). */
 export function assertSubscribableStreams(
   rules: HydratedSyncConfig,
   subscriptions: readonly StreamSubscription[]
 ): void {
-  const streams = streamNamesOf(rules);
   for (const { stream } of subscriptions) {
-    if (streams.includes(stream)) continue;
-    const definitions = rules.bucketSourceDefinitions.map((d) => d.name);
-    const hint = definitions.includes(stream)
-      ? `"${stream}" is a bucket definition, not a sync stream: every user gets its buckets without subscribing, so drop the subscription`
-      : streams.length > 0
-        ? `subscribe to one of ${streams.map((s) => `"${s}"`).join(', ')}`
-        : 'they define no sync streams (streams:), only bucket definitions, which need no subscription';
-    throw new SyncScopeError(
-      'SYNCSCOPE_E_STREAM_UNKNOWN',
-      `The sync rules define no stream "${stream}": ${hint}.`,
-      { stream, streams }
-    );
+    const error = unknownStreamError(rules, stream);
+    if (error) throw error;
   }
 }

@@ -8,6 +8,7 @@ import { freeStackPorts } from '@syncscope/demo/stack/free-stack-ports';
 import { type RunningStack, startStack } from '@syncscope/demo/stack/start-stack';
 import pg from 'pg';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { type StreamsTarget, startStreamsTarget } from './streams-target.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const SCREENSHOTS = path.join(REPO_ROOT, 'test-results', 'screenshots');
@@ -16,10 +17,11 @@ export const SCREENSHOTS = path.join(REPO_ROOT, 'test-results', 'screenshots');
 export const E2E_METRICS_TOKEN = randomBytes(24).toString('base64url');
 
 /** The whole embedded stack (`npm start`'s code) on free ports in a throw-away home. */
-export async function startConsoleStack(): Promise<RunningStack> {
+export async function startConsoleStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<RunningStack> {
   const home = await mkdtemp(path.join(os.tmpdir(), 'syncscope-e2e-'));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    ...extraEnv,
     SYNCSCOPE_HOME: home,
     ...(await freeStackPorts()),
     SYNCSCOPE_SEED_RECORDS: '200',
@@ -75,12 +77,25 @@ export interface ConsoleSession {
   /** The demo app's database and SyncScope's ops database. */
   app: pg.Pool;
   ops: pg.Pool;
+  /** Target `streams` (sync-stream rules), when asked for. */
+  streams: StreamsTarget | null;
   close(): Promise<void>;
 }
 
-/** The embedded stack, Chromium, a page signed in as `role`, and pools on the app and ops databases. */
-export async function startConsoleSession(role: 'admin' | 'operator' | 'viewer'): Promise<ConsoleSession> {
-  const stack = await startConsoleStack();
+/**
+ * The embedded stack, Chromium, a page signed in as `role`, and pools on the app and ops databases;
+ * with `streamsTarget` (a database name prefix), also target `streams` (see streams-target.ts).
+ */
+export async function startConsoleSession(
+  role: 'admin' | 'operator' | 'viewer',
+  options: { streamsTarget?: string } = {}
+): Promise<ConsoleSession> {
+  const streams = options.streamsTarget ? await startStreamsTarget(options.streamsTarget) : null;
+  const stack = await startConsoleStack(streams?.env).catch(async (error: unknown) => {
+    await streams?.harness.close();
+    throw error;
+  });
+  await streams?.register(stack.config.home);
   const browser = await launchChromium();
   const app = new pg.Pool({ connectionString: stack.urls.postgres('app'), max: 2 });
   const ops = new pg.Pool({ connectionString: stack.urls.postgres('syncscope'), max: 2 });
@@ -92,11 +107,13 @@ export async function startConsoleSession(role: 'admin' | 'operator' | 'viewer')
     page,
     app,
     ops,
+    streams,
     async close() {
       await app.end();
       await ops.end();
       await browser.close();
       await stack.stop();
+      await streams?.harness.close();
     }
   };
 }

@@ -224,6 +224,25 @@ describe('diffStates: expected rows joined with the client database inside SQLit
     });
   });
 
+  it('without a checkpoint (the inspector), expected buckets the source puts no rows in are held as empty', () => {
+    clientHolds(expectedRows);
+    const reader = new ClientDatabase(file);
+    const actualBuckets = reader.buckets();
+    reader.close();
+    const empty = '1#by_workspace["ws-empty"]';
+    const store = storeOf(expectedRows);
+    expect(store.bucketsWithRows()).toEqual(new Set([B1]));
+    const d = diffStates({
+      expectedBuckets: [B1, empty],
+      expectedRows: store,
+      actualBuckets,
+      clientFile: file,
+      checkpoint: null,
+      emptyBuckets: [B1, empty].filter((b) => !store.bucketsWithRows().has(b))
+    });
+    expect(d).toMatchObject({ heldBuckets: [B1, empty], bucketDifferences: [] });
+  });
+
   it('reads the buckets with their checksums, without $local', () => {
     const db = new Database(file);
     db.exec(`DELETE FROM ps_buckets; INSERT INTO ps_buckets(id, name, last_op, add_checksum, op_checksum) VALUES

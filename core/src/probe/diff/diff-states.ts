@@ -34,6 +34,11 @@ export interface DiffInput {
   clientFile: string;
   /** The checkpoint the service sent, to compare the client's bucket checksums against. */
   checkpoint: CheckpointLine | null;
+  /**
+   * Buckets known to have no operations besides the checkpoint's empty ones, held like those (the
+   * inspector, which has no checkpoint: expected buckets the source puts no rows in).
+   */
+  emptyBuckets?: readonly string[];
   maxDifferences?: number;
 }
 
@@ -66,9 +71,13 @@ export function fieldDifferences(expectedJson: string, actualJson: string): Fiel
  * The client stores a bucket only once an operation of it arrives, so an empty one (a workspace without
  * records, a subscription whose parameters select nothing) never shows in its database.
  */
-export function heldBuckets(actual: readonly ActualBucket[], checkpoint: CheckpointLine | null): string[] {
+export function heldBuckets(
+  actual: readonly ActualBucket[],
+  checkpoint: CheckpointLine | null,
+  emptyBuckets: readonly string[] = []
+): string[] {
   const empty = (checkpoint?.buckets ?? []).filter((b) => b.count === 0).map((b) => b.bucket);
-  return [...new Set([...actual.map((b) => b.bucket), ...empty])];
+  return [...new Set([...actual.map((b) => b.bucket), ...empty, ...emptyBuckets])];
 }
 
 export function bucketDifferencesOf(
@@ -215,7 +224,7 @@ export function diffStates(input: DiffInput): StateDiff {
     });
     const rowDifferences = read();
     const tables = Object.values(perTable);
-    const held = heldBuckets(input.actualBuckets, input.checkpoint);
+    const held = heldBuckets(input.actualBuckets, input.checkpoint, input.emptyBuckets);
     return {
       heldBuckets: held,
       bucketDifferences: bucketDifferencesOf(input.expectedBuckets, held),

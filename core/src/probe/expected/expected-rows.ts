@@ -300,6 +300,16 @@ export class SpilledExpectedRows implements ExpectedRowStore {
     for (const r of all.iterate()) yield fromStored(r);
   }
 
+  /** The buckets at least one expected row is in. */
+  bucketsWithRows(): Set<string> {
+    this.ensureFinished();
+    const buckets = this.db
+      .prepare<[], string>('SELECT DISTINCT b.value FROM expected, json_each(expected.buckets) AS b')
+      .pluck()
+      .all();
+    return new Set(buckets);
+  }
+
   /**
    * Closes a finished store and leaves its file for `adopt` (on another thread); returns the number of
    * distinct rows.

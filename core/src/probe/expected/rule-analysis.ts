@@ -7,6 +7,7 @@
 import { JSONBig } from '@powersync/service-jsonbig';
 import {
   type BucketDataSource,
+  type BucketSource,
   type HydrationState,
   SqlBucketDescriptor,
   type SqlDataQuery,
@@ -349,6 +350,13 @@ export function hydrationStateOf(rules: LoadedSyncRules): HydrationState {
 
 export function bucketPrefixOf(rules: LoadedSyncRules, source: BucketDataSource): string {
   return hydrationStateOf(rules).getBucketSourceScope(source).bucketPrefix;
+}
+
+/** The bucket definition or sync stream a bucket id belongs to (its data source's prefix), if any. */
+export function definitionOfBucket(rules: LoadedSyncRules, bucket: string): BucketSource | undefined {
+  return rules.hydrated.bucketSourceDefinitions.find((d) =>
+    d.dataSources.some((s) => bucket.startsWith(`${bucketPrefixOf(rules, s)}[`))
+  );
 }
 
 /** The named parameter values a bucket id carries: `1#by_workspace["ws-1"]` → `{workspace_id: 'ws-1'}`. */

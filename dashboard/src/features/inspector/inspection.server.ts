@@ -32,7 +32,9 @@ export async function inspect(record: InspectedDatabase): Promise<{
   let comparison: SourceComparison | { error: string } | null = null;
   if (record.target && record.userId) {
     try {
-      comparison = await compareWithSource(await loadTarget(record.target), record.userId, record.filePath);
+      comparison = await compareWithSource(await loadTarget(record.target), record.userId, record.filePath, {
+        subscriptions: inspection.streamSubscriptions
+      });
     } catch (error) {
       comparison = { error: (error as Error).message };
     }

@@ -3,6 +3,9 @@ import { copyFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PowerSyncDatabase } from '@powersync/node';
+import { exportStreamsClientDatabase } from '@syncscope/agent/probe-integration/stream-client';
+import { subscribeToWorkspace } from '@syncscope/agent/probe-integration/workspace-streams';
+import { formatSubscription } from '@syncscope/core/sync-rules/subscription-text';
 import { ArticleConnector } from '@syncscope/demo/client/article-connector';
 import { demoClientSchema } from '@syncscope/demo/client/demo-client-schema';
 import { DEMO_USERS, recordId, workspaceId } from '@syncscope/demo/seed/seed-plan';
@@ -18,6 +21,7 @@ import {
   signIn,
   startConsoleSession
 } from '../../e2e/console-stack.ts';
+import { STREAMS_TARGET } from '../../e2e/streams-target.ts';
 
 let session: ConsoleSession;
 let stack: RunningStack;
@@ -27,7 +31,7 @@ let page: Page;
 let dir: string;
 
 beforeAll(async () => {
-  session = await startConsoleSession('operator');
+  session = await startConsoleSession('operator', { streamsTarget: 'console_inspect_streams' });
   ({ stack, browser, ops, page } = session);
   dir = await mkdtemp(path.join(os.tmpdir(), 'syncscope-inspect-'));
 }, 240_000);
@@ -152,4 +156,55 @@ describe('the client database inspector', () => {
     );
     expect(forged).toBe(403);
   });
+
+  it('shows the sync-stream subscriptions a client keeps, and expects the rows of the ones it still requests', async () => {
+    const alice = DEMO_USERS.alice.id;
+    const exported = (name: string, release: boolean) =>
+      exportStreamsClientDatabase(session.streams!.harness, alice, path.join(dir, name), [
+        { workspace: 1 },
+        { workspace: 2, ttl: 1, release }
+      ]);
+    const rows = () => page.getByTestId('client-subscriptions').locator('tbody tr').allTextContents();
+    const comparison = () => page.getByTestId('inspection-comparison').textContent();
+
+    await upload(await exported('alice-streams.db', false), { target: STREAMS_TARGET, user: alice });
+    await page.waitForURL(/\/inspector\/[0-9a-f-]{36}$/);
+    expect(await rows()).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^${escapeRegExp(formatSubscription(subscribeToWorkspace(1)))}requested, expires .* \\(TTL 86400 s\\)`
+        )
+      ),
+      expect.stringMatching(
+        new RegExp(
+          `^${escapeRegExp(formatSubscription(subscribeToWorkspace(2)))}requested, expires .* \\(TTL 1 s\\)`
+        )
+      ),
+      expect.stringMatching(/^my_workspacesdefault stream: the service syncs it without a subscription/)
+    ]);
+    await expect(comparison()).resolves.toMatch(
+      /consistent.*matches the source \(with the client's 2 stream subscriptions\): \d+ rows in \d+ buckets/s
+    );
+    await screenshot(page, 'inspector-subscriptions');
+
+    // The screen showing workspace 2 closed and its 1 s TTL ran out: the client drops it when it next connects.
+    const released = await exported('alice-streams-released.db', true);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await upload(released, { target: STREAMS_TARGET, user: alice });
+    await page.waitForURL(/\/inspector\/[0-9a-f-]{36}$/);
+    expect((await rows())[1]).toMatch(/expired .* \(TTL 1 s\): not requested any more/);
+    const text = (await comparison()) ?? '';
+    expect(text).toMatch(
+      /mismatch.*40 row and 1 bucket differences .* \(with the client's 1 stream subscription\)/s
+    );
+    expect(text).toContain(
+      `of stream workspace_records, which the client no longer requests: ${formatSubscription(subscribeToWorkspace(2))} expired`
+    );
+    expect(text).not.toContain(workspaceId(1));
+    await screenshot(page, 'inspector-subscription-expired');
+  });
 });
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -6,6 +6,7 @@ import { authorizeRoute, errorResponse } from '@/features/auth/guard.server';
 import { audit } from '@/server/audit';
 import { opsPool } from '@/server/ops-pool';
 import { listTargets, loadTarget } from '@/server/targets';
+import { parseProbeSubscriptions } from './probe-subscriptions.server';
 
 const probeRequestSchema = z.strictObject({
   kind: z.enum(['read', 'write']).default('read'),
@@ -13,6 +14,8 @@ const probeRequestSchema = z.strictObject({
   /** The user to probe (read probes); a write probe writes as the target's configured test user. */
   userId: z.string().trim().min(1).max(256).optional(),
   claims: z.record(z.string(), z.unknown()).optional(),
+  /** The form's stream subscriptions, one `NAME`, `NAME=JSON` or `NAME@PRIORITY=JSON` per line (read probes). */
+  subscriptions: z.string().max(20_000).default(''),
   reason: z
     .string()
     .trim()
@@ -53,19 +56,29 @@ export async function handleEnqueueProbe(request: Request): Promise<Response> {
       'SYNCSCOPE_E_PROBE_TOKEN_INVALID',
       `Claims may not set ${reserved.join(', ')}: the probe token sets them itself.`
     );
+  if (kind === 'write' && parsed.data.subscriptions.trim())
+    return errorResponse(
+      400,
+      'SYNCSCOPE_E_REQUEST_INVALID',
+      "subscriptions: a write probe syncs as the target's test user with the default streams only; drop them, or run a read probe."
+    );
+  const read = await parseProbeSubscriptions(target, parsed.data.subscriptions);
+  if ('error' in read) return errorResponse(read.error.status, read.error.code, read.error.message);
+  const { subscriptions } = read;
   await audit({
     actor: auth.user.email,
     action: 'probe.requested',
     target,
     subjectUser: userId,
     reason,
-    details: { kind, claims: Object.keys(claims ?? {}) }
+    details: { kind, claims: Object.keys(claims ?? {}), subscriptions }
   });
   const job = await enqueueProbeJob(opsPool(), {
     kind,
     target,
     userId,
     claims,
+    subscriptions,
     reason,
     requestedBy: auth.user.email
   });

@@ -3,15 +3,21 @@ import { useRouter } from 'next/navigation';
 import { useEffect, useState } from 'react';
 import { buttonClass, FormError, inputClass } from '@/ui/primitives';
 import { useHydrated } from '@/ui/use-hydrated';
+import { SubscriptionsField } from './subscriptions-field';
 
 interface Props {
   targets: string[];
   initialTarget?: string;
   initialUser?: string;
+  /** Subscription lines to start with (a result's "probe again"). */
+  initialSubscriptions?: string;
 }
 
-/** Target, user (searched in the source database), optional JWT claims, and the reason (audited). */
-export function ProbeForm({ targets, initialTarget, initialUser }: Props) {
+/**
+ * Target, user (searched in the source database), optional JWT claims and stream subscriptions, and the
+ * reason (audited).
+ */
+export function ProbeForm({ targets, initialTarget, initialUser, initialSubscriptions }: Props) {
   const router = useRouter();
   const [target, setTarget] = useState(initialTarget ?? targets[0] ?? '');
   const [user, setUser] = useState(initialUser ?? '');
@@ -55,7 +61,13 @@ export function ProbeForm({ targets, initialTarget, initialUser }: Props) {
     const response = await fetch('/api/probes', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ target, userId: user.trim(), claims, reason: form.get('reason') })
+      body: JSON.stringify({
+        target,
+        userId: user.trim(),
+        claims,
+        subscriptions: form.get('subscriptions') ?? '',
+        reason: form.get('reason')
+      })
     });
     const body = (await response.json().catch(() => null)) as {
       jobId?: string;
@@ -115,6 +127,7 @@ export function ProbeForm({ targets, initialTarget, initialUser }: Props) {
           placeholder='{"tenant_id": "t1"}'
         />
       </label>
+      <SubscriptionsField target={target} initial={initialSubscriptions} />
       <label className="grid gap-1">
         <span className="text-xs text-zinc-500">Reason (goes to the audit log)</span>
         <input

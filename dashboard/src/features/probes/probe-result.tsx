@@ -1,5 +1,6 @@
 import { Badge, Card, Mono, TextLink, Time } from '@/ui/primitives';
 import type { ProbeRunDetail, ReadReport } from './probe-runs.server';
+import { SubscriptionList } from './subscription-list';
 
 const PHASE_ORDER = ['mint', 'schema', 'sync', 'expected', 'diff', 'settle', 'write-checkpoint'];
 
@@ -37,6 +38,9 @@ export function ProbeResult({ run, report }: { run: ProbeRunDetail; report: Read
               .map(([k, v]) => `${k} ${v} ms`)
               .join(' · ')}
           </Mono>
+        </Item>
+        <Item label="Stream subscriptions" wide testId="probe-subscriptions">
+          <SubscriptionList subscriptions={run.subscriptions} none="none (default streams only)" />
         </Item>
       </dl>
       {report.error ? (
@@ -120,9 +124,20 @@ export function ProbeResult({ run, report }: { run: ProbeRunDetail; report: Read
   );
 }
 
-function Item({ label, children }: { label: string; children: React.ReactNode }) {
+function Item({
+  label,
+  wide = false,
+  testId,
+  children
+}: {
+  label: string;
+  /** Spans the whole row (long values). */
+  wide?: boolean;
+  testId?: string;
+  children: React.ReactNode;
+}) {
   return (
-    <div>
+    <div className={wide ? 'col-span-2 sm:col-span-4' : undefined} data-testid={testId}>
       <dt className="text-zinc-500">{label}</dt>
       <dd>{children}</dd>
     </div>

@@ -1,5 +1,6 @@
 import 'server-only';
 import type { ProbeReport, RowDifference } from '@syncscope/core/probe/probe-types';
+import type { StreamSubscription } from '@syncscope/core/sync-rules/stream-subscriptions';
 import type { WriteProbeReport } from '@syncscope/core/write-probe/write-probe-types';
 import { opsPool } from '@/server/ops-pool';
 
@@ -8,6 +9,8 @@ export interface ProbeRunSummary {
   kind: 'read' | 'write';
   target: string;
   userId: string;
+  /** The sync streams the probe's client subscribed to, besides the default ones. */
+  subscriptions: StreamSubscription[];
   verdict: string;
   summary: string;
   startedAt: Date;
@@ -23,7 +26,7 @@ export interface ProbeRunFilters {
   until?: string;
 }
 
-const SUMMARY_COLUMNS = `id, kind, target, user_id AS "userId", verdict, summary, started_at AS "startedAt",
+const SUMMARY_COLUMNS = `id, kind, target, user_id AS "userId", subscriptions, verdict, summary, started_at AS "startedAt",
   duration_ms AS "durationMs", requested_by AS "requestedBy"`;
 
 function whereClause(filters: ProbeRunFilters): { sql: string; values: unknown[] } {

@@ -9,10 +9,10 @@ export const metadata: Metadata = { title: 'Probe a user' };
 export default async function ProbePage({
   searchParams
 }: {
-  searchParams: Promise<{ target?: string; user?: string }>;
+  searchParams: Promise<{ target?: string; user?: string; subscriptions?: string }>;
 }) {
   await requirePageUser('operator');
-  const { target, user } = await searchParams;
+  const { target, user, subscriptions } = await searchParams;
   const targets = await listTargets();
   return (
     <>
@@ -23,7 +23,12 @@ export default async function ProbePage({
         cause. Impersonation is audited with your reason.
       </p>
       {targets.length ? (
-        <ProbeForm targets={targets} initialTarget={target} initialUser={user} />
+        <ProbeForm
+          targets={targets}
+          initialTarget={target}
+          initialUser={user}
+          initialSubscriptions={subscriptions}
+        />
       ) : (
         <Empty>No targets: add one to the targets file (docs/targets.md).</Empty>
       )}

@@ -1,6 +1,7 @@
 import type { Metadata } from 'next';
 import { requirePageUser } from '@/features/auth/guard.server';
 import { listProbeRuns } from '@/features/probes/probe-runs.server';
+import { SubscriptionList } from '@/features/probes/subscription-list';
 import { listTargets } from '@/server/targets';
 import {
   Badge,
@@ -76,7 +77,7 @@ export default async function ProbesPage({ searchParams }: { searchParams: Promi
       {runs.length ? (
         <table className="w-full text-left" data-testid="probe-runs">
           <TableHead
-            labels={['Started', 'Kind', 'Target', 'User', 'Verdict', 'Summary', 'Duration']}
+            labels={['Started', 'Kind', 'Target', 'User', 'Subscriptions', 'Verdict', 'Summary', 'Duration']}
             right={['Duration']}
           />
           <tbody>
@@ -91,6 +92,9 @@ export default async function ProbesPage({ searchParams }: { searchParams: Promi
                 <td className="pr-3">{run.target}</td>
                 <td className="pr-3">
                   <Mono nowrap>{run.userId}</Mono>
+                </td>
+                <td className="pr-3 text-xs">
+                  <SubscriptionList subscriptions={run.subscriptions} none="—" />
                 </td>
                 <td className="pr-3">
                   <Badge value={run.verdict} />

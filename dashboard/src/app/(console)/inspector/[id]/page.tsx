@@ -1,6 +1,7 @@
 import type { Metadata } from 'next';
 import { notFound } from 'next/navigation';
 import { requirePageUser } from '@/features/auth/guard.server';
+import { ClientSubscriptions } from '@/features/inspector/client-subscriptions';
 import { DeleteInspectionButton } from '@/features/inspector/delete-button';
 import { inspect } from '@/features/inspector/inspection.server';
 import { getInspectedDatabase } from '@/features/inspector/inspector-store.server';
@@ -110,6 +111,7 @@ export default async function InspectionPage({ params }: { params: Promise<{ id:
           </table>
         </Card>
       </div>
+      <ClientSubscriptions subscriptions={inspection.streamSubscriptions} at={inspection.inspectedAt} />
       <Card title="Against the source">
         {comparison === null ? (
           <Empty>Give a target and the user when uploading to compare the synced rows with the source.</Empty>
@@ -121,6 +123,9 @@ export default async function InspectionPage({ params }: { params: Promise<{ id:
               <Badge value={comparison.verdict} /> {comparison.summary}
             </p>
             <ul className="space-y-1 text-xs">
+              {comparison.notes.map((note) => (
+                <li key={note}>{note}</li>
+              ))}
               {comparison.buckets.differences.map((d) => (
                 <li key={d.bucket}>{d.explanation}</li>
               ))}

@@ -1,3 +1,4 @@
+import { formatSubscription } from '@syncscope/core/sync-rules/subscription-text';
 import type { Metadata } from 'next';
 import { notFound } from 'next/navigation';
 import { requirePageUser } from '@/features/auth/guard.server';
@@ -49,7 +50,13 @@ export default async function ProbeRunPage({
       <PageHeader title={`Probe of ${run.userId} on ${run.target}`}>
         {user.role !== 'viewer' ? (
           <TextLink
-            href={`/probe?target=${encodeURIComponent(run.target)}&user=${encodeURIComponent(run.userId)}`}
+            href={`/probe?${new URLSearchParams({
+              target: run.target,
+              user: run.userId,
+              ...(run.subscriptions.length
+                ? { subscriptions: run.subscriptions.map(formatSubscription).join('\n') }
+                : {})
+            })}`}
           >
             probe again
           </TextLink>

@@ -3,6 +3,7 @@ import type { Metadata } from 'next';
 import { notFound, redirect } from 'next/navigation';
 import { requirePageUser } from '@/features/auth/guard.server';
 import { ProbeProgress } from '@/features/probes/probe-progress';
+import { SubscriptionList } from '@/features/probes/subscription-list';
 import { opsPool } from '@/server/ops-pool';
 import { Mono, PageHeader } from '@/ui/primitives';
 
@@ -23,6 +24,12 @@ export default async function ProbeJobPage({ params }: { params: Promise<{ id: s
       <p className="mb-4 text-xs text-zinc-500">
         Job <Mono>{job.id}</Mono> · requested by {job.requestedBy} · reason: {job.reason}
       </p>
+      {job.subscriptions.length ? (
+        <div className="mb-4 text-xs" data-testid="job-subscriptions">
+          <span className="text-zinc-500">Stream subscriptions:</span>
+          <SubscriptionList subscriptions={job.subscriptions} none="" />
+        </div>
+      ) : null}
       <ProbeProgress
         jobId={job.id}
         kind={job.kind}
