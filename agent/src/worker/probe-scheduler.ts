@@ -40,8 +40,9 @@ export async function startProbeScheduler(options: {
     });
     if (!target?.schedule) continue;
     const everyMs = target.schedule.everySeconds * 1000;
-    for (const [i, userId] of target.schedule.users.entries()) {
-      const key = `${name}\u0000${userId}`;
+    for (const [i, { userId, subscriptions }] of target.schedule.users.entries()) {
+      // One user may be scheduled with several sets of subscriptions: each is a pair of its own.
+      const key = `${name}\u0000${userId}\u0000${JSON.stringify(subscriptions)}`;
       const tick = () => {
         if (stopped || running.has(key)) return;
         // The target is read again for every run, so rotated secrets and edited rules apply.
@@ -50,6 +51,7 @@ export async function startProbeScheduler(options: {
             probeTarget({
               target: fresh,
               userId,
+              subscriptions,
               logger: options.logger,
               metrics: options.metrics,
               expectedStateWorker: options.expectedStateWorker,

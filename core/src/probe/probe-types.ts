@@ -33,9 +33,15 @@ export interface ProbeTarget {
   /** The synthetic write probe's test user, row and upload credential. */
   writeProbe?: WriteProbeSettings;
   /** Users the agent probes on its own, and how often. */
-  schedule?: { users: string[]; everySeconds: number };
+  schedule?: { users: ScheduledUser[]; everySeconds: number };
   /** SyncScope's ops database, where probe runs and audit entries are written (optional). */
   opsDatabaseUrl?: string;
+}
+
+/** A user a target's schedule probes, with the stream subscriptions their client makes (often none). */
+export interface ScheduledUser {
+  userId: string;
+  subscriptions: StreamSubscription[];
 }
 
 export interface WriteProbeSettings {

@@ -252,6 +252,13 @@ const INVALID: [string, string, string][] = [
     'F: targets.prod.signing_key.private_jwk: (from !env JHS) is a oct key; probe keys are RS256 (RSA), ES256 (EC P-256) or EdDSA (OKP Ed25519)'
   ],
   [
+    'malformed scheduled subscription',
+    one(
+      `${VALID_TARGET}    schedule: { users: [{ user: u-1, subscribe: ['lists={"id":'] }], every_seconds: 60 }\n`
+    ),
+    `F: targets.prod.schedule.users.0.subscribe.0: the parameters are not valid JSON (Unexpected end of JSON input); write NAME, NAME=JSON or NAME@PRIORITY=JSON, e.g. 'list_todos={"list_id":"l1"}'`
+  ],
+  [
     'missing rules file',
     swap('rules.yaml', 'missing-rules.yaml'),
     'F: targets.prod.sync_rules.path: cannot read DIR/missing-rules.yaml (no such file); paths are relative to the targets file'
@@ -372,6 +379,29 @@ targets:
       adminToken: '[redacted]',
       sourceUrl: 'postgres://probe:***@db.internal:5432/app',
       signing: '[ProbeSigningKey kid=probe-1]'
+    });
+  });
+
+  it('schedules users by id, or with the stream subscriptions their client makes', async () => {
+    const file = await targetsFile(
+      one(
+        `${VALID_TARGET}    schedule:\n      every_seconds: 60\n      users:\n        - u-1\n` +
+          `        - user: u-2\n          subscribe: ['lists={"list_id":"l1"}', 'todos@1']\n`
+      )
+    );
+    const target = await loadTarget(file, 'prod', ENV);
+    expect(target.schedule).toEqual({
+      everySeconds: 60,
+      users: [
+        { userId: 'u-1', subscriptions: [] },
+        {
+          userId: 'u-2',
+          subscriptions: [
+            { stream: 'lists', parameters: { list_id: 'l1' }, priority: null },
+            { stream: 'todos', parameters: null, priority: 1 }
+          ]
+        }
+      ]
     });
   });
 

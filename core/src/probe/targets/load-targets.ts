@@ -4,7 +4,8 @@ import { importJWK, type JWK } from 'jose';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { SyncScopeError } from '../../errors/index.ts';
-import type { ProbeSigningKey, ProbeTarget } from '../probe-types.ts';
+import { parseSubscriptionText } from '../../sync-rules/subscription-text.ts';
+import type { ProbeSigningKey, ProbeTarget, ScheduledUser } from '../probe-types.ts';
 import { hideOnPrint, urlWithoutPassword } from '../tokens/hide-secrets.ts';
 import { hideSigningKey } from '../tokens/mint-probe-token.ts';
 import {
@@ -377,7 +378,12 @@ async function resolveTarget(
     ...(extraClaims ? { extraClaims } : {}),
     ...(uploadUrl ? { uploadUrl } : {}),
     ...(entry.schedule
-      ? { schedule: { users: entry.schedule.users, everySeconds: entry.schedule.every_seconds } }
+      ? {
+          schedule: {
+            users: entry.schedule.users.map(scheduledUserOf),
+            everySeconds: entry.schedule.every_seconds
+          }
+        }
       : {}),
     ...(entry.write_probe && uploadToken
       ? {
@@ -455,4 +461,10 @@ export async function loadTarget(
   options: Omit<LoadTargetsOptions, 'only'> = {}
 ): Promise<ProbeTarget> {
   return (await loadTargets(file, env, { ...options, only: [name] })).get(name)!;
+}
+
+/** A schedule entry: a bare user id, or `{user, subscribe: [NAME=JSON, …]}` (checked by the schema). */
+function scheduledUserOf(entry: string | { user: string; subscribe: string[] }): ScheduledUser {
+  if (typeof entry === 'string') return { userId: entry, subscriptions: [] };
+  return { userId: entry.user, subscriptions: entry.subscribe.map(parseSubscriptionText) };
 }

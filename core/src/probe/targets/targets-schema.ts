@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
 import { z } from 'zod';
+import { readSubscriptionText } from '../../sync-rules/subscription-text.ts';
 import { RESERVED_PROBE_CLAIMS } from '../tokens/mint-probe-token.ts';
 
 /**
@@ -182,9 +183,28 @@ export const TARGET_KEYS = [
   'schedule'
 ] as const;
 
+/** `NAME`, `NAME=JSON` or `NAME@PRIORITY=JSON`, as `syncscope probe --subscribe` takes it. */
+const subscriptionText = z.string().superRefine((text, ctx) => {
+  const read = readSubscriptionText(text);
+  if ('problem' in read)
+    ctx.addIssue({
+      code: 'custom',
+      message: `${read.problem}; write NAME, NAME=JSON or NAME@PRIORITY=JSON, e.g. 'list_todos={"list_id":"l1"}'`
+    });
+});
+
+/** A scheduled user whose client subscribes to sync streams (an app that uses explicit subscriptions). */
+const scheduledUserSchema = z.strictObject({
+  user: nonEmptyString('the user id the probe syncs as'),
+  subscribe: z.array(subscriptionText).min(1).max(50)
+});
+
 /** Users an agent probes on its own, every `every_seconds` (their verdicts feed metrics and the trend). */
 const scheduleSchema = z.strictObject({
-  users: z.array(z.string().min(1)).min(1).max(100),
+  users: z
+    .array(z.union([z.string().min(1), scheduledUserSchema]))
+    .min(1)
+    .max(100),
   every_seconds: z.number().int().min(5).max(86_400)
 });
 

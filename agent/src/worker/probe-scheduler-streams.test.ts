@@ -1,0 +1,68 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createLogger } from '@syncscope/core';
+import { migrateOpsDatabase, OpsDatabase } from '@syncscope/core/ops-db/ops-database';
+import { targetsSource } from '@syncscope/core/probe/targets/resolve-target';
+import { createTestDatabase } from '@syncscope/core/testing/test-database';
+import { DEMO_USERS, workspaceId } from '@syncscope/demo/seed/seed-plan';
+import { describe, expect, it } from 'vitest';
+import { SecretScrubber } from '../output/secret-scrubber.ts';
+import {
+  harnessTargetEntry,
+  harnessTargetEnv,
+  startProbeHarness
+} from '../probe-integration/probe-harness.ts';
+import {
+  RECORDS_PER_WORKSPACE,
+  subscribeToWorkspace,
+  WORKSPACE_STREAMS
+} from '../probe-integration/workspace-streams.ts';
+import { startProbeScheduler } from './probe-scheduler.ts';
+
+// A file of its own: a second dev sync server in the same file would want the first one's replication slot.
+describe('scheduled probes of an app that subscribes to sync streams', () => {
+  it("probes with the scheduled user's subscriptions, and stores them with the run", async () => {
+    const streams = await startProbeHarness('scheduled_streams', WORKSPACE_STREAMS);
+    const opsUrl = await createTestDatabase('scheduled_streams_ops');
+    await migrateOpsDatabase(opsUrl);
+    const streamsOps = new OpsDatabase(opsUrl);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'syncscope-schedule-streams-'));
+    try {
+      await writeFile(path.join(dir, 'sync_rules.yaml'), WORKSPACE_STREAMS);
+      const subscribe = `workspace_records={"workspace_id":"${workspaceId(1)}"}`;
+      await writeFile(
+        path.join(dir, 'targets.yaml'),
+        `targets:\n${harnessTargetEntry(streams, 'streams', 'sync_rules.yaml')}` +
+          `    schedule:\n      every_seconds: 60\n      users:\n` +
+          `        - user: ${DEMO_USERS.alice.id}\n          subscribe: ['${subscribe}']\n`
+      );
+      const scheduler = await startProbeScheduler({
+        targets: targetsSource(path.join(dir, 'targets.yaml'), harnessTargetEnv(streams, 'streams')),
+        logger: createLogger('schedule-test', 'silent'),
+        scrubber: new SecretScrubber(),
+        ops: streamsOps
+      });
+      expect(scheduler.scheduled).toBe(1);
+      const stored = async () =>
+        (
+          await streamsOps.pool.query<{ verdict: string; subscriptions: unknown; records: unknown }>(
+            "SELECT verdict, subscriptions, report->'rows'->'perTable'->'records' AS records FROM syncscope.probe_runs"
+          )
+        ).rows;
+      const until = Date.now() + 60_000; // one pair: its first run comes at once
+      while ((await stored()).length === 0 && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 250));
+      await scheduler.stop();
+      const [run] = await stored();
+      expect(run?.verdict).toBe('consistent');
+      expect(run?.subscriptions).toEqual([subscribeToWorkspace(1)]);
+      // The subscribed stream's rows were expected and synced, not just the default stream's.
+      expect(run?.records).toEqual({ expected: RECORDS_PER_WORKSPACE, actual: RECORDS_PER_WORKSPACE });
+    } finally {
+      await streamsOps.close();
+      await streams.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
