@@ -63,7 +63,7 @@ async function compute(request: ExpectedStateRequest): Promise<ExpectedStateRepl
 async function partition(request: PartitionRequest): Promise<ExpectedStateReply> {
   const { id, kind: _kind, ...scan } = request;
   try {
-    return { id, ok: true, partition: await scanPartition(scan, rulesOf(scan.rulesYaml, scan.rulesFile)) };
+    return { id, ok: true, partition: await scanPartition(scan, rulesOf(scan.rulesYaml)) };
   } catch (error) {
     return failure(id, error);
   }

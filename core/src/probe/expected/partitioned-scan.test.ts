@@ -11,6 +11,7 @@ import {
   type PartitionScanRequest,
   partitionThreshold,
   planPartitions,
+  retryInline,
   scanPartition
 } from './partitioned-scan.ts';
 import { exportSnapshot, openSourceSession } from './source-session.ts';
@@ -197,6 +198,33 @@ describe('a large table scanned in partitions', () => {
     const timeout = new SyncScopeError('SYNCSCOPE_E_PROBE_SOURCE_TIMEOUT', 'took too long');
     const error = await compute(new InThreadHelpers(() => timeout)).catch((e: unknown) => e);
     expect(error).toBe(timeout);
+  });
+
+  it('reports a statement timeout in a partition as the probe’s timeout error, so it is not scanned again', async () => {
+    const session = await openSourceSession(url);
+    try {
+      const tables = await resolveRuleTables(session.client, rules.hydrated.getSourceTables(), rules.yaml);
+      const records = tables.find((t) => t.key === 'public.records')!;
+      const slow: PartitionScanRequest = {
+        sourceUrl: url,
+        snapshot: await exportSnapshot(session),
+        statementTimeoutMs: 100,
+        rulesYaml: rules.yaml,
+        table: records,
+        sourceIndexes: [0],
+        bucketIds: [],
+        where: '(SELECT true FROM pg_sleep(1))',
+        params: [],
+        part: { from: 0, to: null },
+        spillFile: spillFilePath(),
+        tag: 0
+      };
+      const error = await scanPartition(slow, rules).catch((e: unknown) => e);
+      expect((error as SyncScopeError).code).toBe('SYNCSCOPE_E_PROBE_SOURCE_TIMEOUT');
+      expect(retryInline(error)).toBe(false);
+    } finally {
+      await session.close();
+    }
   });
 
   it("reads the coordinator's snapshot, not rows committed since", async () => {

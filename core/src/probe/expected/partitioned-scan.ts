@@ -1,5 +1,5 @@
 /**
- * A large table's data scan split by page ranges across threads. Evaluating rows through the sync rules
+ * A large table's data scan split into parts across threads. Evaluating rows through the sync rules
  * costs several times what reading them does, so one thread caps the expected state at ~0.2× of a plain
  * scan; partitions scale it with the cores. Every partition reads the coordinating session's exported
  * snapshot, so the expected state stays one consistent snapshot. Each helper spills its rows to a file of
@@ -16,7 +16,7 @@ import type { LoadedSyncRules } from '../../sync-rules/load-sync-rules.ts';
 import { addDataRows, type DataRowsTarget } from './data-rows.ts';
 import { SpilledExpectedRows, spillFilePath } from './expected-rows.ts';
 import { scanRows, selectFrom, type TextRow } from './row-scan.ts';
-import { exportSnapshot, openSourceSession, type SourceSession } from './source-session.ts';
+import { exportSnapshot, openSourceSession, type SourceSession, toProbeError } from './source-session.ts';
 import type { SourceTableInfo } from './source-tables.ts';
 
 /**
@@ -32,7 +32,6 @@ export interface PartitionScanRequest {
   snapshot: string;
   statementTimeoutMs: number;
   rulesYaml: string;
-  rulesFile?: string;
   table: SourceTableInfo;
   /** Indexes into the rules' data sources matching the table: the ones the user has buckets of. */
   sourceIndexes: number[];
@@ -177,7 +176,8 @@ export async function scanPartition(
     return { rowsRead, rowsKept, errors };
   } catch (error) {
     store.close();
-    throw error;
+    // As the coordinator's own reads would: a statement timeout becomes SYNCSCOPE_E_PROBE_SOURCE_TIMEOUT.
+    throw toProbeError(error, request.sourceUrl, request.statementTimeoutMs);
   } finally {
     await session?.close();
   }
