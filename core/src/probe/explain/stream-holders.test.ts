@@ -43,6 +43,9 @@ streams:
   my_tickets:
     auto_subscribe: true
     query: SELECT * FROM tickets WHERE owner = auth.user_id() OR assignee = auth.user_id()
+  active_notes:
+    auto_subscribe: true
+    query: SELECT * FROM anotes WHERE workspace_id IN (SELECT workspace_id FROM memberships WHERE user_id = auth.user_id()) AND auth.user_id() IN (SELECT user_id FROM active_users)
 `;
 const lineOf = (text: string) => YAML.split('\n').findIndex((l) => l.includes(text)) + 1;
 
@@ -102,7 +105,14 @@ describe('explain names who holds a sync-stream bucket', () => {
        INSERT INTO logs VALUES ('l1', 'boot');
        INSERT INTO shouts VALUES ('s1', 'U-ALICE');
        INSERT INTO flags VALUES ('f1', 'beta');
-       INSERT INTO tickets VALUES ('tk1', 'u-hank', 'u-ivy');`
+       INSERT INTO tickets VALUES ('tk1', 'u-hank', 'u-ivy');
+       -- More active users than explain keeps rows of, quinn (the one member) last.
+       CREATE TABLE active_users(id text primary key, user_id text);
+       CREATE TABLE anotes(id text primary key, workspace_id text);
+       INSERT INTO active_users SELECT 'au-' || i, 'u-active-' || i FROM generate_series(1, 1500) i;
+       INSERT INTO active_users VALUES ('au-quinn', 'u-quinn');
+       INSERT INTO memberships VALUES ('m-quinn-q', 'u-quinn', 'ws-q');
+       INSERT INTO anotes VALUES ('an1', 'ws-q');`
     );
   });
   afterAll(async () => client?.end());
@@ -240,6 +250,13 @@ describe('explain names who holds a sync-stream bucket', () => {
     expect(b.holders).toMatchObject({ kind: 'users', userIds: ['u-frank'], parameterRowCount: 1 });
     expect(await holds('logs', 'l1', 'u-frank')).toBe(true);
     expect(await holds('logs', 'l1', 'u-alice')).toBe(false);
+  });
+
+  it('more rows than it keeps, combining to none: unknown, never a wrong "nobody"', async () => {
+    const b = await bucketOf('anotes', 'an1');
+    expect(b.holders.kind).toBe('unknown');
+    expect(b.holders.description).toContain('more than 1,000 rows');
+    expect(await holds('anotes', 'an1', 'u-quinn')).toBe(true);
   });
 
   it('a parameter read through an expression is not guessed: unknown, saying why', async () => {

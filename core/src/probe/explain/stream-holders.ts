@@ -432,6 +432,16 @@ export async function streamBucketHolders(
   if (nobody.length > 0)
     return { kind: 'nobody', userIds: [], description: `nobody: ${nobody.join('; ')}`, ...evidence };
   const { holders, truncated } = joined(start, constraints);
+  // Only the first rows of each subquery were kept: an empty join of those says nothing of the rest.
+  const capped = constraints.some((c) => c.count > c.options.length);
+  if (holders.length === 0 && capped) {
+    return {
+      kind: 'unknown',
+      userIds: [],
+      description: `not worked out: a subquery of ${stream.name} (line ${stream.line}) matches more than ${MAX_EVIDENCE_ROWS.toLocaleString('en-US')} rows, and the first ones kept do not combine; probe or explain a given user instead`,
+      ...evidence
+    };
+  }
   if (holders.length === 0) {
     return {
       kind: 'nobody',
