@@ -222,6 +222,16 @@ describe('diffStates: expected rows joined with the client database inside SQLit
       heldBuckets: [B1],
       bucketDifferences: [{ kind: 'missing', bucket: empty }]
     });
+    // Revoked since the checkpoint the probe holds (the preflight's): not expected, so not held, and
+    // not an "extra" bucket that no settle window could clear.
+    const revoked = diffStates({
+      expectedBuckets: [B1],
+      expectedRows: storeOf(expectedRows),
+      actualBuckets,
+      clientFile: file,
+      checkpoint: { last_op_id: '9', buckets: [{ bucket: empty, checksum: 0, count: 0 }] }
+    });
+    expect(revoked).toMatchObject({ heldBuckets: [B1], bucketDifferences: [] });
   });
 
   it('without a checkpoint (the inspector), expected buckets the source puts no rows in are held as empty', () => {

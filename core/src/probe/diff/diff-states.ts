@@ -67,17 +67,25 @@ export function fieldDifferences(expectedJson: string, actualJson: string): Fiel
 }
 
 /**
- * The buckets the client holds: those it stored, and those the checkpoint lists without any operation.
- * The client stores a bucket only once an operation of it arrives, so an empty one (a workspace without
- * records, a subscription whose parameters select nothing) never shows in its database.
+ * The buckets the client holds: those it stored, and the expected ones it cannot store because they are
+ * empty (the checkpoint lists them without operations, or `emptyBuckets`). The client stores a bucket
+ * only once an operation of it arrives, so an empty one (a workspace without records, a subscription
+ * whose parameters select nothing) never shows in its database. Only expected ones count: the checkpoint
+ * is the preflight's, and an empty bucket revoked since would otherwise stay "extra" through the settle
+ * window.
  */
 export function heldBuckets(
   actual: readonly ActualBucket[],
   checkpoint: CheckpointLine | null,
+  expected: readonly string[],
   emptyBuckets: readonly string[] = []
 ): string[] {
-  const empty = (checkpoint?.buckets ?? []).filter((b) => b.count === 0).map((b) => b.bucket);
-  return [...new Set([...actual.map((b) => b.bucket), ...empty, ...emptyBuckets])];
+  const expectedSet = new Set(expected);
+  const empty = [
+    ...(checkpoint?.buckets ?? []).filter((b) => b.count === 0).map((b) => b.bucket),
+    ...emptyBuckets
+  ].filter((b) => expectedSet.has(b));
+  return [...new Set([...actual.map((b) => b.bucket), ...empty])];
 }
 
 export function bucketDifferencesOf(
@@ -224,7 +232,12 @@ export function diffStates(input: DiffInput): StateDiff {
     });
     const rowDifferences = read();
     const tables = Object.values(perTable);
-    const held = heldBuckets(input.actualBuckets, input.checkpoint, input.emptyBuckets);
+    const held = heldBuckets(
+      input.actualBuckets,
+      input.checkpoint,
+      input.expectedBuckets,
+      input.emptyBuckets
+    );
     return {
       heldBuckets: held,
       bucketDifferences: bucketDifferencesOf(input.expectedBuckets, held),
