@@ -132,6 +132,15 @@ export function spillDirectory(): string {
   return dir;
 }
 
+/**
+ * Makes this thread spill into the process's folder (a worker thread's `process` exit handlers never
+ * run, so a folder of its own would outlive it): expected-state threads call it with the folder their
+ * parent passed them.
+ */
+export function shareSpillDirectory(dir: string): void {
+  spillDir = dir;
+}
+
 /** A new path for a spilled store, in this process's private folder. */
 export function spillFilePath(): string {
   return path.join(spillDirectory(), `${randomUUID()}.db`);

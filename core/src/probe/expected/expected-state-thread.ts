@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { isSyncScopeError } from '../../errors/index.ts';
 import { type LoadedSyncRules, loadSyncRules } from '../../sync-rules/load-sync-rules.ts';
 import { computeExpectedState } from './compute-expected-state.ts';
-import { SpilledExpectedRows } from './expected-rows.ts';
+import { SpilledExpectedRows, shareSpillDirectory } from './expected-rows.ts';
 import {
   type ExpectedStateReply,
   type ExpectedStateRequest,
@@ -32,7 +32,8 @@ function rulesOf(yaml: string, file?: string): LoadedSyncRules {
   return cachedRules.rules;
 }
 
-const { partitionHelpers: helperCount, startHelpers } = workerData as ExpectedStateThreadData;
+const { partitionHelpers: helperCount, startHelpers, spillDirectory } = workerData as ExpectedStateThreadData;
+shareSpillDirectory(spillDirectory);
 // They live as long as this thread; a kept thread starts them now, a one-off with its first large table.
 const helpers = helperCount > 0 ? new PartitionHelperThreads(helperCount) : undefined;
 if (startHelpers) void helpers?.start().catch(() => {}); // a helper that cannot start fails its scans

@@ -13,7 +13,7 @@ import { rmSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, SyncScopeError } from '../../errors/index.ts';
 import type { ComputedExpectedState, ComputeExpectedStateOptions } from './compute-expected-state.ts';
-import { SpilledExpectedRows, spillFilePath } from './expected-rows.ts';
+import { SpilledExpectedRows, spillDirectory, spillFilePath } from './expected-rows.ts';
 import {
   defaultPartitionHelperCount,
   type PartitionHelpers,
@@ -54,6 +54,8 @@ export interface ExpectedStateThreadData {
   partitionHelpers: number;
   /** Start them now (a kept thread), rather than with the first large table (a one-off's). */
   startHelpers: boolean;
+  /** The process's spill folder, which the thread spills into too (removed when the process exits). */
+  spillDirectory: string;
 }
 
 /** An expected state whose rows are spilled to a file (the diff joins it with the client's database). */
@@ -172,7 +174,8 @@ export class ExpectedStateWorker {
   private spawn({ startHelpers }: { startHelpers: boolean }): Promise<Worker> {
     const workerData: ExpectedStateThreadData = {
       partitionHelpers: this.options.partitionHelpers ?? defaultPartitionHelperCount(),
-      startHelpers
+      startHelpers,
+      spillDirectory: spillDirectory()
     };
     const starting = new Promise<Worker>((resolve, reject) => {
       const worker = new Worker(new URL('./expected-state-thread.mjs', import.meta.url), { workerData });

@@ -1,9 +1,12 @@
+import { readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { loadSyncRules } from '@syncscope/core/sync-rules/load-sync-rules';
 import { createTestDatabase, execSql } from '@syncscope/core/testing/test-database';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SyncScopeError } from '../../errors/index.ts';
 import { type ComputedExpectedState, computeExpectedState } from './compute-expected-state.ts';
-import { SpilledExpectedRows, spillFilePath } from './expected-rows.ts';
+import { SpilledExpectedRows, spillDirectory, spillFilePath } from './expected-rows.ts';
 import { ExpectedStateWorker, PartitionHelperThreads } from './expected-state-worker.ts';
 import {
   MIN_PARTITIONED_ROWS,
@@ -180,6 +183,12 @@ describe('a large table scanned in partitions', () => {
       expect(partsOf(small)).toBe(2);
       expect(partsOf(large)).toBeUndefined();
       for (const state of [small, large]) expect(await rowsOf(state)).toEqual(whole);
+      // The threads spilled into this process's folder (removed at exit), not into folders of their own.
+      const folders = readdirSync(os.tmpdir()).filter((n) =>
+        n.startsWith(`syncscope-expected-${process.pid}-`)
+      );
+      expect(folders.map((n) => path.join(os.tmpdir(), n))).toEqual([spillDirectory()]);
+      expect(readdirSync(spillDirectory())).toEqual([]);
     } finally {
       await worker.close();
     }
