@@ -63,7 +63,17 @@ describe('the agent server', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'syncscope-agent-'));
-    await writeFile(path.join(dir, 'rules.yaml'), 'bucket_definitions: {}\n');
+    await writeFile(
+      path.join(dir, 'rules.yaml'),
+      `config:
+  edition: 2
+streams:
+  list_todos:
+    query: SELECT * FROM todos WHERE list_id = subscription.parameter('list_id')
+  inbox:
+    query: SELECT * FROM messages WHERE owner = auth.user_id()
+`
+    );
     const target = (name: string) => `  ${name}:
     sync_url: http://127.0.0.1:1
     source_url: postgres://probe@127.0.0.1:1/app
@@ -230,6 +240,14 @@ describe('the agent server', () => {
     expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(
       /^Invalid probe request: subscriptions\.0\.priority: /
     );
+    // A stream the rules lack: refused before any probe runs, not a run stored and counted as an error.
+    const probes = requests.length;
+    const unknown = await post({ target: 'prod', user: USER, subscriptions: [{ stream: 'list_todo' }] });
+    expect(unknown.status).toBe(400);
+    const { error } = (await unknown.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe('SYNCSCOPE_E_STREAM_UNKNOWN');
+    expect(error.message).toContain('"list_todos"');
+    expect(requests.length).toBe(probes);
   });
 
   it('answers 429 when the probe limit is reached', async () => {

@@ -7,7 +7,13 @@ import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { type AgentMetrics, createAgentMetrics } from '../metrics/agent-metrics.ts';
 import type { SecretScrubber } from '../output/secret-scrubber.ts';
-import { type ProbeRequest, parseClaimsJson, probeTarget, sourceRoleWarning } from '../probe/probe-target.ts';
+import {
+  assertTargetStreams,
+  type ProbeRequest,
+  parseClaimsJson,
+  probeTarget,
+  sourceRoleWarning
+} from '../probe/probe-target.ts';
 import { resolveTarget, type TargetsSource, targetNames } from '../probe/resolve-target.ts';
 
 export const AGENT_TOKEN_ENV = 'SYNCSCOPE_AGENT_TOKEN';
@@ -52,6 +58,7 @@ const probeBodySchema = z.strictObject({
           .default(null)
       })
     )
+    .max(50)
     .optional(),
   deadline_seconds: z.number().positive().max(600).optional()
 });
@@ -203,6 +210,8 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
       try {
         claims = parseClaimsJson(body.claims ? JSON.stringify(body.claims) : undefined, 'claims');
         target = await resolveTarget(options.targets, body.target, options.scrubber);
+        // A stream the rules lack is the caller's mistake (400), not a probe run that counts as an error.
+        await assertTargetStreams(target, body.subscriptions ?? []);
       } catch (error) {
         if (isSyncScopeError(error)) return fail(reply, error);
         throw error;
