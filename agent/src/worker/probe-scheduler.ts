@@ -2,7 +2,7 @@ import type { Logger } from '@syncscope/core';
 import type { OpsDatabase } from '@syncscope/core/ops-db/ops-database';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import type { SecretScrubber } from '../output/secret-scrubber.ts';
-import { type ProbeRequest, probeTarget } from '../probe/probe-target.ts';
+import { assertTargetStreams, type ProbeRequest, probeTarget } from '../probe/probe-target.ts';
 import { resolveTarget, type TargetsSource, targetNames } from '../probe/resolve-target.ts';
 
 export interface ProbeScheduler {
@@ -41,6 +41,15 @@ export async function startProbeScheduler(options: {
     if (!target?.schedule) continue;
     const everyMs = target.schedule.everySeconds * 1000;
     for (const [i, { userId, subscriptions }] of target.schedule.users.entries()) {
+      // A stream the rules lack would only store an error run at every tick: say so once, skip the user.
+      const refused = await assertTargetStreams(target, subscriptions).then(
+        () => null,
+        (error: Error) => error
+      );
+      if (refused) {
+        log.warn({ target: name, err: refused.message }, 'scheduled user not probed: unknown stream');
+        continue;
+      }
       // One user may be scheduled with several sets of subscriptions: each is a pair of its own.
       const key = `${name}\u0000${userId}\u0000${JSON.stringify(subscriptions)}`;
       const tick = () => {

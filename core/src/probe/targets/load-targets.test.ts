@@ -259,6 +259,18 @@ const INVALID: [string, string, string][] = [
     `F: targets.prod.schedule.users.0.subscribe.0: the parameters are not valid JSON (Unexpected end of JSON input); write NAME, NAME=JSON or NAME@PRIORITY=JSON, e.g. 'list_todos={"list_id":"l1"}'`
   ],
   [
+    'mistyped scheduled user key',
+    one(
+      `${VALID_TARGET}    schedule: { users: [{ user: u-1, subscriptions: ['lists'] }], every_seconds: 60 }\n`
+    ),
+    'F: targets.prod.schedule.users.0.subscriptions: unknown key (allowed here: user, subscribe)'
+  ],
+  [
+    'scheduled user without its id',
+    one(`${VALID_TARGET}    schedule: { users: [{ subscribe: ['lists'] }], every_seconds: 60 }\n`),
+    'F: targets.prod.schedule.users.0.user: is required'
+  ],
+  [
     'missing rules file',
     swap('rules.yaml', 'missing-rules.yaml'),
     'F: targets.prod.sync_rules.path: cannot read DIR/missing-rules.yaml (no such file); paths are relative to the targets file'

@@ -463,8 +463,7 @@ export async function loadTarget(
   return (await loadTargets(file, env, { ...options, only: [name] })).get(name)!;
 }
 
-/** A schedule entry: a bare user id, or `{user, subscribe: [NAME=JSON, …]}` (checked by the schema). */
-function scheduledUserOf(entry: string | { user: string; subscribe: string[] }): ScheduledUser {
-  if (typeof entry === 'string') return { userId: entry, subscriptions: [] };
+/** A schedule entry (`{user, subscribe}`, a bare id read as `{user}`; checked by the schema). */
+function scheduledUserOf(entry: { user: string; subscribe: string[] }): ScheduledUser {
   return { userId: entry.user, subscriptions: entry.subscribe.map(parseSubscriptionText) };
 }

@@ -193,18 +193,21 @@ const subscriptionText = z.string().superRefine((text, ctx) => {
     });
 });
 
-/** A scheduled user whose client subscribes to sync streams (an app that uses explicit subscriptions). */
-const scheduledUserSchema = z.strictObject({
-  user: nonEmptyString('the user id the probe syncs as'),
-  subscribe: z.array(subscriptionText).min(1).max(50)
-});
+/**
+ * A scheduled user: an id, or `{user, subscribe}` for one whose client subscribes to sync streams. A bare
+ * id is read as `{user}` (rather than a union, whose error would hide the object's own messages).
+ */
+const scheduledUserSchema = z.preprocess(
+  (v) => (typeof v === 'string' ? { user: v } : v),
+  z.strictObject({
+    user: nonEmptyString('the user id the probe syncs as'),
+    subscribe: z.array(subscriptionText).max(50).default([])
+  })
+);
 
 /** Users an agent probes on its own, every `every_seconds` (their verdicts feed metrics and the trend). */
 const scheduleSchema = z.strictObject({
-  users: z
-    .array(z.union([z.string().min(1), scheduledUserSchema]))
-    .min(1)
-    .max(100),
+  users: z.array(scheduledUserSchema).min(1).max(100),
   every_seconds: z.number().int().min(5).max(86_400)
 });
 
@@ -298,5 +301,6 @@ export function allowedKeysAt(path: readonly PropertyKey[]): readonly string[] |
     return ['kid', 'hs256_secret', 'encoding', 'private_jwk'];
   if (path.length === 3 && path[2] === 'write_probe') return WRITE_PROBE_KEYS;
   if (path.length === 3 && path[2] === 'schedule') return ['users', 'every_seconds'];
+  if (path.length === 5 && path[2] === 'schedule' && path[3] === 'users') return ['user', 'subscribe'];
   return undefined;
 }
