@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SyncScopeError } from '@syncscope/core';
+import { readClientStreamSubscriptions } from '@syncscope/core/inspector/client-stream-subscriptions';
 import {
   detachFromWal,
   hasSqliteHeader,
@@ -57,7 +58,7 @@ export async function saveUpload(input: {
     });
     await pipeline(counted, createWriteStream(filePath, { mode: 0o600 }));
     if (await hasSqliteHeader(filePath)) await detachFromWal(filePath);
-    (await openClientDatabase(filePath)).close();
+    await checkClientDatabase(filePath);
     const { rows } = await opsPool().query<InspectedDatabase>(
       `INSERT INTO syncscope.inspected_databases (file_path, original_name, size_bytes, uploaded_by, target, user_id, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(mins => $7)) RETURNING ${COLUMNS}`,
@@ -76,6 +77,16 @@ export async function saveUpload(input: {
     // Nothing is kept from a refused upload.
     await rm(filePath, { force: true });
     throw error;
+  }
+}
+
+/** Refuses, at upload, a file the inspection would fail on: not PowerSync's, or unreadable subscriptions. */
+async function checkClientDatabase(filePath: string): Promise<void> {
+  const db = await openClientDatabase(filePath);
+  try {
+    readClientStreamSubscriptions(db, new Date());
+  } finally {
+    db.close();
   }
 }
 

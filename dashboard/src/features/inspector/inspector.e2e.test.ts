@@ -202,6 +202,18 @@ describe('the client database inspector', () => {
     );
     expect(text).not.toContain(workspaceId(1));
     await screenshot(page, 'inspector-subscription-expired');
+
+    // Subscriptions the SDK could not have written: refused at upload (not a failing page later), nothing kept.
+    const edited = await exported('alice-streams-edited.db', false);
+    const sqlite = new Database(edited);
+    sqlite.exec(
+      "UPDATE ps_stream_subscriptions SET local_params = '[1]' WHERE id = (SELECT max(id) FROM ps_stream_subscriptions)"
+    );
+    sqlite.close();
+    const [files, stored] = [await storedFiles(), await storedRows()];
+    await upload(edited, { target: STREAMS_TARGET, user: alice });
+    await expect(page.locator('main [role=alert]').textContent()).resolves.toMatch(/not a JSON object/);
+    expect([await storedFiles(), await storedRows()]).toEqual([files, stored]);
   });
 });
 
