@@ -199,26 +199,31 @@ export async function syncAsUser(options: SyncAsUserOptions): Promise<SyncAsUser
     await close();
     return { outcome: first.outcome, preflightCheckpoint: null, client: null, close: async () => {} };
   }
-  // Subscribed before connecting, so the client's first request already carries them.
-  for (const s of subscriptions) {
-    const stream = db.syncStream(s.stream, s.parameters ?? undefined);
-    subscribed.push(await stream.subscribe(s.priority === null ? undefined : { priority: s.priority }));
+  try {
+    // Subscribed before connecting, so the client's first request already carries them.
+    for (const s of subscriptions) {
+      const stream = db.syncStream(s.stream, s.parameters ?? undefined);
+      subscribed.push(await stream.subscribe(s.priority === null ? undefined : { priority: s.priority }));
+    }
+    await db.connect(
+      {
+        fetchCredentials: async () => ({ endpoint: options.endpoint, token: await options.token() }),
+        uploadData: async () => {}
+      },
+      { retryDelayMs: SYNC_AS_USER_DEFAULTS.retryDelayMs }
+    );
+    const outcome = await watch(db, options, started, () => ({
+      checksumFailures,
+      failedBuckets: [...failedBuckets]
+    }));
+    if (outcome.kind === 'synced' || outcome.kind === 'no-progress')
+      client = new ClientDatabase(path.join(dir, 'probe.db'));
+    return { outcome, preflightCheckpoint: first.checkpoint, client, close };
+  } catch (error) {
+    // The throw-away database holds the user's rows: it goes whatever failed.
+    await close();
+    throw error;
   }
-  await db.connect(
-    {
-      fetchCredentials: async () => ({ endpoint: options.endpoint, token: await options.token() }),
-      uploadData: async () => {}
-    },
-    { retryDelayMs: SYNC_AS_USER_DEFAULTS.retryDelayMs }
-  );
-
-  const outcome = await watch(db, options, started, () => ({
-    checksumFailures,
-    failedBuckets: [...failedBuckets]
-  }));
-  if (outcome.kind === 'synced' || outcome.kind === 'no-progress')
-    client = new ClientDatabase(path.join(dir, 'probe.db'));
-  return { outcome, preflightCheckpoint: first.checkpoint, client, close };
 }
 
 async function watch(
