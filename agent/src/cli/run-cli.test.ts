@@ -207,6 +207,10 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
     [
       ['agent', '--port', 'http'],
       "SYNCSCOPE_E_REQUEST_INVALID: option '--port <port>' argument 'http' is invalid. use a port number (0-65535).\n"
+    ],
+    [
+      ['agent', '--partition-helpers', 'two'],
+      "SYNCSCOPE_E_REQUEST_INVALID: option '--partition-helpers <n>' argument 'two' is invalid. use a whole number of threads from 0 (none) to 16.\n"
     ]
   ])('%j', async (args, message) => {
     const r = await cli(args);

@@ -51,6 +51,16 @@ function port(value: string): number {
   return n;
 }
 
+function helperThreads(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 16)
+    throw new InvalidArgumentError('use a whole number of threads from 0 (none) to 16.');
+  return n;
+}
+
+const PARTITION_HELPERS_HELP =
+  "helper threads that scan a large table's parts beside the probe (default: one per further core, at most three; 0: none)";
+
 /** Repeatable options: every value, in order. */
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -117,6 +127,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--targets <file>', 'targets file (default: $SYNCSCOPE_HOME/targets.yaml, written by npm start)')
     .option('--deadline <seconds>', 'give up syncing after this many seconds', positiveSeconds)
     .option('--reason <text>', 'why you impersonate this user (kept in the audit log)')
+    .option('--partition-helpers <n>', PARTITION_HELPERS_HELP, helperThreads)
     .addHelpText(
       'after',
       '\nExit codes: 0 consistent, 1 mismatch, 2 the probe could not run.\nWith SYNCSCOPE_OPS_DATABASE_URL set, the run is stored and every minted token is audited.'
@@ -132,6 +143,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           targets?: string;
           deadline?: number;
           reason?: string;
+          partitionHelpers?: number;
         }) => {
           json = Boolean(opts.json);
           const claims = parseClaimsJson(opts.claims);
@@ -150,7 +162,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
             logger: logger('warn'),
             ops,
             actor: `cli:${io.env.USER ?? 'unknown'}`,
-            reason: opts.reason
+            reason: opts.reason,
+            partitionHelpers: opts.partitionHelpers
           }).finally(() => ops?.close());
           out(json ? `${JSON.stringify(report, null, 2)}\n` : formatProbeReport(report));
           if (report.verdict === 'error') {
@@ -226,6 +239,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       '--ops-db <url>',
       "also run the console's probe jobs from this ops database (default: $SYNCSCOPE_OPS_DATABASE_URL)"
     )
+    .option('--partition-helpers <n>', PARTITION_HELPERS_HELP, helperThreads)
     .action(
       guarded(
         async (opts: {
@@ -234,6 +248,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           targets?: string;
           insecureLocal?: boolean;
           opsDb?: string;
+          partitionHelpers?: number;
         }) => {
           const token = io.env[AGENT_TOKEN_ENV] || undefined;
           const agentLogger = logger('info');
@@ -242,7 +257,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           const { ExpectedStateWorker } = await import(
             '@syncscope/core/probe/expected/expected-state-worker'
           );
-          const expectedStateWorker = new ExpectedStateWorker();
+          const expectedStateWorker = new ExpectedStateWorker({ partitionHelpers: opts.partitionHelpers });
           expectedStateWorker.start().catch((error: Error) => {
             agentLogger.warn({ err: error.message }, 'expected states will be computed in-thread');
           });

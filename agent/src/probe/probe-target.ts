@@ -27,6 +27,8 @@ export interface ProbeRequest {
   onRecorded?: (runId: string) => void;
   /** The agent's kept thread for expected states (see core's expected-state-worker.ts). */
   expectedStateWorker?: ExpectedStateWorker;
+  /** Without a kept thread: helper threads for large tables' parts (default per cores; 0 none). */
+  partitionHelpers?: number;
 }
 
 /** The ops database named by SYNCSCOPE_OPS_DATABASE_URL, migrated; undefined when none is configured. */
@@ -82,6 +84,7 @@ export async function probeTarget(request: ProbeRequest): Promise<ProbeReport> {
       deadlineMs: request.deadlineMs,
       logger: log,
       expectedStateWorker: request.expectedStateWorker,
+      partitionHelpers: request.partitionHelpers,
       onPhase: (phase) => {
         log.debug({ phase }, 'probe phase');
         request.onPhase?.(phase);

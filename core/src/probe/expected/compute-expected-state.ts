@@ -224,6 +224,7 @@ async function readUserRows(
       scan.parts = parts.length;
       scan.rowsRead = done.rowsRead;
       scan.rowsKept += done.helperRowsKept;
+      warnings.push(...done.helperFailures);
       ctx.rowsRead.data += done.helperRowsRead;
       ctx.onProgress?.({ phase: 'data', rows: ctx.rowsRead.data, table: table.key });
     } else {

@@ -200,6 +200,10 @@ describe('a large table scanned in partitions', () => {
     );
     const state = await compute(helpers);
     expect(scansOf(state)).toEqual(wholeState.scans);
+    expect(state.warnings).toEqual([
+      'a helper thread failed to scan part 3 of public.records (thread stopped); it was scanned in-thread',
+      ...wholeState.warnings
+    ]);
     expect(await rowsOf(state)).toEqual(whole);
   });
 

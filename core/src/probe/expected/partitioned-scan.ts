@@ -9,7 +9,7 @@
  *   helper 1:                     ├─ import snapshot, scan part 2 → file ─┤
  *   helper n:                     └─ import snapshot, scan part n → file ─┘
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { isSyncScopeError } from '../../errors/index.ts';
 import type { LoadedSyncRules } from '../../sync-rules/load-sync-rules.ts';
@@ -72,9 +72,22 @@ export async function partitionThreshold(userOperations?: Promise<number | null>
   return Math.max(MIN_PARTITIONED_ROWS, (operations ?? 0) * PARTITION_ROWS_PER_SYNCED_OPERATION);
 }
 
-/** Helper threads worth starting on this machine: one per further core, at most three. */
+/**
+ * Helper threads worth starting here: one per further core, at most three. A container's CPU quota
+ * (cgroup v2 `cpu.max`) counts: Node's availableParallelism sees the host's cores.
+ */
 export function defaultPartitionHelperCount(): number {
-  return Math.max(0, Math.min(3, os.availableParallelism() - 1));
+  return Math.max(0, Math.min(3, Math.min(os.availableParallelism(), cpuQuotaCores()) - 1));
+}
+
+function cpuQuotaCores(): number {
+  try {
+    const [quota, period] = readFileSync('/sys/fs/cgroup/cpu.max', 'utf8').trim().split(/\s+/);
+    const cores = Number(quota) / Number(period);
+    return quota !== 'max' && cores > 0 ? Math.max(1, Math.floor(cores)) : Number.POSITIVE_INFINITY;
+  } catch {
+    return Number.POSITIVE_INFINITY; // no cgroup v2 limit here
+  }
 }
 
 /** The part's condition: a TID range (scanned as such on Postgres ≥ 14), or its pages' remainder. */
@@ -94,7 +107,8 @@ export function partitionSql(table: SourceTableInfo, where: string | null, part:
 /**
  * The parts to split a table's scan into, or null to scan it whole: when the query is expected to return
  * fewer rows than `threshold` gives (asked only of scans of MIN_PARTITIONED_ROWS or more), for partitioned
- * parents (their children's pages do not add up) and on standbys (which cannot export a snapshot). A full
+ * parents (their children's pages do not add up), on standbys (which cannot export a snapshot) and before
+ * Postgres 14 (no TID range scans). A full
  * scan splits into page ranges; a filtered one interleaves pages.
  */
 export async function planPartitions(
@@ -107,7 +121,9 @@ export async function planPartitions(
   const where = query.where ?? null;
   // The session reads every value as text (rawTextTypes): numbers and booleans are parsed here.
   const { rows } = await session.client.query<{ eligible: string; pages: string }>(
-    `SELECT (relkind = 'r' AND NOT pg_is_in_recovery())::int AS eligible,
+    // Before Postgres 14 a TID range is a filter, not a scan: every part would read the whole table.
+    `SELECT (relkind = 'r' AND NOT pg_is_in_recovery()
+             AND current_setting('server_version_num')::int >= 140000)::int AS eligible,
             pg_relation_size(oid) / current_setting('block_size')::int AS pages
      FROM pg_class WHERE oid = $1`,
     [table.oid]
@@ -220,6 +236,8 @@ export interface PartitionedScanOutcome {
   /** Of which the helpers read (this thread's rows went through `onBatch`), and the rows they kept. */
   helperRowsRead: number;
   helperRowsKept: number;
+  /** Helpers that failed, whose parts this thread scanned instead (for the state's warnings). */
+  helperFailures: string[];
 }
 
 /**
@@ -254,7 +272,12 @@ export async function scanInPartitions(scan: PartitionedScan): Promise<Partition
     scan.onBatch
   );
   const [ownOutcome, ...outcomes] = await Promise.allSettled([own, ...running]);
-  const total: PartitionedScanOutcome = { rowsRead: 0, helperRowsRead: 0, helperRowsKept: 0 };
+  const total: PartitionedScanOutcome = {
+    rowsRead: 0,
+    helperRowsRead: 0,
+    helperRowsKept: 0,
+    helperFailures: []
+  };
   try {
     if (ownOutcome!.status === 'rejected') throw ownOutcome!.reason;
     total.rowsRead = ownOutcome!.value;
@@ -268,6 +291,9 @@ export async function scanInPartitions(scan: PartitionedScan): Promise<Partition
         total.helperRowsKept += outcome.value.rowsKept;
         for (const e of outcome.value.errors) target.onError(e);
       } else {
+        total.helperFailures.push(
+          `a helper thread failed to scan part ${i + 2} of ${target.table.key} (${(outcome.reason as Error).message}); it was scanned in-thread`
+        );
         total.rowsRead += await scanRows(
           session.client,
           partitionSql(target.table, scan.where, request.part),
