@@ -1,5 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { isSyncScopeError, type Logger, SyncScopeError } from '@syncscope/core';
+import { bearerTokenMatches } from '@syncscope/core/net/bearer-token';
 import type { ProbeReport, ProbeTarget } from '@syncscope/core/probe/probe-types';
 import { resolveSigningKeys } from '@syncscope/core/probe/targets/resolve-target';
 import { probeJwks } from '@syncscope/core/probe/tokens/probe-public-keys';
@@ -63,10 +63,6 @@ const probeBodySchema = z.strictObject({
   deadline_seconds: z.number().positive().max(600).optional()
 });
 
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
-}
-
 /**
  * The agent: `GET /healthz`, `GET /metrics` (Prometheus), and
  * `POST /probes {target, user, claims?, subscriptions?}` behind a bearer token, which runs a probe and
@@ -98,7 +94,6 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
   const metrics = createAgentMetrics({ targets: known });
   const maxConcurrent = options.maxConcurrentProbes ?? 2;
   const run = options.runProbe ?? probeTarget;
-  const expected = options.token ? digest(options.token) : undefined;
   const log = options.logger;
   let running = 0;
   /** Targets whose source role was checked (once per target and agent run). */
@@ -114,11 +109,8 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
       .send(options.scrubber.scrub(JSON.stringify(body)));
   const fail = (reply: FastifyReply, error: SyncScopeError) => send(reply, error.status, error.toResponse());
 
-  const authorised = (request: FastifyRequest): boolean => {
-    if (!expected) return true;
-    const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
-    return match !== null && timingSafeEqual(digest(match[1]!), expected);
-  };
+  const authorised = (request: FastifyRequest): boolean =>
+    !options.token || bearerTokenMatches(request.headers.authorization, options.token);
 
   app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
     const status = error.statusCode ?? 500;
