@@ -209,6 +209,10 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
       "SYNCSCOPE_E_REQUEST_INVALID: option '--port <port>' argument 'http' is invalid. use a port number (0-65535).\n"
     ],
     [
+      ['explain', '--target', 'prod', '--table', 'records', '--id', 'x', '--subscribe', 'lists'],
+      'SYNCSCOPE_E_REQUEST_INVALID: --subscribe needs --user: subscriptions decide which stream buckets one user holds. Add --user ID, or drop --subscribe.\n'
+    ],
+    [
       ['agent', '--partition-helpers', 'two'],
       "SYNCSCOPE_E_REQUEST_INVALID: option '--partition-helpers <n>' argument 'two' is invalid. use a whole number of threads from 0 (none) to 16.\n"
     ]

@@ -1,4 +1,4 @@
-import { createLogger, isSyncScopeError, type Logger } from '@syncscope/core';
+import { createLogger, isSyncScopeError, type Logger, SyncScopeError } from '@syncscope/core';
 import { parseSubscriptionText } from '@syncscope/core/sync-rules/subscription-text';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { formatRowTrace } from '../output/format-explanation.ts';
@@ -204,6 +204,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           json = Boolean(opts.json);
           const claims = parseClaimsJson(opts.claims);
           const subscriptions = opts.subscribe.map(parseSubscriptionText);
+          if (subscriptions.length > 0 && !opts.user)
+            throw new SyncScopeError(
+              'SYNCSCOPE_E_REQUEST_INVALID',
+              '--subscribe needs --user: subscriptions decide which stream buckets one user holds. Add --user ID, or drop --subscribe.'
+            );
           const target = await resolveTarget(targetsSource(opts.targets, io.env), opts.target, scrubber);
           // Loaded on first use, like the probe engine.
           const { explainRow } = await import('@syncscope/core/probe/explain/explain-row');

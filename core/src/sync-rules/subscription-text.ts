@@ -7,8 +7,8 @@ import type { BucketPriority, HydratedSyncConfig } from '@powersync/service-sync
 import { SyncScopeError } from '../errors/index.ts';
 import { type StreamSubscription, unknownStreamError } from './stream-subscriptions.ts';
 
-const EXAMPLE = 'list_todos={"list_id":"l1"}';
-const FORMS = 'NAME, NAME=PARAMS or NAME@PRIORITY=PARAMS with PARAMS a JSON object';
+export const SUBSCRIPTION_EXAMPLE = 'list_todos={"list_id":"l1"}';
+export const SUBSCRIPTION_FORMS = 'NAME, NAME=PARAMS or NAME@PRIORITY=PARAMS with PARAMS a JSON object';
 const PRIORITIES: readonly BucketPriority[] = [0, 1, 2, 3];
 
 /** One subscription's text read: the subscription, or what is wrong with it (worded by the caller). */
@@ -52,7 +52,7 @@ export function parseSubscriptionText(text: string): StreamSubscription {
   if ('subscription' in read) return read.subscription;
   throw new SyncScopeError(
     'SYNCSCOPE_E_STREAM_SUBSCRIPTION_INVALID',
-    `--subscribe '${text}': ${read.problem}; write ${FORMS}, e.g. --subscribe '${EXAMPLE}'`
+    `--subscribe '${text}': ${read.problem}; write ${SUBSCRIPTION_FORMS}, e.g. --subscribe '${SUBSCRIPTION_EXAMPLE}'`
   );
 }
 
@@ -77,7 +77,7 @@ export function parseSubscriptionLines(
       return {
         error: new SyncScopeError(
           'SYNCSCOPE_E_STREAM_SUBSCRIPTION_INVALID',
-          `${where}: ${read.problem}. Write one subscription per line as ${FORMS}, e.g. ${EXAMPLE}`
+          `${where}: ${read.problem}. Write one subscription per line as ${SUBSCRIPTION_FORMS}, e.g. ${SUBSCRIPTION_EXAMPLE}`
         )
       };
     const unknown = unknownStreamError(rules, read.subscription.stream);

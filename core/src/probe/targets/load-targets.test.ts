@@ -256,7 +256,7 @@ const INVALID: [string, string, string][] = [
     one(
       `${VALID_TARGET}    schedule: { users: [{ user: u-1, subscribe: ['lists={"id":'] }], every_seconds: 60 }\n`
     ),
-    `F: targets.prod.schedule.users.0.subscribe.0: the parameters are not valid JSON (Unexpected end of JSON input); write NAME, NAME=JSON or NAME@PRIORITY=JSON, e.g. 'list_todos={"list_id":"l1"}'`
+    `F: targets.prod.schedule.users.0.subscribe.0: the parameters are not valid JSON (Unexpected end of JSON input); write NAME, NAME=PARAMS or NAME@PRIORITY=PARAMS with PARAMS a JSON object, e.g. 'list_todos={"list_id":"l1"}'`
   ],
   [
     'mistyped scheduled user key',

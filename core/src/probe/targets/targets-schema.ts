@@ -1,6 +1,10 @@
 import { inspect } from 'node:util';
 import { z } from 'zod';
-import { readSubscriptionText } from '../../sync-rules/subscription-text.ts';
+import {
+  readSubscriptionText,
+  SUBSCRIPTION_EXAMPLE,
+  SUBSCRIPTION_FORMS
+} from '../../sync-rules/subscription-text.ts';
 import { RESERVED_PROBE_CLAIMS } from '../tokens/mint-probe-token.ts';
 
 /**
@@ -189,7 +193,7 @@ const subscriptionText = z.string().superRefine((text, ctx) => {
   if ('problem' in read)
     ctx.addIssue({
       code: 'custom',
-      message: `${read.problem}; write NAME, NAME=JSON or NAME@PRIORITY=JSON, e.g. 'list_todos={"list_id":"l1"}'`
+      message: `${read.problem}; write ${SUBSCRIPTION_FORMS}, e.g. '${SUBSCRIPTION_EXAMPLE}'`
     });
 });
 
