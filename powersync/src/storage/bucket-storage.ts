@@ -261,6 +261,9 @@ export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
       `INSERT INTO ${S}.write_checkpoints (user_id, client_id, lsn) VALUES ($1, $2, $3) RETURNING id`,
       [userId, clientId, lsn]
     );
+    // Replication may have passed `lsn` before this row existed (its marker is emitted first): sessions
+    // look again now, or the echo would wait for the next change or keepalive (20 s).
+    this.emit('checkpoint', this.current);
     return BigInt(rows[0]!.id);
   }
 
