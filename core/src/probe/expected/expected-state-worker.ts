@@ -78,8 +78,9 @@ export class ExpectedStateWorker {
   private nextId = 1;
 
   /**
-   * `partitionHelpers`: helper threads this thread starts (when first needed) to scan large tables in
-   * partitions; by default one per further core (at most three). Helpers themselves get none.
+   * `partitionHelpers`: helper threads this thread keeps to scan large tables in partitions (started by
+   * `start`, else with the first large table); by default one per further core, at most three. Helpers
+   * themselves get none.
    */
   constructor(private readonly options: { partitionHelpers?: number } = {}) {}
 
