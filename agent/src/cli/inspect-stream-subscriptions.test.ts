@@ -1,15 +1,13 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import type { ClientStreamSubscription } from '@syncscope/core/inspector/client-stream-subscriptions';
 import { DEMO_USERS, workspaceId } from '@syncscope/demo/seed/seed-plan';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  harnessTargetEntry,
-  harnessTargetEnv,
+  type HarnessTargetsHome,
   type ProbeHarness,
-  startProbeHarness
+  startProbeHarness,
+  writeHarnessTargetsHome
 } from '../probe-integration/probe-harness.ts';
 import {
   exportStreamsClientDatabase,
@@ -24,22 +22,19 @@ import { runCliCaptured } from './run-cli-captured.ts';
 
 const alice = DEMO_USERS.alice.id;
 let h: ProbeHarness;
+let home: HarnessTargetsHome;
 let dir: string;
 let cliEnv: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   h = await startProbeHarness('inspect_streams', WORKSPACE_STREAMS);
-  dir = await mkdtemp(path.join(os.tmpdir(), 'syncscope-inspect-streams-'));
-  await writeFile(path.join(dir, 'sync_rules.yaml'), WORKSPACE_STREAMS);
-  await writeFile(
-    path.join(dir, 'targets.yaml'),
-    `targets:\n${harnessTargetEntry(h, 'streams', 'sync_rules.yaml')}`
-  );
-  cliEnv = { SYNCSCOPE_HOME: dir, ...harnessTargetEnv(h, 'streams') };
+  home = await writeHarnessTargetsHome(h, 'streams', WORKSPACE_STREAMS);
+  dir = home.dir;
+  cliEnv = home.env;
 });
 afterAll(async () => {
   await h?.close();
-  await rm(dir, { recursive: true, force: true });
+  await home?.remove();
 });
 
 /** Alice's app's database after it subscribed to workspaces' records (see exportStreamsClientDatabase). */

@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findFreePort } from '@syncscope/core';
 import type { ProbeTarget } from '@syncscope/core/probe/probe-types';
@@ -116,4 +119,32 @@ export function harnessTargetEntry(h: ProbeHarness, name: string, rulesFile: str
     `    audience: ${PROBE_AUDIENCE}`,
     ''
   ].join('\n');
+}
+
+/** A SyncScope home holding the harness as target `name` of its targets file, with `rulesYaml` beside it. */
+export interface HarnessTargetsHome {
+  dir: string;
+  /** SYNCSCOPE_HOME and the target's secrets, as the CLI reads them. */
+  env: NodeJS.ProcessEnv;
+  remove(): Promise<void>;
+}
+
+/** Writes such a home; `targetLines` are appended under the target (e.g. a `schedule:`). */
+export async function writeHarnessTargetsHome(
+  h: ProbeHarness,
+  name: string,
+  rulesYaml: string,
+  targetLines = ''
+): Promise<HarnessTargetsHome> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `syncscope-${name}-home-`));
+  await writeFile(path.join(dir, 'sync_rules.yaml'), rulesYaml);
+  await writeFile(
+    path.join(dir, 'targets.yaml'),
+    `targets:\n${harnessTargetEntry(h, name, 'sync_rules.yaml')}${targetLines}`
+  );
+  return {
+    dir,
+    env: { SYNCSCOPE_HOME: dir, ...harnessTargetEnv(h, name) },
+    remove: () => rm(dir, { recursive: true, force: true })
+  };
 }

@@ -1,6 +1,3 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { explainRow } from '@syncscope/core/probe/explain/explain-row';
 import type { ProbeReport } from '@syncscope/core/probe/probe-types';
 import { runProbe } from '@syncscope/core/probe/run-probe';
@@ -11,10 +8,10 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCliCaptured } from '../cli/run-cli-captured.ts';
 import {
-  harnessTargetEntry,
-  harnessTargetEnv,
+  type HarnessTargetsHome,
   type ProbeHarness,
-  startProbeHarness
+  startProbeHarness,
+  writeHarnessTargetsHome
 } from './probe-harness.ts';
 import { RECORDS_PER_WORKSPACE, subscribeToWorkspace, WORKSPACE_STREAMS } from './workspace-streams.ts';
 
@@ -24,22 +21,17 @@ const alice = DEMO_USERS.alice.id;
 
 describe('probing a user with explicit sync-stream subscriptions', () => {
   let h: ProbeHarness;
-  let dir: string;
+  let home: HarnessTargetsHome;
   let cliEnv: NodeJS.ProcessEnv;
   beforeAll(async () => {
     h = await startProbeHarness('probe_stream_subs', WORKSPACE_STREAMS);
     // The same target in a targets file, for the CLI: rules beside it, secrets from the environment.
-    dir = await mkdtemp(path.join(os.tmpdir(), 'syncscope-stream-subs-'));
-    await writeFile(path.join(dir, 'sync_rules.yaml'), WORKSPACE_STREAMS);
-    await writeFile(
-      path.join(dir, 'targets.yaml'),
-      `targets:\n${harnessTargetEntry(h, 'streams', 'sync_rules.yaml')}`
-    );
-    cliEnv = { SYNCSCOPE_HOME: dir, ...harnessTargetEnv(h, 'streams') };
+    home = await writeHarnessTargetsHome(h, 'streams', WORKSPACE_STREAMS);
+    cliEnv = home.env;
   });
   afterAll(async () => {
     await h?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await home?.remove();
   });
 
   const cli = async (args: string[]) => {

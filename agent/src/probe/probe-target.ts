@@ -3,6 +3,7 @@ import { migrateOpsDatabase, OpsDatabase } from '@syncscope/core/ops-db/ops-data
 import type { ExpectedStateWorker } from '@syncscope/core/probe/expected/expected-state-worker';
 import { PROBE_REPORT_VERSION, type ProbeReport, type ProbeTarget } from '@syncscope/core/probe/probe-types';
 import { RESERVED_PROBE_CLAIMS } from '@syncscope/core/probe/tokens/mint-probe-token';
+import type { LoadedSyncRules } from '@syncscope/core/sync-rules/load-sync-rules';
 import type { StreamSubscription } from '@syncscope/core/sync-rules/stream-subscriptions';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 
@@ -154,10 +155,20 @@ export async function assertTargetStreams(
   subscriptions: StreamSubscription[]
 ): Promise<void> {
   if (subscriptions.length === 0) return;
-  const { loadSyncRules } = await import('@syncscope/core/sync-rules/load-sync-rules');
   const { assertSubscribableStreams } = await import('@syncscope/core/sync-rules/stream-subscriptions');
-  const rules = loadSyncRules(target.syncRulesYaml, { file: target.syncRulesFile });
-  assertSubscribableStreams(rules.hydrated, subscriptions);
+  assertSubscribableStreams((await rulesOf(target)).hydrated, subscriptions);
+}
+
+// The last rules parsed: a scheduler checks many users of one target, the agent one request after another.
+let parsed: { yaml: string; file?: string; rules: LoadedSyncRules } | null = null;
+
+async function rulesOf(target: ProbeTarget): Promise<LoadedSyncRules> {
+  if (parsed?.yaml !== target.syncRulesYaml || parsed.file !== target.syncRulesFile) {
+    const { loadSyncRules } = await import('@syncscope/core/sync-rules/load-sync-rules');
+    const rules = loadSyncRules(target.syncRulesYaml, { file: target.syncRulesFile });
+    parsed = { yaml: target.syncRulesYaml, file: target.syncRulesFile, rules };
+  }
+  return parsed.rules;
 }
 
 /** CLI exit code for a report: 0 consistent, 1 mismatch, 2 the probe could not run. */

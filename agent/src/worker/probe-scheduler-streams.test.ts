@@ -1,5 +1,3 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '@syncscope/core';
 import { migrateOpsDatabase, OpsDatabase } from '@syncscope/core/ops-db/ops-database';
@@ -8,11 +6,7 @@ import { createTestDatabase } from '@syncscope/core/testing/test-database';
 import { DEMO_USERS, workspaceId } from '@syncscope/demo/seed/seed-plan';
 import { describe, expect, it } from 'vitest';
 import { SecretScrubber } from '../output/secret-scrubber.ts';
-import {
-  harnessTargetEntry,
-  harnessTargetEnv,
-  startProbeHarness
-} from '../probe-integration/probe-harness.ts';
+import { startProbeHarness, writeHarnessTargetsHome } from '../probe-integration/probe-harness.ts';
 import {
   RECORDS_PER_WORKSPACE,
   subscribeToWorkspace,
@@ -27,19 +21,18 @@ describe('scheduled probes of an app that subscribes to sync streams', () => {
     const opsUrl = await createTestDatabase('scheduled_streams_ops');
     await migrateOpsDatabase(opsUrl);
     const streamsOps = new OpsDatabase(opsUrl);
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'syncscope-schedule-streams-'));
+    const subscribe = `workspace_records={"workspace_id":"${workspaceId(1)}"}`;
+    const home = await writeHarnessTargetsHome(
+      streams,
+      'streams',
+      WORKSPACE_STREAMS,
+      `    schedule:\n      every_seconds: 60\n      users:\n` +
+        `        - user: ${DEMO_USERS.alice.id}\n          subscribe: ['${subscribe}']\n` +
+        `        - user: ${DEMO_USERS.bob.id}\n          subscribe: ['workspace_record']\n`
+    );
     try {
-      await writeFile(path.join(dir, 'sync_rules.yaml'), WORKSPACE_STREAMS);
-      const subscribe = `workspace_records={"workspace_id":"${workspaceId(1)}"}`;
-      await writeFile(
-        path.join(dir, 'targets.yaml'),
-        `targets:\n${harnessTargetEntry(streams, 'streams', 'sync_rules.yaml')}` +
-          `    schedule:\n      every_seconds: 60\n      users:\n` +
-          `        - user: ${DEMO_USERS.alice.id}\n          subscribe: ['${subscribe}']\n` +
-          `        - user: ${DEMO_USERS.bob.id}\n          subscribe: ['workspace_record']\n`
-      );
       const scheduler = await startProbeScheduler({
-        targets: targetsSource(path.join(dir, 'targets.yaml'), harnessTargetEnv(streams, 'streams')),
+        targets: targetsSource(path.join(home.dir, 'targets.yaml'), home.env),
         logger: createLogger('schedule-test', 'silent'),
         scrubber: new SecretScrubber(),
         ops: streamsOps
@@ -63,7 +56,7 @@ describe('scheduled probes of an app that subscribes to sync streams', () => {
     } finally {
       await streamsOps.close();
       await streams.close();
-      await rm(dir, { recursive: true, force: true });
+      await home.remove();
     }
   }, 90_000);
 });
