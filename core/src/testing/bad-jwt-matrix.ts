@@ -143,7 +143,11 @@ export async function badJwtMatrix(input: {
       genuine({ ...good, exp: now + MAX_LIFETIME_SECONDS })
     ],
     ['control: iat 2 s ahead (clock skew)', 'accepted', genuine({ ...good, iat: now + 2, exp: now + 302 })],
-    ['alg none, unsigned, with the trusted kid', 'signature', unsigned({ alg: 'none', kid: trusted.kid }, good)],
+    [
+      'alg none, unsigned, with the trusted kid',
+      'signature',
+      unsigned({ alg: 'none', kid: trusted.kid }, good)
+    ],
     ['alg none, unsigned, no kid', 'signature', unsigned({ alg: 'none', typ: 'JWT' }, good)],
     [
       'HS256 keyed with the trusted public key (PEM)',
@@ -164,7 +168,11 @@ export async function badJwtMatrix(input: {
     ['unknown kid, signed by an attacker', 'signature', forged(attackerHeader)],
     ['the trusted kid, signed by an attacker', 'signature', forged({ ...attackerHeader, kid: trusted.kid })],
     ['no kid, signed by an attacker', 'signature', forged({ alg: attacker.alg })],
-    ['payload changed after signing', 'signature', genuine(good).then((t) => tampered(t, { sub: 'someone-else' }))],
+    [
+      'payload changed after signing',
+      'signature',
+      genuine(good).then((t) => tampered(t, { sub: 'someone-else' }))
+    ],
     [
       'jku to the attacker JWKS',
       'signature',
@@ -175,7 +183,11 @@ export async function badJwtMatrix(input: {
       'signature',
       forged({ ...attackerHeader, kid: trusted.kid, jku: `${input.keyHostUrl}/jwks.json` })
     ],
-    ['x5u to the attacker host', 'signature', forged({ ...attackerHeader, x5u: `${input.keyHostUrl}/cert.pem` })],
+    [
+      'x5u to the attacker host',
+      'signature',
+      forged({ ...attackerHeader, x5u: `${input.keyHostUrl}/cert.pem` })
+    ],
     ['embedded jwk (attacker public key)', 'signature', forged({ ...attackerHeader, jwk: attackerPublic })],
     [
       'embedded jwk, trusted kid',
@@ -193,13 +205,15 @@ export async function badJwtMatrix(input: {
       'claims',
       genuine({ ...good, iat: now + MAX_LIFETIME_SECONDS, exp: now + 2 * MAX_LIFETIME_SECONDS })
     ],
-    ['lifetime a second over the limit', 'lifetime', genuine({ ...good, exp: now + MAX_LIFETIME_SECONDS + 1 })],
+    [
+      'lifetime a second over the limit',
+      'lifetime',
+      genuine({ ...good, exp: now + MAX_LIFETIME_SECONDS + 1 })
+    ],
     ['missing exp', 'claims', genuine({ ...good, exp: undefined })],
     ['missing iat', 'claims', genuine({ ...good, iat: undefined })],
     ['missing sub', 'claims', genuine({ ...good, sub: undefined })],
     ['empty sub', 'claims', genuine({ ...good, sub: '' })]
   ];
-  return Promise.all(
-    cases.map(async ([name, expect, token]) => ({ name, expect, token: await token }))
-  );
+  return Promise.all(cases.map(async ([name, expect, token]) => ({ name, expect, token: await token })));
 }

@@ -7,7 +7,11 @@ import {
 } from '@syncscope/core/testing/bad-jwt-matrix';
 import { readReference } from '@syncscope/core/testing/reference';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DevServerHarness, readSyncStream, startDevServerHarness } from '../testing/dev-server-harness.ts';
+import {
+  type DevServerHarness,
+  readSyncStream,
+  startDevServerHarness
+} from '../testing/dev-server-harness.ts';
 
 const AUDIENCE = 'powersync-dev';
 
@@ -23,6 +27,8 @@ const CODES: Record<Refusal, string> = {
   lifetime: 'PSYNC_S2104',
   audience: 'PSYNC_S2105'
 };
+
+const configJwk = (key: TrustedKey) => ({ ...key.publicJwk, kty: String(key.publicJwk.kty) });
 
 interface Answer {
   status: number;
@@ -50,9 +56,7 @@ describe('the bad-JWT matrix against the dev sync server', async () => {
       rulesYaml: readReference('sync-rules.yaml'),
       clientAuth: {
         jwks_uri: `${trustedHost.url}/jwks.json`,
-        jwks: {
-          keys: [trusted.inlineRsaWithAlg.publicJwk, trusted.inlineRsa.publicJwk, trusted.inlineEc.publicJwk]
-        },
+        jwks: { keys: [trusted.inlineRsaWithAlg, trusted.inlineRsa, trusted.inlineEc].map(configJwk) },
         audience: [AUDIENCE]
       }
     });
