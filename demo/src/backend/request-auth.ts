@@ -12,6 +12,10 @@ export interface AuthConfig {
 
 const looksLikeJwt = (token: string) => token.split('.').length === 3;
 
+/** As the sync service: tokens live at most a day, and clocks may be a minute apart. */
+export const MAX_TOKEN_LIFETIME_SECONDS = 86_400;
+const CLOCK_TOLERANCE_SECONDS = 60;
+
 /** The bearer token, else the session cookie: what a request presents as its credential. */
 export function presentedCredential(request: FastifyRequest): string | undefined {
   const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
@@ -48,20 +52,32 @@ export async function authenticatedUserOrThrow(request: FastifyRequest, auth: Au
         `Tokens for audience "${auth.probeAudience}" (SyncScope probes) are not accepted by the app backend.`
       );
     }
-    try {
-      const { payload } = await jwtVerify(token, await verificationKey(auth.publicJwk), {
-        audience: auth.audience,
-        algorithms: [SIGNING_ALG]
-      });
-      if (typeof payload.sub === 'string' && payload.sub !== '') return payload.sub;
-    } catch {
-      // Expired, wrong audience, bad signature: all the same generic 401 below (no oracle).
-    }
+    const userId = await verifiedSubject(token, auth).catch(() => undefined);
+    if (userId) return userId;
   }
   throw new SyncScopeError(
     'SYNCSCOPE_E_AUTH_REQUIRED',
     'Sign in first: POST /api/dev/login, or send a valid token.'
   );
+}
+
+/**
+ * The subject of a sync token this backend issued: its key and kid, its audience, sub/iat/exp present,
+ * iat not ahead of now, a lifetime of at most a day. Throws (or answers undefined) otherwise; the caller
+ * answers every failure with the same generic 401 (no oracle).
+ */
+async function verifiedSubject(token: string, auth: AuthConfig): Promise<string | undefined> {
+  const { payload, protectedHeader } = await jwtVerify(token, await verificationKey(auth.publicJwk), {
+    audience: auth.audience,
+    algorithms: [SIGNING_ALG],
+    requiredClaims: ['sub', 'iat', 'exp'],
+    clockTolerance: CLOCK_TOLERANCE_SECONDS
+  });
+  const { sub, iat, exp } = payload as { sub: unknown; iat: number; exp: number };
+  if (protectedHeader.kid !== auth.publicJwk.kid) return undefined;
+  if (iat > Date.now() / 1000 + CLOCK_TOLERANCE_SECONDS) return undefined;
+  if (exp - iat > MAX_TOKEN_LIFETIME_SECONDS) return undefined;
+  return typeof sub === 'string' && sub !== '' ? sub : undefined;
 }
 
 function safeAudience(token: string): string | string[] {

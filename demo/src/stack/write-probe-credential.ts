@@ -3,8 +3,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { SigningKey } from '@syncscope/core';
 import { SignJWT } from 'jose';
+import { MAX_TOKEN_LIFETIME_SECONDS } from '../backend/request-auth.ts';
 
-const LIFETIME_SECONDS = 7 * 24 * 3600;
+// The backend refuses app tokens living longer than a day, as the sync service does.
+const LIFETIME_SECONDS = MAX_TOKEN_LIFETIME_SECONDS;
 
 /**
  * The write probe's credential for the demo backend: an app token (the backend's own audience) for the

@@ -1,6 +1,5 @@
 import {
   createRemoteJWKSet,
-  decodeJwt,
   decodeProtectedHeader,
   importJWK,
   type JWK,
@@ -11,8 +10,23 @@ import {
 } from 'jose';
 import { AuthorizationError } from './auth-error.ts';
 
-/** The service refuses tokens that live longer than a day. */
+/** The service refuses tokens that live longer than a day (token_max_expiration defaults to 1d). */
 export const MAX_TOKEN_LIFETIME_SECONDS = 86_400;
+/** The service's clock tolerance (KeyStore.verifyJwt): exp, nbf and iat may be this far off. */
+export const CLOCK_TOLERANCE_SECONDS = 60;
+
+/** Algorithm families by key type, as the service matches a key without `alg` (KeySpec.matchesAlgorithm). */
+const ALGORITHMS_BY_KTY: Record<string, string[]> = {
+  oct: ['HS256', 'HS384', 'HS512'],
+  RSA: ['RS256', 'RS384', 'RS512'],
+  EC: ['ES256', 'ES384', 'ES512'],
+  OKP: ['EdDSA']
+};
+const SUPPORTED_ALGORITHMS = Object.values(ALGORITHMS_BY_KTY).flat();
+
+function keyMatchesAlgorithm(key: JWK, alg: string): boolean {
+  return key.alg ? key.alg === alg : (ALGORITHMS_BY_KTY[key.kty ?? ''] ?? []).includes(alg);
+}
 
 export interface ClientAuthConfig {
   jwks_uri?: string | string[];
@@ -29,30 +43,20 @@ type KeyResolver = JWTVerifyGetKey;
 
 /**
  * Inline keys, including HS256 `oct` keys (which jose's JWKS helpers refuse): matched by kid, and
- * the token's alg must be the key's alg.
+ * the token's alg must be the key's alg, or of its key type's family when the key names none (so an
+ * RSA public key is never used as an HS256 secret).
  */
 function inlineKeyResolver(keys: JWK[]): KeyResolver {
   const imported = new Map<string, Promise<CryptoKey | Uint8Array>>();
   return async (header) => {
     const key = keys.find((k) => (k.kid ?? undefined) === header.kid);
     if (!key) throw new joseErrors.JWKSNoMatchingKey();
-    if (key.alg && key.alg !== header.alg) throw new joseErrors.JWKSNoMatchingKey();
+    if (!keyMatchesAlgorithm(key, header.alg)) throw new joseErrors.JWKSNoMatchingKey();
     const cacheKey = `${key.kid}/${header.alg}`;
     if (!imported.has(cacheKey))
       imported.set(cacheKey, importJWK(key, header.alg) as Promise<CryptoKey | Uint8Array>);
     return imported.get(cacheKey)!;
   };
-}
-
-/** For an expired token the stream still needs its claims: verify as of a second before it expired. */
-function verificationTime(token: string): Date {
-  try {
-    const { exp } = decodeJwt(token);
-    if (typeof exp === 'number' && exp * 1000 <= Date.now()) return new Date((exp - 1) * 1000);
-  } catch {
-    // malformed: jwtVerify reports it
-  }
-  return new Date();
 }
 
 /** Verifies sync JWTs as the PowerSync service does: kid/alg against known keys, audience, lifetime. */
@@ -74,30 +78,29 @@ export class JwtVerifier {
     return match[1]!;
   }
 
-  async verify(token: string, options: { allowExpired?: boolean } = {}): Promise<VerifiedToken> {
+  /**
+   * A token expired less than the clock tolerance ago verifies, as in the service: the stream then
+   * answers `{"token_expires_in":0}`; one expired longer ago is refused with S2103.
+   */
+  async verify(token: string): Promise<VerifiedToken> {
     let header: ReturnType<typeof decodeProtectedHeader>;
     try {
       header = decodeProtectedHeader(token);
     } catch {
       throw new AuthorizationError('PSYNC_S2101', 'Token is not a valid JWT');
     }
-    const payload = await this.verifySignature(token, header.kid, options.allowExpired ?? false);
+    const payload = await this.verifySignature(token, header.kid);
     this.checkClaims(payload);
     return { payload: payload as VerifiedToken['payload'], kid: header.kid };
   }
 
-  private async verifySignature(
-    token: string,
-    kid: string | undefined,
-    allowExpired: boolean
-  ): Promise<JWTPayload> {
+  private async verifySignature(token: string, kid: string | undefined): Promise<JWTPayload> {
     let lastError: unknown = null;
     for (const resolve of this.resolvers) {
       try {
         const { payload } = await jwtVerify(token, resolve, {
-          // An expired token is answered with token_expires_in: 0 on the stream, so the stream checks exp itself.
-          currentDate: allowExpired ? verificationTime(token) : undefined,
-          clockTolerance: 5
+          algorithms: SUPPORTED_ALGORITHMS,
+          clockTolerance: CLOCK_TOLERANCE_SECONDS
         });
         return payload;
       } catch (error) {
@@ -143,6 +146,14 @@ export class JwtVerifier {
     }
     if (typeof payload.iat !== 'number' || typeof payload.exp !== 'number') {
       throw new AuthorizationError('PSYNC_S2101', 'JWT payload is missing a required claim "iat" or "exp"');
+    }
+    // Stricter than the service, which leaves iat unchecked: an iat in the future would let exp - iat
+    // hide a longer life (iat a day ahead, exp two days ahead passes the lifetime check).
+    if (payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_SECONDS) {
+      throw new AuthorizationError(
+        'PSYNC_S2101',
+        '"iat" claim timestamp check failed (it should be in the past)'
+      );
     }
     if (payload.exp - payload.iat > MAX_TOKEN_LIFETIME_SECONDS) {
       throw new AuthorizationError(

@@ -19,15 +19,11 @@ export interface SyncStats {
   writeCheckpointsCreated: number;
 }
 
-async function authenticate(
-  deps: SyncRoutesDeps,
-  request: FastifyRequest,
-  allowExpired: boolean
-): Promise<VerifiedToken> {
+async function authenticate(deps: SyncRoutesDeps, request: FastifyRequest): Promise<VerifiedToken> {
   const token = (deps.verifier.constructor as typeof JwtVerifier).tokenFromHeader(
     request.headers.authorization
   );
-  return deps.verifier.verify(token, { allowExpired });
+  return deps.verifier.verify(token);
 }
 
 function sendAuthError(reply: FastifyReply, error: unknown): FastifyReply {
@@ -46,7 +42,7 @@ export function registerSyncRoutes(app: FastifyInstance, deps: SyncRoutesDeps): 
   app.post('/sync/stream', async (request, reply) => {
     let token: VerifiedToken;
     try {
-      token = await authenticate(deps, request, true);
+      token = await authenticate(deps, request);
     } catch (error) {
       return sendAuthError(reply, error);
     }
@@ -109,7 +105,7 @@ export function registerSyncRoutes(app: FastifyInstance, deps: SyncRoutesDeps): 
   ) => {
     let token: VerifiedToken;
     try {
-      token = await authenticate(deps, request, false);
+      token = await authenticate(deps, request);
     } catch (error) {
       return sendAuthError(reply, error);
     }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { findFreePort } from '@syncscope/core';
 import { createTestDatabase } from '@syncscope/core/testing/test-database';
 import pg from 'pg';
+import type { ServiceConfig } from '../config/service-config-schema.ts';
 import { type DevSyncServer, startDevSyncServer } from '../dev-sync-server.ts';
 import type { FaultSettings } from '../faults/faults.ts';
 import { hs256DevConfig, type MintOptions, mintHs256Token } from './hs256-dev-config.ts';
@@ -31,6 +32,8 @@ export async function startDevServerHarness(options: {
   rulesYaml: string;
   faults?: Partial<FaultSettings>;
   keepaliveMs?: number;
+  /** Replaces the HS256 key's client_auth (the token helper still mints HS256 tokens). */
+  clientAuth?: ServiceConfig['client_auth'];
 }): Promise<DevServerHarness> {
   const sourceUrl = await createTestDatabase(`${options.name}_src`);
   const storageUrl = await createTestDatabase(`${options.name}_storage`);
@@ -38,7 +41,10 @@ export async function startDevServerHarness(options: {
   await source.query(options.sourceSql);
   const secret = randomBytes(32);
   const port = await findFreePort();
-  const loaded = hs256DevConfig({ sourceUrl, storageUrl, port, secret, rulesYaml: options.rulesYaml });
+  const hs256 = hs256DevConfig({ sourceUrl, storageUrl, port, secret, rulesYaml: options.rulesYaml });
+  const loaded = options.clientAuth
+    ? { ...hs256, config: { ...hs256.config, client_auth: options.clientAuth } }
+    : hs256;
   const silent = (await import('pino')).default({ level: process.env.SYNCSCOPE_TEST_LOG ?? 'silent' });
   const start = () =>
     startDevSyncServer({ loaded, faults: options.faults, logger: silent, keepaliveMs: options.keepaliveMs });
