@@ -65,7 +65,7 @@ describe('probing a user with explicit sync-stream subscriptions', () => {
   });
 
   it('without the subscription the stream syncs nothing, and nothing of it is expected', async () => {
-    const report = await runProbe(h.target, alice, { logger, settleMs: 1000, deadlineMs: 20_000 });
+    const report = await runProbe(h.target, alice, { logger, authorisation: h.authorisation, settleMs: 1000, deadlineMs: 20_000 });
     expect(report.verdict, report.summary).toBe('consistent');
     expect(report.subscriptions).toEqual([]);
     expect(report.rows.perTable.records).toBeUndefined();
@@ -81,6 +81,7 @@ describe('probing a user with explicit sync-stream subscriptions', () => {
       const report = await runProbe(h.target, alice, {
         subscriptions: [subscribeToWorkspace(1)],
         logger,
+        authorisation: h.authorisation,
         settleMs: 1000,
         deadlineMs: 20_000
       });
@@ -189,6 +190,7 @@ describe('probing a user with explicit sync-stream subscriptions', () => {
     const report = await runProbe(h.target, alice, {
       subscriptions: [{ ...subscribeToWorkspace(1), stream: 'workspace_recrods' }],
       logger,
+      authorisation: h.authorisation,
       deadlineMs: 20_000
     });
     expect(report.verdict).toBe('error');

@@ -9,7 +9,7 @@ import { exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSyncScopeError, type SyncScopeError } from '../../errors/index.ts';
 import { findFreePort } from '../../net/ports.ts';
-import { mintProbeToken } from '../tokens/mint-probe-token.ts';
+import { createTestAuditSink } from '../../testing/test-audit-sink.ts';
 import { defaultTargetsFile, listTargetNames, loadTarget, loadTargets } from './load-targets.ts';
 
 const RULES = 'bucket_definitions:\n  global:\n    data:\n      - SELECT * FROM lists\n';
@@ -373,7 +373,8 @@ targets:
     expect(Buffer.from((raw.signing as { secret: Uint8Array }).secret).toString()).toBe(env.RAW_HS);
 
     // The keys sign tokens that verify.
-    const token = await mintProbeToken(staging, 'user-1');
+    const audited = await createTestAuditSink('load_targets_mint');
+    const token = await audited.mint(staging, 'user-1').finally(() => audited.ops.close());
     expect((await jwtVerify(token.token, publicKey, { audience: 'syncscope-probe' })).payload.sub).toBe(
       'user-1'
     );
