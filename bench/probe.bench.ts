@@ -112,7 +112,9 @@ async function main() {
           runProbe(target, 'u-bench', { logger, authorisation, settleMs: 0, expectedStateWorker })
         );
         clearInterval(sampler);
-        const cli = await timed(() => runProbe(target, 'u-bench', { logger, authorisation, settleMs: 0, partitionHelpers }));
+        const cli = await timed(() =>
+          runProbe(target, 'u-bench', { logger, authorisation, settleMs: 0, partitionHelpers })
+        );
         inThread.push(cli.ms);
         for (const r of [result, cli]) {
           if (r.value.verdict !== 'consistent')

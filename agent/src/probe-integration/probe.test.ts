@@ -51,7 +51,13 @@ describe('probing a user through the dev sync server', () => {
   it("with the expected state on the agent's kept worker thread: the same verdicts", async () => {
     const expectedStateWorker = new ExpectedStateWorker();
     try {
-      const opts = { logger, authorisation: h.authorisation, settleMs: 1500, deadlineMs: 20_000, expectedStateWorker };
+      const opts = {
+        logger,
+        authorisation: h.authorisation,
+        settleMs: 1500,
+        deadlineMs: 20_000,
+        expectedStateWorker
+      };
       const consistent = await runProbe(h.target, DEMO_USERS.alice.id, opts);
       expect(consistent.verdict, consistent.summary).toBe('consistent');
       expect(consistent.rows.expected).toBe(80 + 8);

@@ -40,9 +40,8 @@ export async function exportStreamsClientDatabase(
   await db.connect({
     fetchCredentials: async () => ({
       endpoint: h.target.syncUrl,
-      token: (
-        await mintAuditedProbeToken({ ...h.authorisation, target: h.target, userId, purpose: 'read' })
-      ).token
+      token: (await mintAuditedProbeToken({ ...h.authorisation, target: h.target, userId, purpose: 'read' }))
+        .token
     }),
     uploadData: async () => {}
   });

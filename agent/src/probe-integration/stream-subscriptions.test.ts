@@ -65,7 +65,12 @@ describe('probing a user with explicit sync-stream subscriptions', () => {
   });
 
   it('without the subscription the stream syncs nothing, and nothing of it is expected', async () => {
-    const report = await runProbe(h.target, alice, { logger, authorisation: h.authorisation, settleMs: 1000, deadlineMs: 20_000 });
+    const report = await runProbe(h.target, alice, {
+      logger,
+      authorisation: h.authorisation,
+      settleMs: 1000,
+      deadlineMs: 20_000
+    });
     expect(report.verdict, report.summary).toBe('consistent');
     expect(report.subscriptions).toEqual([]);
     expect(report.rows.perTable.records).toBeUndefined();

@@ -2,10 +2,10 @@ import { inspect } from 'node:util';
 import { decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, type JWK, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SyncScopeError } from '../../errors/index.ts';
-import type { ProbeTarget } from '../probe-types.ts';
-import { hideOnPrint } from './hide-secrets.ts';
 import type { OpsDatabase } from '../../ops-db/ops-database.ts';
 import { createTestAuditSink } from '../../testing/test-audit-sink.ts';
+import type { ProbeTarget } from '../probe-types.ts';
+import { hideOnPrint } from './hide-secrets.ts';
 import { hideSigningKey, type MintedProbeToken } from './mint-probe-token.ts';
 
 const HS_SECRET = new Uint8Array(Buffer.from('an-hs256-secret-of-at-least-32-bytes!!', 'utf8'));

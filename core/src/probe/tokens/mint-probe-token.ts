@@ -179,7 +179,10 @@ function draftProbeToken(
       .setExpirationTime(expiresAtSeconds)
       .setJti(fixed.jti);
     if (target.issuer) jwt.setIssuer(target.issuer);
-    const minted: MintedProbeToken = { token: await jwt.sign(await signingMaterial(target.signing)), ...fixed };
+    const minted: MintedProbeToken = {
+      token: await jwt.sign(await signingMaterial(target.signing)),
+      ...fixed
+    };
     return hideOnPrint(minted, () => ({
       token: '[redacted]',
       kid: fixed.kid,
