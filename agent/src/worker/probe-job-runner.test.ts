@@ -51,7 +51,8 @@ beforeAll(async () => {
     ...process.env,
     JOBS_SOURCE_URL: h.target.sourceUrl,
     JOBS_PROBE_SECRET: Buffer.from(h.secret).toString('base64url'),
-    SYNCSCOPE_LOG_LEVEL: 'warn'
+    SYNCSCOPE_LOG_LEVEL: 'warn',
+    SYNCSCOPE_AGENT_TOKEN: 'agent-token-0123456789-abcdef'
   };
 }, 120_000);
 
@@ -89,7 +90,6 @@ describe("the agent's probe jobs", () => {
         'agent',
         '--port',
         '0',
-        '--insecure-local',
         '--targets',
         targetsFile,
         '--ops-db',
