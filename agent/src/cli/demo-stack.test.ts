@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findFreePort } from '@syncscope/core';
+import { opsDatabaseUrl } from '@syncscope/core/probe/targets/demo-target';
 import type { ProbeReport } from '@syncscope/core/probe/probe-types';
 import { DEMO_USERS } from '@syncscope/demo/seed/index';
 import { freeStackPorts } from '@syncscope/demo/stack/free-stack-ports';
@@ -96,7 +97,12 @@ describe('syncscope against the embedded stack (npm start)', () => {
         path.join(home, 'secrets', 'probe-db-password'),
         'utf8'
       ).trim(),
-      'the agent token': AGENT_TOKEN
+      'the agent token': AGENT_TOKEN,
+      "the stack's agent token": readFileSync(path.join(home, 'secrets', 'agent-token'), 'utf8').trim(),
+      'the write probe upload token': readFileSync(
+        path.join(home, 'secrets', 'write-probe-upload-token'),
+        'utf8'
+      ).trim()
     };
   }, 120_000);
 
@@ -205,7 +211,8 @@ describe('syncscope against the embedded stack (npm start)', () => {
 
   it('the agent probes on POST /probes with its token, counts it in /metrics, and prints no secret', async () => {
     const port = await findFreePort();
-    const agent = start(['agent/src/cli.ts', 'agent', '--port', String(port)], {
+    // POST /probes audits in the stack's ops database before it mints.
+    const agent = start(['agent/src/cli.ts', 'agent', '--port', String(port), '--ops-db', opsDatabaseUrl(env)], {
       ...env,
       SYNCSCOPE_AGENT_TOKEN: AGENT_TOKEN
     });
@@ -225,10 +232,11 @@ describe('syncscope against the embedded stack (npm start)', () => {
       const res = await fetch(`${url}/probes`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${AGENT_TOKEN}` },
-        body: JSON.stringify({ target: 'demo', user: alice })
+        body: JSON.stringify({ target: 'demo', user: alice, actor: 'e2e@example.com', reason: 'e2e test' })
       });
       expect(res.status).toBe(200);
-      const report = (await res.json()) as ProbeReport;
+      const report = (await res.json()) as ProbeReport & { runId: string };
+      expect(report.runId).toMatch(/^[0-9a-f-]{36}$/);
       expect(report.verdict).toBe('consistent');
       expectNoSecrets(JSON.stringify(report));
 

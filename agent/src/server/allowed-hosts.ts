@@ -43,6 +43,5 @@ export function hostAllowed(
   if (!host) return false;
   if (agent.allowedHosts.includes(host.name)) return true;
   const bind = agent.bindHost.replace(/^\[|\]$/g, '').toLowerCase();
-  const own = bind === '0.0.0.0' || bind === '::' ? LOOPBACK_NAMES : [...LOOPBACK_NAMES, bind];
-  return own.includes(host.name) && host.port === agent.port;
+  return [...LOOPBACK_NAMES, bind].includes(host.name) && host.port === agent.port;
 }

@@ -83,18 +83,7 @@ describe("the agent's probe jobs", () => {
     h.sync.faults.set({ delayMs: 20_000 });
     const doomed: ChildProcess = spawn(
       process.execPath,
-      [
-        '--import',
-        'tsx',
-        CLI,
-        'agent',
-        '--port',
-        '0',
-        '--targets',
-        targetsFile,
-        '--ops-db',
-        opsUrl
-      ],
+      ['--import', 'tsx', CLI, 'agent', '--port', '0', '--targets', targetsFile, '--ops-db', opsUrl],
       { env, stdio: 'ignore' }
     );
     try {
