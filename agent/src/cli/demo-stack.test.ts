@@ -5,8 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findFreePort } from '@syncscope/core';
-import { opsDatabaseUrl } from '@syncscope/core/probe/targets/demo-target';
 import type { ProbeReport } from '@syncscope/core/probe/probe-types';
+import { opsDatabaseUrl } from '@syncscope/core/probe/targets/demo-target';
 import { DEMO_USERS } from '@syncscope/demo/seed/index';
 import { freeStackPorts } from '@syncscope/demo/stack/free-stack-ports';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -212,10 +212,13 @@ describe('syncscope against the embedded stack (npm start)', () => {
   it('the agent probes on POST /probes with its token, counts it in /metrics, and prints no secret', async () => {
     const port = await findFreePort();
     // POST /probes audits in the stack's ops database before it mints.
-    const agent = start(['agent/src/cli.ts', 'agent', '--port', String(port), '--ops-db', opsDatabaseUrl(env)], {
-      ...env,
-      SYNCSCOPE_AGENT_TOKEN: AGENT_TOKEN
-    });
+    const agent = start(
+      ['agent/src/cli.ts', 'agent', '--port', String(port), '--ops-db', opsDatabaseUrl(env)],
+      {
+        ...env,
+        SYNCSCOPE_AGENT_TOKEN: AGENT_TOKEN
+      }
+    );
     try {
       await waitFor(agent, 'SyncScope agent listening', 30_000);
       const url = `http://127.0.0.1:${port}`;

@@ -39,7 +39,17 @@ async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
 
 describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
   it('an unknown target names the targets file and its targets', async () => {
-    const r = await cli(['probe', '--reason', 'test', '--target', 'prdo', '--user', 'u1', '--targets', targetsFile]);
+    const r = await cli([
+      'probe',
+      '--reason',
+      'test',
+      '--target',
+      'prdo',
+      '--user',
+      'u1',
+      '--targets',
+      targetsFile
+    ]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(
@@ -55,7 +65,17 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
 
   it('a missing targets file says how to get one', async () => {
     const missing = path.join(dir, 'none.yaml');
-    const r = await cli(['probe', '--reason', 'test', '--target', 'demo', '--user', 'u1', '--targets', missing]);
+    const r = await cli([
+      'probe',
+      '--reason',
+      'test',
+      '--target',
+      'demo',
+      '--user',
+      'u1',
+      '--targets',
+      missing
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
       `SYNCSCOPE_E_TARGETS_INVALID: No targets file at ${missing}. Start the demo stack (npm start) to get one with target "demo", or write one (docs/targets.md) and pass --targets FILE.\n`
@@ -83,7 +103,17 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
   });
 
   it('--claims that is not an object, or sets a reserved claim', async () => {
-    const notObject = await cli(['probe', '--reason', 'test', '--target', 'prod', '--user', 'u1', '--claims', '[1,2]']);
+    const notObject = await cli([
+      'probe',
+      '--reason',
+      'test',
+      '--target',
+      'prod',
+      '--user',
+      'u1',
+      '--claims',
+      '[1,2]'
+    ]);
     expect(notObject.code).toBe(2);
     expect(notObject.stderr).toBe(
       `SYNCSCOPE_E_REQUEST_INVALID: --claims must be a JSON object of claims, e.g. '{"tenant_id":"t1"}'\n`
@@ -136,7 +166,9 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
         uploadUrl: 'http://127.0.0.1:2/api/upload',
         syncRulesPath: path.join(dir, 'rules.yaml')
       });
-      const r = await cli(['probe', '--reason', 'test', '--target', 'demo', '--user', 'u1'], { SYNCSCOPE_HOME: home });
+      const r = await cli(['probe', '--reason', 'test', '--target', 'demo', '--user', 'u1'], {
+        SYNCSCOPE_HOME: home
+      });
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(
         'targets.demo.admin_token: environment variable SYNCSCOPE_DEMO_API_TOKEN (from !env) is not set'
@@ -180,7 +212,17 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
     ['list_todos@high={"a":1}', 'the priority "high" is not 0, 1, 2 or 3'],
     ['list_todos@4', 'the priority "4" is not 0, 1, 2 or 3']
   ])('--subscribe %s', async (value, problem) => {
-    const r = await cli(['probe', '--reason', 'test', '--target', 'prod', '--user', 'u1', '--subscribe', value]);
+    const r = await cli([
+      'probe',
+      '--reason',
+      'test',
+      '--target',
+      'prod',
+      '--user',
+      'u1',
+      '--subscribe',
+      value
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
       `SYNCSCOPE_E_STREAM_SUBSCRIPTION_INVALID: --subscribe '${value}': ${problem}; write NAME, NAME=PARAMS or NAME@PRIORITY=PARAMS with PARAMS a JSON object, e.g. --subscribe 'list_todos={"list_id":"l1"}'\n`
@@ -250,11 +292,16 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
     const insecure = await cli(['agent', '--port', '0', '--insecure-local', '--targets', targetsFile]);
     expect(insecure.code).toBe(2);
     expect(insecure.stderr).toContain("unknown option '--insecure-local'");
-    const badHost = await cli(['agent', '--port', '0', '--allowed-host', 'http://x', '--targets', targetsFile], {
-      SYNCSCOPE_AGENT_TOKEN: 'agent-token-0123456789-abcdef'
-    });
+    const badHost = await cli(
+      ['agent', '--port', '0', '--allowed-host', 'http://x', '--targets', targetsFile],
+      {
+        SYNCSCOPE_AGENT_TOKEN: 'agent-token-0123456789-abcdef'
+      }
+    );
     expect(badHost.code).toBe(2);
-    expect(badHost.stderr).toContain('SYNCSCOPE_E_CONFIG_INVALID: --allowed-host "http://x" is not a host name');
+    expect(badHost.stderr).toContain(
+      'SYNCSCOPE_E_CONFIG_INVALID: --allowed-host "http://x" is not a host name'
+    );
     const short = await cli(['agent', '--port', '0', '--targets', targetsFile], {
       SYNCSCOPE_AGENT_TOKEN: 'short'
     });

@@ -4,7 +4,13 @@ import type { SecretScrubber } from '../output/secret-scrubber.ts';
 import { requireOpsDatabase } from '../probe/probe-target.ts';
 import { resolveTarget, targetsSource } from '../probe/resolve-target.ts';
 import { formatWriteProbeReport, writeProbeTarget } from '../probe/write-probe-target.ts';
-import { ACTOR_FLAGS, ACTOR_HELP, cliAuthorisation, REASON_FLAGS, REASON_HELP } from './probe-authorisation.ts';
+import {
+  ACTOR_FLAGS,
+  ACTOR_HELP,
+  cliAuthorisation,
+  REASON_FLAGS,
+  REASON_HELP
+} from './probe-authorisation.ts';
 
 function seconds(value: string): number {
   const n = Number(value);

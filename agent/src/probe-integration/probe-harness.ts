@@ -136,7 +136,7 @@ export function harnessTargetEntry(h: ProbeHarness, name: string, rulesFile: str
 /** A SyncScope home holding the harness as target `name` of its targets file, with `rulesYaml` beside it. */
 export interface HarnessTargetsHome {
   dir: string;
-  /** SYNCSCOPE_HOME and the target's secrets, as the CLI reads them. */
+  /** SYNCSCOPE_HOME, the target's secrets and the harness's ops database, as the CLI reads them. */
   env: NodeJS.ProcessEnv;
   remove(): Promise<void>;
 }
@@ -156,7 +156,12 @@ export async function writeHarnessTargetsHome(
   );
   return {
     dir,
-    env: { SYNCSCOPE_HOME: dir, ...harnessTargetEnv(h, name) },
+    // The CLI audits its probe tokens in the harness's ops database.
+    env: {
+      SYNCSCOPE_HOME: dir,
+      SYNCSCOPE_OPS_DATABASE_URL: h.ops.pool.options.connectionString,
+      ...harnessTargetEnv(h, name)
+    },
     remove: () => rm(dir, { recursive: true, force: true })
   };
 }

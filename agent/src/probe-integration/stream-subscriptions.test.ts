@@ -43,6 +43,8 @@ describe('probing a user with explicit sync-stream subscriptions', () => {
   it('syncscope probe --subscribe: the subscribed workspace is consistent, and the report records the subscription', async () => {
     const { code, stdout, stderr } = await cli([
       'probe',
+      '--reason',
+      'test',
       '--target',
       'streams',
       '--user',
@@ -204,7 +206,7 @@ describe('probing a user with explicit sync-stream subscriptions', () => {
   });
 
   it.each([
-    ['probe', '--user', alice],
+    ['probe', '--reason', 'test', '--user', alice],
     ['explain', '--table', 'records', '--id', recordId(1), '--user', alice]
   ])(
     '%s with an unknown stream name: SYNCSCOPE_E_STREAM_UNKNOWN listing the streams, exit 2',
