@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -112,6 +112,31 @@ describe('syncscope against the embedded stack (npm start)', () => {
       await stack.exited;
     }
     await rm(home, { recursive: true, force: true });
+  });
+
+  it("the stack's own agent needs its generated token (0600 file): the issue's unauthenticated probe is refused", async () => {
+    const url = `http://127.0.0.1:${env.SYNCSCOPE_AGENT_METRICS_PORT}`;
+    const tokenFile = path.join(home, 'secrets', 'agent-token');
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+    const attack = await fetch(`${url}/probes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ target: 'demo', user: alice })
+    });
+    expect(attack.status).toBe(401);
+    const res = await fetch(`${url}/probes`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${readFileSync(tokenFile, 'utf8').trim()}`
+      },
+      body: JSON.stringify({ target: 'demo', user: alice, actor: 'e2e@example.com', reason: 'e2e test' })
+    });
+    expect(res.status).toBe(200);
+    const report = (await res.json()) as ProbeReport & { runId: string };
+    expect(report.verdict).toBe('consistent');
+    expect(report.runId).toMatch(/^[0-9a-f-]{36}$/);
+    expectNoSecrets(JSON.stringify(report));
   });
 
   it('probe --target demo needs no setup: consistent, exit 0, and no secret in any line printed or logged', async () => {

@@ -153,7 +153,13 @@ describe("the agent's HTTP API refuses impersonation without a token, a proper H
     expect(await minted()).toEqual([]);
     // The names it does answer to: its address, localhost with its port, and an allowed name (compose).
     const port = new URL(agent.url).port;
-    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, 'syncscope-agent:9464', 'SyncScope-Agent'])
+    for (const host of [
+      `127.0.0.1:${port}`,
+      `localhost:${port}`,
+      `[::1]:${port}`,
+      'syncscope-agent:9464',
+      'SyncScope-Agent'
+    ])
       expect((await request(agent.url, { path: '/healthz', host })).status).toBe(200);
   });
 

@@ -108,7 +108,7 @@ export const ERROR_CODES = {
   SYNCSCOPE_E_PROBE_AUDIT_UNAVAILABLE: {
     status: 503,
     description:
-      'There is no ops database to audit the probe token in, and SyncScope does not impersonate a user unaudited. Set SYNCSCOPE_OPS_DATABASE_URL (or the agent\'s --ops-db) to SyncScope\'s ops database.'
+      "There is no ops database to audit the probe token in, and SyncScope does not impersonate a user unaudited. Set SYNCSCOPE_OPS_DATABASE_URL (or the agent's --ops-db) to SyncScope's ops database."
   },
   SYNCSCOPE_E_PROBE_AUDIT_FAILED: {
     status: 503,
@@ -118,7 +118,7 @@ export const ERROR_CODES = {
   SYNCSCOPE_E_AGENT_HOST_REFUSED: {
     status: 421,
     description:
-      "The agent answers only requests whose Host header names it (its bind address, localhost with its port, or a name given with --allowed-host / SYNCSCOPE_AGENT_ALLOWED_HOSTS), so a web page cannot reach it by DNS rebinding. Call it by one of those names, or add the name with --allowed-host."
+      'The agent answers only requests whose Host header names it (its bind address, localhost with its port, or a name given with --allowed-host / SYNCSCOPE_AGENT_ALLOWED_HOSTS), so a web page cannot reach it by DNS rebinding. Call it by one of those names, or add the name with --allowed-host.'
   },
   SYNCSCOPE_E_STREAM_UNKNOWN: {
     status: 400,
