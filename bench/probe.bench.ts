@@ -14,6 +14,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PowerSyncDatabase } from '@powersync/node';
 import { findFreePort } from '@syncscope/core';
+import { migrateOpsDatabase, OpsDatabase } from '@syncscope/core/ops-db/ops-database';
 import { ExpectedStateWorker } from '@syncscope/core/probe/expected/expected-state-worker';
 import type { ProbeTarget } from '@syncscope/core/probe/probe-types';
 import { runProbe } from '@syncscope/core/probe/run-probe';
@@ -45,6 +46,11 @@ async function main() {
   const logger = pino({ level: 'silent' });
   const expectedStateWorker = new ExpectedStateWorker({ partitionHelpers });
   await expectedStateWorker.start();
+  // Probe tokens are minted only once audited: the bench audits into an ops database of its own.
+  const opsUrl = await pgs.createDatabase('probe_bench_ops');
+  await migrateOpsDatabase(opsUrl);
+  const ops = new OpsDatabase(opsUrl);
+  const authorisation = { actor: 'bench', reason: 'probe benchmark', audit: ops };
   try {
     console.log(`probe time-to-verdict vs bare @powersync/node hasSynced, median of ${runs} runs`);
     for (const n of sizes) {
@@ -103,10 +109,12 @@ async function main() {
         let peak = rssBefore;
         const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
         const result = await timed(() =>
-          runProbe(target, 'u-bench', { logger, settleMs: 0, expectedStateWorker })
+          runProbe(target, 'u-bench', { logger, authorisation, settleMs: 0, expectedStateWorker })
         );
         clearInterval(sampler);
-        const cli = await timed(() => runProbe(target, 'u-bench', { logger, settleMs: 0, partitionHelpers }));
+        const cli = await timed(() =>
+          runProbe(target, 'u-bench', { logger, authorisation, settleMs: 0, partitionHelpers })
+        );
         inThread.push(cli.ms);
         for (const r of [result, cli]) {
           if (r.value.verdict !== 'consistent')
@@ -132,6 +140,7 @@ async function main() {
     }
   } finally {
     await expectedStateWorker.close();
+    await ops.close();
     await pgs.stop();
   }
 }

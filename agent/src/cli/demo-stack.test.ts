@@ -1,11 +1,12 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findFreePort } from '@syncscope/core';
 import type { ProbeReport } from '@syncscope/core/probe/probe-types';
+import { opsDatabaseUrl } from '@syncscope/core/probe/targets/demo-target';
 import { DEMO_USERS } from '@syncscope/demo/seed/index';
 import { freeStackPorts } from '@syncscope/demo/stack/free-stack-ports';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,7 +97,12 @@ describe('syncscope against the embedded stack (npm start)', () => {
         path.join(home, 'secrets', 'probe-db-password'),
         'utf8'
       ).trim(),
-      'the agent token': AGENT_TOKEN
+      'the agent token': AGENT_TOKEN,
+      "the stack's agent token": readFileSync(path.join(home, 'secrets', 'agent-token'), 'utf8').trim(),
+      'the write probe upload token': readFileSync(
+        path.join(home, 'secrets', 'write-probe-upload-token'),
+        'utf8'
+      ).trim()
     };
   }, 120_000);
 
@@ -106,6 +112,31 @@ describe('syncscope against the embedded stack (npm start)', () => {
       await stack.exited;
     }
     await rm(home, { recursive: true, force: true });
+  });
+
+  it("the stack's own agent needs its generated token (0600 file): the issue's unauthenticated probe is refused", async () => {
+    const url = `http://127.0.0.1:${env.SYNCSCOPE_AGENT_METRICS_PORT}`;
+    const tokenFile = path.join(home, 'secrets', 'agent-token');
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+    const attack = await fetch(`${url}/probes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ target: 'demo', user: alice })
+    });
+    expect(attack.status).toBe(401);
+    const res = await fetch(`${url}/probes`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${readFileSync(tokenFile, 'utf8').trim()}`
+      },
+      body: JSON.stringify({ target: 'demo', user: alice, actor: 'e2e@example.com', reason: 'e2e test' })
+    });
+    expect(res.status).toBe(200);
+    const report = (await res.json()) as ProbeReport & { runId: string };
+    expect(report.verdict).toBe('consistent');
+    expect(report.runId).toMatch(/^[0-9a-f-]{36}$/);
+    expectNoSecrets(JSON.stringify(report));
   });
 
   it('probe --target demo needs no setup: consistent, exit 0, and no secret in any line printed or logged', async () => {
@@ -205,10 +236,14 @@ describe('syncscope against the embedded stack (npm start)', () => {
 
   it('the agent probes on POST /probes with its token, counts it in /metrics, and prints no secret', async () => {
     const port = await findFreePort();
-    const agent = start(['agent/src/cli.ts', 'agent', '--port', String(port)], {
-      ...env,
-      SYNCSCOPE_AGENT_TOKEN: AGENT_TOKEN
-    });
+    // POST /probes audits in the stack's ops database before it mints.
+    const agent = start(
+      ['agent/src/cli.ts', 'agent', '--port', String(port), '--ops-db', opsDatabaseUrl(env)],
+      {
+        ...env,
+        SYNCSCOPE_AGENT_TOKEN: AGENT_TOKEN
+      }
+    );
     try {
       await waitFor(agent, 'SyncScope agent listening', 30_000);
       const url = `http://127.0.0.1:${port}`;
@@ -225,10 +260,11 @@ describe('syncscope against the embedded stack (npm start)', () => {
       const res = await fetch(`${url}/probes`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${AGENT_TOKEN}` },
-        body: JSON.stringify({ target: 'demo', user: alice })
+        body: JSON.stringify({ target: 'demo', user: alice, actor: 'e2e@example.com', reason: 'e2e test' })
       });
       expect(res.status).toBe(200);
-      const report = (await res.json()) as ProbeReport;
+      const report = (await res.json()) as ProbeReport & { runId: string };
+      expect(report.runId).toMatch(/^[0-9a-f-]{36}$/);
       expect(report.verdict).toBe('consistent');
       expectNoSecrets(JSON.stringify(report));
 

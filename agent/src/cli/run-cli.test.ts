@@ -39,7 +39,17 @@ async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
 
 describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
   it('an unknown target names the targets file and its targets', async () => {
-    const r = await cli(['probe', '--target', 'prdo', '--user', 'u1', '--targets', targetsFile]);
+    const r = await cli([
+      'probe',
+      '--reason',
+      'test',
+      '--target',
+      'prdo',
+      '--user',
+      'u1',
+      '--targets',
+      targetsFile
+    ]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(
@@ -48,14 +58,24 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
   });
 
   it('the default targets file is $SYNCSCOPE_HOME/targets.yaml', async () => {
-    const r = await cli(['probe', '--target', 'prdo', '--user', 'u1']);
+    const r = await cli(['probe', '--reason', 'test', '--target', 'prdo', '--user', 'u1']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`No target named "prdo" in ${targetsFile}`);
   });
 
   it('a missing targets file says how to get one', async () => {
     const missing = path.join(dir, 'none.yaml');
-    const r = await cli(['probe', '--target', 'demo', '--user', 'u1', '--targets', missing]);
+    const r = await cli([
+      'probe',
+      '--reason',
+      'test',
+      '--target',
+      'demo',
+      '--user',
+      'u1',
+      '--targets',
+      missing
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
       `SYNCSCOPE_E_TARGETS_INVALID: No targets file at ${missing}. Start the demo stack (npm start) to get one with target "demo", or write one (docs/targets.md) and pass --targets FILE.\n`
@@ -65,6 +85,8 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
   it('bad --claims JSON', async () => {
     const r = await cli([
       'probe',
+      '--reason',
+      'test',
       '--target',
       'prod',
       '--user',
@@ -81,13 +103,25 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
   });
 
   it('--claims that is not an object, or sets a reserved claim', async () => {
-    const notObject = await cli(['probe', '--target', 'prod', '--user', 'u1', '--claims', '[1,2]']);
+    const notObject = await cli([
+      'probe',
+      '--reason',
+      'test',
+      '--target',
+      'prod',
+      '--user',
+      'u1',
+      '--claims',
+      '[1,2]'
+    ]);
     expect(notObject.code).toBe(2);
     expect(notObject.stderr).toBe(
       `SYNCSCOPE_E_REQUEST_INVALID: --claims must be a JSON object of claims, e.g. '{"tenant_id":"t1"}'\n`
     );
     const reserved = await cli([
       'probe',
+      '--reason',
+      'test',
       '--target',
       'prod',
       '--user',
@@ -102,7 +136,7 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
   });
 
   it('with --json, a failure is also a JSON error on stdout', async () => {
-    const r = await cli(['probe', '--target', 'prdo', '--user', 'u1', '--json']);
+    const r = await cli(['probe', '--reason', 'test', '--target', 'prdo', '--user', 'u1', '--json']);
     expect(r.code).toBe(2);
     expect(JSON.parse(r.stdout)).toEqual({
       error: {
@@ -113,7 +147,7 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
   });
 
   it('an unset !env variable of the target is named', async () => {
-    const r = await cli(['probe', '--target', 'prod', '--user', 'u1'], {
+    const r = await cli(['probe', '--reason', 'test', '--target', 'prod', '--user', 'u1'], {
       PROD_HS: Buffer.alloc(32).toString('base64url')
     });
     expect(r.code).toBe(2);
@@ -132,7 +166,9 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
         uploadUrl: 'http://127.0.0.1:2/api/upload',
         syncRulesPath: path.join(dir, 'rules.yaml')
       });
-      const r = await cli(['probe', '--target', 'demo', '--user', 'u1'], { SYNCSCOPE_HOME: home });
+      const r = await cli(['probe', '--reason', 'test', '--target', 'demo', '--user', 'u1'], {
+        SYNCSCOPE_HOME: home
+      });
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(
         'targets.demo.admin_token: environment variable SYNCSCOPE_DEMO_API_TOKEN (from !env) is not set'
@@ -160,7 +196,7 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
     ]
   ])('--subscribe with parameters %s', async (parameters, message) => {
     for (const command of [
-      ['probe', '--user', 'u1'],
+      ['probe', '--reason', 'test', '--user', 'u1'],
       ['explain', '--table', 'records', '--id', 'r1', '--user', 'u1']
     ]) {
       const r = await cli([...command, '--target', 'prod', '--subscribe', `list_todos=${parameters}`]);
@@ -176,7 +212,17 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
     ['list_todos@high={"a":1}', 'the priority "high" is not 0, 1, 2 or 3'],
     ['list_todos@4', 'the priority "4" is not 0, 1, 2 or 3']
   ])('--subscribe %s', async (value, problem) => {
-    const r = await cli(['probe', '--target', 'prod', '--user', 'u1', '--subscribe', value]);
+    const r = await cli([
+      'probe',
+      '--reason',
+      'test',
+      '--target',
+      'prod',
+      '--user',
+      'u1',
+      '--subscribe',
+      value
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
       `SYNCSCOPE_E_STREAM_SUBSCRIPTION_INVALID: --subscribe '${value}': ${problem}; write NAME, NAME=PARAMS or NAME@PRIORITY=PARAMS with PARAMS a JSON object, e.g. --subscribe 'list_todos={"list_id":"l1"}'\n`
@@ -185,19 +231,19 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
 
   it.each([
     [
-      ['probe', '--target', 'prod'],
+      ['probe', '--reason', 'test', '--target', 'prod'],
       "SYNCSCOPE_E_REQUEST_INVALID: required option '--user <id>' not specified\n"
     ],
     [
-      ['probe', '--user', 'u1'],
+      ['probe', '--reason', 'test', '--user', 'u1'],
       "SYNCSCOPE_E_REQUEST_INVALID: required option '--target <name>' not specified\n"
     ],
     [
-      ['probe', '--target', 'prod', '--user', 'u1', '--deadline', '-3'],
+      ['probe', '--reason', 'test', '--target', 'prod', '--user', 'u1', '--deadline', '-3'],
       "SYNCSCOPE_E_REQUEST_INVALID: option '--deadline <seconds>' argument '-3' is invalid. use a number of seconds between 0 and 3600.\n"
     ],
     [
-      ['probe', '--target', 'prod', '--user', 'u1', '--colour'],
+      ['probe', '--reason', 'test', '--target', 'prod', '--user', 'u1', '--colour'],
       "SYNCSCOPE_E_REQUEST_INVALID: unknown option '--colour'\n"
     ],
     [
@@ -235,25 +281,26 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
     expect(r.stdout).toContain('Exit codes: 0 consistent, 1 mismatch, 2 the probe could not run.');
   });
 
-  it('the agent refuses to start without SYNCSCOPE_AGENT_TOKEN unless --insecure-local, and that only on loopback', async () => {
-    const noToken = await cli(['agent', '--port', '0', '--targets', targetsFile]);
-    expect(noToken.code).toBe(2);
-    expect(noToken.stderr).toMatch(
-      /^SYNCSCOPE_E_CONFIG_INVALID: SYNCSCOPE_AGENT_TOKEN is not set: POST \/probes needs a bearer token\./
+  it('the agent refuses to start without SYNCSCOPE_AGENT_TOKEN, on any address; --insecure-local is gone', async () => {
+    for (const host of ['127.0.0.1', '0.0.0.0']) {
+      const noToken = await cli(['agent', '--port', '0', '--host', host, '--targets', targetsFile]);
+      expect(noToken.code).toBe(2);
+      expect(noToken.stderr).toMatch(
+        /^SYNCSCOPE_E_CONFIG_INVALID: SYNCSCOPE_AGENT_TOKEN is not set: POST \/probes needs a bearer token in every mode\./
+      );
+    }
+    const insecure = await cli(['agent', '--port', '0', '--insecure-local', '--targets', targetsFile]);
+    expect(insecure.code).toBe(2);
+    expect(insecure.stderr).toContain("unknown option '--insecure-local'");
+    const badHost = await cli(
+      ['agent', '--port', '0', '--allowed-host', 'http://x', '--targets', targetsFile],
+      {
+        SYNCSCOPE_AGENT_TOKEN: 'agent-token-0123456789-abcdef'
+      }
     );
-    const exposed = await cli([
-      'agent',
-      '--port',
-      '0',
-      '--host',
-      '0.0.0.0',
-      '--insecure-local',
-      '--targets',
-      targetsFile
-    ]);
-    expect(exposed.code).toBe(2);
-    expect(exposed.stderr).toBe(
-      'SYNCSCOPE_E_CONFIG_INVALID: --insecure-local only works on a loopback address, not 0.0.0.0; set SYNCSCOPE_AGENT_TOKEN to listen there.\n'
+    expect(badHost.code).toBe(2);
+    expect(badHost.stderr).toContain(
+      'SYNCSCOPE_E_CONFIG_INVALID: --allowed-host "http://x" is not a host name'
     );
     const short = await cli(['agent', '--port', '0', '--targets', targetsFile], {
       SYNCSCOPE_AGENT_TOKEN: 'short'

@@ -10,14 +10,23 @@ import {
   openOpsDatabase,
   parseClaimsJson,
   probeTarget,
+  requireOpsDatabase,
   sourceRoleWarning
 } from '../probe/probe-target.ts';
 import { resolveTarget, targetsSource } from '../probe/resolve-target.ts';
 import { AGENT_TOKEN_ENV, startAgentServer } from '../server/agent-server.ts';
+import { ALLOWED_HOSTS_ENV, allowedHostNames } from '../server/allowed-hosts.ts';
 import { startProbeJobRunner } from '../worker/probe-job-runner.ts';
 import { startProbeScheduler } from '../worker/probe-scheduler.ts';
 import { registerIngestKeysCommands } from './ingest-keys-commands.ts';
 import { registerInspectCommand } from './inspect-command.ts';
+import {
+  ACTOR_FLAGS,
+  ACTOR_HELP,
+  cliAuthorisation,
+  REASON_FLAGS,
+  REASON_HELP
+} from './probe-authorisation.ts';
 import { registerProbeKeyCommand } from './probe-key-command.ts';
 import { registerUsersCommands } from './users-commands.ts';
 import { registerWriteProbeCommand } from './write-probe-command.ts';
@@ -126,11 +135,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--json', 'print the JSON report (ProbeReport)')
     .option('--targets <file>', 'targets file (default: $SYNCSCOPE_HOME/targets.yaml, written by npm start)')
     .option('--deadline <seconds>', 'give up syncing after this many seconds', positiveSeconds)
-    .option('--reason <text>', 'why you impersonate this user (kept in the audit log)')
+    .option(REASON_FLAGS, REASON_HELP)
+    .option(ACTOR_FLAGS, ACTOR_HELP)
     .option('--partition-helpers <n>', PARTITION_HELPERS_HELP, helperThreads)
     .addHelpText(
       'after',
-      '\nExit codes: 0 consistent, 1 mismatch, 2 the probe could not run.\nWith SYNCSCOPE_OPS_DATABASE_URL set, the run is stored and every minted token is audited.'
+      '\nExit codes: 0 consistent, 1 mismatch, 2 the probe could not run.\nNeeds SYNCSCOPE_OPS_DATABASE_URL (the demo target fills it in): every minted token is audited first, and the run is stored.'
     )
     .action(
       guarded(
@@ -143,16 +153,18 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           targets?: string;
           deadline?: number;
           reason?: string;
+          actor?: string;
           partitionHelpers?: number;
         }) => {
           json = Boolean(opts.json);
+          const { actor, reason } = cliAuthorisation(opts, io.env);
           const claims = parseClaimsJson(opts.claims);
           const subscriptions = opts.subscribe.map(parseSubscriptionText);
           const target = await resolveTarget(targetsSource(opts.targets, io.env), opts.target, scrubber);
           await assertTargetStreams(target, subscriptions);
           const warning = await sourceRoleWarning(target);
           if (warning) err(`warning: ${warning}\n`);
-          const ops = await openOpsDatabase(target.opsDatabaseUrl);
+          const ops = await requireOpsDatabase(target.opsDatabaseUrl, 'syncscope probe');
           const report = await probeTarget({
             target,
             userId: opts.user,
@@ -161,10 +173,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
             deadlineMs: opts.deadline === undefined ? undefined : opts.deadline * 1000,
             logger: logger('warn'),
             ops,
-            actor: `cli:${io.env.USER ?? 'unknown'}`,
-            reason: opts.reason,
+            actor,
+            reason,
             partitionHelpers: opts.partitionHelpers
-          }).finally(() => ops?.close());
+          }).finally(() => ops.close());
           out(json ? `${JSON.stringify(report, null, 2)}\n` : formatProbeReport(report));
           if (report.verdict === 'error') {
             err(
@@ -237,8 +249,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--targets <file>', 'targets file (default: $SYNCSCOPE_HOME/targets.yaml)')
     .option(
-      '--insecure-local',
-      `accept probes without a token (loopback only; when ${AGENT_TOKEN_ENV} is unset)`
+      '--allowed-host <name>',
+      `a Host name the agent answers besides its bind address and localhost, e.g. its compose service name; repeatable (also ${ALLOWED_HOSTS_ENV}, comma-separated)`,
+      collect,
+      []
     )
     .option(
       '--ops-db <url>',
@@ -251,7 +265,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           port: number;
           host: string;
           targets?: string;
-          insecureLocal?: boolean;
+          allowedHost: string[];
           opsDb?: string;
           partitionHelpers?: number;
         }) => {
@@ -266,6 +280,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           expectedStateWorker.start().catch((error: Error) => {
             agentLogger.warn({ err: error.message }, 'expected states will be computed in-thread');
           });
+          const opsUrl = opts.opsDb ?? (io.env.SYNCSCOPE_OPS_DATABASE_URL || undefined);
+          const ops = await openOpsDatabase(opsUrl);
           const server = await startAgentServer({
             host: opts.host,
             port: opts.port,
@@ -273,11 +289,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
             logger: agentLogger,
             scrubber,
             token,
-            insecureLocal: Boolean(opts.insecureLocal),
+            allowedHosts: allowedHostNames(opts.allowedHost, io.env),
+            ops,
             expectedStateWorker
+          }).catch(async (error: unknown) => {
+            await ops?.close();
+            await expectedStateWorker.close();
+            throw error;
           });
-          const opsUrl = opts.opsDb ?? (io.env.SYNCSCOPE_OPS_DATABASE_URL || undefined);
-          const ops = await openOpsDatabase(opsUrl);
           const jobs =
             ops && opsUrl
               ? await startProbeJobRunner({
@@ -299,7 +318,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
             expectedStateWorker
           });
           out(
-            `SyncScope agent listening on ${server.url} (GET /metrics, GET /healthz, POST /probes${token ? ' with a bearer token' : ', no token: loopback only'})${jobs ? "; running the console's probe jobs" : ''}${schedule.scheduled ? `; ${schedule.scheduled} scheduled probes` : ''}\n`
+            `SyncScope agent listening on ${server.url} (GET /metrics, GET /healthz, POST /probes with a bearer token${ops ? '' : ': refused without an ops database to audit in'})${jobs ? "; running the console's probe jobs" : ''}${schedule.scheduled ? `; ${schedule.scheduled} scheduled probes` : ''}\n`
           );
           io.onAgentListening?.(server.url);
           const signal = await (io.untilStopped ?? waitForSignal)();

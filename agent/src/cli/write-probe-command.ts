@@ -1,9 +1,16 @@
 import type { Logger } from '@syncscope/core';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { SecretScrubber } from '../output/secret-scrubber.ts';
-import { openOpsDatabase } from '../probe/probe-target.ts';
+import { requireOpsDatabase } from '../probe/probe-target.ts';
 import { resolveTarget, targetsSource } from '../probe/resolve-target.ts';
 import { formatWriteProbeReport, writeProbeTarget } from '../probe/write-probe-target.ts';
+import {
+  ACTOR_FLAGS,
+  ACTOR_HELP,
+  cliAuthorisation,
+  REASON_FLAGS,
+  REASON_HELP
+} from './probe-authorisation.ts';
 
 function seconds(value: string): number {
   const n = Number(value);
@@ -36,7 +43,8 @@ export function registerWriteProbeCommand(
     .requiredOption('--target <name>', 'target name from the targets file')
     .option('--targets <file>', 'targets file (default: $SYNCSCOPE_HOME/targets.yaml)')
     .option('--leg-timeout <seconds>', 'how long each leg may take', seconds, 15)
-    .option('--reason <text>', 'why (goes to the audit log)', 'write probe')
+    .option(REASON_FLAGS, REASON_HELP)
+    .option(ACTOR_FLAGS, ACTOR_HELP)
     .option('--json', 'print the report as JSON')
     .action(
       io.guarded(
@@ -44,20 +52,22 @@ export function registerWriteProbeCommand(
           target: string;
           targets?: string;
           legTimeout: number;
-          reason: string;
+          reason?: string;
+          actor?: string;
           json?: boolean;
         }) => {
           io.setJson(Boolean(opts.json));
+          const { actor, reason } = cliAuthorisation(opts, io.env);
           const target = await resolveTarget(targetsSource(opts.targets, io.env), opts.target, io.scrubber);
-          const ops = await openOpsDatabase(target.opsDatabaseUrl);
+          const ops = await requireOpsDatabase(target.opsDatabaseUrl, 'syncscope write-probe');
           const report = await writeProbeTarget({
             target,
             logger: io.logger('warn'),
             ops,
-            actor: `cli:${io.env.USER ?? 'unknown'}`,
-            reason: opts.reason,
+            actor,
+            reason,
             legTimeoutMs: opts.legTimeout * 1000
-          }).finally(() => ops?.close());
+          }).finally(() => ops.close());
           io.out(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatWriteProbeReport(report));
           if (report.error) io.err(`${report.error.code}: ${report.error.message}\n`);
           return report.verdict === 'consistent' ? 0 : report.verdict === 'mismatch' ? 1 : 2;

@@ -30,13 +30,22 @@ describe('probing tricky column types, and a sync server that dies mid-probe', (
   afterAll(async () => h?.close());
 
   it('is consistent when the service converts numeric, jsonb, timestamptz, arrays, bool and float as the rules library does', async () => {
-    const report = await runProbe(h.target, DEMO_USERS.alice.id, { logger, settleMs: 1000 });
+    const report = await runProbe(h.target, DEMO_USERS.alice.id, {
+      logger,
+      authorisation: h.authorisation,
+      settleMs: 1000
+    });
     expect(report.verdict, JSON.stringify(report.rows.differences.slice(0, 3))).toBe('consistent');
     expect(report.rows.perTable.gadgets).toEqual({ expected: 3, actual: 3 });
   });
 
   it('the sync server killed mid-probe: the probe ends with a verdict instead of hanging', async () => {
-    const running = runProbe(h.target, DEMO_USERS.alice.id, { logger, settleMs: 500, deadlineMs: 15_000 });
+    const running = runProbe(h.target, DEMO_USERS.alice.id, {
+      logger,
+      authorisation: h.authorisation,
+      settleMs: 500,
+      deadlineMs: 15_000
+    });
     setTimeout(() => void h.sync.close(), 30);
     const report = await running;
     expect(['error', 'mismatch']).toContain(report.verdict);

@@ -5,7 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findFreePort } from '@syncscope/core';
+import { migrateOpsDatabase, OpsDatabase } from '@syncscope/core/ops-db/ops-database';
 import type { ProbeTarget } from '@syncscope/core/probe/probe-types';
+import type { ProbeTokenAuthorisation } from '@syncscope/core/probe/tokens/mint-probe-token';
 import { createTestDatabase } from '@syncscope/core/testing/test-database';
 import { applyDemoSchema } from '@syncscope/demo/schema/index';
 import { seedDemoData } from '@syncscope/demo/seed/index';
@@ -22,6 +24,10 @@ export const API_TOKEN = 'probe-test-api-token-0123456789';
 
 export interface ProbeHarness {
   target: ProbeTarget;
+  /** A migrated ops database of the harness's own: probes audit their tokens in its audit_log. */
+  ops: OpsDatabase;
+  /** What runProbe needs to mint: actor and reason `test`, audited in `ops`. */
+  authorisation: ProbeTokenAuthorisation;
   sync: DevSyncServer;
   pool: pg.Pool;
   secret: Uint8Array;
@@ -37,6 +43,9 @@ export async function startProbeHarness(
 ): Promise<ProbeHarness> {
   const appUrl = await createTestDatabase(`${name}_app`);
   const storageUrl = await createTestDatabase(`${name}_storage`);
+  const opsUrl = await createTestDatabase(`${name}_ops`);
+  await migrateOpsDatabase(opsUrl);
+  const ops = new OpsDatabase(opsUrl);
   const pool = new pg.Pool({ connectionString: appUrl, max: 4 });
   await applyDemoSchema(pool);
   await seedDemoData(pool, { records: 200 });
@@ -72,6 +81,8 @@ export async function startProbeHarness(
     sync: await start(),
     pool,
     secret,
+    ops,
+    authorisation: { actor: 'test', reason: 'test', audit: ops },
     target: {
       name,
       syncUrl: `http://127.0.0.1:${port}`,
@@ -90,6 +101,7 @@ export async function startProbeHarness(
     async close() {
       await harness.sync.close();
       await pool.end();
+      await ops.close();
     }
   };
   return harness;
@@ -124,7 +136,7 @@ export function harnessTargetEntry(h: ProbeHarness, name: string, rulesFile: str
 /** A SyncScope home holding the harness as target `name` of its targets file, with `rulesYaml` beside it. */
 export interface HarnessTargetsHome {
   dir: string;
-  /** SYNCSCOPE_HOME and the target's secrets, as the CLI reads them. */
+  /** SYNCSCOPE_HOME, the target's secrets and the harness's ops database, as the CLI reads them. */
   env: NodeJS.ProcessEnv;
   remove(): Promise<void>;
 }
@@ -144,7 +156,12 @@ export async function writeHarnessTargetsHome(
   );
   return {
     dir,
-    env: { SYNCSCOPE_HOME: dir, ...harnessTargetEnv(h, name) },
+    // The CLI audits its probe tokens in the harness's ops database.
+    env: {
+      SYNCSCOPE_HOME: dir,
+      SYNCSCOPE_OPS_DATABASE_URL: h.ops.pool.options.connectionString,
+      ...harnessTargetEnv(h, name)
+    },
     remove: () => rm(dir, { recursive: true, force: true })
   };
 }

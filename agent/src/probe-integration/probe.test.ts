@@ -9,7 +9,7 @@ import { type ProbeHarness, startProbeHarness } from './probe-harness.ts';
 
 const logger = pino({ level: 'silent' });
 const probe = (h: ProbeHarness, userId: string, settleMs = 1500) =>
-  runProbe(h.target, userId, { logger, settleMs, deadlineMs: 20_000 });
+  runProbe(h.target, userId, { logger, authorisation: h.authorisation, settleMs, deadlineMs: 20_000 });
 
 describe('probing a user through the dev sync server', () => {
   let h: ProbeHarness;
@@ -51,7 +51,13 @@ describe('probing a user through the dev sync server', () => {
   it("with the expected state on the agent's kept worker thread: the same verdicts", async () => {
     const expectedStateWorker = new ExpectedStateWorker();
     try {
-      const opts = { logger, settleMs: 1500, deadlineMs: 20_000, expectedStateWorker };
+      const opts = {
+        logger,
+        authorisation: h.authorisation,
+        settleMs: 1500,
+        deadlineMs: 20_000,
+        expectedStateWorker
+      };
       const consistent = await runProbe(h.target, DEMO_USERS.alice.id, opts);
       expect(consistent.verdict, consistent.summary).toBe('consistent');
       expect(consistent.rows.expected).toBe(80 + 8);
@@ -73,6 +79,7 @@ describe('probing a user through the dev sync server', () => {
     // The threshold lowered to the demo user's size: the path a 30,000-operation user takes.
     const report = await runProbe(h.target, DEMO_USERS.alice.id, {
       logger: debugLogger,
+      authorisation: h.authorisation,
       settleMs: 1500,
       deadlineMs: 20_000,
       ownThreadFromOperations: 50
@@ -123,6 +130,7 @@ describe('probing a user through the dev sync server', () => {
       expect(rowCount).toBe(80);
       const report = await runProbe(h.target, DEMO_USERS.alice.id, {
         logger,
+        authorisation: h.authorisation,
         settleMs: 1500,
         deadlineMs: 20_000,
         maxDifferences: 25
@@ -153,6 +161,7 @@ describe('probing a user through the dev sync server', () => {
     await h.pool.query("UPDATE records SET title = 'lagging change' WHERE id = $1", [recordId(11)]);
     const report = await runProbe(h.target, DEMO_USERS.alice.id, {
       logger,
+      authorisation: h.authorisation,
       settleMs: 8000,
       // The stall ends once the first diff has seen the difference: the client then catches up.
       onPhase: (phase) => {
@@ -187,7 +196,8 @@ describe('probing a user through the dev sync server', () => {
       },
       DEMO_USERS.alice.id,
       {
-        logger
+        logger,
+        authorisation: h.authorisation
       }
     );
     expect(report.verdict).toBe('error');
@@ -197,7 +207,8 @@ describe('probing a user through the dev sync server', () => {
 
   it('an unreachable service: error, with the address', async () => {
     const report = await runProbe({ ...h.target, syncUrl: 'http://127.0.0.1:9' }, DEMO_USERS.alice.id, {
-      logger
+      logger,
+      authorisation: h.authorisation
     });
     expect(report.verdict).toBe('error');
     expect(report.summary).toMatch(/unreachable/);
@@ -233,7 +244,7 @@ describe('probing a user through the dev sync server', () => {
       syncRulesYaml:
         'bucket_definitions:\n  b:\n    data:\n      - SELECT * FROM records WHERE workspace_id = bucket.nope\n'
     };
-    const report = await runProbe(broken, DEMO_USERS.alice.id, { logger });
+    const report = await runProbe(broken, DEMO_USERS.alice.id, { logger, authorisation: h.authorisation });
     expect(report.verdict).toBe('error');
     expect(report.error?.code).toBe('SYNCSCOPE_E_SYNC_RULES_INVALID');
     expect(report.summary).toContain('sync_rules.yaml:4:');

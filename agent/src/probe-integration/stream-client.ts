@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { PowerSyncDatabase, type SyncStreamSubscription } from '@powersync/node';
-import { mintProbeToken } from '@syncscope/core/probe/tokens/mint-probe-token';
+import { mintAuditedProbeToken } from '@syncscope/core/probe/tokens/mint-probe-token';
 import { demoClientSchema } from '@syncscope/demo/client/demo-client-schema';
 import { workspaceId } from '@syncscope/demo/seed/seed-plan';
 import Database from 'better-sqlite3';
@@ -40,7 +40,8 @@ export async function exportStreamsClientDatabase(
   await db.connect({
     fetchCredentials: async () => ({
       endpoint: h.target.syncUrl,
-      token: (await mintProbeToken(h.target, userId)).token
+      token: (await mintAuditedProbeToken({ ...h.authorisation, target: h.target, userId, purpose: 'read' }))
+        .token
     }),
     uploadData: async () => {}
   });

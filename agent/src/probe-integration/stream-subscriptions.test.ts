@@ -43,6 +43,8 @@ describe('probing a user with explicit sync-stream subscriptions', () => {
   it('syncscope probe --subscribe: the subscribed workspace is consistent, and the report records the subscription', async () => {
     const { code, stdout, stderr } = await cli([
       'probe',
+      '--reason',
+      'test',
       '--target',
       'streams',
       '--user',
@@ -65,7 +67,12 @@ describe('probing a user with explicit sync-stream subscriptions', () => {
   });
 
   it('without the subscription the stream syncs nothing, and nothing of it is expected', async () => {
-    const report = await runProbe(h.target, alice, { logger, settleMs: 1000, deadlineMs: 20_000 });
+    const report = await runProbe(h.target, alice, {
+      logger,
+      authorisation: h.authorisation,
+      settleMs: 1000,
+      deadlineMs: 20_000
+    });
     expect(report.verdict, report.summary).toBe('consistent');
     expect(report.subscriptions).toEqual([]);
     expect(report.rows.perTable.records).toBeUndefined();
@@ -81,6 +88,7 @@ describe('probing a user with explicit sync-stream subscriptions', () => {
       const report = await runProbe(h.target, alice, {
         subscriptions: [subscribeToWorkspace(1)],
         logger,
+        authorisation: h.authorisation,
         settleMs: 1000,
         deadlineMs: 20_000
       });
@@ -189,6 +197,7 @@ describe('probing a user with explicit sync-stream subscriptions', () => {
     const report = await runProbe(h.target, alice, {
       subscriptions: [{ ...subscribeToWorkspace(1), stream: 'workspace_recrods' }],
       logger,
+      authorisation: h.authorisation,
       deadlineMs: 20_000
     });
     expect(report.verdict).toBe('error');
@@ -197,7 +206,7 @@ describe('probing a user with explicit sync-stream subscriptions', () => {
   });
 
   it.each([
-    ['probe', '--user', alice],
+    ['probe', '--reason', 'test', '--user', alice],
     ['explain', '--table', 'records', '--id', recordId(1), '--user', alice]
   ])(
     '%s with an unknown stream name: SYNCSCOPE_E_STREAM_UNKNOWN listing the streams, exit 2',

@@ -30,6 +30,7 @@ describe('probing a stack whose rules are sync streams', () => {
   it('a consistent user: every stream bucket and row present and equal', async () => {
     const report = await runProbe(h.target, DEMO_USERS.alice.id, {
       logger,
+      authorisation: h.authorisation,
       settleMs: 1000,
       deadlineMs: 20_000
     });
@@ -45,6 +46,7 @@ describe('probing a stack whose rules are sync streams', () => {
     try {
       const report = await runProbe(h.target, DEMO_USERS.alice.id, {
         logger,
+        authorisation: h.authorisation,
         settleMs: 1000,
         deadlineMs: 20_000
       });

@@ -16,10 +16,11 @@ export interface ProbeRequest {
   deadlineMs?: number;
   logger: Logger;
   metrics?: AgentMetrics;
-  /** When set, the run is stored and every minted token is audited (who, whom, why, jti). */
-  ops?: OpsDatabase;
-  actor?: string;
-  reason?: string;
+  /** Where every minted token is audited (who, whom, why, jti) before use, and the run stored. */
+  ops: OpsDatabase;
+  /** Who asks: `cli:<user>`, `schedule:<agent>`, the console user, the agent API's caller. */
+  actor: string;
+  reason: string;
   /** The console's job this probe runs for (stored with the run). */
   jobId?: string;
   onPhase?: (phase: string) => void;
@@ -37,6 +38,21 @@ export async function openOpsDatabase(url: string | undefined): Promise<OpsDatab
   if (!url) return undefined;
   await migrateOpsDatabase(url);
   return new OpsDatabase(url);
+}
+
+/** The refusal for a probe with nowhere to audit its token: SyncScope never impersonates unaudited. */
+export function auditUnavailable(what: string): SyncScopeError {
+  return new SyncScopeError(
+    'SYNCSCOPE_E_PROBE_AUDIT_UNAVAILABLE',
+    `${what} mints a token that impersonates a user, and every such token is audited first: set SYNCSCOPE_OPS_DATABASE_URL to SyncScope's ops database (the demo target uses the embedded stack's).`
+  );
+}
+
+/** The ops database for a one-shot probe (the CLI), or the coded refusal when none is configured. */
+export async function requireOpsDatabase(url: string | undefined, what: string): Promise<OpsDatabase> {
+  const ops = await openOpsDatabase(url);
+  if (!ops) throw auditUnavailable(what);
+  return ops;
 }
 
 /** A report for a probe that failed before or outside the engine (the engine itself never throws). */
@@ -91,40 +107,19 @@ export async function probeTarget(request: ProbeRequest): Promise<ProbeReport> {
         request.onPhase?.(phase);
       },
       onSyncProgress: request.onSyncProgress,
-      onTokenMinted: async (minted) => {
-        log.info(
-          { kid: minted.kid, jti: minted.jti, audience: minted.audience, expiresAt: minted.expiresAt },
-          'probe token minted'
-        );
-        await request.ops?.audit({
-          actor: request.actor ?? 'agent',
-          action: 'probe.token_minted',
-          target: target.name,
-          subjectUser: userId,
-          reason: request.reason,
-          details: {
-            kid: minted.kid,
-            jti: minted.jti,
-            audience: minted.audience,
-            expiresAt: minted.expiresAt,
-            subscriptions: request.subscriptions ?? []
-          }
-        });
-      }
+      authorisation: { actor: request.actor, reason: request.reason, audit: request.ops }
     });
   } catch (error) {
     log.error({ err: error instanceof Error ? error.message : String(error) }, 'probe engine threw');
     report = { ...errorReport(target, userId, error, startedAt), subscriptions: request.subscriptions ?? [] };
   }
   request.metrics?.record(report);
-  if (request.ops) {
-    const runId = await request.ops.recordProbeRun(report, {
-      jobId: request.jobId,
-      requestedBy: request.actor
-    });
-    log.info({ runId }, 'probe run recorded');
-    request.onRecorded?.(runId);
-  }
+  const runId = await request.ops.recordProbeRun(report, {
+    jobId: request.jobId,
+    requestedBy: request.actor
+  });
+  log.info({ runId }, 'probe run recorded');
+  request.onRecorded?.(runId);
   log.info({ verdict: report.verdict, durationMs: report.durationMs }, 'probe finished');
   return report;
 }

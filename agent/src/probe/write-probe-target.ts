@@ -8,9 +8,10 @@ export interface WriteProbeRequest {
   target: ProbeTarget;
   logger: Logger;
   metrics?: AgentMetrics;
-  ops?: OpsDatabase;
-  actor?: string;
-  reason?: string;
+  /** Where the write probe's tokens are audited before use, and its run stored. */
+  ops: OpsDatabase;
+  actor: string;
+  reason: string;
   jobId?: string;
   legTimeoutMs?: number;
   onRecorded?: (runId: string) => void;
@@ -27,32 +28,14 @@ export async function writeProbeTarget(request: WriteProbeRequest): Promise<Writ
       log.debug({ leg: leg.leg, status: leg.status, ms: leg.ms }, 'write probe leg');
       request.onLeg?.(leg);
     },
-    onTokenMinted: async (minted) => {
-      log.info({ kid: minted.kid, jti: minted.jti, expiresAt: minted.expiresAt }, 'probe token minted');
-      await request.ops?.audit({
-        actor: request.actor ?? 'agent',
-        action: 'probe.token_minted',
-        target: request.target.name,
-        subjectUser: request.target.writeProbe?.userId,
-        reason: request.reason ?? 'write probe',
-        details: {
-          kid: minted.kid,
-          jti: minted.jti,
-          audience: minted.audience,
-          expiresAt: minted.expiresAt,
-          probe: 'write'
-        }
-      });
-    }
+    authorisation: { actor: request.actor, reason: request.reason, audit: request.ops }
   });
   request.metrics?.recordWrite(report);
-  if (request.ops) {
-    const runId = await request.ops.recordProbeRun(report, {
-      jobId: request.jobId,
-      requestedBy: request.actor
-    });
-    request.onRecorded?.(runId);
-  }
+  const runId = await request.ops.recordProbeRun(report, {
+    jobId: request.jobId,
+    requestedBy: request.actor
+  });
+  request.onRecorded?.(runId);
   log.info(
     { verdict: report.verdict, failedLeg: report.failedLeg, durationMs: report.durationMs },
     'write probe finished'

@@ -2,7 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { OpsDatabase } from '@syncscope/core/ops-db/ops-database';
 import { PROBE_REPORT_VERSION, type ProbeReport } from '@syncscope/core/probe/probe-types';
+import { createTestAuditSink } from '@syncscope/core/testing/test-audit-sink';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretScrubber } from '../output/secret-scrubber.ts';
@@ -61,7 +63,10 @@ describe('the agent server', () => {
   const requests: ProbeRequest[] = [];
   let release: (() => void) | undefined;
 
+  let ops: OpsDatabase;
+
   beforeAll(async () => {
+    ops = (await createTestAuditSink('agent_server')).ops;
     dir = await mkdtemp(path.join(os.tmpdir(), 'syncscope-agent-'));
     await writeFile(
       path.join(dir, 'rules.yaml'),
@@ -90,6 +95,7 @@ streams:
       logger: pino({ level: 'silent' }),
       scrubber: new SecretScrubber(),
       token: TOKEN,
+      ops,
       maxConcurrentProbes: 1,
       runProbe: async (request) => {
         requests.push(request);
@@ -102,14 +108,16 @@ streams:
   });
   afterAll(async () => {
     await agent?.close();
+    await ops?.close();
     await rm(dir, { recursive: true, force: true });
   });
 
-  const post = (body: unknown, token: string | null = TOKEN) =>
+  /** Every probe request names who asks and why (agent-server-auth.test.ts refuses it without). */
+  const post = (body: Record<string, unknown>, token: string | null = TOKEN) =>
     fetch(`${agent.url}/probes`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify(body)
+      body: JSON.stringify({ actor: 'ops@example.com', reason: 'test', ...body })
     });
   const metricsText = async () => (await fetch(`${agent.url}/metrics`)).text();
 

@@ -1,5 +1,6 @@
 import { isSyncScopeError, type Logger, SyncScopeError } from '@syncscope/core';
 import { bearerTokenMatches } from '@syncscope/core/net/bearer-token';
+import type { OpsDatabase } from '@syncscope/core/ops-db/ops-database';
 import type { ProbeReport, ProbeTarget } from '@syncscope/core/probe/probe-types';
 import { resolveSigningKeys } from '@syncscope/core/probe/targets/resolve-target';
 import { probeJwks } from '@syncscope/core/probe/tokens/probe-public-keys';
@@ -9,16 +10,20 @@ import { type AgentMetrics, createAgentMetrics } from '../metrics/agent-metrics.
 import type { SecretScrubber } from '../output/secret-scrubber.ts';
 import {
   assertTargetStreams,
+  auditUnavailable,
   type ProbeRequest,
   parseClaimsJson,
   probeTarget,
   sourceRoleWarning
 } from '../probe/probe-target.ts';
 import { resolveTarget, type TargetsSource, targetNames } from '../probe/resolve-target.ts';
+import { hostAllowed } from './allowed-hosts.ts';
 
 export const AGENT_TOKEN_ENV = 'SYNCSCOPE_AGENT_TOKEN';
 const MIN_TOKEN_LENGTH = 16;
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+/** Bounds of the audit fields a caller sends with POST /probes. */
+const MAX_ACTOR_LENGTH = 200;
+const MAX_REASON_LENGTH = 500;
 
 export interface AgentServerOptions {
   host: string;
@@ -26,10 +31,12 @@ export interface AgentServerOptions {
   targets: TargetsSource;
   logger: Logger;
   scrubber: SecretScrubber;
-  /** Bearer token POST /probes requires. Without it the agent refuses to start, unless insecureLocal. */
-  token?: string;
-  /** Accept unauthenticated probe requests; only on a loopback host. */
-  insecureLocal?: boolean;
+  /** Bearer token POST /probes requires; the agent refuses to start without one. */
+  token: string | undefined;
+  /** Host header names accepted besides the bind address and loopback names (--allowed-host). */
+  allowedHosts?: readonly string[];
+  /** Where POST /probes audits its tokens and stores its runs; without one it refuses to probe. */
+  ops?: OpsDatabase;
   maxConcurrentProbes?: number;
   expectedStateWorker?: ProbeRequest['expectedStateWorker'];
   /** Replaces the probe engine (tests). */
@@ -45,6 +52,9 @@ export interface AgentServer {
 const probeBodySchema = z.strictObject({
   target: z.string().min(1),
   user: z.string().min(1),
+  /** Who asks (a person or system behind the token holder) and why: audited before the token is minted. */
+  actor: z.string().trim().min(1).max(MAX_ACTOR_LENGTH),
+  reason: z.string().trim().min(1).max(MAX_REASON_LENGTH),
   claims: z.record(z.string(), z.unknown()).optional(),
   /** Sync streams the probe's client subscribes to: `{stream, parameters?, priority?}` each. */
   subscriptions: z
@@ -65,30 +75,26 @@ const probeBodySchema = z.strictObject({
 
 /**
  * The agent: `GET /healthz`, `GET /metrics` (Prometheus), and
- * `POST /probes {target, user, claims?, subscriptions?}` behind a bearer token, which runs a probe and
- * answers its report. Targets are read from the targets file on each probe, so edits and rotated secrets
- * apply without a restart.
+ * `POST /probes {target, user, actor, reason, claims?, subscriptions?}` behind a bearer token, which
+ * audits, runs a probe, stores the run and answers its report with the run's id. Every route refuses a
+ * Host header that does not name the agent (DNS rebinding). Targets are read from the targets file on
+ * each probe, so edits and rotated secrets apply without a restart.
  */
 export async function startAgentServer(options: AgentServerOptions): Promise<AgentServer> {
-  if (options.token !== undefined && options.token.length < MIN_TOKEN_LENGTH) {
+  const token = options.token;
+  if (token === undefined || token === '') {
+    throw new SyncScopeError(
+      'SYNCSCOPE_E_CONFIG_INVALID',
+      `${AGENT_TOKEN_ENV} is not set: POST /probes needs a bearer token in every mode. Set it to a long random value (e.g. openssl rand -base64 32); npm start generates one.`
+    );
+  }
+  if (token.length < MIN_TOKEN_LENGTH) {
     throw new SyncScopeError(
       'SYNCSCOPE_E_CONFIG_INVALID',
       `${AGENT_TOKEN_ENV} is shorter than ${MIN_TOKEN_LENGTH} characters; use a long random token (e.g. openssl rand -base64 32).`
     );
   }
-  if (options.token === undefined && !options.insecureLocal) {
-    throw new SyncScopeError(
-      'SYNCSCOPE_E_CONFIG_INVALID',
-      `${AGENT_TOKEN_ENV} is not set: POST /probes needs a bearer token. Set it (e.g. to the output of openssl rand -base64 32), or pass --insecure-local to accept unauthenticated probes on a loopback address.`
-    );
-  }
-  if (options.token === undefined && !LOOPBACK.has(options.host)) {
-    throw new SyncScopeError(
-      'SYNCSCOPE_E_CONFIG_INVALID',
-      `--insecure-local only works on a loopback address, not ${options.host}; set ${AGENT_TOKEN_ENV} to listen there.`
-    );
-  }
-  if (options.token) options.scrubber.add(options.token);
+  options.scrubber.add(token);
 
   const known = await targetNames(options.targets);
   const metrics = createAgentMetrics({ targets: known });
@@ -110,7 +116,29 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
   const fail = (reply: FastifyReply, error: SyncScopeError) => send(reply, error.status, error.toResponse());
 
   const authorised = (request: FastifyRequest): boolean =>
-    !options.token || bearerTokenMatches(request.headers.authorization, options.token);
+    bearerTokenMatches(request.headers.authorization, token);
+  const listeningPort = () => {
+    const address = app.server.address();
+    return typeof address === 'object' && address ? address.port : options.port;
+  };
+
+  // Before routing and body parsing: a page that rebinds its own name to this address gets nothing.
+  app.addHook('onRequest', async (request, reply) => {
+    const allowed = hostAllowed(request.headers.host, {
+      bindHost: options.host,
+      port: listeningPort(),
+      allowedHosts: options.allowedHosts ?? []
+    });
+    if (allowed) return;
+    log.warn({ host: request.headers.host?.slice(0, 100) }, 'request with a foreign Host header refused');
+    return fail(
+      reply,
+      new SyncScopeError(
+        'SYNCSCOPE_E_AGENT_HOST_REFUSED',
+        `The agent does not answer for Host "${(request.headers.host ?? '').slice(0, 100)}": call it as ${options.host}:${listeningPort()} or localhost, or start it with --allowed-host NAME.`
+      )
+    );
+  });
 
   app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
     const status = error.statusCode ?? 500;
@@ -181,11 +209,13 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
         reply,
         new SyncScopeError(
           'SYNCSCOPE_E_REQUEST_INVALID',
-          `Invalid probe request: ${key}: ${issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message}. Send {"target": "<name>", "user": "<user id>", "claims"?: {...}, "subscriptions"?: [{"stream": "<name>", "parameters"?: {...}, "priority"?: 0-3}]}.`
+          `Invalid probe request: ${key}: ${issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message}. Send {"target": "<name>", "user": "<user id>", "actor": "<who asks>", "reason": "<why>", "claims"?: {...}, "subscriptions"?: [{"stream": "<name>", "parameters"?: {...}, "priority"?: 0-3}]}.`
         )
       );
     }
     const body = parsed.data;
+    const ops = options.ops;
+    if (!ops) return fail(reply, auditUnavailable('POST /probes'));
     if (running >= maxConcurrent) {
       return fail(
         reply,
@@ -217,10 +247,17 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
         const warning = await sourceRoleWarning(target);
         if (warning) log.warn({ target: target.name }, warning);
       }
-      log.info({ target: target.name }, 'probe requested');
+      log.info({ target: target.name, actor: body.actor }, 'probe requested');
+      let runId: string | undefined;
       const report = await run({
         target,
         userId: body.user,
+        ops,
+        actor: body.actor,
+        reason: body.reason,
+        onRecorded: (id) => {
+          runId = id;
+        },
         claims,
         subscriptions: body.subscriptions,
         deadlineMs: body.deadline_seconds ? body.deadline_seconds * 1000 : undefined,
@@ -228,7 +265,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
         metrics,
         expectedStateWorker: options.expectedStateWorker
       });
-      return send(reply, 200, report);
+      return send(reply, 200, { ...report, runId });
     } finally {
       running--;
     }

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { mintProbeToken } from '@syncscope/core/probe/tokens/mint-probe-token';
+import { createTestAuditSink } from '@syncscope/core/testing/test-audit-sink';
 import { JwtVerifier } from '@syncscope/powersync/sync/jwt-verifier';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,7 +100,7 @@ describe('probe keys for a sync service that trusts the agent', () => {
       targets,
       logger: pino({ level: 'silent' }),
       scrubber,
-      insecureLocal: true
+      token: 'agent-token-0123456789-abcdef'
     });
     const jwks = (await (await fetch(`${agent.url}/.well-known/jwks.json`)).json()) as { keys: object[] };
     // The shared HS256 secret is never published; a target whose key cannot be read is skipped, not
@@ -118,7 +118,8 @@ describe('probe keys for a sync service that trusts the agent', () => {
       audience: ['powersync-dev', 'syncscope-probe']
     });
     const target = await resolveTarget(targets, 'prod', scrubber);
-    const minted = await mintProbeToken(target, 'u-alice');
+    const audited = await createTestAuditSink('probe_jwks_mint');
+    const minted = await audited.mint(target, 'u-alice').finally(() => audited.ops.close());
     const verified = await verifier.verify(minted.token);
     expect(verified.payload.sub).toBe('u-alice');
     expect(verified.kid).toBe('syncscope-probe-1');

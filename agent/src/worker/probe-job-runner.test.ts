@@ -51,7 +51,8 @@ beforeAll(async () => {
     ...process.env,
     JOBS_SOURCE_URL: h.target.sourceUrl,
     JOBS_PROBE_SECRET: Buffer.from(h.secret).toString('base64url'),
-    SYNCSCOPE_LOG_LEVEL: 'warn'
+    SYNCSCOPE_LOG_LEVEL: 'warn',
+    SYNCSCOPE_AGENT_TOKEN: 'agent-token-0123456789-abcdef'
   };
 }, 120_000);
 
@@ -82,19 +83,7 @@ describe("the agent's probe jobs", () => {
     h.sync.faults.set({ delayMs: 20_000 });
     const doomed: ChildProcess = spawn(
       process.execPath,
-      [
-        '--import',
-        'tsx',
-        CLI,
-        'agent',
-        '--port',
-        '0',
-        '--insecure-local',
-        '--targets',
-        targetsFile,
-        '--ops-db',
-        opsUrl
-      ],
+      ['--import', 'tsx', CLI, 'agent', '--port', '0', '--targets', targetsFile, '--ops-db', opsUrl],
       { env, stdio: 'ignore' }
     );
     try {

@@ -70,7 +70,8 @@ describe('scheduled probes', () => {
       logger: createLogger('schedule-test', 'silent'),
       scrubber: new SecretScrubber(),
       metrics,
-      ops
+      ops,
+      agentName: 'agent-7'
     });
     expect(scheduler.scheduled).toBe(2);
     const until = Date.now() + 40_000;
@@ -79,7 +80,17 @@ describe('scheduled probes', () => {
     await scheduler.stop();
     const alice = await runsOf(DEMO_USERS.alice.id);
     expect(alice.length).toBeGreaterThanOrEqual(2);
-    expect(alice.every((r) => r.verdict === 'consistent' && r.requested_by === 'schedule')).toBe(true);
+    expect(alice.every((r) => r.verdict === 'consistent' && r.requested_by === 'schedule:agent-7')).toBe(
+      true
+    );
+    // Every scheduled token was audited first, as this agent's schedule and with its interval.
+    const minted = await ops.pool.query(
+      "SELECT DISTINCT actor, reason FROM syncscope.audit_log WHERE action = 'probe.token_minted' AND subject_user = $1",
+      [DEMO_USERS.alice.id]
+    );
+    expect(minted.rows).toEqual([
+      { actor: 'schedule:agent-7', reason: expect.stringMatching(/^scheduled probe every \d+ s$/) }
+    ]);
     expect((await runsOf(DEMO_USERS.bob.id)).length).toBeGreaterThanOrEqual(1);
     const counted = (await metrics.runs.get()).values.find(
       (v) => v.labels.target === 'scheduled' && v.labels.verdict === 'consistent'
@@ -90,4 +101,14 @@ describe('scheduled probes', () => {
     await new Promise((r) => setTimeout(r, 6_000));
     expect((await runsOf(DEMO_USERS.alice.id)).length).toBe(after);
   }, 90_000);
+
+  it('without an ops database nothing is scheduled: no unaudited probes', async () => {
+    const scheduler = await startProbeScheduler({
+      targets: targetsSource(targetsFile, env),
+      logger: createLogger('schedule-test', 'silent'),
+      scrubber: new SecretScrubber()
+    });
+    expect(scheduler.scheduled).toBe(0);
+    await scheduler.stop();
+  });
 });

@@ -1,8 +1,14 @@
+import os from 'node:os';
 import type { Logger } from '@syncscope/core';
 import type { OpsDatabase } from '@syncscope/core/ops-db/ops-database';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import type { SecretScrubber } from '../output/secret-scrubber.ts';
-import { assertTargetStreams, type ProbeRequest, probeTarget } from '../probe/probe-target.ts';
+import {
+  assertTargetStreams,
+  auditUnavailable,
+  type ProbeRequest,
+  probeTarget
+} from '../probe/probe-target.ts';
 import { resolveTarget, type TargetsSource, targetNames } from '../probe/resolve-target.ts';
 
 export interface ProbeScheduler {
@@ -15,7 +21,8 @@ export interface ProbeScheduler {
  * Probes the users each target's `schedule` names, every `every_seconds`, so verdicts and metrics keep
  * coming without anyone asking (the console's trend, alerts on `syncscope_probe_runs_total`). A pair
  * whose previous probe still runs is skipped, not stacked. Runs are stored and their tokens audited as
- * actor `schedule`. The first run of each pair is spread over its first interval.
+ * actor `schedule:<agent name>`; without an ops database nothing is scheduled (no unaudited probes).
+ * The first run of each pair is spread over its first interval.
  */
 export async function startProbeScheduler(options: {
   targets: TargetsSource;
@@ -24,7 +31,10 @@ export async function startProbeScheduler(options: {
   metrics?: AgentMetrics;
   ops?: OpsDatabase;
   expectedStateWorker?: ProbeRequest['expectedStateWorker'];
+  /** Names the agent in the audit log's actor (default host:pid, as the job runner). */
+  agentName?: string;
 }): Promise<ProbeScheduler> {
+  const actor = `schedule:${options.agentName ?? `${os.hostname()}:${process.pid}`}`;
   const log = options.logger.child({ part: 'schedule' });
   const timers: NodeJS.Timeout[] = [];
   const running = new Map<string, Promise<unknown>>();
@@ -39,6 +49,11 @@ export async function startProbeScheduler(options: {
       return null;
     });
     if (!target?.schedule) continue;
+    const ops = options.ops;
+    if (!ops) {
+      log.warn({ target: name, err: auditUnavailable('A scheduled probe').message }, 'nothing scheduled');
+      continue;
+    }
     const everyMs = target.schedule.everySeconds * 1000;
     for (const [i, { userId, subscriptions }] of target.schedule.users.entries()) {
       // A stream the rules lack would only store an error run at every tick: say so once, skip the user.
@@ -64,8 +79,8 @@ export async function startProbeScheduler(options: {
               logger: options.logger,
               metrics: options.metrics,
               expectedStateWorker: options.expectedStateWorker,
-              ops: options.ops,
-              actor: 'schedule',
+              ops,
+              actor,
               reason: `scheduled probe every ${target.schedule?.everySeconds} s`
             })
           )

@@ -95,6 +95,31 @@ export const ERROR_CODES = {
     description:
       'A probe token was refused before signing: its lifetime is above 300 s, or its claims try to override sub, aud, iss, iat, exp, jti or syncscope_probe.'
   },
+  SYNCSCOPE_E_PROBE_ACTOR_REQUIRED: {
+    status: 400,
+    description:
+      'A probe token impersonates a user, so it is minted only for a named actor (who asks), written to the audit log first. The CLI uses `cli:<OS user>` or --actor; the agent API needs "actor" in the body.'
+  },
+  SYNCSCOPE_E_PROBE_REASON_REQUIRED: {
+    status: 400,
+    description:
+      'A probe token is minted only with a reason, written to the audit log first. Pass --reason TEXT to the CLI (optional only for the demo target), or "reason" in the agent API body.'
+  },
+  SYNCSCOPE_E_PROBE_AUDIT_UNAVAILABLE: {
+    status: 503,
+    description:
+      "There is no ops database to audit the probe token in, and SyncScope does not impersonate a user unaudited. Set SYNCSCOPE_OPS_DATABASE_URL (or the agent's --ops-db) to SyncScope's ops database."
+  },
+  SYNCSCOPE_E_PROBE_AUDIT_FAILED: {
+    status: 503,
+    description:
+      'The audit entry for a probe token could not be written, so no token was minted. Check that the ops database (SYNCSCOPE_OPS_DATABASE_URL) is reachable and migrated.'
+  },
+  SYNCSCOPE_E_AGENT_HOST_REFUSED: {
+    status: 421,
+    description:
+      'The agent answers only requests whose Host header names it (its bind address, localhost with its port, or a name given with --allowed-host / SYNCSCOPE_AGENT_ALLOWED_HOSTS), so a web page cannot reach it by DNS rebinding. Call it by one of those names, or add the name with --allowed-host.'
+  },
   SYNCSCOPE_E_STREAM_UNKNOWN: {
     status: 400,
     description:

@@ -38,7 +38,11 @@ import {
 import { deriveClientSchema } from './sync/derive-client-schema.ts';
 import { type CheckpointLine, type SyncAsUserResult, syncAsUser } from './sync/sync-as-user.ts';
 import { checkWriteCheckpointEcho } from './sync/write-checkpoint-echo.ts';
-import { type MintedProbeToken, mintProbeToken } from './tokens/mint-probe-token.ts';
+import {
+  type MintedProbeToken,
+  mintAuditedProbeToken,
+  type ProbeTokenAuthorisation
+} from './tokens/mint-probe-token.ts';
 
 export const PROBE_DEFAULTS = {
   /**
@@ -78,8 +82,8 @@ export interface RunProbeOptions {
    * default one per further core, at most three (a kept thread has its own setting).
    */
   partitionHelpers?: number;
-  /** Called for every token minted (the caller audits it: kid, jti, user, target). */
-  onTokenMinted?: (token: Omit<MintedProbeToken, 'token'>) => void | Promise<void>;
+  /** Who probes and why: every token the probe mints (refreshes too) is audited with it first. */
+  authorisation: ProbeTokenAuthorisation;
 }
 
 /** The operations a checkpoint holds for the user: what the client downloads to sync. */
@@ -148,10 +152,20 @@ export async function runProbe(
   const mint = async () => {
     const current = lastToken as MintedProbeToken | null;
     if (current && current.expiresAt.getTime() - Date.now() > 60_000) return current.token;
-    lastToken = await mintProbeToken(target, userId, options.claims);
-    const { token: _secret, ...audited } = lastToken;
-    await options.onTokenMinted?.(audited);
-    return lastToken.token;
+    const minted = await mintAuditedProbeToken({
+      ...options.authorisation,
+      target,
+      userId,
+      claims: options.claims,
+      purpose: 'read',
+      subscriptions
+    });
+    lastToken = minted;
+    options.logger.info(
+      { kid: minted.kid, jti: minted.jti, audience: minted.audience, expiresAt: minted.expiresAt },
+      'probe token minted'
+    );
+    return minted.token;
   };
   const report = (partial: Partial<ProbeReport> & Pick<ProbeReport, 'verdict' | 'summary'>): ProbeReport => ({
     version: PROBE_REPORT_VERSION,

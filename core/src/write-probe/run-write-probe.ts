@@ -7,7 +7,11 @@ import pg from 'pg';
 import { isSyncScopeError } from '../errors/index.ts';
 import type { ProbeTarget } from '../probe/probe-types.ts';
 import { deriveClientSchema } from '../probe/sync/derive-client-schema.ts';
-import { type MintedProbeToken, mintProbeToken } from '../probe/tokens/mint-probe-token.ts';
+import {
+  type MintedProbeToken,
+  mintAuditedProbeToken,
+  type ProbeTokenAuthorisation
+} from '../probe/tokens/mint-probe-token.ts';
 import { loadSyncRules } from '../sync-rules/load-sync-rules.ts';
 import { WriteProbeConnector } from './probe-connector.ts';
 import {
@@ -22,7 +26,8 @@ export const WRITE_PROBE_DEFAULTS = { firstSyncMs: 30_000, legTimeoutMs: 15_000,
 
 export interface RunWriteProbeOptions {
   legTimeoutMs?: number;
-  onTokenMinted?: (token: Omit<MintedProbeToken, 'token'>) => void | Promise<void>;
+  /** Who runs the write probe and why: each sync token (refreshes too) is audited with it first. */
+  authorisation: ProbeTokenAuthorisation;
   onLeg?: (leg: WriteProbeLeg) => void;
 }
 
@@ -62,7 +67,7 @@ const LEG_SENTENCES: Record<WriteProbeLegName, string> = {
  */
 export async function runWriteProbe(
   target: ProbeTarget,
-  options: RunWriteProbeOptions = {}
+  options: RunWriteProbeOptions
 ): Promise<WriteProbeReport> {
   const started = Date.now();
   const settings = target.writeProbe;
@@ -105,9 +110,12 @@ export async function runWriteProbe(
     const schema = await deriveClientSchema(source, rules.config);
     const syncToken = async () => {
       if (minted && minted.expiresAt.getTime() - Date.now() > 60_000) return minted.token;
-      minted = await mintProbeToken(target, settings.userId);
-      const { token: _secret, ...audited } = minted;
-      await options.onTokenMinted?.(audited);
+      minted = await mintAuditedProbeToken({
+        ...options.authorisation,
+        target,
+        userId: settings.userId,
+        purpose: 'write'
+      });
       return minted.token;
     };
     const connector = new WriteProbeConnector({

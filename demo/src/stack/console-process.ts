@@ -72,7 +72,10 @@ export async function startConsole(input: {
   return { url, process: managed };
 }
 
-/** A probe agent process that runs the console's probe jobs (`syncscope agent --ops-db`). */
+/**
+ * A probe agent process that runs the console's probe jobs (`syncscope agent --ops-db`); its API needs
+ * the bearer token in `env.SYNCSCOPE_AGENT_TOKEN`.
+ */
 export async function startAgent(input: {
   repoRoot: string;
   host: string;
@@ -89,8 +92,7 @@ export async function startAgent(input: {
       '--host',
       input.host,
       '--port',
-      String(input.port),
-      '--insecure-local'
+      String(input.port)
     ],
     { cwd: input.repoRoot, env: input.env, logFile: input.logFile }
   );

@@ -29,7 +29,7 @@ import { ensureDatabases, STACK_DATABASES } from './databases.ts';
 import { APP_AUDIENCE, PROBE_AUDIENCE, writeDevServiceConfig } from './dev-service-config.ts';
 import { loadOrCreateSecret } from './secrets.ts';
 import { readStackConfig, type StackConfig } from './stack-config.ts';
-import { writeProbeUploadToken } from './write-probe-credential.ts';
+import { startWriteProbeCredentialRotation } from './write-probe-credential.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const APP_KEY_ID = 'demo-app-1';
@@ -153,13 +153,16 @@ export async function startStack(options: {
       logger: options.logger.child({ part: 'demo-backend' })
     });
     stops.push(() => backend.close());
-    // A ready probe target for this stack (`syncscope probe --target demo`); secrets stay in !env.
-    await writeProbeUploadToken({
+    // A ready probe target for this stack (`syncscope probe --target demo`); secrets stay in !env. The
+    // write probe's upload credential is short-lived and re-minted while the stack runs.
+    const rotation = await startWriteProbeCredentialRotation({
       file: demoStackFiles(config.home).writeProbeToken,
       appKey,
       audience: APP_AUDIENCE,
-      userId: DEMO_WRITE_PROBE.userId
+      userId: DEMO_WRITE_PROBE.userId,
+      onError: (error) => options.logger.warn({ err: error.message }, 'write probe credential not rotated')
     });
+    stops.push(async () => rotation.stop());
     await writeDemoTargetsFile({
       home: config.home,
       syncUrl: sync.url,
@@ -175,6 +178,11 @@ export async function startStack(options: {
 
     // The console's side: demo accounts, a probe agent running console jobs, and the console itself.
     const credentials = await resetDemoConsoleUsers(opsUrl, config.home);
+    // The agent's API token: the agent requires it, the console calls the agent with it.
+    const agentToken =
+      (options.env ?? process.env).SYNCSCOPE_AGENT_TOKEN ||
+      (await loadOrCreateSecret(path.join(config.home, 'secrets', 'agent-token'), 32));
+    const agentUrl = `http://${host}:${config.SYNCSCOPE_AGENT_METRICS_PORT}`;
     const childEnv = {
       ...(options.env ?? process.env),
       SYNCSCOPE_HOME: config.home,
@@ -182,7 +190,9 @@ export async function startStack(options: {
       SYNCSCOPE_PG_PORT: String(config.SYNCSCOPE_PG_PORT),
       SYNCSCOPE_PG_USER: config.SYNCSCOPE_PG_USER,
       SYNCSCOPE_PG_PASSWORD: config.SYNCSCOPE_PG_PASSWORD,
-      SYNCSCOPE_BIND_HOST: host
+      SYNCSCOPE_BIND_HOST: host,
+      SYNCSCOPE_AGENT_TOKEN: agentToken,
+      SYNCSCOPE_AGENT_URL: agentUrl
     };
     if (config.SYNCSCOPE_LOG_DIR) await mkdir(config.SYNCSCOPE_LOG_DIR, { recursive: true, mode: 0o700 });
     const agent = await startAgent({

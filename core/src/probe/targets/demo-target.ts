@@ -15,8 +15,7 @@ export const DEMO_TARGET = {
   env: {
     apiToken: 'SYNCSCOPE_DEMO_API_TOKEN',
     sourceUrl: 'SYNCSCOPE_DEMO_SOURCE_URL',
-    probeJwk: 'SYNCSCOPE_DEMO_PROBE_JWK',
-    writeProbeToken: 'SYNCSCOPE_DEMO_WRITE_PROBE_TOKEN'
+    probeJwk: 'SYNCSCOPE_DEMO_PROBE_JWK'
   }
 } as const;
 
@@ -56,7 +55,7 @@ export async function writeDemoTargetsFile(input: {
   syncUrl: string;
   uploadUrl: string;
   syncRulesPath: string;
-  /** The write probe's test user and row (its upload token comes from !env). */
+  /** The write probe's test user and row (its upload token from the file the stack keeps rotating). */
   writeProbe?: { userId: string; table: string; values: Record<string, string>; markerColumn: string };
 }): Promise<string> {
   const doc = new YAML.Document(
@@ -78,7 +77,8 @@ export async function writeDemoTargetsFile(input: {
                   table: input.writeProbe.table,
                   values: input.writeProbe.values,
                   marker_column: input.writeProbe.markerColumn,
-                  upload_token: new EnvTagged(DEMO_TARGET.env.writeProbeToken)
+                  // Read at every write probe: the stack re-mints this short-lived credential.
+                  upload_token_file: path.relative(input.home, demoStackFiles(input.home).writeProbeToken)
                 }
               }
             : {})
@@ -124,10 +124,6 @@ export async function fillDemoTargetEnv(
     set.push(name);
   };
   fill(DEMO_TARGET.env.probeJwk, await readTrimmed(files.probeJwk), files.probeJwk);
-  // Optional: only the write probe needs it, and a stack from before write probes has none.
-  const writeProbeToken = await readTrimmed(files.writeProbeToken);
-  if (writeProbeToken !== undefined)
-    fill(DEMO_TARGET.env.writeProbeToken, writeProbeToken, files.writeProbeToken);
   fill(
     DEMO_TARGET.env.apiToken,
     env.SYNCSCOPE_API_TOKEN || (await readTrimmed(files.apiToken)),

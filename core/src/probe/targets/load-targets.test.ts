@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -9,7 +9,7 @@ import { exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSyncScopeError, type SyncScopeError } from '../../errors/index.ts';
 import { findFreePort } from '../../net/ports.ts';
-import { mintProbeToken } from '../tokens/mint-probe-token.ts';
+import { createTestAuditSink } from '../../testing/test-audit-sink.ts';
 import { defaultTargetsFile, listTargetNames, loadTarget, loadTargets } from './load-targets.ts';
 
 const RULES = 'bucket_definitions:\n  global:\n    data:\n      - SELECT * FROM lists\n';
@@ -373,7 +373,8 @@ targets:
     expect(Buffer.from((raw.signing as { secret: Uint8Array }).secret).toString()).toBe(env.RAW_HS);
 
     // The keys sign tokens that verify.
-    const token = await mintProbeToken(staging, 'user-1');
+    const audited = await createTestAuditSink('load_targets_mint');
+    const token = await audited.mint(staging, 'user-1').finally(() => audited.ops.close());
     expect((await jwtVerify(token.token, publicKey, { audience: 'syncscope-probe' })).payload.sub).toBe(
       'user-1'
     );
@@ -525,6 +526,50 @@ describe('docs/targets.md', () => {
         uploadToken: 'write-probe-upload-token-0123456789'
       }
     });
+  });
+
+  it('reads a write probe credential from upload_token_file at every load (rotation), only from a 0600 file', async () => {
+    const tokenFile = path.join(dir, 'upload-token');
+    const entry = (writeProbe: string) =>
+      targetsFile(
+        [
+          'targets:',
+          '  prod:',
+          '    sync_url: https://sync.example.com',
+          '    source_url: postgres://ro@db/app',
+          '    sync_rules: { path: rules.yaml }',
+          '    signing_key: { kid: k, hs256_secret: !env HS }',
+          '    audience: syncscope-probe',
+          '    upload_url: https://api.example.com/api/upload',
+          `    write_probe: { user_id: u, table: records, marker_column: title, ${writeProbe} }`,
+          ''
+        ].join('\n')
+      );
+    const file = await entry('upload_token_file: upload-token');
+    await writeFile(tokenFile, 'first-upload-token-0123456789\n', { mode: 0o600 });
+    expect((await loadTarget(file, 'prod', { HS: ENV.HS })).writeProbe?.uploadToken).toBe(
+      'first-upload-token-0123456789'
+    );
+    await writeFile(tokenFile, 'rotated-upload-token-0123456789\n');
+    expect((await loadTarget(file, 'prod', { HS: ENV.HS })).writeProbe?.uploadToken).toBe(
+      'rotated-upload-token-0123456789'
+    );
+    // A secret file others can read is refused, naming the file and never its content.
+    await chmod(tokenFile, 0o644);
+    const open = await errorOf(loadTarget(file, 'prod', { HS: ENV.HS }));
+    expect(open.message).toContain(
+      `targets.prod.write_probe.upload_token_file: ${tokenFile} is readable by others (mode 644)`
+    );
+    expect(open.message).not.toContain('rotated-upload-token');
+    await rm(tokenFile);
+    expect((await errorOf(loadTarget(file, 'prod', { HS: ENV.HS }))).message).toContain('no such file');
+    // Exactly one of the two.
+    for (const both of ['upload_token: !env TOKEN, upload_token_file: upload-token', 'values: {}']) {
+      const error = await errorOf(loadTarget(await entry(both), 'prod', { HS: ENV.HS, TOKEN: 'x' }));
+      expect(error.message).toContain(
+        'give exactly one of `upload_token: !env VARIABLE` and `upload_token_file: PATH`'
+      );
+    }
   });
 
   it('refuses a write probe without an upload_url, naming the key', async () => {

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { importJWK, type JWK } from 'jose';
 import YAML from 'yaml';
@@ -231,6 +231,28 @@ class TargetResolver {
     return hideSigningKey({ kind: 'private-jwk', kid, alg, jwk });
   }
 
+  /**
+   * A secret kept in a file (relative to the targets file), read now: missing, empty, or readable by
+   * group or others is a problem naming the path, never the content.
+   */
+  async secretFile(key: string, relative: string): Promise<string | undefined> {
+    const file = path.resolve(path.dirname(this.file), relative);
+    try {
+      const mode = (await stat(file)).mode & 0o777;
+      if (mode & 0o077)
+        return this.problem(
+          key,
+          `${file} is readable by others (mode ${mode.toString(8)}); it holds a secret: chmod 600 it`
+        );
+      const value = (await readFile(file, 'utf8')).trim();
+      return value === '' ? this.problem(key, `${file} is empty`) : value;
+    } catch (error) {
+      const reason =
+        (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+      return this.problem(key, `cannot read ${file} (${reason}); paths are relative to the targets file`);
+    }
+  }
+
   async syncRules(
     entry: TargetEntry,
     adminUrl: string | undefined,
@@ -356,9 +378,11 @@ async function resolveTarget(
   const extraClaims = entry.extra_claims
     ? (r.resolveClaims(entry.extra_claims, 'extra_claims') as Record<string, unknown>)
     : undefined;
-  const uploadToken = entry.write_probe
-    ? r.value('write_probe.upload_token', entry.write_probe.upload_token)
-    : undefined;
+  const uploadToken = entry.write_probe?.upload_token_file
+    ? await r.secretFile('write_probe.upload_token_file', entry.write_probe.upload_token_file)
+    : entry.write_probe
+      ? r.value('write_probe.upload_token', entry.write_probe.upload_token)
+      : undefined;
   const signing = await r.signingKey(entry.signing_key);
   // The admin API is only asked once everything local is in order.
   const rules =

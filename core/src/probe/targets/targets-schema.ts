@@ -215,21 +215,45 @@ const scheduleSchema = z.strictObject({
   every_seconds: z.number().int().min(5).max(86_400)
 });
 
-export const WRITE_PROBE_KEYS = ['user_id', 'table', 'values', 'marker_column', 'upload_token'] as const;
+export const WRITE_PROBE_KEYS = [
+  'user_id',
+  'table',
+  'values',
+  'marker_column',
+  'upload_token',
+  'upload_token_file'
+] as const;
 
 /** The synthetic write probe: as which test user, into which table, and how to authenticate uploads. */
-const writeProbeSchema = z.strictObject({
-  user_id: nonEmptyString('the test user the write probe writes as'),
-  table: nonEmptyString('the table the write probe inserts into and deletes from again'),
-  values: z
-    .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))
-    .default({})
-    .describe('column values of the probe row (e.g. the test user’s workspace)'),
-  marker_column: nonEmptyString(
-    'a text column that carries the probe marker, so app code can ignore the row'
-  ),
-  upload_token: secretField('upload_token')
-});
+const writeProbeSchema = z
+  .strictObject({
+    user_id: nonEmptyString('the test user the write probe writes as'),
+    table: nonEmptyString('the table the write probe inserts into and deletes from again'),
+    values: z
+      .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))
+      .default({})
+      .describe('column values of the probe row (e.g. the test user’s workspace)'),
+    marker_column: nonEmptyString(
+      'a text column that carries the probe marker, so app code can ignore the row'
+    ),
+    /** The credential itself (`!env`), or `upload_token_file`: a 0600 file read at every write probe. */
+    upload_token: secretField('upload_token').optional(),
+    /**
+     * A file holding the credential (relative to the targets file), read each time the target is
+     * resolved: a credential rotated into it reaches the next write probe without a restart.
+     */
+    upload_token_file: nonEmptyString('the path of a file holding the upload credential').optional()
+  })
+  .superRefine((w, ctx) => {
+    if ((w.upload_token === undefined) === (w.upload_token_file === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['upload_token'],
+        message:
+          'give exactly one of `upload_token: !env VARIABLE` and `upload_token_file: PATH` (a 0600 file, read at every write probe, for a credential you rotate)'
+      });
+    }
+  });
 
 export const targetSchema = z
   .strictObject({

@@ -1,10 +1,12 @@
 import { inspect } from 'node:util';
 import { decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, type JWK, jwtVerify } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SyncScopeError } from '../../errors/index.ts';
+import type { OpsDatabase } from '../../ops-db/ops-database.ts';
+import { createTestAuditSink } from '../../testing/test-audit-sink.ts';
 import type { ProbeTarget } from '../probe-types.ts';
 import { hideOnPrint } from './hide-secrets.ts';
-import { hideSigningKey, type MintedProbeToken, mintProbeToken } from './mint-probe-token.ts';
+import { hideSigningKey, type MintedProbeToken } from './mint-probe-token.ts';
 
 const HS_SECRET = new Uint8Array(Buffer.from('an-hs256-secret-of-at-least-32-bytes!!', 'utf8'));
 
@@ -28,7 +30,16 @@ async function privateJwk(alg: 'RS256' | 'ES256' | 'EdDSA') {
   return { jwk: (await exportJWK(privateKey)) as Record<string, unknown>, publicKey };
 }
 
-describe('mintProbeToken', () => {
+describe('mintAuditedProbeToken: the token it signs', () => {
+  let ops: OpsDatabase;
+  let mintProbeToken: Awaited<ReturnType<typeof createTestAuditSink>>['mint'];
+  beforeAll(async () => {
+    ({ ops, mint: mintProbeToken } = await createTestAuditSink('mint_probe_token'));
+  });
+  afterAll(async () => {
+    await ops?.close();
+  });
+
   it('signs an HS256 token with kid, sub, aud, iat, exp, jti and syncscope_probe that jose verifies', async () => {
     const minted = await mintProbeToken(hsTarget({ issuer: 'syncscope' }), 'user-1', { tenant: 't1' });
     expect(decodeProtectedHeader(minted.token)).toEqual({ alg: 'HS256', kid: 'probe-hs', typ: 'JWT' });
