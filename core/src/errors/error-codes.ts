@@ -95,6 +95,21 @@ export const ERROR_CODES = {
     description:
       'A probe token was refused before signing: its lifetime is above 300 s, or its claims try to override sub, aud, iss, iat, exp, jti or syncscope_probe.'
   },
+  SYNCSCOPE_E_TABLE_NOT_IN_RULES: {
+    status: 403,
+    description:
+      "The table (or a column of it) is not one the target's sync rules read, so SyncScope will not read it: row trace, explain, the inspector's comparison and user search only touch the rules' tables and columns. Name a table the message lists (as `table` or `schema.table`, exactly as in the catalog), or add a rule that reads it."
+  },
+  SYNCSCOPE_E_USER_SEARCH_UNCONFIGURED: {
+    status: 400,
+    description:
+      "User search needs the target's `user_search` key (`table`, `id_column`, optional `email_column`) in the targets file, naming the table of the app's users. Add it (docs/targets.md) or type the user id."
+  },
+  SYNCSCOPE_E_SOURCE_ROLE_UNSUPPORTED: {
+    status: 400,
+    description:
+      'The least-privilege role cannot be generated: the message says why (a wildcard table the source has no match for, an invalid role name, or an unreachable source). Fix what it names and run `syncscope source-role` again.'
+  },
   SYNCSCOPE_E_STREAM_UNKNOWN: {
     status: 400,
     description:
