@@ -34,6 +34,8 @@ export interface ProbeTarget {
   writeProbe?: WriteProbeSettings;
   /** Users the agent probes on its own, and how often. */
   schedule?: { users: ScheduledUser[]; everySeconds: number };
+  /** The app's users table the console's user search reads (`user_search`); without it, search is refused. */
+  userSearch?: { table: string; idColumn: string; emailColumn?: string };
   /** SyncScope's ops database, where probe runs and audit entries are written (optional). */
   opsDatabaseUrl?: string;
 }

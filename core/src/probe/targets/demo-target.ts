@@ -71,6 +71,8 @@ export async function writeDemoTargetsFile(input: {
           signing_key: { kid: DEMO_TARGET.kid, private_jwk: new EnvTagged(DEMO_TARGET.env.probeJwk) },
           audience: DEMO_TARGET.audience,
           upload_url: input.uploadUrl,
+          // The console's user search reads these two columns of the demo's users table, nothing else.
+          user_search: { table: 'public.users', id_column: 'id', email_column: 'email' },
           ...(input.writeProbe
             ? {
                 write_probe: {

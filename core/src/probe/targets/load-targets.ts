@@ -337,7 +337,8 @@ function hideTarget(target: ProbeTarget): ProbeTarget {
     ...(target.extraClaims ? { extraClaims: Object.keys(target.extraClaims) } : {}),
     ...(target.uploadUrl ? { uploadUrl: target.uploadUrl } : {}),
     ...(target.writeProbe ? { writeProbe: { ...target.writeProbe, uploadToken: '[redacted]' } } : {}),
-    ...(target.schedule ? { schedule: target.schedule } : {})
+    ...(target.schedule ? { schedule: target.schedule } : {}),
+    ...(target.userSearch ? { userSearch: target.userSearch } : {})
   }));
 }
 
@@ -377,6 +378,15 @@ async function resolveTarget(
     ...(entry.issuer ? { issuer: entry.issuer } : {}),
     ...(extraClaims ? { extraClaims } : {}),
     ...(uploadUrl ? { uploadUrl } : {}),
+    ...(entry.user_search
+      ? {
+          userSearch: {
+            table: entry.user_search.table,
+            idColumn: entry.user_search.id_column,
+            ...(entry.user_search.email_column ? { emailColumn: entry.user_search.email_column } : {})
+          }
+        }
+      : {}),
     ...(entry.schedule
       ? {
           schedule: {
