@@ -1,8 +1,8 @@
-import { SyncScopeError } from '../errors/index.ts';
 import { loadSyncRules } from '@syncscope/core/sync-rules/load-sync-rules';
 import { readReference } from '@syncscope/core/testing/reference';
 import { createTestDatabase, execSql } from '@syncscope/core/testing/test-database';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { SyncScopeError } from '../errors/index.ts';
 import { explainRow } from '../probe/explain/explain-row.ts';
 import { columnsReadByRules } from './rule-columns.ts';
 import { ruleTableAccess } from './source-access.ts';
@@ -59,7 +59,10 @@ describe('explain reads only what the rules read', () => {
   beforeAll(async () => {
     url = await createTestDatabase('source_access_explain');
     await execSql(url, readReference('seed.sql'));
-    await execSql(url, "CREATE TABLE secrets (id text PRIMARY KEY, value text); INSERT INTO secrets VALUES ('s1', 'hunter2')");
+    await execSql(
+      url,
+      "CREATE TABLE secrets (id text PRIMARY KEY, value text); INSERT INTO secrets VALUES ('s1', 'hunter2')"
+    );
   });
 
   const attacks = [
@@ -87,7 +90,13 @@ describe('explain reads only what the rules read', () => {
   }
 
   it('shows only the columns the rules read (amount is not synced)', async () => {
-    const trace = await explainRow({ sourceUrl: url, rules, table: 'records', id: 'rec-1', userId: 'u-alice' });
+    const trace = await explainRow({
+      sourceUrl: url,
+      rules,
+      table: 'records',
+      id: 'rec-1',
+      userId: 'u-alice'
+    });
     expect(trace.found).toBe(true);
     expect(trace.row).toEqual({ id: 'rec-1', title: 'Record 1', workspace_id: 'ws-1' });
     expect(JSON.stringify(trace)).not.toContain('12.345');

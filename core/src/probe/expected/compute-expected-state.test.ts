@@ -410,7 +410,13 @@ describe('computeExpectedState limits and failures', () => {
       return u.toString();
     };
     const reader = await checkSourceRoleCanWrite(asRole('probe_reader', 'reader'), rules);
-    expect(reader).toEqual({ canWrite: false, reasons: [] });
+    expect(reader).toMatchObject({ canWrite: false, reasons: [], readsBeyondRules: true });
+    // SELECT on the whole schema reaches tables no rule reads.
+    expect(reader.readReasons).toEqual([
+      'role "probe_reader" can read public.users, which the rules do not read',
+      'role "probe_reader" can read public.workspace_memberships columns role, which the rules do not read',
+      'role "probe_reader" can read public.workspaces, which the rules do not read'
+    ]);
     const writer = await checkSourceRoleCanWrite(asRole('probe_writer', 'writer'), rules);
     expect(writer.canWrite).toBe(true);
     expect(writer.reasons).toEqual([
