@@ -1,9 +1,9 @@
-import { loadSyncRules } from '@syncscope/core/sync-rules/load-sync-rules';
-import { readReference } from '@syncscope/core/testing/reference';
-import { createTestDatabase, execSql } from '@syncscope/core/testing/test-database';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SyncScopeError } from '../errors/index.ts';
 import { explainRow } from '../probe/explain/explain-row.ts';
+import { loadSyncRules } from '../sync-rules/load-sync-rules.ts';
+import { readReference } from '../testing/reference.ts';
+import { createTestDatabase, execSql } from '../testing/test-database.ts';
 import { columnsReadByRules } from './rule-columns.ts';
 import { ruleTableAccess } from './source-access.ts';
 

@@ -65,19 +65,17 @@ export async function resolveSourceGrants(
       }
       const info = await describeSourceTable(client, { ...row, oid: Number(row.oid) }, 'default');
       const names = new Set(info.columns.map((c) => c.name));
-      // The key columns identify a row (replica identity), so the probe reads them with the rules' columns.
-      add(
-        row.schema,
-        row.name,
-        [...wanted.columns, ...info.keyColumns].filter((c) => names.has(c))
-      );
+      // The key columns identify a row (replica identity), so the probe reads them with the rules' columns;
+      // ctid (a row's place, no data) lets a large table's scan be split into page ranges.
+      const columns = [...wanted.columns, ...info.keyColumns].filter((c) => names.has(c));
+      add(row.schema, row.name, access.tables.includes(wanted) ? [...columns, 'ctid'] : columns);
     }
   }
   return { grants: [...grants.values()], missing };
 }
 
 /** How the role's password is set: a literal (only ever executed, never printed) or a psql variable. */
-export type SourceRolePassword = { literal: string } | { psqlVariable: string; fromEnv?: string };
+export type SourceRolePassword = { literal: string } | { psqlVariable: string };
 
 const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
