@@ -4,6 +4,7 @@
  * any breaking change.
  */
 import type { SqliteJsonValue } from '@powersync/service-sync-rules';
+import type { UserSearchAccess } from '../source-access/source-access.ts';
 import type { StreamSubscription } from '../sync-rules/stream-subscriptions.ts';
 import type { ExpectedRowStore } from './expected/expected-rows.ts';
 
@@ -35,7 +36,7 @@ export interface ProbeTarget {
   /** Users the agent probes on its own, and how often. */
   schedule?: { users: ScheduledUser[]; everySeconds: number };
   /** The app's users table the console's user search reads (`user_search`); without it, search is refused. */
-  userSearch?: { table: string; idColumn: string; emailColumn?: string };
+  userSearch?: UserSearchAccess;
   /** SyncScope's ops database, where probe runs and audit entries are written (optional). */
   opsDatabaseUrl?: string;
 }

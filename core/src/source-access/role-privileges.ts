@@ -62,7 +62,7 @@ async function columnsBeyond(
   if (!rule && !search) return 'table';
   if (rule?.columns === 'all') return [];
   const allowed = new Set<string>([
-    ...(rule && rule.columns !== 'all' ? rule.columns : []),
+    ...(rule?.columns ?? []),
     ...(search ? [search.idColumn, ...(search.emailColumn ? [search.emailColumn] : [])] : [])
   ]);
   if (rule) {

@@ -9,6 +9,7 @@ import { createTestDatabase, execSql } from '../testing/test-database.ts';
 import { applySourceRole } from './apply-source-role.ts';
 import { sourceAccessOf, userSearchAccess } from './source-access.ts';
 import { resolveSourceGrants, sourceRoleScript } from './source-role-sql.ts';
+import { requireUserSearch, searchUsers } from './user-search.ts';
 
 const RULES = loadSyncRules(`
 bucket_definitions:
@@ -152,6 +153,19 @@ describe('the least-privilege source role', () => {
     );
     expect(broad.readReasons).toContain(
       'role "broad_reader" can read public.records columns amount, category_id, created_at, which the rules do not read'
+    );
+  });
+
+  it('user search reads the configured table’s id and email as the role, and is refused without user_search', async () => {
+    expect(await searchUsers(roleUrl, ACCESS.userSearch!, 'alice')).toEqual([
+      { id: 'u-alice', email: 'alice@example.com' }
+    ]);
+    expect(await searchUsers(roleUrl, ACCESS.userSearch!, 'u-')).toHaveLength(3);
+    expect(() => requireUserSearch({ name: 'prod' })).toThrow(
+      expect.objectContaining({
+        code: 'SYNCSCOPE_E_USER_SEARCH_UNCONFIGURED',
+        message: expect.stringContaining('user_search')
+      })
     );
   });
 

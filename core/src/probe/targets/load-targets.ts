@@ -4,6 +4,7 @@ import { importJWK, type JWK } from 'jose';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { SyncScopeError } from '../../errors/index.ts';
+import { userSearchAccess } from '../../source-access/source-access.ts';
 import { parseSubscriptionText } from '../../sync-rules/subscription-text.ts';
 import type { ProbeSigningKey, ProbeTarget, ScheduledUser } from '../probe-types.ts';
 import { hideOnPrint, urlWithoutPassword } from '../tokens/hide-secrets.ts';
@@ -378,15 +379,7 @@ async function resolveTarget(
     ...(entry.issuer ? { issuer: entry.issuer } : {}),
     ...(extraClaims ? { extraClaims } : {}),
     ...(uploadUrl ? { uploadUrl } : {}),
-    ...(entry.user_search
-      ? {
-          userSearch: {
-            table: entry.user_search.table,
-            idColumn: entry.user_search.id_column,
-            ...(entry.user_search.email_column ? { emailColumn: entry.user_search.email_column } : {})
-          }
-        }
-      : {}),
+    ...(entry.user_search ? { userSearch: userSearchAccess(entry.user_search) } : {}),
     ...(entry.schedule
       ? {
           schedule: {
