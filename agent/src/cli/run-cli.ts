@@ -19,6 +19,7 @@ import { startProbeScheduler } from '../worker/probe-scheduler.ts';
 import { registerIngestKeysCommands } from './ingest-keys-commands.ts';
 import { registerInspectCommand } from './inspect-command.ts';
 import { registerProbeKeyCommand } from './probe-key-command.ts';
+import { registerSourceRoleCommand } from './source-role-command.ts';
 import { registerUsersCommands } from './users-commands.ts';
 import { registerWriteProbeCommand } from './write-probe-command.ts';
 
@@ -321,6 +322,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   });
   registerIngestKeysCommands(program, { out, env: io.env, guarded });
   registerProbeKeyCommand(program, { out, env: io.env, guarded });
+  registerSourceRoleCommand(program, { out, env: io.env, guarded, scrubber });
   registerInspectCommand(program, {
     out,
     env: io.env,

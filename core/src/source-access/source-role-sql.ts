@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import { SyncScopeError } from '../errors/index.ts';
+import { withSourceSession } from '../probe/expected/source-session.ts';
 import { describeSourceTable } from '../probe/expected/source-tables.ts';
 import { type SourceAccess, type TableAccess, tableLabel } from './source-access.ts';
 
@@ -72,6 +73,17 @@ export async function resolveSourceGrants(
     }
   }
   return { grants: [...grants.values()], missing };
+}
+
+/** The grants for `access` as the source at `sourceUrl` has its tables (catalog reads only), and its database. */
+export function sourceGrantsAt(
+  sourceUrl: string,
+  access: SourceAccess
+): Promise<{ grants: SourceGrant[]; missing: string[]; database: string }> {
+  return withSourceSession(sourceUrl, { statementTimeoutMs: 30_000 }, async ({ client }) => {
+    const { rows } = await client.query<{ db: string }>('SELECT current_database() AS db');
+    return { ...(await resolveSourceGrants(client, access)), database: rows[0]!.db };
+  });
 }
 
 /** How the role's password is set: a literal (only ever executed, never printed) or a psql variable. */
