@@ -10,7 +10,8 @@ import {
   openOpsDatabase,
   parseClaimsJson,
   probeTarget,
-  sourceRoleWarning
+  sourceRoleWarning,
+  warnAboutSourceRoles
 } from '../probe/probe-target.ts';
 import { resolveTarget, targetsSource } from '../probe/resolve-target.ts';
 import { AGENT_TOKEN_ENV, startAgentServer } from '../server/agent-server.ts';
@@ -303,6 +304,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
             `SyncScope agent listening on ${server.url} (GET /metrics, GET /healthz, POST /probes${token ? ' with a bearer token' : ', no token: loopback only'})${jobs ? "; running the console's probe jobs" : ''}${schedule.scheduled ? `; ${schedule.scheduled} scheduled probes` : ''}\n`
           );
           io.onAgentListening?.(server.url);
+          void warnAboutSourceRoles(targets, scrubber, agentLogger);
           const signal = await (io.untilStopped ?? waitForSignal)();
           out(`${signal}: stopping the agent\n`);
           await schedule.stop();

@@ -6,6 +6,8 @@ import { RESERVED_PROBE_CLAIMS } from '@syncscope/core/probe/tokens/mint-probe-t
 import type { LoadedSyncRules } from '@syncscope/core/sync-rules/load-sync-rules';
 import type { StreamSubscription } from '@syncscope/core/sync-rules/stream-subscriptions';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
+import type { SecretScrubber } from '../output/secret-scrubber.ts';
+import { resolveTarget, type TargetsSource, targetNames } from './resolve-target.ts';
 
 export interface ProbeRequest {
   target: ProbeTarget;
@@ -154,6 +156,19 @@ export async function sourceRoleWarning(target: ProbeTarget): Promise<string | u
     return `target "${target.name}": the source_url role ${problems.join(' and ')}. SyncScope only reads what the rules read; print a least-privilege role with \`syncscope source-role --target ${target.name}\`, run it as an admin, and use that role in source_url (docs/targets.md).`;
   } catch {
     return undefined;
+  }
+}
+
+/** At agent start: the source-role warning of every target that resolves (the others fail at their probe). */
+export async function warnAboutSourceRoles(
+  source: TargetsSource,
+  scrubber: SecretScrubber,
+  logger: Logger
+): Promise<void> {
+  for (const name of await targetNames(source).catch(() => [])) {
+    const target = await resolveTarget(source, name, scrubber).catch(() => undefined);
+    const warning = target && (await sourceRoleWarning(target));
+    if (warning) logger.warn({ target: name }, warning);
   }
 }
 
