@@ -16,17 +16,25 @@ function strings(value: unknown): string[] {
   return [];
 }
 
-/** Every SQL text in the rules: bucket definitions' parameters and data, streams' query/queries/with. */
+/** Every SQL text in the rules: bucket definitions' parameters and data, streams' query/queries/with, event payloads. */
 export function rulesSql(yaml: string): { sql: string[]; cteNames: Set<string> } {
   const doc = (YAML.parse(yaml) ?? {}) as Record<string, unknown>;
   const sql: string[] = [];
   const cteNames = new Set<string>();
-  const sections = [doc.bucket_definitions, doc.streams].filter((s) => s && typeof s === 'object');
+  const sections = [doc.bucket_definitions, doc.streams, doc.event_definitions].filter(
+    (s) => s && typeof s === 'object'
+  );
   for (const section of sections) {
     for (const entry of Object.values(section as Record<string, unknown>)) {
       if (!entry || typeof entry !== 'object') continue;
       const e = entry as Record<string, unknown>;
-      sql.push(...strings(e.parameters), ...strings(e.data), ...strings(e.query), ...strings(e.queries));
+      sql.push(
+        ...strings(e.parameters),
+        ...strings(e.data),
+        ...strings(e.query),
+        ...strings(e.queries),
+        ...strings(e.payloads)
+      );
       if (e.with && typeof e.with === 'object') {
         for (const [name, cte] of Object.entries(e.with as Record<string, unknown>)) {
           cteNames.add(name.toLowerCase());

@@ -42,6 +42,25 @@ streams:
     });
   });
 
+  it('reads through a stream’s with: tables, aliases and joins, and event payloads', () => {
+    const { columns } = columnsReadByRules(`
+streams:
+  mine:
+    with:
+      owned: SELECT id FROM lists WHERE owner_id = auth.user_id()
+    query: SELECT t.id, t.body FROM todos t WHERE t.list_id IN (SELECT id FROM owned)
+event_definitions:
+  audit:
+    payloads:
+      - SELECT id, kind FROM changes
+`);
+    expect(Object.fromEntries([...columns].map(([t, c]) => [t, c === 'all' ? c : [...c].sort()]))).toEqual({
+      'public.lists': ['id', 'owner_id'],
+      'public.todos': ['body', 'id', 'list_id'],
+      'public.changes': ['id', 'kind']
+    });
+  });
+
   it('lists the rules library’s tables with those columns', () => {
     const tables = ruleTableAccess(loadSyncRules(SUBSET_RULES));
     expect(tables).toEqual(
