@@ -118,13 +118,15 @@ export function sourceRoleStatements(input: {
     if (g.columns === 'all') return `GRANT SELECT ON ${table} TO ${role};`;
     return `GRANT SELECT (${g.columns.map((c) => pg.escapeIdentifier(c)).join(', ')}) ON ${table} TO ${role};`;
   });
+  // A role that exists is updated; concurrent runs (two stacks starting) may race on CREATE ROLE.
   return [
-    `DO $$ BEGIN CREATE ROLE ${role} LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;`,
+    `DO $$ BEGIN CREATE ROLE ${role} LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;`,
     `ALTER ROLE ${role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD ${password};`,
     `ALTER ROLE ${role} SET default_transaction_read_only = on;`,
     `ALTER ROLE ${role} SET statement_timeout = '${SOURCE_ROLE_TIMEOUTS.statementTimeout}';`,
     `ALTER ROLE ${role} SET idle_in_transaction_session_timeout = '${SOURCE_ROLE_TIMEOUTS.idleInTransactionSessionTimeout}';`,
-    `REVOKE pg_read_all_data FROM ${role};`,
+    // Before Postgres 14 there is no pg_read_all_data to revoke.
+    `DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'pg_read_all_data') THEN REVOKE pg_read_all_data FROM ${role}; END IF; END $$;`,
     `GRANT CONNECT ON DATABASE ${pg.escapeIdentifier(input.database)} TO ${role};`,
     ...schemas.map((s) => `REVOKE ALL ON ALL TABLES IN SCHEMA ${pg.escapeIdentifier(s)} FROM ${role};`),
     ...schemas.map((s) => `GRANT USAGE ON SCHEMA ${pg.escapeIdentifier(s)} TO ${role};`),

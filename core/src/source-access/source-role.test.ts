@@ -156,6 +156,28 @@ describe('the least-privilege source role', () => {
     );
   });
 
+  it('re-applied after the rules change, it loses what the old rules read, column grants included', async () => {
+    const role = 'syncscope_rerun';
+    await execSql(url, `DROP ROLE IF EXISTS ${role}`);
+    const wider = loadSyncRules(`
+bucket_definitions:
+  all_records:
+    data:
+      - SELECT id, amount FROM records
+      - SELECT * FROM workspaces
+`);
+    await applySourceRole(url, { role, password: 'pw', access: sourceAccessOf(wider) });
+    expect((await execSql(asRole(url, role, 'pw'), 'SELECT amount FROM records LIMIT 1')).rowCount).toBe(1);
+    await applySourceRole(url, { role, password: 'pw', access: ACCESS });
+    await expect(execSql(asRole(url, role, 'pw'), 'SELECT amount FROM records')).rejects.toThrow(
+      /permission denied/
+    );
+    await expect(execSql(asRole(url, role, 'pw'), 'SELECT * FROM workspaces')).rejects.toThrow(
+      /permission denied/
+    );
+    expect((await execSql(asRole(url, role, 'pw'), 'SELECT title FROM records LIMIT 1')).rowCount).toBe(1);
+  });
+
   it('user search reads the configured table’s id and email as the role, and is refused without user_search', async () => {
     expect(await searchUsers(roleUrl, ACCESS.userSearch!, 'alice')).toEqual([
       { id: 'u-alice', email: 'alice@example.com' }
