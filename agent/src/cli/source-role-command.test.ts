@@ -119,6 +119,53 @@ describe('syncscope source-role', () => {
     expect(probe.stderr).not.toContain('warning:');
   });
 
+  it('--apply-url-env applies the same role with an admin URL (no psql), printing neither password nor URL', async () => {
+    const r = await runCliCaptured(
+      [
+        'source-role',
+        '--target',
+        'prod',
+        '--role',
+        'cli_applied',
+        '--password-env',
+        'APPLIED_PW',
+        '--apply-url-env',
+        'ADMIN_URL',
+        '--targets',
+        path.join(dir, 'targets.yaml')
+      ],
+      {
+        env: {
+          SYNCSCOPE_HOME: dir,
+          PROD_SOURCE_URL: adminUrl,
+          PROD_HS: 'x'.repeat(64),
+          ADMIN_URL: adminUrl,
+          APPLIED_PW: 'applied-password-1'
+        }
+      }
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Role cli_applied: read-only, SELECT on ');
+    expect(r.stdout).toContain('public.records (ctid, id, title, workspace_id)');
+    expect(r.stdout + r.stderr).not.toContain('applied-password-1');
+    expect(r.stdout + r.stderr).not.toContain(new URL(adminUrl).password);
+    const applied = withRole('cli_applied', 'applied-password-1');
+    await expect(execSql(applied, 'SELECT value FROM secrets')).rejects.toThrow(/permission denied/);
+    expect((await execSql(applied, "SELECT email FROM users WHERE id = 'u-bob'")).rows).toEqual([
+      { email: 'bob@example.com' }
+    ]);
+
+    const unset = await cli(
+      ['source-role', '--target', 'prod', '--password-env', 'NOPE_PW', '--apply-url-env', 'ADMIN_URL'],
+      adminUrl
+    );
+    expect(unset.code).toBe(2);
+    expect(unset.stderr).toMatch(
+      /^SYNCSCOPE_E_REQUEST_INVALID: --apply-url-env ADMIN_URL: that environment variable is unset/
+    );
+  });
+
   it('probe warns, naming the role and the fix, when the role can write or read beyond the rules', async () => {
     const admin = await cli(['probe', '--target', 'prod', '--user', 'u-alice', '--deadline', '2'], adminUrl);
     const user = new URL(adminUrl).username;
