@@ -156,6 +156,13 @@ describe('syncscope source-role', () => {
       { email: 'bob@example.com' }
     ]);
 
+    const badName = await cli(
+      ['source-role', '--target', 'prod', '--role', 'Robert"; DROP TABLE x; --'],
+      adminUrl
+    );
+    expect(badName.code).toBe(2);
+    expect(badName.stderr).toMatch(/^SYNCSCOPE_E_SOURCE_ROLE_UNSUPPORTED: /);
+
     const unset = await cli(
       ['source-role', '--target', 'prod', '--password-env', 'NOPE_PW', '--apply-url-env', 'ADMIN_URL'],
       adminUrl

@@ -108,7 +108,7 @@ export const ERROR_CODES = {
   SYNCSCOPE_E_SOURCE_ROLE_UNSUPPORTED: {
     status: 400,
     description:
-      'The least-privilege role cannot be generated: the message says why (a wildcard table the source has no match for, an invalid role name, or an unreachable source). Fix what it names and run `syncscope source-role` again.'
+      'The least-privilege role cannot be generated for this --role: SyncScope only generates plain role names (lower-case letters, digits and _, at most 63), which need no quoting anywhere. Choose such a name and run `syncscope source-role` again.'
   },
   SYNCSCOPE_E_STREAM_UNKNOWN: {
     status: 400,
