@@ -11,6 +11,7 @@ import {
 import pg from 'pg';
 import { putChecksum } from '../../checksums/op-checksum.ts';
 import { SyncScopeError } from '../../errors/index.ts';
+import { allowedTableByName, ruleColumnsOf, withRuleColumns } from '../../source-access/source-access.ts';
 import { DEFAULT_SOURCE_SCHEMA, type LoadedSyncRules } from '../../sync-rules/load-sync-rules.ts';
 import { assertSubscribableStreams, type StreamSubscription } from '../../sync-rules/stream-subscriptions.ts';
 import { pgRowToSyncRulesRow } from '../../values/pg-values.ts';
@@ -37,7 +38,6 @@ import {
 } from '../expected/rule-analysis.ts';
 import { describeSourceUrl, withSourceSession } from '../expected/source-session.ts';
 import { findTableByName, type SourceTableInfo, tablesForPattern } from '../expected/source-tables.ts';
-import { allowedTableByName, ruleColumnsOf, withRuleColumns } from '../../source-access/source-access.ts';
 import {
   readParameterRows,
   resolveUserBuckets,
@@ -161,7 +161,10 @@ export async function explainRow(options: ExplainRowOptions): Promise<RowTrace> 
 }
 
 /** A bucket definition's data query whose output table is `name`: the source table it reads. */
-function outputTableSource(rules: LoadedSyncRules, name: string): { schema: string; name: string } | undefined {
+function outputTableSource(
+  rules: LoadedSyncRules,
+  name: string
+): { schema: string; name: string } | undefined {
   for (const definition of bucketDefinitions(rules)) {
     for (const q of definition.dataQueries) {
       if (q.sourceTable.isWildcard || q.getOutputName(q.sourceTable.name) !== name) continue;
