@@ -12,7 +12,7 @@ import pg from 'pg';
 import { putChecksum } from '../../checksums/op-checksum.ts';
 import { SyncScopeError } from '../../errors/index.ts';
 import { allowedTableByName, ruleColumnsOf, withRuleColumns } from '../../source-access/source-access.ts';
-import { DEFAULT_SOURCE_SCHEMA, type LoadedSyncRules } from '../../sync-rules/load-sync-rules.ts';
+import type { LoadedSyncRules } from '../../sync-rules/load-sync-rules.ts';
 import { assertSubscribableStreams, type StreamSubscription } from '../../sync-rules/stream-subscriptions.ts';
 import { pgRowToSyncRulesRow } from '../../values/pg-values.ts';
 import { MAX_BUCKETS_PER_CONNECTION } from '../expected/compute-expected-state.ts';
