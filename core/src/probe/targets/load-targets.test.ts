@@ -527,6 +527,29 @@ describe('docs/targets.md', () => {
     });
   });
 
+  it('reads user_search as schema, table and columns, and refuses unknown keys in it', async () => {
+    const lines = (userSearch: string) =>
+      [
+        'targets:',
+        '  prod:',
+        '    sync_url: https://sync.example.com',
+        '    source_url: postgres://ro@db/app',
+        '    sync_rules: { path: rules.yaml }',
+        '    signing_key: { kid: k, hs256_secret: !env HS }',
+        '    audience: syncscope-probe',
+        `    user_search: ${userSearch}`,
+        ''
+      ].join('\n');
+    const file = await targetsFile(lines('{ table: app.people, id_column: uid, email_column: mail }'));
+    await expect(loadTarget(file, 'prod', { HS: ENV.HS })).resolves.toMatchObject({
+      userSearch: { schema: 'app', table: 'people', idColumn: 'uid', emailColumn: 'mail' }
+    });
+    const bad = await targetsFile(lines('{ table: users, id_column: id, password_column: pw }'));
+    await expect(loadTarget(bad, 'prod', { HS: ENV.HS })).rejects.toThrow(
+      /targets\.prod\.user_search\.password_column: unknown key \(allowed here: table, id_column, email_column\)/
+    );
+  });
+
   it('refuses a write probe without an upload_url, naming the key', async () => {
     const file = await targetsFile(
       [
