@@ -147,8 +147,9 @@ describe('syncscope against the embedded stack (npm start)', () => {
     expect(human.code, human.stdout + human.stderr).toBe(0);
     expect(human.stdout.split('\n')[0]).toMatch(/^Consistent: \d+ rows in 2 buckets match the source/);
     expect(human.stdout).toContain('Buckets: 2 expected, 2 synced');
-    // The demo target reads the source as the read-only role: no warning about a writable role.
-    expect(human.stderr).not.toContain('source_url role can write');
+    // The demo target reads the source as the least-privilege role: no warning about writing or reading
+    // beyond the rules (it would name `syncscope source-role`).
+    expect(human.stderr).not.toContain('source_url role can');
     // Logs went to stderr at trace level, including the minted tokens' ids (never the tokens).
     expect(human.stderr).toContain('"msg":"probe token minted"');
     expectNoSecrets(human.stdout + human.stderr);
@@ -230,8 +231,18 @@ describe('syncscope against the embedded stack (npm start)', () => {
 
     const missing = await cli(['explain', '--target', 'demo', '--table', 'no_such_table', '--id', 'x'], env);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/^SYNCSCOPE_E_REQUEST_INVALID: .*no table "no_such_table"/m);
+    expect(missing.stderr).toMatch(
+      /^SYNCSCOPE_E_TABLE_NOT_IN_RULES: The sync rules do not read table "no_such_table", .*public\.records/m
+    );
     expectNoSecrets(missing.stdout + missing.stderr);
+    // The superuser's password verifier is out of reach: the catalog is not a table the rules read.
+    const authid = await cli(
+      ['explain', '--target', 'demo', '--table', 'pg_catalog.pg_authid', '--id', '10'],
+      env
+    );
+    expect(authid.code).toBe(2);
+    expect(authid.stderr).toMatch(/^SYNCSCOPE_E_TABLE_NOT_IN_RULES: /m);
+    expect(authid.stdout + authid.stderr).not.toContain('SCRAM-SHA-256');
   });
 
   it('the agent probes on POST /probes with its token, counts it in /metrics, and prints no secret', async () => {

@@ -11,7 +11,8 @@ import {
   parseClaimsJson,
   probeTarget,
   requireOpsDatabase,
-  sourceRoleWarning
+  sourceRoleWarning,
+  warnAboutSourceRoles
 } from '../probe/probe-target.ts';
 import { resolveTarget, targetsSource } from '../probe/resolve-target.ts';
 import { AGENT_TOKEN_ENV, startAgentServer } from '../server/agent-server.ts';
@@ -28,6 +29,7 @@ import {
   REASON_HELP
 } from './probe-authorisation.ts';
 import { registerProbeKeyCommand } from './probe-key-command.ts';
+import { registerSourceRoleCommand } from './source-role-command.ts';
 import { registerUsersCommands } from './users-commands.ts';
 import { registerWriteProbeCommand } from './write-probe-command.ts';
 
@@ -321,6 +323,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
             `SyncScope agent listening on ${server.url} (GET /metrics, GET /healthz, POST /probes with a bearer token${ops ? '' : ': refused without an ops database to audit in'})${jobs ? "; running the console's probe jobs" : ''}${schedule.scheduled ? `; ${schedule.scheduled} scheduled probes` : ''}\n`
           );
           io.onAgentListening?.(server.url);
+          void warnAboutSourceRoles(targets, scrubber, agentLogger);
           const signal = await (io.untilStopped ?? waitForSignal)();
           out(`${signal}: stopping the agent\n`);
           await schedule.stop();
@@ -340,6 +343,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   });
   registerIngestKeysCommands(program, { out, env: io.env, guarded });
   registerProbeKeyCommand(program, { out, env: io.env, guarded });
+  registerSourceRoleCommand(program, { out, env: io.env, guarded, scrubber });
   registerInspectCommand(program, {
     out,
     env: io.env,

@@ -6,6 +6,8 @@ import { RESERVED_PROBE_CLAIMS } from '@syncscope/core/probe/tokens/mint-probe-t
 import type { LoadedSyncRules } from '@syncscope/core/sync-rules/load-sync-rules';
 import type { StreamSubscription } from '@syncscope/core/sync-rules/stream-subscriptions';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
+import type { SecretScrubber } from '../output/secret-scrubber.ts';
+import { resolveTarget, type TargetsSource, targetNames } from './resolve-target.ts';
 
 export interface ProbeRequest {
   target: ProbeTarget;
@@ -124,20 +126,44 @@ export async function probeTarget(request: ProbeRequest): Promise<ProbeReport> {
   return report;
 }
 
+/** The first three reasons, and how many more. */
+function some(reasons: string[]): string {
+  const more = reasons.length > 3 ? `; and ${reasons.length - 3} more` : '';
+  return `${reasons.slice(0, 3).join('; ')}${more}`;
+}
+
 /**
- * A sentence warning that the target's source role can write (a superuser, or write grants), or
- * undefined when it is read-only or the check could not run (the probe itself reports an unreachable
- * database). The probe only reads, in READ ONLY transactions; a read-only role is still the safer choice.
+ * A warning that the target's source role can write (a superuser, or write grants) or read beyond what
+ * the sync rules (and the user search) read, naming the role and the fix; undefined when it is least
+ * privilege or the check could not run (the probe itself reports an unreachable database).
  */
 export async function sourceRoleWarning(target: ProbeTarget): Promise<string | undefined> {
   try {
     const { checkSourceRoleCanWrite } = await import('@syncscope/core/probe/expected/index');
-    const check = await checkSourceRoleCanWrite(target.sourceUrl);
-    if (!check.canWrite) return undefined;
-    const more = check.reasons.length > 3 ? ` and ${check.reasons.length - 3} more` : '';
-    return `target "${target.name}": the source_url role can write (${check.reasons.slice(0, 3).join('; ')}${more}). The probe only reads, but a read-only role is safer: see docs/targets.md.`;
+    const check = await checkSourceRoleCanWrite(target.sourceUrl, await rulesOf(target), target.userSearch);
+    const problems = [
+      ...(check.canWrite ? [`can write (${some(check.reasons)})`] : []),
+      ...(check.readsBeyondRules
+        ? [`can read beyond the sync rules' tables (${some(check.readReasons)})`]
+        : [])
+    ];
+    if (problems.length === 0) return undefined;
+    return `target "${target.name}": the source_url role ${problems.join(' and ')}. SyncScope only reads what the rules read; print a least-privilege role with \`syncscope source-role --target ${target.name}\`, run it as an admin, and use that role in source_url (docs/targets.md).`;
   } catch {
     return undefined;
+  }
+}
+
+/** At agent start: the source-role warning of every target that resolves (the others fail at their probe). */
+export async function warnAboutSourceRoles(
+  source: TargetsSource,
+  scrubber: SecretScrubber,
+  logger: Logger
+): Promise<void> {
+  for (const name of await targetNames(source).catch(() => [])) {
+    const target = await resolveTarget(source, name, scrubber).catch(() => undefined);
+    const warning = target && (await sourceRoleWarning(target));
+    if (warning) logger.warn({ target: name }, warning);
   }
 }
 

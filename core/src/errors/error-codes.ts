@@ -120,6 +120,21 @@ export const ERROR_CODES = {
     description:
       'The agent answers only requests whose Host header names it (its bind address, localhost with its port, or a name given with --allowed-host / SYNCSCOPE_AGENT_ALLOWED_HOSTS), so a web page cannot reach it by DNS rebinding. Call it by one of those names, or add the name with --allowed-host.'
   },
+  SYNCSCOPE_E_TABLE_NOT_IN_RULES: {
+    status: 403,
+    description:
+      "The table (or a column of it) is not one the target's sync rules read, so SyncScope will not read it: row trace, explain, the inspector's comparison and user search only touch the rules' tables and columns. Name a table the message lists (as `table` or `schema.table`, exactly as in the catalog), or add a rule that reads it."
+  },
+  SYNCSCOPE_E_USER_SEARCH_UNCONFIGURED: {
+    status: 400,
+    description:
+      "User search needs the target's `user_search` key (`table`, `id_column`, optional `email_column`) in the targets file, naming the table of the app's users. Add it (docs/targets.md) or type the user id."
+  },
+  SYNCSCOPE_E_SOURCE_ROLE_UNSUPPORTED: {
+    status: 400,
+    description:
+      'The least-privilege role cannot be generated for this --role: SyncScope only generates plain role names (lower-case letters, digits and _, at most 63), which need no quoting anywhere. Choose such a name and run `syncscope source-role` again.'
+  },
   SYNCSCOPE_E_STREAM_UNKNOWN: {
     status: 400,
     description:

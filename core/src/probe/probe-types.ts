@@ -4,6 +4,7 @@
  * any breaking change.
  */
 import type { SqliteJsonValue } from '@powersync/service-sync-rules';
+import type { UserSearchAccess } from '../source-access/source-access.ts';
 import type { StreamSubscription } from '../sync-rules/stream-subscriptions.ts';
 import type { ExpectedRowStore } from './expected/expected-rows.ts';
 
@@ -34,6 +35,8 @@ export interface ProbeTarget {
   writeProbe?: WriteProbeSettings;
   /** Users the agent probes on its own, and how often. */
   schedule?: { users: ScheduledUser[]; everySeconds: number };
+  /** The app's users table the console's user search reads (`user_search`); without it, search is refused. */
+  userSearch?: UserSearchAccess;
   /** SyncScope's ops database, where probe runs and audit entries are written (optional). */
   opsDatabaseUrl?: string;
 }

@@ -114,6 +114,23 @@ describe('the console, end to end in Chromium', () => {
     expect(await page.evaluate(() => (window as { __xss?: number }).__xss)).toBeUndefined();
   });
 
+  it('a viewer’s row trace reads only tables the rules read: catalogs and other tables are refused', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await signIn(page, consoleUrl, credentialsOf(stack, 'viewer'));
+    for (const table of [
+      'pg_catalog.pg_authid',
+      'information_schema.tables',
+      'users',
+      '"public"."records"'
+    ]) {
+      await page.goto(`${consoleUrl}/trace?target=demo&table=${encodeURIComponent(table)}&id=10`);
+      const main = (await page.locator('main').textContent()) ?? '';
+      expect(main).toContain('SYNCSCOPE_E_TABLE_NOT_IN_RULES: The sync rules do not read table');
+      expect(main).toContain('public.records');
+      expect(main).not.toMatch(/SCRAM-SHA-256|rolpassword/);
+    }
+  });
+
   it('finds users in the source database by email, and refuses bad probe input with the reason', async () => {
     const page = await operatorPage();
     await page.goto(`${consoleUrl}/probe`);

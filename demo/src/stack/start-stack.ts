@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertPortFree, type Logger, loadOrCreateSigningKey, SyncScopeError } from '@syncscope/core';
@@ -10,6 +10,7 @@ import {
   ensureReadOnlyProbeRole,
   writeDemoTargetsFile
 } from '@syncscope/core/probe/targets/demo-target';
+import { loadSyncRules } from '@syncscope/core/sync-rules/load-sync-rules';
 import { loadServiceConfig } from '@syncscope/powersync/config/load-service-config';
 import { startDevSyncServer } from '@syncscope/powersync/dev-sync-server';
 import { createUploadResultsReporter, type UploadResultsReporter } from '@syncscope/reporter';
@@ -32,6 +33,7 @@ import { readStackConfig, type StackConfig } from './stack-config.ts';
 import { startWriteProbeCredentialRotation } from './write-probe-credential.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const SYNC_RULES_PATH = path.join(REPO_ROOT, 'powersync', 'sync_rules.yaml');
 export const APP_KEY_ID = 'demo-app-1';
 export const PROBE_KEY_ID = 'syncscope-probe-1';
 
@@ -95,10 +97,12 @@ export async function startStack(options: {
     const apiToken =
       config.SYNCSCOPE_API_TOKEN ??
       (await loadOrCreateSecret(path.join(config.home, 'secrets', 'sync-api-token')));
-    // The probe reads the source as a read-only role; its password stays in a 0600 file like the others.
+    // The probe reads the source as the least-privilege role `syncscope source-role` prints for these
+    // rules (only what they read, read-only); its password stays in a 0600 file like the others.
     await ensureReadOnlyProbeRole(
       appUrl,
-      await loadOrCreateSecret(demoStackFiles(config.home).probeDbPassword)
+      await loadOrCreateSecret(demoStackFiles(config.home).probeDbPassword),
+      loadSyncRules(await readFile(SYNC_RULES_PATH, 'utf8'), { file: SYNC_RULES_PATH })
     );
     const host = config.SYNCSCOPE_BIND_HOST;
     const backendUrl = `http://${host}:${config.SYNCSCOPE_DEMO_PORT}`;
@@ -113,7 +117,7 @@ export async function startStack(options: {
       appJwksUri: `${backendUrl}/.well-known/jwks.json`,
       probeKey,
       apiToken,
-      syncRulesPath: path.join(REPO_ROOT, 'powersync', 'sync_rules.yaml')
+      syncRulesPath: SYNC_RULES_PATH
     });
     const sync = await startDevSyncServer({
       loaded: await loadServiceConfig(serviceConfigFile),
@@ -167,7 +171,7 @@ export async function startStack(options: {
       home: config.home,
       syncUrl: sync.url,
       uploadUrl: `${backend.url}/api/upload`,
-      syncRulesPath: path.join(REPO_ROOT, 'powersync', 'sync_rules.yaml'),
+      syncRulesPath: SYNC_RULES_PATH,
       writeProbe: {
         userId: DEMO_WRITE_PROBE.userId,
         table: 'records',

@@ -84,7 +84,8 @@ describe('computeExpectedState on the reference seed (PowerSync 1.25 captures)',
     expect(state.claims).toEqual({ sub: 'u-alice' });
     expect(Date.parse(state.snapshotTakenAt)).not.toBeNaN();
 
-    // Evidence: the parameter query, its YAML line, and the membership rows behind each bucket.
+    // Evidence: the parameter query, its YAML line, and the membership rows behind each bucket, with the
+    // columns the rules read (and the key): `role` is read by no rule, so it is not read at all.
     expect(state.parameterEvidence).toEqual([
       {
         definition: 'by_workspace',
@@ -94,12 +95,12 @@ describe('computeExpectedState on the reference seed (PowerSync 1.25 captures)',
           {
             table: 'public.workspace_memberships',
             id: 'm1',
-            values: { id: 'm1', user_id: 'u-alice', workspace_id: 'ws-1', role: 'owner' }
+            values: { id: 'm1', user_id: 'u-alice', workspace_id: 'ws-1' }
           },
           {
             table: 'public.workspace_memberships',
             id: 'm2',
-            values: { id: 'm2', user_id: 'u-alice', workspace_id: 'ws-2', role: 'member' }
+            values: { id: 'm2', user_id: 'u-alice', workspace_id: 'ws-2' }
           }
         ],
         produced: [{ workspace_id: 'ws-1' }, { workspace_id: 'ws-2' }]
@@ -409,7 +410,13 @@ describe('computeExpectedState limits and failures', () => {
       return u.toString();
     };
     const reader = await checkSourceRoleCanWrite(asRole('probe_reader', 'reader'), rules);
-    expect(reader).toEqual({ canWrite: false, reasons: [] });
+    expect(reader).toMatchObject({ canWrite: false, reasons: [], readsBeyondRules: true });
+    // SELECT on the whole schema reaches tables no rule reads.
+    expect(reader.readReasons).toEqual([
+      'role "probe_reader" can read public.users, which the rules do not read',
+      'role "probe_reader" can read public.workspace_memberships columns role, which the rules do not read',
+      'role "probe_reader" can read public.workspaces, which the rules do not read'
+    ]);
     const writer = await checkSourceRoleCanWrite(asRole('probe_writer', 'writer'), rules);
     expect(writer.canWrite).toBe(true);
     expect(writer.reasons).toEqual([

@@ -1,4 +1,5 @@
 import type { BucketDataSource, ResolvedBucket } from '@powersync/service-sync-rules';
+import { withRuleColumns } from '../../source-access/source-access.ts';
 import type { LoadedSyncRules } from '../../sync-rules/load-sync-rules.ts';
 import type { StreamSubscription } from '../../sync-rules/stream-subscriptions.ts';
 import type { ExpectedBucket, ExpectedState } from '../probe-types.ts';
@@ -174,8 +175,9 @@ async function readUserRows(
     bySource.set(source, [...(bySource.get(source) ?? []), b]);
   }
   const warnings: string[] = [];
-  for (const table of tables) {
-    if (!rules.hydrated.tableSyncsData(table.ref)) continue;
+  for (const resolved of tables) {
+    if (!rules.hydrated.tableSyncsData(resolved.ref)) continue;
+    const table = withRuleColumns(rules, resolved);
     // Only the definitions the user has a bucket of can put a row in one of the user's buckets.
     const sources = rules.hydrated
       .getMatchingSources(table.ref)

@@ -90,9 +90,13 @@ export function equalityCondition(
   }
 }
 
-/** `SELECT * FROM table [WHERE ...]` for a table, all values as text. */
+/**
+ * `SELECT <columns> FROM table [WHERE ...]` for a table, all values as text: its `readColumns` (what the
+ * rules read, which is all a least-privilege role may read), else `*`.
+ */
 export function selectFrom(table: SourceTableInfo, where?: string | null): string {
-  return `SELECT * FROM ${table.sqlName}${where ? ` WHERE ${where}` : ''}`;
+  const columns = table.readColumns ? table.readColumns.map((c) => pg.escapeIdentifier(c)).join(', ') : '*';
+  return `SELECT ${columns} FROM ${table.sqlName}${where ? ` WHERE ${where}` : ''}`;
 }
 
 /** The replica id of a row: its key columns (one: the value; several: a JSON array), as the service keys rows. */

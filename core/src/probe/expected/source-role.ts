@@ -1,3 +1,5 @@
+import { readsBeyondRules } from '../../source-access/role-privileges.ts';
+import { sourceAccessOf, type UserSearchAccess } from '../../source-access/source-access.ts';
 import type { LoadedSyncRules } from '../../sync-rules/load-sync-rules.ts';
 import { withSourceSession } from './source-session.ts';
 import { tablesForPattern } from './source-tables.ts';
@@ -6,17 +8,22 @@ export interface SourceRoleCheck {
   canWrite: boolean;
   /** One sentence per way the role can write, e.g. `role "app" can INSERT, UPDATE on public.records`. */
   reasons: string[];
+  /** With rules: whether the role can read tables or columns the rules do not read (and why, one sentence each). */
+  readsBeyondRules: boolean;
+  readReasons: string[];
 }
 
 /**
  * Whether the role in `sourceUrl` could write what the probe reads: a superuser, or INSERT / UPDATE /
  * DELETE / TRUNCATE (table or column grants, own or inherited) on any table the rules read (every user
- * table when no rules are given). The probe itself only ever reads in a READ ONLY transaction; this is
- * for the CLI to warn that a read-only role is the safer choice.
+ * table when no rules are given); and, given rules, whether it can read beyond their tables and columns
+ * (and the user-search columns). The probe itself only ever reads, in a READ ONLY transaction, only what
+ * the rules read; this is for the CLI and agent to warn that the least-privilege role is the safer choice.
  */
 export async function checkSourceRoleCanWrite(
   sourceUrl: string,
-  rules?: LoadedSyncRules
+  rules?: LoadedSyncRules,
+  userSearch?: UserSearchAccess
 ): Promise<SourceRoleCheck> {
   return withSourceSession(sourceUrl, { statementTimeoutMs: 30_000 }, async ({ client }) => {
     const reasons: string[] = [];
@@ -64,6 +71,7 @@ export async function checkSourceRoleCanWrite(
         if (privileges.length > 0) reasons.push(`role "${name}" can ${privileges.join(', ')} on ${r.table}`);
       }
     }
-    return { canWrite: reasons.length > 0, reasons };
+    const readReasons = rules ? await readsBeyondRules(client, sourceAccessOf(rules, userSearch)) : [];
+    return { canWrite: reasons.length > 0, reasons, readsBeyondRules: readReasons.length > 0, readReasons };
   });
 }

@@ -21,6 +21,8 @@ export interface SourceTableInfo {
   columns: SourceColumn[];
   /** The replica identity columns (replica identity index, else primary key). */
   keyColumns: string[];
+  /** The columns to SELECT when the rules read only some (`source-access/`); all when absent. */
+  readColumns?: string[];
 }
 
 type Queryable = Pick<pg.Client, 'query'>;

@@ -10,6 +10,7 @@ import {
   type SqliteJsonValue,
   SqlParameterQuery
 } from '@powersync/service-sync-rules';
+import { withRuleColumns } from '../../source-access/source-access.ts';
 import type { LoadedSyncRules } from '../../sync-rules/load-sync-rules.ts';
 import { parameterIndexEntries } from '../../sync-rules/parameter-index.ts';
 import {
@@ -142,7 +143,8 @@ export async function readParameterRows(
   const sources = [source];
   const lookupColumn = source instanceof SqlParameterQuery ? parameterQueryLookupColumn(source) : null;
   for (const pattern of source.getSourceTables()) {
-    for (const table of await tablesForPattern(session.client, pattern)) {
+    for (const resolved of await tablesForPattern(session.client, pattern)) {
+      const table = withRuleColumns(rules, resolved);
       const params: unknown[] = [];
       let where: string | null = options.where ? options.where(table, params) : null;
       if (!where && lookups && lookupColumn) {

@@ -130,13 +130,11 @@ describe('explainRow on the reference seed', () => {
     );
   });
 
-  it('a table no data query reads reaches nobody', async () => {
-    const trace = await explainRow({ sourceUrl: url, rules, table: 'users', id: 'u-alice' });
-    expect(trace.found).toBe(true);
-    expect(trace.queries).toEqual([]);
-    expect(trace.summary).toBe(
-      'No data query in sync_rules.yaml reads public.users: users/u-alice reaches nobody.'
-    );
+  it('a table no rule reads is refused, naming the tables the rules read', async () => {
+    await expect(explainRow({ sourceUrl: url, rules, table: 'users', id: 'u-alice' })).rejects.toMatchObject({
+      code: 'SYNCSCOPE_E_TABLE_NOT_IN_RULES',
+      message: expect.stringMatching(/do not read table "users".*public\.records.*public\.categories/)
+    });
   });
 
   it('a row missing from Postgres is "not found"', async () => {
@@ -156,9 +154,9 @@ describe('explainRow on the reference seed', () => {
     );
   });
 
-  it('an unknown table is a request error', async () => {
+  it('an unknown table is refused as not in the rules', async () => {
     await expect(explainRow({ sourceUrl: url, rules, table: 'nope', id: 'x' })).rejects.toMatchObject({
-      code: 'SYNCSCOPE_E_REQUEST_INVALID'
+      code: 'SYNCSCOPE_E_TABLE_NOT_IN_RULES'
     });
   });
 });

@@ -11,11 +11,12 @@ import {
 import pg from 'pg';
 import { putChecksum } from '../../checksums/op-checksum.ts';
 import { SyncScopeError } from '../../errors/index.ts';
-import { DEFAULT_SOURCE_SCHEMA, type LoadedSyncRules } from '../../sync-rules/load-sync-rules.ts';
+import { allowedTableByName, ruleColumnsOf, withRuleColumns } from '../../source-access/source-access.ts';
+import type { LoadedSyncRules } from '../../sync-rules/load-sync-rules.ts';
 import { assertSubscribableStreams, type StreamSubscription } from '../../sync-rules/stream-subscriptions.ts';
 import { pgRowToSyncRulesRow } from '../../values/pg-values.ts';
 import { MAX_BUCKETS_PER_CONNECTION } from '../expected/compute-expected-state.ts';
-import { equalityCondition, type TextRow } from '../expected/row-scan.ts';
+import { equalityCondition, selectFrom, type TextRow } from '../expected/row-scan.ts';
 import {
   bucketDefinitions,
   bucketParametersOf,
@@ -87,6 +88,8 @@ export async function explainRow(options: ExplainRowOptions): Promise<RowTrace> 
   const { rules } = options;
   const subscriptions = options.subscriptions ?? [];
   assertSubscribableStreams(rules.hydrated, subscriptions);
+  // Refused before connecting: only a table the rules read is ever queried.
+  const allowed = allowedTableByName(rules, options.table, (name) => outputTableSource(rules, name));
   return withSourceSession(
     options.sourceUrl,
     { statementTimeoutMs: options.statementTimeoutMs },
@@ -98,7 +101,7 @@ export async function explainRow(options: ExplainRowOptions): Promise<RowTrace> 
         errors: [],
         rowsRead: { parameters: 0, data: 0 }
       };
-      const table = await findSourceTable(ctx, options.table, options.sourceUrl);
+      const table = await findSourceTable(ctx, allowed, options.table, options.sourceUrl);
       const raw = await findRow(ctx, table, options.id);
       const user =
         options.userId === undefined
@@ -145,7 +148,7 @@ export async function explainRow(options: ExplainRowOptions): Promise<RowTrace> 
         id: options.id,
         sourceTable: table.key,
         found: raw !== null,
-        row: raw,
+        row: raw && syncedColumns(rules, table, raw),
         queries,
         ...(userTrace ? { user: userTrace } : {}),
         summary: '',
@@ -157,33 +160,54 @@ export async function explainRow(options: ExplainRowOptions): Promise<RowTrace> 
   );
 }
 
-async function findSourceTable(ctx: ScanContext, name: string, sourceUrl: string): Promise<SourceTableInfo> {
-  const direct = await findTableByName(ctx.session.client, name, DEFAULT_SOURCE_SCHEMA);
-  if (direct) return direct;
-  for (const definition of bucketDefinitions(ctx.rules)) {
+/** A bucket definition's data query whose output table is `name`: the source table it reads. */
+function outputTableSource(
+  rules: LoadedSyncRules,
+  name: string
+): { schema: string; name: string } | undefined {
+  for (const definition of bucketDefinitions(rules)) {
     for (const q of definition.dataQueries) {
       if (q.sourceTable.isWildcard || q.getOutputName(q.sourceTable.name) !== name) continue;
-      const [table] = await tablesForPattern(ctx.session.client, q.sourceTable);
-      if (table) return table;
+      return { schema: q.sourceTable.schema, name: q.sourceTable.name };
     }
   }
+  return undefined;
+}
+
+/** The allowed table in the source, to be read for the rules' columns only. */
+async function findSourceTable(
+  ctx: ScanContext,
+  allowed: { schema: string; name: string },
+  typed: string,
+  sourceUrl: string
+): Promise<SourceTableInfo> {
+  const table = await findTableByName(ctx.session.client, allowed.name, allowed.schema);
+  if (table) return withRuleColumns(ctx.rules, table);
   throw new SyncScopeError(
     'SYNCSCOPE_E_REQUEST_INVALID',
-    `${describeSourceUrl(sourceUrl)} has no table "${name}", and no data query in the sync rules outputs a table of that name.`
+    `${describeSourceUrl(sourceUrl)} has no table "${typed}" (${allowed.schema}.${allowed.name}), which the sync rules read.`
   );
+}
+
+/** The row as the trace shows it: the columns the rules read (the key columns read to find it are dropped). */
+function syncedColumns(rules: LoadedSyncRules, table: SourceTableInfo, raw: TextRow): TextRow {
+  const columns = ruleColumnsOf(rules, table.ref);
+  if (!columns) return raw;
+  return Object.fromEntries(Object.entries(raw).filter(([name]) => columns.includes(name)));
 }
 
 /** The row whose synced id is `id`: by the `id` column, a column a data query selects AS id, or the key. */
 async function findRow(ctx: ScanContext, table: SourceTableInfo, id: string): Promise<TextRow | null> {
   const candidates = new Set<string>();
-  if (table.columns.some((c) => c.name === 'id')) candidates.add('id');
+  const readable = (name: string) => (table.readColumns ?? table.columns.map((c) => c.name)).includes(name);
+  if (readable('id')) candidates.add('id');
   for (const definition of bucketDefinitions(ctx.rules)) {
     for (const q of definition.dataQueries) {
       if (!q.applies(table.ref)) continue;
       const expr = selectOutputExpressions(q.sql)
         .get('id')
         ?.replace(/^"(.*)"$/, '$1');
-      if (expr && table.columns.some((c) => c.name === expr)) candidates.add(expr);
+      if (expr && readable(expr)) candidates.add(expr);
     }
   }
   if (table.keyColumns.length === 1) candidates.add(table.keyColumns[0]!);
@@ -193,7 +217,7 @@ async function findRow(ctx: ScanContext, table: SourceTableInfo, id: string): Pr
     const condition =
       equalityCondition(column, [id], params) ?? `${pg.escapeIdentifier(name)}::text = $${params.push(id)}`;
     const { rows } = await ctx.session.client.query<TextRow>(
-      `SELECT * FROM ${table.sqlName} WHERE ${condition} LIMIT 1`,
+      `${selectFrom(table, condition)} LIMIT 1`,
       params
     );
     if (rows[0]) return rows[0];
@@ -210,7 +234,7 @@ async function findRow(ctx: ScanContext, table: SourceTableInfo, id: string): Pr
         .map((c, i) => `${pg.escapeIdentifier(c)}::text = $${i + 1}`)
         .join(' AND ');
       const { rows } = await ctx.session.client.query<TextRow>(
-        `SELECT * FROM ${table.sqlName} WHERE ${where} LIMIT 1`,
+        `${selectFrom(table, where)} LIMIT 1`,
         parts.map((p) => (p === null ? null : String(p)))
       );
       if (rows[0]) return rows[0];

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -5,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair } from 'jose';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSyncRules } from '../../sync-rules/load-sync-rules.ts';
 import { createTestDatabase } from '../../testing/test-database.ts';
 import {
   DEMO_TARGET,
@@ -14,6 +16,14 @@ import {
   writeDemoTargetsFile
 } from './demo-target.ts';
 import { loadTarget } from './load-targets.ts';
+
+/** The demo app's schema (demo/src/schema), which the demo rules read. */
+function demoSchemaSql(): string {
+  return readFileSync(
+    fileURLToPath(new URL('../../../../demo/src/schema/demo-schema.sql', import.meta.url)),
+    'utf8'
+  );
+}
 
 const RULES_PATH = fileURLToPath(new URL('../../../../powersync/sync_rules.yaml', import.meta.url));
 
@@ -101,32 +111,41 @@ describe('the demo target', () => {
     expect(old[DEMO_TARGET.env.sourceUrl]).toBe('postgres://postgres:pw@127.0.0.1:5433/app');
   });
 
-  it('the probe role reads every table, cannot write, and ensuring it twice is fine', async () => {
+  it('the probe role reads what the rules and user search read, no more, cannot write, and ensuring it twice is fine', async () => {
     const url = await createTestDatabase('probe_role');
+    const role = 'syncscope_probe_test';
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
     try {
-      await admin.query('CREATE TABLE lists (id text PRIMARY KEY, name text)');
-      await admin.query("INSERT INTO lists VALUES ('l1', 'groceries')");
+      await admin.query(`${demoSchemaSql()}
+        INSERT INTO users VALUES ('u1', 'u1@example.com', 'Una');
+        CREATE TABLE secrets (id text PRIMARY KEY, value text);
+        DROP ROLE IF EXISTS ${role};
+        CREATE ROLE ${role} LOGIN;
+        GRANT pg_read_all_data TO ${role};`); // as an older SyncScope made it
     } finally {
       await admin.end();
     }
-    const role = 'syncscope_probe_test';
-    await ensureReadOnlyProbeRole(url, 'first-password', role);
-    await ensureReadOnlyProbeRole(url, 'second-password', role);
+    const rules = loadSyncRules(await readFile(RULES_PATH, 'utf8'));
+    await ensureReadOnlyProbeRole(url, 'first-password', rules, role);
+    await ensureReadOnlyProbeRole(url, 'second-password', rules, role);
     const asRole = new URL(url);
     asRole.username = role;
     asRole.password = 'second-password';
     const probe = new pg.Client({ connectionString: asRole.toString() });
     await probe.connect();
     try {
-      expect((await probe.query('SELECT name FROM lists')).rows).toEqual([{ name: 'groceries' }]);
-      await expect(probe.query("INSERT INTO lists VALUES ('l2', 'x')")).rejects.toThrow(
+      expect((await probe.query('SELECT id, email FROM users')).rows).toEqual([
+        { id: 'u1', email: 'u1@example.com' }
+      ]);
+      await expect(probe.query('SELECT name FROM users')).rejects.toThrow(/permission denied/);
+      await expect(probe.query('SELECT * FROM secrets')).rejects.toThrow(/permission denied/);
+      await expect(probe.query("INSERT INTO users VALUES ('u2', 'x')")).rejects.toThrow(
         /read-only transaction|permission denied/
       );
       // Even an explicit read-write transaction has no write privilege.
       await probe.query('BEGIN READ WRITE');
-      await expect(probe.query("UPDATE lists SET name = 'x'")).rejects.toThrow(/permission denied/);
+      await expect(probe.query("UPDATE users SET email = 'x'")).rejects.toThrow(/permission denied/);
       await probe.query('ROLLBACK');
     } finally {
       await probe.end();

@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import pg from 'pg';
 import YAML from 'yaml';
+import { applySourceRole } from '../../source-access/apply-source-role.ts';
+import { sourceAccessOf, userSearchAccess } from '../../source-access/source-access.ts';
+import type { LoadedSyncRules } from '../../sync-rules/load-sync-rules.ts';
 import { TARGETS_FILE_NAME } from './load-targets.ts';
 
 /** The target `npm start` writes for the embedded stack, and the variables its `!env` tags read. */
@@ -18,6 +20,9 @@ export const DEMO_TARGET = {
     probeJwk: 'SYNCSCOPE_DEMO_PROBE_JWK'
   }
 } as const;
+
+/** The demo's users table, which the console's user search reads (these two columns only). */
+export const DEMO_USER_SEARCH = { table: 'public.users', id_column: 'id', email_column: 'email' };
 
 /** Where the embedded stack keeps what the demo target's variables are filled from. */
 export function demoStackFiles(home: string): {
@@ -70,6 +75,8 @@ export async function writeDemoTargetsFile(input: {
           signing_key: { kid: DEMO_TARGET.kid, private_jwk: new EnvTagged(DEMO_TARGET.env.probeJwk) },
           audience: DEMO_TARGET.audience,
           upload_url: input.uploadUrl,
+          // The console's user search reads these two columns of the demo's users table, nothing else.
+          user_search: DEMO_USER_SEARCH,
           ...(input.writeProbe
             ? {
                 write_probe: {
@@ -162,31 +169,19 @@ export function opsDatabaseUrl(env: NodeJS.ProcessEnv): string {
 }
 
 /**
- * Creates (or updates) a login role that can read every table and cannot write: `pg_read_all_data`,
- * and `default_transaction_read_only = on`. Idempotent; run it as a superuser.
+ * Creates (or updates) the demo's probe role as `syncscope source-role` prints it: SELECT on what the
+ * rules (and the user search) read and nothing else, read-only by default, with role-level timeouts. A
+ * role an older version made with pg_read_all_data loses it. Idempotent; run it as a superuser.
  */
 export async function ensureReadOnlyProbeRole(
   adminUrl: string,
   password: string,
+  rules: LoadedSyncRules,
   role: string = DEMO_TARGET.role
 ): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    const name = pg.escapeIdentifier(role);
-    const { rowCount } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
-    // Concurrent starts may race on CREATE ROLE: the second one's duplicate is fine.
-    if (!rowCount) {
-      await client.query(`CREATE ROLE ${name} LOGIN`).catch((error: { code?: string }) => {
-        if (error.code !== '42710') throw error;
-      });
-    }
-    await client.query(
-      `ALTER ROLE ${name} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD ${pg.escapeLiteral(password)}`
-    );
-    await client.query(`GRANT pg_read_all_data TO ${name}`);
-    await client.query(`ALTER ROLE ${name} SET default_transaction_read_only = on`);
-  } finally {
-    await client.end();
-  }
+  await applySourceRole(adminUrl, {
+    role,
+    password,
+    access: sourceAccessOf(rules, userSearchAccess(DEMO_USER_SEARCH))
+  });
 }

@@ -84,7 +84,7 @@ const INVALID: [string, string, string][] = [
   [
     'unknown target key',
     one(`${VALID_TARGET}    colour: blue\n`),
-    'F: targets.prod.colour: unknown key (allowed here: sync_url, admin_url, admin_token, source_url, sync_rules, signing_key, audience, issuer, extra_claims, upload_url, write_probe, schedule)'
+    'F: targets.prod.colour: unknown key (allowed here: sync_url, admin_url, admin_token, source_url, sync_rules, signing_key, audience, issuer, extra_claims, upload_url, write_probe, schedule, user_search)'
   ],
   [
     'unknown signing_key key',
@@ -570,6 +570,29 @@ describe('docs/targets.md', () => {
         'give exactly one of `upload_token: !env VARIABLE` and `upload_token_file: PATH`'
       );
     }
+  });
+
+  it('reads user_search as schema, table and columns, and refuses unknown keys in it', async () => {
+    const lines = (userSearch: string) =>
+      [
+        'targets:',
+        '  prod:',
+        '    sync_url: https://sync.example.com',
+        '    source_url: postgres://ro@db/app',
+        '    sync_rules: { path: rules.yaml }',
+        '    signing_key: { kid: k, hs256_secret: !env HS }',
+        '    audience: syncscope-probe',
+        `    user_search: ${userSearch}`,
+        ''
+      ].join('\n');
+    const file = await targetsFile(lines('{ table: app.people, id_column: uid, email_column: mail }'));
+    await expect(loadTarget(file, 'prod', { HS: ENV.HS })).resolves.toMatchObject({
+      userSearch: { schema: 'app', table: 'people', idColumn: 'uid', emailColumn: 'mail' }
+    });
+    const bad = await targetsFile(lines('{ table: users, id_column: id, password_column: pw }'));
+    await expect(loadTarget(bad, 'prod', { HS: ENV.HS })).rejects.toThrow(
+      /targets\.prod\.user_search\.password_column: unknown key \(allowed here: table, id_column, email_column\)/
+    );
   });
 
   it('refuses a write probe without an upload_url, naming the key', async () => {

@@ -4,6 +4,7 @@ import { importJWK, type JWK } from 'jose';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { SyncScopeError } from '../../errors/index.ts';
+import { userSearchAccess } from '../../source-access/source-access.ts';
 import { parseSubscriptionText } from '../../sync-rules/subscription-text.ts';
 import type { ProbeSigningKey, ProbeTarget, ScheduledUser } from '../probe-types.ts';
 import { hideOnPrint, urlWithoutPassword } from '../tokens/hide-secrets.ts';
@@ -359,7 +360,8 @@ function hideTarget(target: ProbeTarget): ProbeTarget {
     ...(target.extraClaims ? { extraClaims: Object.keys(target.extraClaims) } : {}),
     ...(target.uploadUrl ? { uploadUrl: target.uploadUrl } : {}),
     ...(target.writeProbe ? { writeProbe: { ...target.writeProbe, uploadToken: '[redacted]' } } : {}),
-    ...(target.schedule ? { schedule: target.schedule } : {})
+    ...(target.schedule ? { schedule: target.schedule } : {}),
+    ...(target.userSearch ? { userSearch: target.userSearch } : {})
   }));
 }
 
@@ -401,6 +403,7 @@ async function resolveTarget(
     ...(entry.issuer ? { issuer: entry.issuer } : {}),
     ...(extraClaims ? { extraClaims } : {}),
     ...(uploadUrl ? { uploadUrl } : {}),
+    ...(entry.user_search ? { userSearch: userSearchAccess(entry.user_search) } : {}),
     ...(entry.schedule
       ? {
           schedule: {

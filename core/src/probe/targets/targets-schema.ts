@@ -184,7 +184,8 @@ export const TARGET_KEYS = [
   'extra_claims',
   'upload_url',
   'write_probe',
-  'schedule'
+  'schedule',
+  'user_search'
 ] as const;
 
 /** `NAME`, `NAME=JSON` or `NAME@PRIORITY=JSON`, as `syncscope probe --subscribe` takes it. */
@@ -255,6 +256,15 @@ const writeProbeSchema = z
     }
   });
 
+export const USER_SEARCH_KEYS = ['table', 'id_column', 'email_column'] as const;
+
+/** The app's users table, which the console's user search reads (id, and email when given) and nothing else. */
+const userSearchSchema = z.strictObject({
+  table: nonEmptyString('the users table, `users` or `schema.users`'),
+  id_column: nonEmptyString('the column holding the user id the app’s tokens carry as `sub`'),
+  email_column: nonEmptyString('a column to search users by, e.g. their email').optional()
+});
+
 export const targetSchema = z
   .strictObject({
     sync_url: urlField('sync_url', HTTP_PROTOCOLS),
@@ -268,7 +278,8 @@ export const targetSchema = z
     extra_claims: extraClaimsSchema.optional(),
     upload_url: urlField('upload_url', HTTP_PROTOCOLS).optional(),
     write_probe: writeProbeSchema.optional(),
-    schedule: scheduleSchema.optional()
+    schedule: scheduleSchema.optional(),
+    user_search: userSearchSchema.optional()
   })
   .superRefine((t, ctx) => {
     const fromAdmin = t.sync_rules?.from_admin_api && t.sync_rules.path === undefined;
@@ -328,6 +339,7 @@ export function allowedKeysAt(path: readonly PropertyKey[]): readonly string[] |
   if (path.length === 3 && path[2] === 'signing_key')
     return ['kid', 'hs256_secret', 'encoding', 'private_jwk'];
   if (path.length === 3 && path[2] === 'write_probe') return WRITE_PROBE_KEYS;
+  if (path.length === 3 && path[2] === 'user_search') return USER_SEARCH_KEYS;
   if (path.length === 3 && path[2] === 'schedule') return ['users', 'every_seconds'];
   if (path.length === 5 && path[2] === 'schedule' && path[3] === 'users') return ['user', 'subscribe'];
   return undefined;

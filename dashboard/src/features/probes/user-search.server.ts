@@ -1,41 +1,18 @@
 import 'server-only';
-import pg from 'pg';
+import { isSyncScopeError } from '@syncscope/core';
+import { requireUserSearch, type SourceUser, searchUsers } from '@syncscope/core/source-access/user-search';
 import { authorizeRoute, errorResponse } from '@/features/auth/guard.server';
 import { loadTarget } from '@/server/targets';
 
-export interface SourceUser {
-  id: string;
-  email: string | null;
-}
+export type { SourceUser };
 
 /**
- * Finds users in the target's source database by id prefix or email fragment: the `users` table's `id`
- * and (when it has one) `email` column. Read-only transaction, 2 s statement timeout, at most 10 rows.
+ * Finds users in the target's source database by id prefix or email fragment: only the id and email
+ * columns of the table the target's `user_search` names; a target without it is refused.
  */
 export async function searchSourceUsers(targetName: string, query: string): Promise<SourceUser[]> {
   const target = await loadTarget(targetName);
-  const client = new pg.Client({ connectionString: target.sourceUrl, statement_timeout: 2_000 });
-  await client.connect();
-  try {
-    await client.query('BEGIN READ ONLY');
-    const { rows: columns } = await client.query<{ column_name: string }>(
-      `SELECT column_name FROM information_schema.columns
-       WHERE table_schema = 'public' AND table_name = 'users' AND column_name IN ('id', 'email')`
-    );
-    const names = new Set(columns.map((c) => c.column_name));
-    if (!names.has('id')) return [];
-    const email = names.has('email') ? 'email' : 'NULL::text';
-    const { rows } = await client.query<SourceUser>(
-      `SELECT id::text AS id, ${email} AS email FROM public.users
-       WHERE id::text LIKE $1 || '%' ${names.has('email') ? "OR email ILIKE '%' || $1 || '%'" : ''}
-       ORDER BY 2 NULLS LAST, 1 LIMIT 10`,
-      [query.replaceAll(/[%_\\]/g, (c) => `\\${c}`)]
-    );
-    return rows;
-  } finally {
-    await client.query('ROLLBACK').catch(() => {});
-    await client.end();
-  }
+  return searchUsers(target.sourceUrl, requireUserSearch(target), query);
 }
 
 /** GET /api/targets/:name/users?q=… */
@@ -47,6 +24,7 @@ export async function handleUserSearch(request: Request, targetName: string): Pr
   try {
     return Response.json({ users: await searchSourceUsers(targetName, q.slice(0, 100)) });
   } catch (error) {
+    if (isSyncScopeError(error)) return errorResponse(error.status, error.code, error.message);
     return errorResponse(
       502,
       'SYNCSCOPE_E_PG_UNREACHABLE',
