@@ -115,7 +115,10 @@ describe('syncscope source-role', () => {
     );
 
     // probe names no over-privilege for it (the probe itself then fails: no sync service here).
-    const probe = await cli(['probe', '--target', 'prod', '--user', 'u-alice', '--deadline', '2'], reader);
+    const probe = await cli(
+      ['probe', '--target', 'prod', '--user', 'u-alice', '--deadline', '2', '--reason', 'role check'],
+      reader
+    );
     expect(probe.stderr).not.toContain('warning:');
   });
 
@@ -174,7 +177,10 @@ describe('syncscope source-role', () => {
   });
 
   it('probe warns, naming the role and the fix, when the role can write or read beyond the rules', async () => {
-    const admin = await cli(['probe', '--target', 'prod', '--user', 'u-alice', '--deadline', '2'], adminUrl);
+    const admin = await cli(
+      ['probe', '--target', 'prod', '--user', 'u-alice', '--deadline', '2', '--reason', 'role check'],
+      adminUrl
+    );
     const user = new URL(adminUrl).username;
     expect(admin.stderr).toContain(
       `warning: target "prod": the source_url role can write (role "${user}" is a superuser: it can write every table) and can read beyond the sync rules' tables (role "${user}" is a superuser: it can read every table).`
@@ -186,7 +192,7 @@ describe('syncscope source-role', () => {
       "CREATE ROLE cli_broad LOGIN PASSWORD 'broad'; GRANT pg_read_all_data TO cli_broad"
     );
     const broad = await cli(
-      ['probe', '--target', 'prod', '--user', 'u-alice', '--deadline', '2'],
+      ['probe', '--target', 'prod', '--user', 'u-alice', '--deadline', '2', '--reason', 'role check'],
       withRole('cli_broad', 'broad')
     );
     expect(broad.stderr).toContain(
