@@ -72,7 +72,10 @@ export interface AuditEntry {
     | 'user.added'
     | 'database.inspected'
     | 'user.role_changed'
-    | 'console.signed_in';
+    | 'console.signed_in'
+    | 'ingest_key.added'
+    | 'ingest_key.revoked'
+    | 'inspection.deleted';
   target?: string;
   subjectUser?: string;
   reason?: string;
@@ -92,6 +95,25 @@ export async function appendAudit(db: Pick<pg.Pool, 'query'>, entry: AuditEntry)
       entry.details ?? {}
     ]
   );
+}
+
+/**
+ * Runs `fn` in one transaction on one client of `pool`: a change and its audit entry commit together, or
+ * neither does (a failed audit insert rolls the change back).
+ */
+export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
 }
 
 /** SyncScope's ops database: probe history and the append-only audit log. */
