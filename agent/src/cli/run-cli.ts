@@ -16,6 +16,7 @@ import { resolveTarget, targetsSource } from '../probe/resolve-target.ts';
 import { AGENT_TOKEN_ENV, startAgentServer } from '../server/agent-server.ts';
 import { startProbeJobRunner } from '../worker/probe-job-runner.ts';
 import { startProbeScheduler } from '../worker/probe-scheduler.ts';
+import { logAuditHead, registerAuditCommands } from './audit-commands.ts';
 import { registerIngestKeysCommands } from './ingest-keys-commands.ts';
 import { registerInspectCommand } from './inspect-command.ts';
 import { registerProbeKeyCommand } from './probe-key-command.ts';
@@ -278,6 +279,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           });
           const opsUrl = opts.opsDb ?? (io.env.SYNCSCOPE_OPS_DATABASE_URL || undefined);
           const ops = await openOpsDatabase(opsUrl);
+          if (ops) await logAuditHead(ops.pool, agentLogger);
           const jobs =
             ops && opsUrl
               ? await startProbeJobRunner({
@@ -320,6 +322,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     guarded
   });
   registerIngestKeysCommands(program, { out, env: io.env, guarded });
+  registerAuditCommands(program, { out, env: io.env, guarded });
   registerProbeKeyCommand(program, { out, env: io.env, guarded });
   registerInspectCommand(program, {
     out,
