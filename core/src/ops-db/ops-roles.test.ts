@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, execSql } from '../testing/test-database.ts';
 import { verifyAuditChain } from './audit-chain.ts';
 import { appendAudit, migrateOpsDatabase } from './ops-database.ts';
-import { OPS_ROLE_NAMES, type OpsRole, setupOpsDatabase } from './ops-roles.ts';
+import { OPS_ROLE_NAMES, type OpsRole } from './ops-role-names.ts';
+import { setupOpsDatabase } from './ops-roles.ts';
 
 const passwords: Record<OpsRole, string> = {
   owner: 'owner-pw-1',

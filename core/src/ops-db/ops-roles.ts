@@ -1,16 +1,9 @@
 import pg from 'pg';
 import { SyncScopeError } from '../errors/index.ts';
 import { migrateOpsDatabase } from './ops-database.ts';
+import { OPS_ROLE_NAMES, type OpsRole } from './ops-role-names.ts';
 
-export type OpsRole = 'owner' | 'console' | 'agent';
 type Privilege = 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE';
-
-/** The ops database's roles: the owner runs migrations and owns every object; the others only log in. */
-export const OPS_ROLE_NAMES: Record<OpsRole, string> = {
-  owner: 'syncscope_owner',
-  console: 'syncscope_console',
-  agent: 'syncscope_agent'
-};
 
 /**
  * What the console and the agents (and the CLI, which connects as the agent) may do to each table of
