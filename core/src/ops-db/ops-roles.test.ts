@@ -44,7 +44,7 @@ const TAMPERING = [
 describe.each(['console', 'agent'] as const)('the %s role on the ops database', (role) => {
   it.each(TAMPERING)('is refused: %s', async (sql) => {
     await expect(execSql(urls[role], sql)).rejects.toThrow(
-      /permission denied|must be owner|must be superuser|violates/
+      /permission denied|must be owner/
     );
   });
 
