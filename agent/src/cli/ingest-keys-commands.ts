@@ -81,7 +81,9 @@ export function registerIngestKeysCommands(program: Command, io: Omit<UsersIo, '
             'SYNCSCOPE_E_REQUEST_INVALID',
             `"${opts.id}" is not a key id; see \`syncscope ingest-keys list\`.`
           );
-        const revoked = await withPool(io.env, opts.opsDb, (pool) => revokeIngestKey(pool, opts.id));
+        const revoked = await withPool(io.env, opts.opsDb, (pool) =>
+          revokeIngestKey(pool, { id: opts.id, revokedBy: `cli:${io.env.USER ?? 'unknown'}` })
+        );
         io.out(revoked ? `Revoked ${opts.id}.\n` : `No active key ${opts.id}.\n`);
         return revoked ? 0 : 2;
       })

@@ -19,6 +19,7 @@ import { AGENT_TOKEN_ENV, startAgentServer } from '../server/agent-server.ts';
 import { ALLOWED_HOSTS_ENV, allowedHostNames } from '../server/allowed-hosts.ts';
 import { startProbeJobRunner } from '../worker/probe-job-runner.ts';
 import { startProbeScheduler } from '../worker/probe-scheduler.ts';
+import { logAuditHead, registerAuditCommands } from './audit-commands.ts';
 import { registerIngestKeysCommands } from './ingest-keys-commands.ts';
 import { registerInspectCommand } from './inspect-command.ts';
 import {
@@ -299,6 +300,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
             await expectedStateWorker.close();
             throw error;
           });
+          if (ops) await logAuditHead(ops.pool, agentLogger);
           const jobs =
             ops && opsUrl
               ? await startProbeJobRunner({
@@ -342,6 +344,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     guarded
   });
   registerIngestKeysCommands(program, { out, env: io.env, guarded });
+  registerAuditCommands(program, { out, env: io.env, guarded });
   registerProbeKeyCommand(program, { out, env: io.env, guarded });
   registerSourceRoleCommand(program, { out, env: io.env, guarded, scrubber });
   registerInspectCommand(program, {

@@ -193,6 +193,21 @@ export const ERROR_CODES = {
   SYNCSCOPE_E_JOB_UNKNOWN: {
     status: 404,
     description: 'No probe job has this id. Open the probes list to find the run.'
+  },
+  SYNCSCOPE_E_OPS_DB_NOT_MIGRATED: {
+    status: 503,
+    description:
+      "The ops database needs migrations this role may not run (the console and agent roles cannot change the schema). Run the setup as the ops owner: `npm start` does it, compose's `setup` service does, or call setupOpsDatabase as a superuser; then start again."
+  },
+  SYNCSCOPE_E_OPS_GRANTS_MISSING: {
+    status: 500,
+    description:
+      'A table in the ops schema has no entry in OPS_TABLE_GRANTS (core/src/ops-db/ops-roles.ts), so the console and agent roles would get no access to it. Add the privileges each role needs to that table, in the same change as the migration that creates it.'
+  },
+  SYNCSCOPE_E_OPS_ROLE_PASSWORD_MISSING: {
+    status: 500,
+    description:
+      'A password for an ops database role is missing. Set the environment variable named in the message (compose) or let `npm start` generate it under .syncscope/secrets.'
   }
 } as const satisfies Record<string, { status: number; description: string }>;
 

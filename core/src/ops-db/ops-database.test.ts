@@ -18,7 +18,8 @@ describe('the ops database', () => {
       '1700000000001_console-users-and-probe-jobs',
       '1700000000002_upload-errors',
       '1700000000003_write-probes-and-inspections',
-      '1700000000004_probe-stream-subscriptions'
+      '1700000000004_probe-stream-subscriptions',
+      '1700000000006_audit-hash-chain'
     ]);
     expect(await migrateOpsDatabase(url)).toEqual([]);
   });
@@ -30,7 +31,7 @@ describe('the ops database', () => {
       migrateOpsDatabase(url),
       migrateOpsDatabase(url)
     ]);
-    expect(results.map((applied) => applied.length).sort()).toEqual([0, 0, 5]);
+    expect(results.map((applied) => applied.length).sort()).toEqual([0, 0, 6]);
   });
 
   it('keeps probe runs, and an audit log the application cannot edit or delete', async () => {

@@ -1,7 +1,9 @@
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';
+import { SyncScopeError } from '../errors/index.ts';
 import type { ProbeReport } from '../probe/probe-types.ts';
 import type { WriteProbeReport } from '../write-probe/write-probe-types.ts';
 
@@ -15,6 +17,7 @@ const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '
  * nothing left to do.
  */
 export async function migrateOpsDatabase(databaseUrl: string): Promise<string[]> {
+  if (!(await hasPendingMigrations(databaseUrl))) return [];
   const applied = await runner({
     databaseUrl,
     dir: MIGRATIONS_DIR,
@@ -23,8 +26,40 @@ export async function migrateOpsDatabase(databaseUrl: string): Promise<string[]>
     migrationsSchema: 'public',
     advisoryLockMode: 'wait',
     log: () => {}
+  }).catch((error: unknown) => {
+    // The console and agent roles may read the applied migrations but not change the schema.
+    const message = error instanceof Error ? error.message : String(error);
+    if (!/permission denied|must be owner/.test(message)) throw error;
+    throw new SyncScopeError(
+      'SYNCSCOPE_E_OPS_DB_NOT_MIGRATED',
+      `The ops database has migrations to apply and this role may not apply them (${message.split('\n')[0]}). Run the setup as the ops owner (npm start or compose's setup service do), then start again.`,
+      undefined,
+      { cause: error }
+    );
   });
   return applied.map((m) => m.name);
+}
+
+/**
+ * Whether a migration file is not yet recorded as applied. Checked before node-pg-migrate, whose own
+ * check needs privileges on its table that the console and agent roles do not have.
+ */
+async function hasPendingMigrations(databaseUrl: string): Promise<boolean> {
+  const files = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).map((f) => f.slice(0, -4));
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ name: string }>(
+      "SELECT name FROM public.pgmigrations WHERE to_regclass('public.pgmigrations') IS NOT NULL"
+    );
+    const applied = new Set(rows.map((r) => r.name));
+    return files.some((name) => !applied.has(name));
+  } catch (error) {
+    if ((error as { code?: string }).code === '42P01') return true; // no migrations table yet
+    throw error;
+  } finally {
+    await client.end();
+  }
 }
 
 export interface AuditEntry {
@@ -37,7 +72,10 @@ export interface AuditEntry {
     | 'user.added'
     | 'database.inspected'
     | 'user.role_changed'
-    | 'console.signed_in';
+    | 'console.signed_in'
+    | 'ingest_key.added'
+    | 'ingest_key.revoked'
+    | 'inspection.deleted';
   target?: string;
   subjectUser?: string;
   reason?: string;
@@ -57,6 +95,29 @@ export async function appendAudit(db: Pick<pg.Pool, 'query'>, entry: AuditEntry)
       entry.details ?? {}
     ]
   );
+}
+
+/**
+ * Runs `fn` in one transaction on one client of `pool`: a change and its audit entry commit together, or
+ * neither does (a failed audit insert rolls the change back).
+ */
+export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    // A connection that cannot even roll back is discarded, not handed to the next caller.
+    await client.query('ROLLBACK').catch((rollbackError: Error) => {
+      broken = rollbackError;
+    });
+    throw error;
+  } finally {
+    client.release(broken);
+  }
 }
 
 /** SyncScope's ops database: probe history and the append-only audit log. */

@@ -3,10 +3,40 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
 import { ERROR_CODES } from '../errors/error-codes.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
+
+/** Every variable compose requires, each with a value no other appears in. */
+const COMPOSE_ENV = {
+  SYNCSCOPE_PG_PASSWORD: 'superuser-pw-marker',
+  SYNCSCOPE_OPS_OWNER_PASSWORD: 'owner-pw',
+  SYNCSCOPE_OPS_CONSOLE_PASSWORD: 'console-pw',
+  SYNCSCOPE_OPS_AGENT_PASSWORD: 'agent-pw',
+  SYNCSCOPE_DEMO_APP_PASSWORD: 'demo-app-pw',
+  SYNCSCOPE_SOURCE_PASSWORD: 'source-pw',
+  SYNCSCOPE_SYNC_API_TOKEN: 'x'.repeat(32),
+  SYNCSCOPE_GRAFANA_PASSWORD: 'y'.repeat(16),
+  SYNCSCOPE_AGENT_TOKEN: 'z'.repeat(32),
+  SYNCSCOPE_PROBE_JWK: '{"kty":"OKP"}'
+} satisfies Record<string, string>;
+
+/** `docker-compose config` with exactly `vars` set (none of them from this process's environment). */
+function composeConfig(vars: Record<string, string>, args: string[] = []): string {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SYNCSCOPE_')));
+  try {
+    return execFileSync('docker-compose', ['-f', 'docker-compose.yml', 'config', ...args], {
+      cwd: ROOT,
+      env: { ...env, ...vars },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe']
+    });
+  } catch (error) {
+    throw new Error(String((error as { stderr?: string }).stderr ?? error));
+  }
+}
 
 describe('repository files stay true', () => {
   it("the README's first lines give the run and test commands, and .ci/run runs exactly the test line", () => {
@@ -23,18 +53,35 @@ describe('repository files stay true', () => {
   });
 
   it('docker-compose.yml is a valid compose file', () => {
-    const out = execFileSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        SYNCSCOPE_SYNC_API_TOKEN: 'x'.repeat(32),
-        SYNCSCOPE_GRAFANA_PASSWORD: 'y'.repeat(16),
-        SYNCSCOPE_AGENT_TOKEN: 'z'.repeat(32),
-        SYNCSCOPE_PROBE_JWK: '{"kty":"OKP"}'
-      },
-      encoding: 'utf8'
-    });
-    expect(out).toBe('');
+    expect(composeConfig(COMPOSE_ENV, ['-q'])).toBe('');
+  });
+
+  it.each(Object.keys(COMPOSE_ENV))(
+    'docker-compose.yml refuses to start without %s, saying what to set',
+    (name) => {
+      const env = Object.fromEntries(Object.entries(COMPOSE_ENV).filter(([key]) => key !== name));
+      expect(() => composeConfig(env, ['-q'])).toThrow(new RegExp(`set ${name} to`));
+    }
+  );
+
+  it('docker-compose.yml has no default passwords, and only powersync and setup use the superuser', () => {
+    expect(read('docker-compose.yml')).not.toMatch(/\$\{[A-Z_]+:-/);
+    const services = YAML.parse(composeConfig(COMPOSE_ENV)).services as Record<
+      string,
+      { environment?: object }
+    >;
+    const withSuperuser = Object.entries(services)
+      .filter(
+        ([name, service]) =>
+          name !== 'postgres' &&
+          JSON.stringify(service.environment ?? {}).includes(COMPOSE_ENV.SYNCSCOPE_PG_PASSWORD)
+      )
+      .map(([name]) => name);
+    expect(withSuperuser.sort()).toEqual(['powersync', 'setup']);
+    const env = (service: string) => (services[service]!.environment ?? {}) as Record<string, string>;
+    expect(env('syncscope-console').SYNCSCOPE_OPS_DATABASE_URL).toMatch(/^postgres:\/\/syncscope_console:/);
+    expect(env('syncscope-agent').SYNCSCOPE_OPS_DATABASE_URL).toMatch(/^postgres:\/\/syncscope_agent:/);
+    expect(env('demo-backend').DEMO_DATABASE_URL).toMatch(/^postgres:\/\/demo_app:/);
   });
 
   it('prometheus/prometheus.yml passes promtool', () => {

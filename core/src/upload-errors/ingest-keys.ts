@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type pg from 'pg';
+import { appendAudit, inTransaction } from '../ops-db/ops-database.ts';
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
@@ -14,18 +15,79 @@ export interface IngestKeyInfo {
   revokedAt: Date | null;
 }
 
-/** A new ingest key for one target; the key itself is returned once and only its hash is stored. */
-export async function createIngestKey(
-  db: Queryable,
+async function insertKey(
+  client: pg.PoolClient,
   input: { target: string; label: string; createdBy: string }
 ): Promise<{ key: string; info: IngestKeyInfo }> {
   const key = `ssk_${randomBytes(32).toString('base64url')}`;
-  const { rows } = await db.query<IngestKeyInfo>(
+  const { rows } = await client.query<IngestKeyInfo>(
     `INSERT INTO syncscope.ingest_keys (target, key_sha256, label, created_by) VALUES ($1, $2, $3, $4)
      RETURNING id, target, label, created_by AS "createdBy", created_at AS "createdAt", revoked_at AS "revokedAt"`,
     [input.target, sha256(key), input.label, input.createdBy]
   );
-  return { key, info: rows[0]! };
+  const info = rows[0]!;
+  await appendAudit(client, {
+    actor: input.createdBy,
+    action: 'ingest_key.added',
+    target: info.target,
+    details: { id: info.id, label: info.label }
+  });
+  return { key, info };
+}
+
+/**
+ * A new ingest key for one target, audited in the same transaction; the key itself is returned once and
+ * only its hash is stored.
+ */
+export function createIngestKey(
+  pool: pg.Pool,
+  input: { target: string; label: string; createdBy: string }
+): Promise<{ key: string; info: IngestKeyInfo }> {
+  return inTransaction(pool, (client) => insertKey(client, input));
+}
+
+/** Revokes the active keys `where` selects, each audited in the caller's transaction; returns how many. */
+async function revokeWhere(
+  client: pg.PoolClient,
+  where: { id: string } | { label: string },
+  revokedBy: string
+): Promise<number> {
+  const [column, value] = 'id' in where ? ['id', where.id] : ['label', where.label];
+  const { rows } = await client.query<{ id: string; target: string; label: string }>(
+    `UPDATE syncscope.ingest_keys SET revoked_at = now() WHERE ${column} = $1 AND revoked_at IS NULL
+     RETURNING id, target, label`,
+    [value]
+  );
+  for (const key of rows)
+    await appendAudit(client, {
+      actor: revokedBy,
+      action: 'ingest_key.revoked',
+      target: key.target,
+      details: { id: key.id, label: key.label }
+    });
+  return rows.length;
+}
+
+/** Revokes one key, audited in the same transaction; false when there is no active key with that id. */
+export async function revokeIngestKey(
+  pool: pg.Pool,
+  input: { id: string; revokedBy: string }
+): Promise<boolean> {
+  return (await inTransaction(pool, (client) => revokeWhere(client, { id: input.id }, input.revokedBy))) > 0;
+}
+
+/**
+ * Replaces the active keys with `label` by one new key (what `npm start` does for the demo backend at
+ * every start): revocations, the new key and their audit entries in one transaction.
+ */
+export function replaceIngestKeys(
+  pool: pg.Pool,
+  input: { target: string; label: string; createdBy: string }
+): Promise<{ key: string; info: IngestKeyInfo }> {
+  return inTransaction(pool, async (client) => {
+    await revokeWhere(client, { label: input.label }, input.createdBy);
+    return insertKey(client, input);
+  });
 }
 
 /** The target a (not revoked) key reports for, or null. */
@@ -44,12 +106,4 @@ export async function listIngestKeys(db: Queryable): Promise<IngestKeyInfo[]> {
      FROM syncscope.ingest_keys ORDER BY created_at DESC`
   );
   return rows;
-}
-
-export async function revokeIngestKey(db: Queryable, id: string): Promise<boolean> {
-  const { rowCount } = await db.query(
-    'UPDATE syncscope.ingest_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL',
-    [id]
-  );
-  return Boolean(rowCount);
 }

@@ -116,7 +116,7 @@ describe('upload error ingest', () => {
     ).toBe(0);
     expect(await targetOfIngestKey(pool, key)).toBe('demo');
     expect(await targetOfIngestKey(pool, `${key}x`)).toBeNull();
-    expect(await revokeIngestKey(pool, info.id)).toBe(true);
+    expect(await revokeIngestKey(pool, { id: info.id, revokedBy: 'test' })).toBe(true);
     expect(await targetOfIngestKey(pool, key)).toBeNull();
   });
 });

@@ -263,4 +263,43 @@ describe('the console, end to end in Chromium', () => {
     expect(background).not.toBe('rgb(255, 255, 255)'); // the dark theme follows the system
     await screenshot(page, 'overview-dark');
   });
+
+  it("an admin verifies the audit log's hash chain and sees the first entry a superuser edited", async () => {
+    const admin = await (await browser.newContext()).newPage();
+    await signIn(admin, consoleUrl, credentialsOf(stack, 'admin'));
+    await admin.goto(`${consoleUrl}/admin/audit-verify`);
+    const verdict = admin.getByTestId('audit-verdict');
+    await expect(verdict.getAttribute('data-intact')).resolves.toBe('true');
+    const head = /Head ([0-9a-f]{64})/.exec((await verdict.textContent()) ?? '')?.[1];
+    expect(head).toBeDefined();
+
+    const superuser = new pg.Client({ connectionString: stack.urls.postgres('syncscope') });
+    await superuser.connect();
+    // Behind the append-only triggers, as only a superuser can go.
+    const edit = async (reason: string | null) => {
+      await superuser.query('BEGIN');
+      await superuser.query('SET LOCAL session_replication_role = replica');
+      await superuser.query('UPDATE syncscope.audit_log SET reason = $1 WHERE seq = 1', [reason]);
+      await superuser.query('COMMIT');
+    };
+    const { rows } = await superuser.query('SELECT id::text, reason FROM syncscope.audit_log WHERE seq = 1');
+    try {
+      await edit('nothing happened');
+      await admin.goto(`${consoleUrl}/admin/audit-verify?head=${head}`);
+      await expect(verdict.getAttribute('data-intact')).resolves.toBe('false');
+      await expect(verdict.textContent()).resolves.toMatch(
+        new RegExp(`hash-mismatch\\) at entry id ${rows[0].id} \\(chain place 1`)
+      );
+      await screenshot(admin, 'audit-verify-tampered');
+    } finally {
+      await edit(rows[0].reason);
+      await superuser.end();
+    }
+    await admin.goto(`${consoleUrl}/admin/audit-verify?head=${head}`);
+    await expect(verdict.textContent()).resolves.toContain('the expected head is in the chain');
+
+    const operator = await operatorPage();
+    await operator.goto(`${consoleUrl}/admin/audit-verify`);
+    expect(operator.url()).toContain('/forbidden');
+  });
 });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { SyncScopeError } from '@syncscope/core';
 import { upsertConsoleUser } from '@syncscope/core/console-users/console-users';
 import { generatePassword } from '@syncscope/core/console-users/password-hash';
-import { createIngestKey } from '@syncscope/core/upload-errors/ingest-keys';
+import { replaceIngestKeys } from '@syncscope/core/upload-errors/ingest-keys';
 import pg from 'pg';
 import { type ManagedChild, spawnNode, waitForHttp } from './child-process.ts';
 
@@ -145,11 +145,11 @@ const DEMO_INGEST_LABEL = 'demo backend (npm start)';
 export async function rotateDemoIngestKey(opsUrl: string, target: string, file: string): Promise<string> {
   const pool = new pg.Pool({ connectionString: opsUrl, max: 1 });
   try {
-    await pool.query(
-      'UPDATE syncscope.ingest_keys SET revoked_at = now() WHERE label = $1 AND revoked_at IS NULL',
-      [DEMO_INGEST_LABEL]
-    );
-    const { key } = await createIngestKey(pool, { target, label: DEMO_INGEST_LABEL, createdBy: 'npm start' });
+    const { key } = await replaceIngestKeys(pool, {
+      target,
+      label: DEMO_INGEST_LABEL,
+      createdBy: 'npm start'
+    });
     await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
     await writeFile(file, `${key}\n`, { mode: 0o600 });
     return key;

@@ -104,6 +104,20 @@ describe('npm start: the embedded stack', () => {
       body: JSON.stringify({ email: adminEmail, password: adminPassword })
     });
     expect(signIn.status).toBe(200);
+    // The console and the agent reach the ops database as their own roles, never as the superuser.
+    const ops = new pg.Client({
+      connectionString: `postgres://postgres:postgres@127.0.0.1:${env.SYNCSCOPE_PG_PORT}/syncscope`
+    });
+    await ops.connect();
+    const sessions = await ops.query(
+      "SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = 'syncscope' AND pid <> pg_backend_pid() ORDER BY 1"
+    );
+    await ops.end();
+    expect(sessions.rows.map((r) => r.usename)).toEqual(['syncscope_agent', 'syncscope_console']);
+    for (const role of ['owner', 'console', 'agent'])
+      expect(statSync(path.join(env.SYNCSCOPE_HOME, 'secrets', `ops-${role}-db-password`)).mode & 0o777).toBe(
+        0o600
+      );
     const login = await fetch(`${backend}/api/dev/login`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertPortFree, type Logger, loadOrCreateSigningKey, SyncScopeError } from '@syncscope/core';
 import { startEmbeddedPostgres } from '@syncscope/core/embedded-postgres/embedded-postgres';
-import { migrateOpsDatabase } from '@syncscope/core/ops-db/ops-database';
+import { OPS_ROLE_NAMES, type OpsRole, opsRolePasswordFile } from '@syncscope/core/ops-db/ops-role-names';
+import { setupOpsDatabase } from '@syncscope/core/ops-db/ops-roles';
 import {
   DEMO_TARGET,
   demoStackFiles,
@@ -82,7 +83,12 @@ export async function startStack(options: {
     });
     stops.push(() => postgres.stop());
     await ensureDatabases(postgres.url('postgres'), Object.values(STACK_DATABASES));
-    await migrateOpsDatabase(postgres.url(STACK_DATABASES.syncscope));
+    // The ops database's owner runs the migrations; the console and agent get roles of their own that
+    // can only append to the audit log (passwords generated into 0600 files, like the other secrets).
+    const ops = await setupOpsDatabase({
+      superuserUrl: postgres.url(STACK_DATABASES.syncscope),
+      passwords: await opsRolePasswords(config.home)
+    });
 
     const appUrl = postgres.url(STACK_DATABASES.app);
     const appPool = new pg.Pool({ connectionString: appUrl, max: 4 });
@@ -127,7 +133,7 @@ export async function startStack(options: {
     stops.push(() => sync.close());
 
     // The backend reports every upload batch's results to the console (upload errors, stuck queues).
-    const opsUrl = postgres.url(STACK_DATABASES.syncscope);
+    const opsUrl = ops.urls.agent;
     const consoleUrl =
       config.SYNCSCOPE_CONSOLE === 'on' ? `http://${host}:${config.SYNCSCOPE_DASHBOARD_PORT}` : null;
     let reporter: UploadResultsReporter | undefined;
@@ -187,13 +193,17 @@ export async function startStack(options: {
       (options.env ?? process.env).SYNCSCOPE_AGENT_TOKEN ||
       (await loadOrCreateSecret(path.join(config.home, 'secrets', 'agent-token'), 32));
     const agentUrl = `http://${host}:${config.SYNCSCOPE_AGENT_METRICS_PORT}`;
+    // Neither child gets the superuser's credentials: each reaches the ops database as its own role.
+    const {
+      SYNCSCOPE_PG_USER: _user,
+      SYNCSCOPE_PG_PASSWORD: _password,
+      ...parentEnv
+    } = options.env ?? process.env;
     const childEnv = {
-      ...(options.env ?? process.env),
+      ...parentEnv,
       SYNCSCOPE_HOME: config.home,
-      SYNCSCOPE_OPS_DATABASE_URL: opsUrl,
+      SYNCSCOPE_OPS_DATABASE_URL: ops.urls.agent,
       SYNCSCOPE_PG_PORT: String(config.SYNCSCOPE_PG_PORT),
-      SYNCSCOPE_PG_USER: config.SYNCSCOPE_PG_USER,
-      SYNCSCOPE_PG_PASSWORD: config.SYNCSCOPE_PG_PASSWORD,
       SYNCSCOPE_BIND_HOST: host,
       SYNCSCOPE_AGENT_TOKEN: agentToken,
       SYNCSCOPE_AGENT_URL: agentUrl
@@ -213,7 +223,7 @@ export async function startStack(options: {
         repoRoot: REPO_ROOT,
         host,
         port: config.SYNCSCOPE_DASHBOARD_PORT,
-        env: childEnv,
+        env: { ...childEnv, SYNCSCOPE_OPS_DATABASE_URL: ops.urls.console },
         logFile: childLogFile(config, 'console')
       });
       stops.push(() => started.process.stop());
@@ -245,6 +255,15 @@ export async function startStack(options: {
 
 function childLogFile(config: StackConfig, part: string): string | undefined {
   return config.SYNCSCOPE_LOG_DIR ? path.join(config.SYNCSCOPE_LOG_DIR, `${part}.log`) : undefined;
+}
+
+/** The ops roles' passwords, generated once into `<home>/secrets/ops-<role>-db-password` (0600). */
+async function opsRolePasswords(home: string): Promise<Record<OpsRole, string>> {
+  const roles = Object.keys(OPS_ROLE_NAMES) as OpsRole[];
+  const passwords = await Promise.all(
+    roles.map((role) => loadOrCreateSecret(opsRolePasswordFile(home, role)))
+  );
+  return Object.fromEntries(roles.map((role, i) => [role, passwords[i]!])) as Record<OpsRole, string>;
 }
 
 /** Every port checked before anything starts, so a clash fails fast and names the variable to change. */

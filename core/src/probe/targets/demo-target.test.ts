@@ -7,12 +7,14 @@ import { exportJWK, generateKeyPair } from 'jose';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSyncRules } from '../../sync-rules/load-sync-rules.ts';
+import { opsRolePasswordFile } from '../../ops-db/ops-role-names.ts';
 import { createTestDatabase } from '../../testing/test-database.ts';
 import {
   DEMO_TARGET,
   demoStackFiles,
   ensureReadOnlyProbeRole,
   fillDemoTargetEnv,
+  opsDatabaseUrl,
   writeDemoTargetsFile
 } from './demo-target.ts';
 import { loadTarget } from './load-targets.ts';
@@ -109,6 +111,19 @@ describe('the demo target', () => {
     const old: NodeJS.ProcessEnv = { SYNCSCOPE_HOME: home, SYNCSCOPE_PG_PASSWORD: 'pw' };
     await fillDemoTargetEnv(old);
     expect(old[DEMO_TARGET.env.sourceUrl]).toBe('postgres://postgres:pw@127.0.0.1:5433/app');
+  });
+
+  it("reaches the stack's ops database as its agent role once npm start made it, never as the superuser", async () => {
+    const opsHome = await mkdtemp(path.join(os.tmpdir(), 'syncscope-ops-home-'));
+    try {
+      const env = { SYNCSCOPE_HOME: opsHome, SYNCSCOPE_PG_PASSWORD: 'super' };
+      expect(opsDatabaseUrl(env)).toBe('postgres://postgres:super@127.0.0.1:5433/syncscope');
+      await mkdir(path.join(opsHome, 'secrets'), { recursive: true });
+      await writeFile(opsRolePasswordFile(opsHome, 'agent'), 'agent pw/1\n');
+      expect(opsDatabaseUrl(env)).toBe('postgres://syncscope_agent:agent%20pw%2F1@127.0.0.1:5433/syncscope');
+    } finally {
+      await rm(opsHome, { recursive: true, force: true });
+    }
   });
 
   it('the probe role reads what the rules and user search read, no more, cannot write, and ensuring it twice is fine', async () => {

@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
+import { OPS_ROLE_NAMES, opsRolePasswordFile } from '../../ops-db/ops-role-names.ts';
 import { applySourceRole } from '../../source-access/apply-source-role.ts';
 import { sourceAccessOf, userSearchAccess } from '../../source-access/source-access.ts';
 import type { LoadedSyncRules } from '../../sync-rules/load-sync-rules.ts';
@@ -157,14 +158,22 @@ export async function fillDemoTargetEnv(
 
 /**
  * SYNCSCOPE_OPS_DATABASE_URL, or else the embedded stack's `syncscope` database (probe history, jobs,
- * console users and the audit log), reached with the stack's own settings.
+ * console users and the audit log), reached with the stack's own settings as its agent role.
  */
 export function opsDatabaseUrl(env: NodeJS.ProcessEnv): string {
   if (env.SYNCSCOPE_OPS_DATABASE_URL) return env.SYNCSCOPE_OPS_DATABASE_URL;
   const bind = env.SYNCSCOPE_BIND_HOST || '127.0.0.1';
   const host = bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind.includes(':') ? `[${bind}]` : bind;
-  const user = encodeURIComponent(env.SYNCSCOPE_PG_USER || 'postgres');
-  const password = encodeURIComponent(env.SYNCSCOPE_PG_PASSWORD || 'postgres');
+  // The stack's agent role (INSERT-only on the audit log), once `npm start` made it; before, the superuser.
+  const agentPasswordFile = opsRolePasswordFile(
+    path.resolve(/*turbopackIgnore: true*/ env.SYNCSCOPE_HOME || '.syncscope'),
+    'agent'
+  );
+  const [rawUser, rawPassword] = existsSync(agentPasswordFile)
+    ? [OPS_ROLE_NAMES.agent, readFileSync(agentPasswordFile, 'utf8').trim()]
+    : [env.SYNCSCOPE_PG_USER || 'postgres', env.SYNCSCOPE_PG_PASSWORD || 'postgres'];
+  const user = encodeURIComponent(rawUser);
+  const password = encodeURIComponent(rawPassword);
   return `postgres://${user}:${password}@${host}:${env.SYNCSCOPE_PG_PORT || '5433'}/syncscope`;
 }
 

@@ -4,10 +4,10 @@ import {
   type ClientDatabaseInspection,
   inspectClientDatabase
 } from '@syncscope/core/inspector/inspect-client-database';
+import type { InspectedDatabase } from '@syncscope/core/inspector/inspected-databases';
 import { openClientDatabase } from '@syncscope/core/inspector/open-client-database';
 import { opsPool } from '@/server/ops-pool';
 import { loadTarget } from '@/server/targets';
-import type { InspectedDatabase } from './inspector-store.server';
 
 export interface HeadFailures {
   failures: number;

@@ -1,13 +1,13 @@
 import 'server-only';
 import { isSyncScopeError } from '@syncscope/core';
 import { authorizeRoute, errorResponse } from '@/features/auth/guard.server';
-import { audit } from '@/server/audit';
 import { listTargets } from '@/server/targets';
 import { deleteInspectedDatabase, RETENTION_MINUTES, saveUpload } from './inspector-store.server';
 
 /**
  * POST /api/inspector?name=&target=&user=&retention= with the database file as the raw body (streamed
- * to disk, never buffered whole). Operators only: an exported database is a user's data. Audited.
+ * to disk, never buffered whole). Operators only: an exported database is a user's data. Audited in
+ * the same transaction as the record.
  */
 export async function handleInspectorUpload(request: Request): Promise<Response> {
   const auth = await authorizeRoute(request, 'operator');
@@ -34,13 +34,6 @@ export async function handleInspectorUpload(request: Request): Promise<Response>
       userId: params.get('user') || null,
       retentionMinutes: retention
     });
-    await audit({
-      actor: auth.user.email,
-      action: 'database.inspected',
-      target: target ?? undefined,
-      subjectUser: saved.userId ?? undefined,
-      details: { id: saved.id, name: saved.originalName, bytes: saved.sizeBytes, retentionMinutes: retention }
-    });
     return Response.json({ id: saved.id }, { status: 201 });
   } catch (error) {
     if (isSyncScopeError(error)) return errorResponse(error.status, error.code, error.message);
@@ -48,11 +41,11 @@ export async function handleInspectorUpload(request: Request): Promise<Response>
   }
 }
 
-/** DELETE /api/inspector/:id: deletes the file now instead of at the end of its retention. */
+/** DELETE /api/inspector/:id: deletes the file now instead of at the end of its retention (audited). */
 export async function handleInspectorDelete(request: Request, id: string): Promise<Response> {
   const auth = await authorizeRoute(request, 'operator');
   if ('response' in auth) return auth.response;
-  return (await deleteInspectedDatabase(id))
+  return (await deleteInspectedDatabase(id, auth.user.email))
     ? Response.json({ deleted: id })
     : errorResponse(404, 'SYNCSCOPE_E_REQUEST_INVALID', `No inspected database ${id} (it may have expired).`);
 }

@@ -9,6 +9,12 @@ import { pipeline } from 'node:stream/promises';
 import { SyncScopeError } from '@syncscope/core';
 import { readClientStreamSubscriptions } from '@syncscope/core/inspector/client-stream-subscriptions';
 import {
+  deleteInspectedDatabases,
+  INSPECTED_COLUMNS,
+  type InspectedDatabase,
+  recordInspectedDatabase
+} from '@syncscope/core/inspector/inspected-databases';
+import {
   detachFromWal,
   hasSqliteHeader,
   openClientDatabase
@@ -16,22 +22,13 @@ import {
 import { consoleConfig } from '@/server/console-config';
 import { opsPool } from '@/server/ops-pool';
 
-export interface InspectedDatabase {
-  id: string;
-  filePath: string;
-  originalName: string;
-  sizeBytes: number;
-  uploadedBy: string;
-  target: string | null;
-  userId: string | null;
-  uploadedAt: Date;
-  expiresAt: Date;
-}
-
 const dir = () => path.join(os.tmpdir(), 'syncscope-inspector');
 export const RETENTION_MINUTES = [15, 60, 24 * 60] as const;
 
-/** Streams the body to a 0600 file (capped), checks it is a PowerSync database, and records it. */
+/**
+ * Streams the body to a 0600 file (capped), checks it is a PowerSync database, and records it with its
+ * audit entry (one transaction: an upload the audit log cannot record is not kept).
+ */
 export async function saveUpload(input: {
   body: ReadableStream<Uint8Array>;
   originalName: string;
@@ -59,20 +56,15 @@ export async function saveUpload(input: {
     await pipeline(counted, createWriteStream(filePath, { mode: 0o600 }));
     if (await hasSqliteHeader(filePath)) await detachFromWal(filePath);
     await checkClientDatabase(filePath);
-    const { rows } = await opsPool().query<InspectedDatabase>(
-      `INSERT INTO syncscope.inspected_databases (file_path, original_name, size_bytes, uploaded_by, target, user_id, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(mins => $7)) RETURNING ${COLUMNS}`,
-      [
-        filePath,
-        input.originalName.slice(0, 200),
-        size,
-        input.uploadedBy,
-        input.target,
-        input.userId,
-        input.retentionMinutes
-      ]
-    );
-    return rows[0]!;
+    return await recordInspectedDatabase(opsPool(), {
+      filePath,
+      originalName: input.originalName.slice(0, 200),
+      sizeBytes: size,
+      uploadedBy: input.uploadedBy,
+      target: input.target,
+      userId: input.userId,
+      retentionMinutes: input.retentionMinutes
+    });
   } catch (error) {
     // Nothing is kept from a refused upload.
     await rm(filePath, { force: true });
@@ -90,14 +82,11 @@ async function checkClientDatabase(filePath: string): Promise<void> {
   }
 }
 
-const COLUMNS = `id, file_path AS "filePath", original_name AS "originalName", size_bytes::int AS "sizeBytes",
-  uploaded_by AS "uploadedBy", target, user_id AS "userId", uploaded_at AS "uploadedAt", expires_at AS "expiresAt"`;
-
 export async function getInspectedDatabase(id: string): Promise<InspectedDatabase | null> {
   await sweepExpired();
   if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
   const { rows } = await opsPool().query<InspectedDatabase>(
-    `SELECT ${COLUMNS} FROM syncscope.inspected_databases WHERE id = $1`,
+    `SELECT ${INSPECTED_COLUMNS} FROM syncscope.inspected_databases WHERE id = $1`,
     [id]
   );
   return rows[0] ?? null;
@@ -106,25 +95,22 @@ export async function getInspectedDatabase(id: string): Promise<InspectedDatabas
 export async function listInspectedDatabases(): Promise<InspectedDatabase[]> {
   await sweepExpired();
   const { rows } = await opsPool().query<InspectedDatabase>(
-    `SELECT ${COLUMNS} FROM syncscope.inspected_databases ORDER BY uploaded_at DESC LIMIT 50`
+    `SELECT ${INSPECTED_COLUMNS} FROM syncscope.inspected_databases ORDER BY uploaded_at DESC LIMIT 50`
   );
   return rows;
 }
 
-export async function deleteInspectedDatabase(id: string): Promise<boolean> {
-  const { rows } = await opsPool().query<{ filePath: string }>(
-    'DELETE FROM syncscope.inspected_databases WHERE id = $1 RETURNING file_path AS "filePath"',
-    [id]
-  );
-  for (const row of rows) await rm(row.filePath, { force: true });
-  return rows.length > 0;
+/** Deletes one database's record (audited with who deleted it) and then its file. */
+export async function deleteInspectedDatabase(id: string, deletedBy: string): Promise<boolean> {
+  if (!/^[0-9a-f-]{36}$/i.test(id)) return false;
+  const files = await deleteInspectedDatabases(opsPool(), { id }, deletedBy);
+  for (const file of files) await rm(file, { force: true });
+  return files.length > 0;
 }
 
-/** Deletes files (and rows) past their retention. */
+/** Deletes files (and rows, audited) past their retention. */
 export async function sweepExpired(): Promise<number> {
-  const { rows } = await opsPool().query<{ filePath: string }>(
-    'DELETE FROM syncscope.inspected_databases WHERE expires_at <= now() RETURNING file_path AS "filePath"'
-  );
-  for (const row of rows) await rm(row.filePath, { force: true });
-  return rows.length;
+  const files = await deleteInspectedDatabases(opsPool(), { expired: true }, 'console:retention');
+  for (const file of files) await rm(file, { force: true });
+  return files.length;
 }

@@ -237,7 +237,7 @@ describe('upload errors in the console', () => {
       body: { added: 0, duplicates: 1 }
     });
     expect(await errorCount()).toBe(before + 1);
-    await revokeIngestKey(ops, info.id);
+    await revokeIngestKey(ops, { id: info.id, revokedBy: 'e2e' });
     expect((await post(JSON.stringify(valid))).status).toBe(401);
   });
 });

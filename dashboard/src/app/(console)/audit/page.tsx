@@ -10,6 +10,7 @@ import {
   Pager,
   rowClass,
   TableHead,
+  TextLink,
   Time
 } from '@/ui/primitives';
 
@@ -21,7 +22,11 @@ const ACTIONS = [
   'explain.run',
   'user.added',
   'user.role_changed',
-  'console.signed_in'
+  'console.signed_in',
+  'database.inspected',
+  'inspection.deleted',
+  'ingest_key.added',
+  'ingest_key.revoked'
 ];
 
 type Query = { action?: string; actor?: string; subject?: string; offset?: string };
@@ -37,7 +42,8 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
       <PageHeader title="Audit log" />
       <p className="mb-3 text-xs text-zinc-500">
         Append-only: the database refuses updates and deletes of these entries, from the console or anyone
-        else.
+        else, and each entry is hash-chained to the one before it:{' '}
+        <TextLink href="/admin/audit-verify">verify the chain</TextLink>.
       </p>
       <form className="mb-3 flex flex-wrap items-end gap-2 text-xs" aria-label="filters">
         <select name="action" defaultValue={query.action ?? ''} className={inputClass} aria-label="action">
