@@ -96,7 +96,7 @@ describe('repository files stay true', () => {
     for (const [code, { description, status }] of Object.entries(ERROR_CODES)) {
       expect(code).toMatch(/^SYNCSCOPE_E_[A-Z]+(_[A-Z0-9]+)+$/);
       expect(description.length, code).toBeGreaterThan(20);
-      expect([400, 401, 403, 404, 409, 413, 429, 500, 503, 504]).toContain(status);
+      expect([400, 401, 403, 404, 409, 413, 421, 429, 500, 503, 504]).toContain(status);
     }
   });
 
