@@ -60,9 +60,16 @@ describe('the ops database', () => {
       await expect(ops.pool.query('DELETE FROM syncscope.audit_log')).rejects.toThrow(/append-only/);
       await expect(ops.pool.query('TRUNCATE syncscope.audit_log')).rejects.toThrow(/append-only/);
       const entries = await ops.pool.query(
-        'SELECT actor, action, subject_user, reason, details FROM syncscope.audit_log'
+        'SELECT actor, action, subject_user, reason, details FROM syncscope.audit_log ORDER BY seq'
       );
       expect(entries.rows).toEqual([
+        {
+          actor: 'agent',
+          action: 'probe.run',
+          subject_user: report('mismatch').userId,
+          reason: null,
+          details: { runId: id, kind: 'read', verdict: 'mismatch', jobId: null }
+        },
         {
           actor: 'cli',
           action: 'probe.token_minted',
@@ -106,6 +113,30 @@ describe('the ops database', () => {
         [[...old.rows.map((r) => r.id), recorded]]
       );
       expect(rows.map((r) => r.subscriptions)).toEqual([subscriptions, subscriptions, []]);
+    } finally {
+      await ops.close();
+    }
+  });
+
+  it('stores a run only with its probe.run audit entry, in one transaction', async () => {
+    const url = await createTestDatabase('ops_run_audit');
+    await migrateOpsDatabase(url);
+    const ops = new OpsDatabase(url);
+    try {
+      const runId = await ops.recordProbeRun(report('consistent'), { requestedBy: 'ana@example.com' });
+      const audited = await ops.pool.query(
+        "SELECT actor, details->>'verdict' AS verdict FROM syncscope.audit_log WHERE details->>'runId' = $1",
+        [runId]
+      );
+      expect(audited.rows).toEqual([{ actor: 'ana@example.com', verdict: 'consistent' }]);
+
+      // An audit log that refuses the entry (a full disk, a broken constraint) leaves no run behind.
+      await ops.pool.query(
+        "ALTER TABLE syncscope.audit_log ADD CONSTRAINT refuse_for_test CHECK (action <> 'probe.run') NOT VALID"
+      );
+      await expect(ops.recordProbeRun(report('mismatch'))).rejects.toThrow(/refuse_for_test/);
+      const runs = await ops.pool.query<{ verdict: string }>('SELECT verdict FROM syncscope.probe_runs');
+      expect(runs.rows).toEqual([{ verdict: 'consistent' }]);
     } finally {
       await ops.close();
     }

@@ -134,30 +134,45 @@ export class OpsDatabase {
   }
 
   /** Stores a probe's report, and its stream subscriptions beside it; returns the run's id (its permanent link). */
-  async recordProbeRun(
+  /**
+   * Stores a probe's report, and its stream subscriptions beside it, with its `probe.run` audit entry in the
+   * same transaction (an unaudited run is never stored); returns the run's id (its permanent link).
+   */
+  recordProbeRun(
     report: ProbeReport | WriteProbeReport,
     origin: { jobId?: string; requestedBy?: string } = {}
   ): Promise<string> {
-    const { rows } = await this.pool.query<{ id: string }>(
-      `INSERT INTO syncscope.probe_runs
-         (target, user_id, verdict, summary, started_at, duration_ms, report, job_id, requested_by, kind,
-          subscriptions)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
-      [
-        report.target,
-        report.userId,
-        report.verdict,
-        report.summary,
-        report.startedAt,
-        report.durationMs,
-        report,
-        origin.jobId ?? null,
-        origin.requestedBy ?? null,
-        'kind' in report ? report.kind : 'read',
-        JSON.stringify('subscriptions' in report ? (report.subscriptions ?? []) : [])
-      ]
-    );
-    return rows[0]!.id;
+    const kind = 'kind' in report ? report.kind : 'read';
+    return inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<{ id: string }>(
+        `INSERT INTO syncscope.probe_runs
+           (target, user_id, verdict, summary, started_at, duration_ms, report, job_id, requested_by, kind,
+            subscriptions)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+        [
+          report.target,
+          report.userId,
+          report.verdict,
+          report.summary,
+          report.startedAt,
+          report.durationMs,
+          report,
+          origin.jobId ?? null,
+          origin.requestedBy ?? null,
+          kind,
+          JSON.stringify('subscriptions' in report ? (report.subscriptions ?? []) : [])
+        ]
+      );
+      const runId = rows[0]!.id;
+      await appendAudit(client, {
+        actor: origin.requestedBy ?? 'agent',
+        action: 'probe.run',
+        target: report.target,
+        subjectUser: report.userId,
+        details: { runId, kind, verdict: report.verdict, jobId: origin.jobId ?? null }
+      });
+      return runId;
+    });
   }
 
   async close(): Promise<void> {
