@@ -182,26 +182,33 @@ export async function grantConsoleRole(
   });
 }
 
-/** Removes the user's grant for one target (or the all-targets grant); refused when there is none. */
+/**
+ * Removes the user's grant for one target (or the all-targets grant); refused when there is none, or
+ * when `role` is given and the grant is another role.
+ */
 export async function revokeConsoleRole(
   pool: pg.Pool,
-  input: { email: string; target: string | null },
+  input: { email: string; target: string | null; role?: string },
   actor: string
 ): Promise<{ revoked: ConsoleRole }> {
+  if (input.role !== undefined) checkRole(input.role);
   const email = normaliseEmail(input.email);
   return inTransaction(pool, async (db) => {
     const user = await lockUser(db, email);
     if (!user) throw unknownUser(email);
     const { rows } = await db.query<{ role: ConsoleRole }>(
-      `DELETE FROM syncscope.console_grants WHERE user_id = $1 AND target IS NOT DISTINCT FROM $2
+      `DELETE FROM syncscope.console_grants
+       WHERE user_id = $1 AND target IS NOT DISTINCT FROM $2 AND ($3::text IS NULL OR role = $3)
        RETURNING role`,
-      [user.id, input.target]
+      [user.id, input.target, input.role ?? null]
     );
-    if (!rows[0])
+    if (!rows[0]) {
+      const scope = input.target === null ? 'for all targets' : `on target "${input.target}"`;
       throw new SyncScopeError(
         'SYNCSCOPE_E_USER_INVALID',
-        `${email} has no grant ${input.target === null ? 'for all targets' : `on target "${input.target}"`}; \`syncscope users list\` shows their grants.`
+        `${email} has no ${input.role ? `${input.role} ` : ''}grant ${scope}; \`syncscope users list\` shows their grants.`
       );
+    }
     await appendAudit(db, {
       actor,
       action: 'user.role_revoked',

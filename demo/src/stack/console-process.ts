@@ -3,7 +3,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SyncScopeError } from '@syncscope/core';
-import { upsertConsoleUser } from '@syncscope/core/console-users/console-users';
+import { upsertConsoleUser } from '@syncscope/core/console-users/console-grants';
 import { generatePassword } from '@syncscope/core/console-users/password-hash';
 import { createIngestKey } from '@syncscope/core/upload-errors/ingest-keys';
 import pg from 'pg';
@@ -120,7 +120,7 @@ export async function resetDemoConsoleUsers(
     const lines: string[] = [];
     for (const user of DEMO_CONSOLE_USERS) {
       const password = generatePassword();
-      await upsertConsoleUser(pool, { ...user, password });
+      await upsertConsoleUser(pool, { ...user, password }, 'npm start');
       lines.push(`${user.email} ${password}`);
     }
     const file = path.join(home, 'demo-credentials.txt');
