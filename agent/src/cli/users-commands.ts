@@ -1,12 +1,11 @@
 import { SyncScopeError } from '@syncscope/core';
 import {
   addConsoleUser,
-  describeGrant,
   grantConsoleRole,
   revokeConsoleRole,
   setConsoleUserRole
 } from '@syncscope/core/console-users/console-grants';
-import { CONSOLE_ROLES, listConsoleUsers } from '@syncscope/core/console-users/console-users';
+import { CONSOLE_ROLES, describeGrant, listConsoleUsers } from '@syncscope/core/console-users/console-users';
 import { generatePassword } from '@syncscope/core/console-users/password-hash';
 import { migrateOpsDatabase, OpsDatabase } from '@syncscope/core/ops-db/ops-database';
 import { opsDatabaseUrl } from '@syncscope/core/probe/targets/demo-target';
@@ -74,7 +73,11 @@ export function registerUsersCommands(program: Command, io: UsersIo): void {
         const typed = (await io.readStdin())?.replace(/\r?\n$/, '');
         const password = typed || generatePassword();
         const user = await withOps(io.env, opts.opsDb, (ops) =>
-          addConsoleUser(ops.pool, { email: opts.email, role: opts.role, password, target: opts.target }, actor())
+          addConsoleUser(
+            ops.pool,
+            { email: opts.email, role: opts.role, password, target: opts.target },
+            actor()
+          )
         );
         io.out(`Added ${user.email} (${user.grants.map(describeGrant).join(', ')}).\n`);
         if (!typed) io.out(`Password (shown once, store it now): ${password}\n`);
@@ -89,7 +92,9 @@ export function registerUsersCommands(program: Command, io: UsersIo): void {
       io.guarded(async (opts: { opsDb?: string }) => {
         const list = await withOps(io.env, opts.opsDb, (ops) => listConsoleUsers(ops.pool));
         for (const u of list)
-          io.out(`${u.email}\t${u.grants.map(describeGrant).join(', ') || 'no grants'}${u.disabled ? '\tdisabled' : ''}\n`);
+          io.out(
+            `${u.email}\t${u.grants.map(describeGrant).join(', ') || 'no grants'}${u.disabled ? '\tdisabled' : ''}\n`
+          );
         if (list.length === 0) io.out('No console users yet: add one with `syncscope users add`.\n');
         return 0;
       })

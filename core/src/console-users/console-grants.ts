@@ -69,7 +69,11 @@ export interface NewConsoleUser {
 }
 
 /** Adds a console user with one grant (audited `user.added`); an existing email is refused. */
-export async function addConsoleUser(pool: pg.Pool, input: NewConsoleUser, actor: string): Promise<ConsoleUser> {
+export async function addConsoleUser(
+  pool: pg.Pool,
+  input: NewConsoleUser,
+  actor: string
+): Promise<ConsoleUser> {
   const email = normaliseEmail(input.email);
   checkUserInput(email, input.role, input.password);
   const hash = await hashPassword(input.password);
@@ -218,9 +222,4 @@ export async function revokeConsoleRole(
     });
     return { revoked: rows[0].role };
   });
-}
-
-/** A grant as people read it: `operator on staging`, `admin on all targets`. */
-export function describeGrant(grant: ConsoleGrant): string {
-  return `${grant.role} on ${grant.target === null ? 'all targets' : grant.target}`;
 }

@@ -3,14 +3,19 @@ import { isSyncScopeError } from '@syncscope/core';
 import { authorizeRoute, errorResponse } from '@/features/auth/guard.server';
 import { audit } from '@/server/audit';
 import { listTargets } from '@/server/targets';
-import { deleteInspectedDatabase, RETENTION_MINUTES, saveUpload } from './inspector-store.server';
+import {
+  deleteInspectedDatabase,
+  getInspectedDatabase,
+  RETENTION_MINUTES,
+  saveUpload
+} from './inspector-store.server';
 
 /**
  * POST /api/inspector?name=&target=&user=&retention= with the database file as the raw body (streamed
  * to disk, never buffered whole). Operators only: an exported database is a user's data. Audited.
  */
 export async function handleInspectorUpload(request: Request): Promise<Response> {
-  const auth = await authorizeRoute(request, 'operator');
+  const auth = await authorizeRoute(request, '/api/inspector');
   if ('response' in auth) return auth.response;
   const params = new URL(request.url).searchParams;
   const retention = Number(params.get('retention') ?? 60);
@@ -21,6 +26,10 @@ export async function handleInspectorUpload(request: Request): Promise<Response>
       `retention must be one of ${RETENTION_MINUTES.join(', ')} minutes.`
     );
   const target = params.get('target') || null;
+  // Without a target the file is compared with nothing, but it still holds a user's data: such an
+  // inspection belongs to all targets.
+  const denied = auth.deny(target);
+  if (denied) return denied;
   if (target && !(await listTargets()).includes(target))
     return errorResponse(404, 'SYNCSCOPE_E_TARGET_UNKNOWN', `No target "${target}" in the targets file.`);
   if (!request.body)
@@ -50,9 +59,12 @@ export async function handleInspectorUpload(request: Request): Promise<Response>
 
 /** DELETE /api/inspector/:id: deletes the file now instead of at the end of its retention. */
 export async function handleInspectorDelete(request: Request, id: string): Promise<Response> {
-  const auth = await authorizeRoute(request, 'operator');
+  const auth = await authorizeRoute(request, '/api/inspector/[id]');
   if ('response' in auth) return auth.response;
-  return (await deleteInspectedDatabase(id))
+  const record = await getInspectedDatabase(id);
+  const denied = record && auth.deny(record.target);
+  if (denied) return denied;
+  return record && (await deleteInspectedDatabase(id))
     ? Response.json({ deleted: id })
     : errorResponse(404, 'SYNCSCOPE_E_REQUEST_INVALID', `No inspected database ${id} (it may have expired).`);
 }
