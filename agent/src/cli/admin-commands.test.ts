@@ -60,10 +60,29 @@ describe('syncscope users and ingest-keys', () => {
 
   it('grants and revokes roles per target, each audited, and asks which targets a grant is for', async () => {
     const add = ['users', 'add', '--email', 'stg@example.com', '--role', 'viewer', '--target', 'staging'];
-    expect((await cli(add, 'a long typed password\n')).stdout).toBe('Added stg@example.com (viewer on staging).\n');
-    const grant = await cli(['users', 'grant', '--email', 'stg@example.com', '--role', 'operator', '--target', 'qa']);
+    expect((await cli(add, 'a long typed password\n')).stdout).toBe(
+      'Added stg@example.com (viewer on staging).\n'
+    );
+    const grant = await cli([
+      'users',
+      'grant',
+      '--email',
+      'stg@example.com',
+      '--role',
+      'operator',
+      '--target',
+      'qa'
+    ]);
     expect(grant).toMatchObject({ code: 0, stdout: 'stg@example.com is now operator on qa.\n' });
-    const all = await cli(['users', 'grant', '--email', 'stg@example.com', '--role', 'viewer', '--all-targets']);
+    const all = await cli([
+      'users',
+      'grant',
+      '--email',
+      'stg@example.com',
+      '--role',
+      'viewer',
+      '--all-targets'
+    ]);
     expect(all.stdout).toBe('stg@example.com is now viewer on all targets.\n');
     expect((await cli(['users', 'list'])).stdout).toContain(
       'stg@example.com\tviewer on all targets, operator on qa, viewer on staging\n'
@@ -71,9 +90,27 @@ describe('syncscope users and ingest-keys', () => {
     const unscoped = await cli(['users', 'grant', '--email', 'stg@example.com', '--role', 'admin']);
     expect(unscoped).toMatchObject({ code: 2 });
     expect(unscoped.stderr).toMatch(/--target NAME, or --all-targets/);
-    const wrongRole = await cli(['users', 'revoke', '--email', 'stg@example.com', '--role', 'admin', '--target', 'qa']);
+    const wrongRole = await cli([
+      'users',
+      'revoke',
+      '--email',
+      'stg@example.com',
+      '--role',
+      'admin',
+      '--target',
+      'qa'
+    ]);
     expect(wrongRole.stderr).toMatch(/has no admin grant on target "qa"/);
-    const revoke = await cli(['users', 'revoke', '--email', 'stg@example.com', '--role', 'operator', '--target', 'qa']);
+    const revoke = await cli([
+      'users',
+      'revoke',
+      '--email',
+      'stg@example.com',
+      '--role',
+      'operator',
+      '--target',
+      'qa'
+    ]);
     expect(revoke.stdout).toBe('Revoked operator on qa from stg@example.com.\n');
     const audit = await pool.query(
       "SELECT action, target FROM syncscope.audit_log WHERE subject_user = 'stg@example.com' ORDER BY id"

@@ -41,7 +41,11 @@ describe('console users', () => {
 
   it('signs in with the right password only, and refuses bad input with a reason', async () => {
     const password = generatePassword();
-    const user = await addConsoleUser(ops.pool, { email: 'Ada@Example.com', role: 'operator', password }, 'cli:t');
+    const user = await addConsoleUser(
+      ops.pool,
+      { email: 'Ada@Example.com', role: 'operator', password },
+      'cli:t'
+    );
     expect(user).toMatchObject({ email: 'ada@example.com', grants: [{ target: null, role: 'operator' }] });
     expect(await checkCredentials(ops.pool, 'ada@example.com', password)).toMatchObject({
       grants: [{ target: null, role: 'operator' }]
@@ -64,12 +68,19 @@ describe('console users', () => {
       ['ada@example.com', [{ target: null, role: 'admin' }]]
     ]);
     expect(await setConsoleUserRole(ops.pool, 'ghost@example.com', 'admin', 'cli:t')).toBeNull();
-    expect((await auditOf('ada@example.com')).map((a) => a.action)).toEqual(['user.added', 'user.role_changed']);
+    expect((await auditOf('ada@example.com')).map((a) => a.action)).toEqual([
+      'user.added',
+      'user.role_changed'
+    ]);
   });
 
   it('grants roles per target: a viewer of staging has no role on prod', async () => {
     const password = generatePassword();
-    await addConsoleUser(ops.pool, { email: 'sam@example.com', role: 'viewer', password, target: 'staging' }, 'a');
+    await addConsoleUser(
+      ops.pool,
+      { email: 'sam@example.com', role: 'viewer', password, target: 'staging' },
+      'a'
+    );
     await grantConsoleRole(ops.pool, { email: 'sam@example.com', role: 'operator', target: 'qa' }, 'a');
     const sam = (await checkCredentials(ops.pool, 'sam@example.com', password))!;
     expect(roleOn(sam.grants, 'staging')).toBe('viewer');
@@ -85,14 +96,18 @@ describe('console users', () => {
     expect(await revokeConsoleRole(ops.pool, { email: 'sam@example.com', target: 'qa' }, 'a')).toEqual({
       revoked: 'operator'
     });
-    await expect(revokeConsoleRole(ops.pool, { email: 'sam@example.com', target: 'qa' }, 'a')).rejects.toThrow(
-      /has no grant on target "qa"/
-    );
+    await expect(
+      revokeConsoleRole(ops.pool, { email: 'sam@example.com', target: 'qa' }, 'a')
+    ).rejects.toThrow(/has no grant on target "qa"/);
     await expect(
       grantConsoleRole(ops.pool, { email: 'ghost@example.com', role: 'viewer', target: 'qa' }, 'a')
     ).rejects.toThrow(/No console user ghost@example.com/);
     expect(
-      (await auditOf('sam@example.com')).map((a) => [a.action, a.target, (a.details as { role: string }).role])
+      (await auditOf('sam@example.com')).map((a) => [
+        a.action,
+        a.target,
+        (a.details as { role: string }).role
+      ])
     ).toEqual([
       ['user.added', 'staging', 'viewer'],
       ['user.role_granted', 'qa', 'operator'],
@@ -102,7 +117,11 @@ describe('console users', () => {
   });
 
   it('writes the audit entry in the same transaction: no audit row, no change', async () => {
-    await upsertConsoleUser(ops.pool, { email: 'tx@example.com', role: 'viewer', password: generatePassword() }, 'a');
+    await upsertConsoleUser(
+      ops.pool,
+      { email: 'tx@example.com', role: 'viewer', password: generatePassword() },
+      'a'
+    );
     // A trigger that fails the audit insert (as a broken audit log would) must roll the grant back too.
     await ops.pool.query(`CREATE FUNCTION pg_temp_fail() RETURNS trigger LANGUAGE plpgsql AS
       $$BEGIN RAISE EXCEPTION 'audit unavailable'; END$$`);

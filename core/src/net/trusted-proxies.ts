@@ -25,7 +25,10 @@ export class TrustedProxies {
       const family = isIP(address);
       const prefix = bits === undefined ? undefined : Number(bits);
       const maxBits = family === 6 ? 128 : 32;
-      if (!family || (prefix !== undefined && !(Number.isInteger(prefix) && prefix >= 0 && prefix <= maxBits)))
+      if (
+        !family ||
+        (prefix !== undefined && !(Number.isInteger(prefix) && prefix >= 0 && prefix <= maxBits))
+      )
         throw new SyncScopeError(
           'SYNCSCOPE_E_CONFIG_INVALID',
           `SYNCSCOPE_TRUSTED_PROXIES: "${entry}" is not an IP address or CIDR (e.g. 10.0.0.0/8).`

@@ -3,18 +3,18 @@ import { opsPool } from '@/server/ops-pool';
 
 /**
  * Sign-in throttling is a backoff, never a lockout: after a few free failures each further one doubles
- * the wait (1 s, 2 s, 4 s, …) up to 15 minutes after the latest failure. It is kept per (email, client
+ * the wait (5 s, 10 s, 20 s, …) up to 15 minutes after the latest failure. It is kept per (email, client
  * address), so an attacker guessing alice's password from one address slows only themselves and never
  * alice at hers, and per address (any email), so one address cannot spray guesses over many accounts.
  * Attempts refused while waiting are not counted; failures older than a day are forgotten.
  */
 const FREE_PER_PAIR = 3;
 const FREE_PER_ADDRESS = 20;
-export const MAX_WAIT_SECONDS = 15 * 60;
+const MAX_WAIT_SECONDS = 15 * 60;
 const REMEMBER_HOURS = 24;
 
 export function backoffSeconds(failures: number, free: number): number {
-  return failures < free ? 0 : Math.min(MAX_WAIT_SECONDS, 2 ** (failures - free));
+  return failures < free ? 0 : Math.min(MAX_WAIT_SECONDS, 5 * 2 ** (failures - free));
 }
 
 /**
