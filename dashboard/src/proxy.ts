@@ -21,7 +21,9 @@ function withSecurityHeaders(response: NextResponse, csp: string): NextResponse 
   response.headers.set('content-security-policy', csp);
   response.headers.set('x-frame-options', 'DENY');
   response.headers.set('x-content-type-options', 'nosniff');
-  response.headers.set('referrer-policy', 'no-referrer');
+  // same-origin, not no-referrer: under no-referrer Chromium sends `Origin: null` with the console's own
+  // form posts, which the cross-site check must refuse; other sites still get no referrer.
+  response.headers.set('referrer-policy', 'same-origin');
   response.headers.set('permissions-policy', 'camera=(), microphone=(), geolocation=()');
   return response;
 }
@@ -30,7 +32,7 @@ function withSecurityHeaders(response: NextResponse, csp: string): NextResponse 
  * Every request but static assets passes here. Cross-site state-changing requests (every route and
  * server action) are refused before any handler runs. Every response gets the security headers: a
  * nonce-based CSP (Next puts the nonce on its own scripts; no 'unsafe-inline' scripts), no framing, no
- * MIME sniffing, no referrer leaks. Row values are rendered as React text, so even a value holding
+ * MIME sniffing, no referrer to other sites. Row values are rendered as React text, so even a value holding
  * markup stays inert; the CSP is the second line of defence.
  */
 export function proxy(request: NextRequest) {
