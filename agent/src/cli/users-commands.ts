@@ -5,7 +5,8 @@ import {
   revokeConsoleRole,
   setConsoleUserRole
 } from '@syncscope/core/console-users/console-grants';
-import { CONSOLE_ROLES, describeGrant, listConsoleUsers } from '@syncscope/core/console-users/console-users';
+import { CONSOLE_ROLES, listConsoleUsers } from '@syncscope/core/console-users/console-users';
+import { describeGrant } from '@syncscope/core/console-users/describe-grant';
 import { generatePassword } from '@syncscope/core/console-users/password-hash';
 import { migrateOpsDatabase, OpsDatabase } from '@syncscope/core/ops-db/ops-database';
 import { opsDatabaseUrl } from '@syncscope/core/probe/targets/demo-target';

@@ -47,11 +47,6 @@ export function targetsAllowed(
   return targets.filter((t) => roleAllows(roleOn(grants, t), role));
 }
 
-/** A grant as people read it: `operator on staging`, `admin on all targets`. */
-export function describeGrant(grant: ConsoleGrant): string {
-  return `${grant.role} on ${grant.target === null ? 'all targets' : grant.target}`;
-}
-
 /** Whether any grant (on some target or all) reaches `role`: enough to open a page that lists targets. */
 export function hasRoleSomewhere(grants: readonly ConsoleGrant[], role: ConsoleRole): boolean {
   return grants.some((g) => roleAllows(g.role, role));

@@ -1,4 +1,4 @@
-import { describeGrant } from '@syncscope/core/console-users/console-users';
+import { describeGrant } from '@syncscope/core/console-users/describe-grant';
 import { cookies } from 'next/headers';
 import Link from 'next/link';
 import type { ReactNode } from 'react';

@@ -1,5 +1,6 @@
 'use client';
-import { type ConsoleUser, describeGrant } from '@syncscope/core/console-users/console-users';
+import type { ConsoleUser } from '@syncscope/core/console-users/console-users';
+import { describeGrant } from '@syncscope/core/console-users/describe-grant';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { buttonClass, inputClass } from '@/ui/primitives';
