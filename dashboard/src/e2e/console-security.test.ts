@@ -305,6 +305,45 @@ describe('the route table', () => {
   });
 });
 
+describe('granting roles per target on the users page', () => {
+  it('an admin grants an operator of staging the viewer role on demo, and revokes it', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${consoleUrl}/login`);
+    await page.getByLabel('Email').fill(credentialsOf(stack, 'admin').email);
+    await page.getByLabel('Password').fill(credentialsOf(stack, 'admin').password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByTestId('signed-in-as').waitFor();
+    await page.goto(`${consoleUrl}/admin/users`);
+    await page.getByLabel('user', { exact: true }).selectOption(STAGING_OPERATOR.email);
+    await page.getByLabel('role to grant').selectOption('viewer');
+    await page.getByLabel('on target').selectOption('demo');
+    await page.getByRole('button', { name: 'Grant' }).click();
+    await expect(page.getByRole('status').textContent()).resolves.toBe(
+      `${STAGING_OPERATOR.email} is now viewer on demo.`
+    );
+    const users = page.getByTestId('console-users');
+    await users.getByText('viewer on demo').waitFor(); // the page refreshes from the server
+    expect(await (await request('staging-operator', '/probes')).text()).toContain(ids.run);
+    expect((await request('staging-operator', '/api/targets/demo/streams')).status).toBe(403);
+
+    const row = users.locator('tr', { hasText: STAGING_OPERATOR.email });
+    await row.locator('li', { hasText: 'viewer on demo' }).getByRole('button', { name: 'revoke' }).click();
+    await page
+      .getByRole('status')
+      .getByText(/Revoked viewer on demo/)
+      .waitFor();
+    expect(await (await request('staging-operator', '/probes')).text()).not.toContain(ids.run);
+    const { rows } = await ops.query<{ action: string; actor: string }>(
+      "SELECT action, actor FROM syncscope.audit_log WHERE subject_user = $1 AND target = 'demo' ORDER BY id",
+      [STAGING_OPERATOR.email]
+    );
+    expect(rows).toEqual([
+      { action: 'user.role_granted', actor: 'admin@example.com' },
+      { action: 'user.role_revoked', actor: 'admin@example.com' }
+    ]);
+  });
+});
+
 describe('cross-site requests', () => {
   const stateChanging = Object.entries(CASES).filter(([key]) => !key.startsWith('GET '));
 
