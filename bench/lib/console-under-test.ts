@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findFreePort } from '@syncscope/core';
-import { upsertConsoleUser } from '@syncscope/core/console-users/console-users';
+import { upsertConsoleUser } from '@syncscope/core/console-users/console-grants';
 import { migrateOpsDatabase } from '@syncscope/core/ops-db/ops-database';
 import { ensureConsoleBuilt, startConsole } from '@syncscope/demo/stack/console-process';
 import pg from 'pg';
@@ -22,7 +22,7 @@ export async function startConsoleUnderTest() {
   const opsUrl = await postgres.createDatabase('syncscope');
   await migrateOpsDatabase(opsUrl);
   const ops = new pg.Pool({ connectionString: opsUrl, max: 8 });
-  await upsertConsoleUser(ops, { email: 'bench@example.com', role: 'admin', password: PASSWORD });
+  await upsertConsoleUser(ops, { email: 'bench@example.com', role: 'admin', password: PASSWORD }, 'bench');
   ensureConsoleBuilt(REPO, console.log);
   const started = await startConsole({
     repoRoot: REPO,

@@ -7,30 +7,71 @@ export type ConsoleRole = (typeof CONSOLE_ROLES)[number];
 
 /** What each role may do; checked on the server for every page, action and route. */
 const RANK: Record<ConsoleRole, number> = { viewer: 0, operator: 1, admin: 2 };
-export function roleAllows(role: ConsoleRole, needed: ConsoleRole): boolean {
-  return RANK[role] >= RANK[needed];
+export function roleAllows(role: ConsoleRole | null, needed: ConsoleRole): boolean {
+  return role !== null && RANK[role] >= RANK[needed];
+}
+
+/** A role on one target, or on every target (`target: null`). */
+export interface ConsoleGrant {
+  target: string | null;
+  role: ConsoleRole;
 }
 
 export interface ConsoleUser {
   id: string;
   email: string;
-  role: ConsoleRole;
   disabled: boolean;
   createdAt: string;
+  grants: ConsoleGrant[];
+}
+
+/** The user's role on `target`: the highest of their grants for it and for all targets, or null. */
+export function roleOn(grants: readonly ConsoleGrant[], target: string): ConsoleRole | null {
+  let best: ConsoleRole | null = null;
+  for (const g of grants)
+    if ((g.target === null || g.target === target) && !roleAllows(best, g.role)) best = g.role;
+  return best;
+}
+
+/** The user's role on every target at once (an all-targets grant), or null. */
+export function roleOnAllTargets(grants: readonly ConsoleGrant[]): ConsoleRole | null {
+  return grants.find((g) => g.target === null)?.role ?? null;
+}
+
+/** Of `targets`, those the user holds at least `role` on. */
+export function targetsAllowed(
+  grants: readonly ConsoleGrant[],
+  targets: readonly string[],
+  role: ConsoleRole
+): string[] {
+  return targets.filter((t) => roleAllows(roleOn(grants, t), role));
+}
+
+/** Whether any grant (on some target or all) reaches `role`: enough to open a page that lists targets. */
+export function hasRoleSomewhere(grants: readonly ConsoleGrant[], role: ConsoleRole): boolean {
+  return grants.some((g) => roleAllows(g.role, role));
 }
 
 export const MIN_PASSWORD_LENGTH = 12;
 
-type Queryable = Pick<pg.Pool, 'query'>;
+export type Queryable = Pick<pg.Pool, 'query'>;
 
-function checkInput(email: string, role: string, password?: string): asserts role is ConsoleRole {
-  if (!/^[^\s@]+@[^\s@]+$/.test(email))
-    throw new SyncScopeError('SYNCSCOPE_E_USER_INVALID', `"${email}" is not an email address.`);
+export function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export function checkRole(role: string): asserts role is ConsoleRole {
   if (!CONSOLE_ROLES.includes(role as ConsoleRole))
     throw new SyncScopeError(
       'SYNCSCOPE_E_USER_INVALID',
       `Role "${role}" does not exist: use ${CONSOLE_ROLES.join(', ')}.`
     );
+}
+
+function checkInput(email: string, role: string, password?: string): asserts role is ConsoleRole {
+  if (!/^[^\s@]+@[^\s@]+$/.test(email))
+    throw new SyncScopeError('SYNCSCOPE_E_USER_INVALID', `"${email}" is not an email address.`);
+  checkRole(role);
   if (password !== undefined && password.length < MIN_PASSWORD_LENGTH)
     throw new SyncScopeError(
       'SYNCSCOPE_E_USER_INVALID',
@@ -38,66 +79,17 @@ function checkInput(email: string, role: string, password?: string): asserts rol
     );
 }
 
-const USER_COLUMNS = 'id, email, role, disabled, created_at AS "createdAt"';
-
-/** Adds a console user, or (upsert) resets the password and role of an existing one. */
-export async function upsertConsoleUser(
-  db: Queryable,
-  input: { email: string; role: string; password: string }
-): Promise<{ user: ConsoleUser; created: boolean }> {
-  const email = input.email.trim().toLowerCase();
-  checkInput(email, input.role, input.password);
-  const hash = await hashPassword(input.password);
-  const { rows } = await db.query<ConsoleUser & { created: boolean }>(
-    `INSERT INTO syncscope.console_users (email, role, password_hash) VALUES ($1, $2, $3)
-     ON CONFLICT (email) DO UPDATE SET role = EXCLUDED.role, password_hash = EXCLUDED.password_hash, disabled = false
-     RETURNING ${USER_COLUMNS}, (xmax = 0) AS created`,
-    [email, input.role, hash]
-  );
-  const { created, ...user } = rows[0]!;
-  return { user, created };
-}
-
-export async function addConsoleUser(
-  db: Queryable,
-  input: { email: string; role: string; password: string }
-): Promise<ConsoleUser> {
-  const email = input.email.trim().toLowerCase();
-  checkInput(email, input.role, input.password);
-  const hash = await hashPassword(input.password);
-  const { rows } = await db.query<ConsoleUser>(
-    `INSERT INTO syncscope.console_users (email, role, password_hash) VALUES ($1, $2, $3)
-     ON CONFLICT (email) DO NOTHING RETURNING ${USER_COLUMNS}`,
-    [email, input.role, hash]
-  );
-  if (!rows[0])
-    throw new SyncScopeError(
-      'SYNCSCOPE_E_USER_INVALID',
-      `A console user ${email} already exists; change their role with \`syncscope users set-role\`.`
-    );
-  return rows[0];
-}
+/** A user's columns with their grants (all-targets first, then by target). */
+export const USER_WITH_GRANTS = `u.id, u.email, u.disabled, u.created_at AS "createdAt",
+  COALESCE((SELECT jsonb_agg(jsonb_build_object('target', g.target, 'role', g.role)
+                             ORDER BY g.target NULLS FIRST)
+            FROM syncscope.console_grants g WHERE g.user_id = u.id), '[]') AS grants`;
 
 export async function listConsoleUsers(db: Queryable): Promise<ConsoleUser[]> {
   const { rows } = await db.query<ConsoleUser>(
-    `SELECT ${USER_COLUMNS} FROM syncscope.console_users ORDER BY email`
+    `SELECT ${USER_WITH_GRANTS} FROM syncscope.console_users u ORDER BY u.email`
   );
   return rows;
-}
-
-/** Changes a role; returns the previous one (for the audit entry), or null for an unknown email. */
-export async function setConsoleUserRole(
-  db: Queryable,
-  email: string,
-  role: string
-): Promise<{ previous: ConsoleRole } | null> {
-  checkInput(email.toLowerCase(), role);
-  const { rows } = await db.query<{ previous: ConsoleRole }>(
-    `UPDATE syncscope.console_users u SET role = $2 FROM syncscope.console_users old
-     WHERE u.id = old.id AND u.email = $1 RETURNING old.role AS previous`,
-    [email.trim().toLowerCase(), role]
-  );
-  return rows[0] ?? null;
 }
 
 /** The user for an email and password, or null; the same work is done for unknown emails. */
@@ -107,8 +99,8 @@ export async function checkCredentials(
   password: string
 ): Promise<ConsoleUser | null> {
   const { rows } = await db.query<ConsoleUser & { passwordHash: string }>(
-    `SELECT ${USER_COLUMNS}, password_hash AS "passwordHash" FROM syncscope.console_users WHERE email = $1`,
-    [email.trim().toLowerCase()]
+    `SELECT ${USER_WITH_GRANTS}, u.password_hash AS "passwordHash" FROM syncscope.console_users u WHERE u.email = $1`,
+    [normaliseEmail(email)]
   );
   const found = rows[0];
   const ok = await verifyPassword(password, found?.passwordHash ?? DECOY_HASH);
@@ -116,3 +108,5 @@ export async function checkCredentials(
   const { passwordHash: _hash, ...user } = found;
   return user;
 }
+
+export { checkInput as checkUserInput, hashPassword };

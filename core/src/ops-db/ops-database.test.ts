@@ -19,6 +19,7 @@ describe('the ops database', () => {
       '1700000000002_upload-errors',
       '1700000000003_write-probes-and-inspections',
       '1700000000004_probe-stream-subscriptions',
+      '1700000000005_console-grants',
       '1700000000006_audit-hash-chain'
     ]);
     expect(await migrateOpsDatabase(url)).toEqual([]);
@@ -31,7 +32,7 @@ describe('the ops database', () => {
       migrateOpsDatabase(url),
       migrateOpsDatabase(url)
     ]);
-    expect(results.map((applied) => applied.length).sort()).toEqual([0, 0, 6]);
+    expect(results.map((applied) => applied.length).sort()).toEqual([0, 0, 7]);
   });
 
   it('keeps probe runs, and an audit log the application cannot edit or delete', async () => {

@@ -72,6 +72,9 @@ export interface AuditEntry {
     | 'user.added'
     | 'database.inspected'
     | 'user.role_changed'
+    | 'user.role_granted'
+    | 'user.role_revoked'
+    | 'user.reset'
     | 'console.signed_in'
     | 'ingest_key.added'
     | 'ingest_key.revoked'
@@ -82,7 +85,10 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
-/** Appends one audit entry (the table refuses updates and deletes: see the first migration). */
+/**
+ * Appends one audit entry (the table refuses updates and deletes: see the first migration). Pass a
+ * transaction's client to audit a change in the same transaction as the change.
+ */
 export async function appendAudit(db: Pick<pg.Pool, 'query'>, entry: AuditEntry): Promise<void> {
   await db.query(
     'INSERT INTO syncscope.audit_log (actor, action, target, subject_user, reason, details) VALUES ($1, $2, $3, $4, $5, $6)',

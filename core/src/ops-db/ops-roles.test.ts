@@ -43,9 +43,7 @@ const TAMPERING = [
 
 describe.each(['console', 'agent'] as const)('the %s role on the ops database', (role) => {
   it.each(TAMPERING)('is refused: %s', async (sql) => {
-    await expect(execSql(urls[role], sql)).rejects.toThrow(
-      /permission denied|must be owner/
-    );
+    await expect(execSql(urls[role], sql)).rejects.toThrow(/permission denied|must be owner/);
   });
 
   it('appends to the audit log and reads it, and the chain stays intact', async () => {

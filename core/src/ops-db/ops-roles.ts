@@ -17,6 +17,11 @@ export const OPS_TABLE_GRANTS: Record<string, Record<'console' | 'agent', Privil
   probe_runs: { console: ['SELECT'], agent: ['SELECT', 'INSERT'] },
   probe_jobs: { console: ['SELECT', 'INSERT'], agent: ['SELECT', 'UPDATE'] },
   console_users: { console: ['SELECT', 'INSERT', 'UPDATE'], agent: ['SELECT', 'INSERT', 'UPDATE'] },
+  // Grants per target: the console's users page and the CLI's `users` commands (as the agent's role).
+  console_grants: {
+    console: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+    agent: ['SELECT', 'INSERT', 'UPDATE', 'DELETE']
+  },
   console_sessions: { console: ['SELECT', 'INSERT', 'DELETE'], agent: [] },
   login_failures: { console: ['SELECT', 'INSERT', 'DELETE'], agent: [] },
   ingest_keys: { console: ['SELECT'], agent: ['SELECT', 'INSERT', 'UPDATE'] },

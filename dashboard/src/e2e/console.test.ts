@@ -165,28 +165,21 @@ describe('the console, end to end in Chromium', () => {
     await screenshot(page, 'probe-form');
   });
 
-  it('rate limits failed sign-ins per email, and signing out ends the session', async () => {
+  it('backs off failed sign-ins per email, and signing out ends the session', async () => {
     const attempt = () =>
       fetch(`${consoleUrl}/api/auth/login`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ email: 'mallory@example.com', password: 'guess-guess-guess' })
       });
-    for (let i = 0; i < 5; i++) expect((await attempt()).status).toBe(401);
+    for (let i = 0; i < 3; i++) expect((await attempt()).status).toBe(401);
     const limited = await attempt();
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(((await limited.json()) as { error: { message: string } }).error.message).toMatch(
       /try again in \d+ s/
     );
-    // Failures spread over many emails lock out none of the real accounts (no shared per-address bucket
-    // unless a trusted proxy names the client).
-    for (let i = 0; i < 35; i++)
-      await fetch(`${consoleUrl}/api/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ email: `spray${i}@example.com`, password: 'guess-guess-guess' })
-      });
+    // Throttling behind proxies, per address and its cap: console-security.test.ts.
 
     const page = await operatorPage();
     await page.getByRole('button', { name: 'sign out' }).click();

@@ -1,4 +1,5 @@
 import 'server-only';
+import { TrustedProxies } from '@syncscope/core/net/trusted-proxies';
 import { opsDatabaseUrl } from '@syncscope/core/probe/targets/demo-target';
 import { z } from 'zod';
 
@@ -12,8 +13,20 @@ const consoleEnvSchema = z.object({
     .max(24 * 30)
     .default(12),
   SYNCSCOPE_COOKIE_SECURE: z.enum(['auto', 'always', 'never']).default('auto'),
-  /** Behind a reverse proxy that sets X-Forwarded-For: rate-limit sign-ins per client address too. */
-  SYNCSCOPE_TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  /**
+   * The reverse proxies (addresses and CIDRs, comma-separated) whose X-Forwarded-For/-Proto/-Host
+   * count; the client is the right-most address that is not one of them. Empty: the socket's peer is
+   * the client and forwarded headers are ignored.
+   */
+  SYNCSCOPE_TRUSTED_PROXIES: z.string().default(''),
+  /** Replaced by SYNCSCOPE_TRUSTED_PROXIES: `true` alone would trust whoever sends the header. */
+  SYNCSCOPE_TRUST_PROXY: z
+    .enum(['true', 'false'])
+    .optional()
+    .refine((v) => v !== 'true', {
+      message:
+        'no longer supported: list your reverse proxies in SYNCSCOPE_TRUSTED_PROXIES (e.g. 10.0.0.0/8) and unset SYNCSCOPE_TRUST_PROXY'
+    }),
   /** Largest client database the inspector accepts. */
   SYNCSCOPE_INSPECT_MAX_BYTES: z.coerce
     .number()
@@ -37,7 +50,10 @@ const consoleEnvSchema = z.object({
     )
 });
 
-export type ConsoleConfig = z.infer<typeof consoleEnvSchema> & { opsDatabaseUrl: string };
+export type ConsoleConfig = z.infer<typeof consoleEnvSchema> & {
+  opsDatabaseUrl: string;
+  trustedProxies: TrustedProxies;
+};
 
 let cached: ConsoleConfig | undefined;
 
@@ -48,6 +64,10 @@ export function consoleConfig(): ConsoleConfig {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`SYNCSCOPE_E_CONFIG_INVALID: invalid console environment: ${problems}`);
   }
-  cached = { ...parsed.data, opsDatabaseUrl: opsDatabaseUrl(process.env) };
+  cached = {
+    ...parsed.data,
+    opsDatabaseUrl: opsDatabaseUrl(process.env),
+    trustedProxies: new TrustedProxies(parsed.data.SYNCSCOPE_TRUSTED_PROXIES)
+  };
   return cached;
 }

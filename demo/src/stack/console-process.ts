@@ -3,7 +3,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SyncScopeError } from '@syncscope/core';
-import { upsertConsoleUser } from '@syncscope/core/console-users/console-users';
+import { upsertConsoleUser } from '@syncscope/core/console-users/console-grants';
 import { generatePassword } from '@syncscope/core/console-users/password-hash';
 import { replaceIngestKeys } from '@syncscope/core/upload-errors/ingest-keys';
 import pg from 'pg';
@@ -45,7 +45,10 @@ export function ensureConsoleBuilt(repoRoot: string, log: (line: string) => void
     );
 }
 
-/** `next start` for the console, with the ops database and targets of the stack. */
+/**
+ * The console's server (dashboard/server.mjs: `next start` that also tells the console the socket's
+ * peer, for trusted-proxy decisions), with the ops database and targets of the stack.
+ */
 export async function startConsole(input: {
   repoRoot: string;
   host: string;
@@ -55,7 +58,7 @@ export async function startConsole(input: {
 }): Promise<{ url: string; process: ManagedChild }> {
   const dashboard = path.join(input.repoRoot, 'dashboard');
   const managed = spawnNode(
-    [path.join(input.repoRoot, ...NEXT_BIN), 'start', '-p', String(input.port), '-H', input.host],
+    [path.join(dashboard, 'server.mjs'), '-p', String(input.port), '-H', input.host],
     {
       cwd: dashboard,
       env: { ...input.env, NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1' },
@@ -113,8 +116,9 @@ export const DEMO_CONSOLE_USERS = [
 ] as const;
 
 /**
- * Demo mode's console accounts: a new random password for each at every start, written to
- * `<home>/demo-credentials.txt` (0600, one `email password` per line) and printed once.
+ * Demo mode's console accounts, each with its role on all targets: a new random password for each at
+ * every start (audited as `user.reset`), written to `<home>/demo-credentials.txt` (0600, one
+ * `email password` per line) and printed once.
  */
 export async function resetDemoConsoleUsers(
   opsUrl: string,
@@ -125,7 +129,7 @@ export async function resetDemoConsoleUsers(
     const lines: string[] = [];
     for (const user of DEMO_CONSOLE_USERS) {
       const password = generatePassword();
-      await upsertConsoleUser(pool, { ...user, password });
+      await upsertConsoleUser(pool, { ...user, password }, 'npm start');
       lines.push(`${user.email} ${password}`);
     }
     const file = path.join(home, 'demo-credentials.txt');

@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair } from 'jose';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSyncRules } from '../../sync-rules/load-sync-rules.ts';
 import { opsRolePasswordFile } from '../../ops-db/ops-role-names.ts';
+import { loadSyncRules } from '../../sync-rules/load-sync-rules.ts';
 import { createTestDatabase } from '../../testing/test-database.ts';
 import {
   DEMO_TARGET,

@@ -1,6 +1,6 @@
-import { roleAllows } from '@syncscope/core/console-users/console-users';
+import { roleAllows, roleOn } from '@syncscope/core/console-users/console-users';
 import type { Metadata } from 'next';
-import { requirePageUser } from '@/features/auth/guard.server';
+import { requirePage } from '@/features/auth/guard.server';
 import { targetHealth } from '@/features/overview/target-health.server';
 import { openProblems, verdictTrends } from '@/features/overview/verdict-trends.server';
 import { WriteProbeButton } from '@/features/probes/write-probe-button';
@@ -16,12 +16,12 @@ const DOT: Record<string, string> = {
 };
 
 export default async function OverviewPage() {
-  const user = await requirePageUser('viewer');
-  const targets = await listTargets();
+  const access = await requirePage('/');
+  const targets = access.allowed(await listTargets());
   const [health, trends, problems] = await Promise.all([
     Promise.all(targets.map(targetHealth)),
-    verdictTrends(),
-    openProblems()
+    verdictTrends(access.scope),
+    openProblems(access.scope)
   ]);
   // Unhealthy targets first.
   health.sort(
@@ -83,7 +83,9 @@ export default async function OverviewPage() {
                 </span>
               </div>
               {h.problem ? <p className="mb-2 text-rose-700 dark:text-rose-400">{h.problem}</p> : null}
-              {roleAllows(user.role, 'operator') ? <WriteProbeButton target={h.target} /> : null}
+              {roleAllows(roleOn(access.user.grants, h.target), 'operator') ? (
+                <WriteProbeButton target={h.target} />
+              ) : null}
               <p className="mb-1 text-xs text-zinc-500">
                 Last {trend?.recent.length ?? 0} probes (oldest → newest)
               </p>

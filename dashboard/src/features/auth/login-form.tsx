@@ -2,8 +2,13 @@
 import { useState } from 'react';
 import { buttonClass, FormError, inputClass } from '@/ui/primitives';
 
-export function LoginForm({ next }: { next: string }) {
-  const [error, setError] = useState<string | null>(null);
+/**
+ * A plain POST form that signs in without JavaScript (the route answers with a 303), enhanced with
+ * fetch once hydrated. It is never a GET form: submitted before hydration, it still must not put the
+ * password in the address bar, the history or access logs. `next` was validated on the server.
+ */
+export function LoginForm({ next, initialError }: { next: string; initialError: string | null }) {
+  const [error, setError] = useState<string | null>(initialError);
   const [busy, setBusy] = useState(false);
   const submit = async (event: React.FormEvent<HTMLFormElement>) => {
     event.preventDefault();
@@ -12,20 +17,23 @@ export function LoginForm({ next }: { next: string }) {
     const form = new FormData(event.currentTarget);
     const response = await fetch('/api/auth/login', {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: form.get('email'), password: form.get('password') })
+      headers: { accept: 'application/json' },
+      body: new URLSearchParams(form as unknown as Record<string, string>)
     });
     setBusy(false);
-    if (response.ok) {
-      // Only same-site paths: a crafted ?next= cannot send the operator elsewhere.
-      window.location.assign(next.startsWith('/') && !next.startsWith('//') ? next : '/');
+    const body = (await response.json().catch(() => null)) as {
+      next?: string;
+      error?: { message?: string };
+    } | null;
+    if (response.ok && body?.next) {
+      window.location.assign(body.next);
       return;
     }
-    const body = (await response.json().catch(() => null)) as { error?: { message?: string } } | null;
     setError(body?.error?.message ?? `Sign-in failed (HTTP ${response.status}).`);
   };
   return (
-    <form onSubmit={submit} className="space-y-3">
+    <form method="post" action="/api/auth/login" onSubmit={submit} className="space-y-3">
+      <input type="hidden" name="next" value={next} />
       <label className="block">
         <span className="mb-1 block text-xs text-zinc-500">Email</span>
         <input

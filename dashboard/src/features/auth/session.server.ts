@@ -1,17 +1,23 @@
 import 'server-only';
 import { createHash, randomBytes } from 'node:crypto';
-import type { ConsoleRole, ConsoleUser } from '@syncscope/core/console-users/console-users';
+import {
+  type ConsoleGrant,
+  type ConsoleUser,
+  USER_WITH_GRANTS
+} from '@syncscope/core/console-users/console-users';
 import { cookies, headers } from 'next/headers';
 import { cache } from 'react';
 import { consoleConfig } from '@/server/console-config';
 import { opsPool } from '@/server/ops-pool';
+import { requestOrigin } from '@/server/request-origin';
 
 export const SESSION_COOKIE = 'syncscope_session';
 
 export interface SignedInUser {
   id: string;
   email: string;
-  role: ConsoleRole;
+  /** Roles per target (or all targets); see roleOn. */
+  grants: ConsoleGrant[];
 }
 
 const sha256 = (token: string) => createHash('sha256').update(token).digest();
@@ -47,16 +53,18 @@ export const currentUser = cache(async (): Promise<SignedInUser | null> => {
   const token = (await cookies()).get(SESSION_COOKIE)?.value;
   if (!token) return null;
   const { rows } = await opsPool().query<SignedInUser>(
-    `SELECT u.id, u.email, u.role FROM syncscope.console_sessions s
+    `SELECT ${USER_WITH_GRANTS} FROM syncscope.console_sessions s
      JOIN syncscope.console_users u ON u.id = s.user_id
      WHERE s.token_sha256 = $1 AND s.expires_at > now() AND NOT u.disabled`,
     [sha256(token)]
   );
-  return rows[0] ?? null;
+  const user = rows[0];
+  return user ? { id: user.id, email: user.email, grants: user.grants } : null;
 });
 
+/** `auto`: Secure when the browser spoke HTTPS, which only a trusted proxy's X-Forwarded-Proto can say. */
 async function secureCookies(): Promise<boolean> {
   const setting = consoleConfig().SYNCSCOPE_COOKIE_SECURE;
   if (setting !== 'auto') return setting === 'always';
-  return (await headers()).get('x-forwarded-proto') === 'https';
+  return requestOrigin(await headers()).https;
 }

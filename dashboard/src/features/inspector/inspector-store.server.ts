@@ -92,10 +92,13 @@ export async function getInspectedDatabase(id: string): Promise<InspectedDatabas
   return rows[0] ?? null;
 }
 
-export async function listInspectedDatabases(): Promise<InspectedDatabase[]> {
+/** `scope`: the targets the reader may see, null for all (inspections without a target need all). */
+export async function listInspectedDatabases(scope: string[] | null): Promise<InspectedDatabase[]> {
   await sweepExpired();
   const { rows } = await opsPool().query<InspectedDatabase>(
-    `SELECT ${INSPECTED_COLUMNS} FROM syncscope.inspected_databases ORDER BY uploaded_at DESC LIMIT 50`
+    `SELECT ${INSPECTED_COLUMNS} FROM syncscope.inspected_databases
+     WHERE $1::text[] IS NULL OR target = ANY($1) ORDER BY uploaded_at DESC LIMIT 50`,
+    [scope]
   );
   return rows;
 }

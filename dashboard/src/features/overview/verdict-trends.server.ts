@@ -17,7 +17,8 @@ export interface OpenProblem {
   startedAt: Date;
 }
 
-export async function verdictTrends(): Promise<TargetVerdicts[]> {
+/** `scope`: the targets to include, null for all (see Access.scope). */
+export async function verdictTrends(scope: string[] | null): Promise<TargetVerdicts[]> {
   const { rows } = await opsPool().query<TargetVerdicts>(
     `SELECT t.target,
        (SELECT coalesce(jsonb_agg(x ORDER BY x."startedAt"), '[]') FROM (
@@ -26,20 +27,23 @@ export async function verdictTrends(): Promise<TargetVerdicts[]> {
        (SELECT coalesce(jsonb_object_agg(verdict, n), '{}') FROM (
           SELECT verdict, count(*) AS n FROM syncscope.probe_runs r
           WHERE r.target = t.target AND started_at > now() - interval '24 hours' GROUP BY verdict) c) AS "last24h"
-     FROM (SELECT DISTINCT target FROM syncscope.probe_runs) t ORDER BY t.target`
+     FROM (SELECT DISTINCT target FROM syncscope.probe_runs WHERE $1::text[] IS NULL OR target = ANY($1)) t
+     ORDER BY t.target`,
+    [scope]
   );
   return rows;
 }
 
 /** Users whose latest probe is not consistent, newest first: what needs attention. */
-export async function openProblems(limit = 20): Promise<OpenProblem[]> {
+export async function openProblems(scope: string[] | null, limit = 20): Promise<OpenProblem[]> {
   const { rows } = await opsPool().query<OpenProblem>(
     `SELECT * FROM (
        SELECT DISTINCT ON (target, user_id) id, target, user_id AS "userId", verdict, summary, started_at AS "startedAt"
        FROM syncscope.probe_runs WHERE started_at > now() - interval '7 days'
+         AND ($2::text[] IS NULL OR target = ANY($2))
        ORDER BY target, user_id, started_at DESC) latest
      WHERE verdict <> 'consistent' ORDER BY "startedAt" DESC LIMIT $1`,
-    [limit]
+    [limit, scope]
   );
   return rows;
 }

@@ -28,7 +28,7 @@ const probeRequestSchema = z.strictObject({
  * its reason before the job is queued; the agent that runs it audits every token it mints.
  */
 export async function handleEnqueueProbe(request: Request): Promise<Response> {
-  const auth = await authorizeRoute(request, 'operator');
+  const auth = await authorizeRoute(request, '/api/probes');
   if ('response' in auth) return auth.response;
   const parsed = probeRequestSchema.safeParse(await request.json().catch(() => null));
   if (!parsed.success) {
@@ -36,6 +36,8 @@ export async function handleEnqueueProbe(request: Request): Promise<Response> {
     return errorResponse(400, 'SYNCSCOPE_E_REQUEST_INVALID', problem);
   }
   const { kind, target, claims, reason } = parsed.data;
+  const denied = auth.deny(target);
+  if (denied) return denied;
   if (!(await listTargets()).includes(target))
     return errorResponse(404, 'SYNCSCOPE_E_TARGET_UNKNOWN', `No target "${target}" in the targets file.`);
   const userId = kind === 'write' ? (await loadTarget(target)).writeProbe?.userId : parsed.data.userId;

@@ -10,10 +10,12 @@ import { opsPool } from '@/server/ops-pool';
  * agent sends for it, and closes after the final state.
  */
 export async function handleJobEvents(request: Request, jobId: string): Promise<Response> {
-  const auth = await authorizeRoute(request, 'viewer');
+  const auth = await authorizeRoute(request, '/api/probes/jobs/[id]/events');
   if ('response' in auth) return auth.response;
   const job = await getProbeJob(opsPool(), jobId);
   if (!job) return errorResponse(404, 'SYNCSCOPE_E_JOB_UNKNOWN', `No probe job ${jobId}.`);
+  const denied = auth.deny(job.target);
+  if (denied) return denied;
   const encoder = new TextEncoder();
   let stop = () => {};
   const stream = new ReadableStream<Uint8Array>({

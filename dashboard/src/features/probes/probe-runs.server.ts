@@ -19,6 +19,8 @@ export interface ProbeRunSummary {
 }
 
 export interface ProbeRunFilters {
+  /** The targets the reader may see, null for all (Access.scope). */
+  scope: string[] | null;
   target?: string;
   user?: string;
   verdict?: string;
@@ -36,6 +38,7 @@ function whereClause(filters: ProbeRunFilters): { sql: string; values: unknown[]
     values.push(value);
     parts.push(sql.replace('?', `$${values.length}`));
   };
+  if (filters.scope) add('target = ANY(?)', filters.scope);
   if (filters.target) add('target = ?', filters.target);
   if (filters.user) add('user_id = ?', filters.user);
   if (filters.verdict) add('verdict = ?', filters.verdict);

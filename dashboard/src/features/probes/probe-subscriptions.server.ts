@@ -31,8 +31,10 @@ export async function parseProbeSubscriptions(
 
 /** GET /api/targets/:name/streams: the sync streams of the target's rules, shown as hints in the form. */
 export async function handleTargetStreams(request: Request, targetName: string): Promise<Response> {
-  const auth = await authorizeRoute(request, 'operator');
+  const auth = await authorizeRoute(request, '/api/targets/[name]/streams');
   if ('response' in auth) return auth.response;
+  const denied = auth.deny(targetName);
+  if (denied) return denied;
   try {
     return Response.json({ streams: streamsOf(await targetRules(targetName)) });
   } catch (error) {

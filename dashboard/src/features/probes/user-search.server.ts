@@ -17,8 +17,10 @@ export async function searchSourceUsers(targetName: string, query: string): Prom
 
 /** GET /api/targets/:name/users?q=… */
 export async function handleUserSearch(request: Request, targetName: string): Promise<Response> {
-  const auth = await authorizeRoute(request, 'operator');
+  const auth = await authorizeRoute(request, '/api/targets/[name]/users');
   if ('response' in auth) return auth.response;
+  const denied = auth.deny(targetName);
+  if (denied) return denied;
   const q = new URL(request.url).searchParams.get('q')?.trim() ?? '';
   if (q.length < 1) return Response.json({ users: [] });
   try {

@@ -33,7 +33,7 @@ export interface StuckQueue {
 
 /** Groups by last seen, with 24 hourly counts each: read from the aggregates kept at ingest. */
 export async function listErrorGroups(
-  filters: { target?: string; retryable?: string },
+  filters: { scope: string[] | null; target?: string; retryable?: string },
   limit = 100
 ): Promise<ErrorGroup[]> {
   const { rows } = await opsPool().query<ErrorGroup>(
@@ -46,26 +46,33 @@ export async function listErrorGroups(
              ORDER BY s.hour) AS hourly
      FROM syncscope.upload_error_groups g
      WHERE ($1::text IS NULL OR g.target = $1) AND ($2::boolean IS NULL OR g.retryable = $2)
+       AND ($4::text[] IS NULL OR g.target = ANY($4))
      ORDER BY g.last_seen DESC LIMIT $3`,
     [
       filters.target || null,
       filters.retryable === 'retryable' ? true : filters.retryable === 'final' ? false : null,
-      limit
+      limit,
+      filters.scope
     ]
   );
   return rows;
 }
 
 /** The same operation failing at least `minFailures` times in a row from one client, recently. */
-export async function listStuckQueues(minFailures = 3, withinHours = 24): Promise<StuckQueue[]> {
+export async function listStuckQueues(
+  scope: string[] | null,
+  minFailures = 3,
+  withinHours = 24
+): Promise<StuckQueue[]> {
   const { rows } = await opsPool().query<StuckQueue>(
     `SELECT target, client_id AS "clientId", user_id AS "userId", table_name AS "tableName", row_id AS "rowId", op,
        failures::int AS failures, first_failed_at AS "firstFailedAt", last_failed_at AS "lastFailedAt",
        last_detail AS "lastDetail", last_retryable AS "lastRetryable", last_group_id AS "groupId"
      FROM syncscope.upload_error_streaks
      WHERE failures >= $1 AND last_failed_at > now() - make_interval(hours => $2)
+       AND ($3::text[] IS NULL OR target = ANY($3))
      ORDER BY last_failed_at DESC LIMIT 50`,
-    [minFailures, withinHours]
+    [minFailures, withinHours, scope]
   );
   return rows;
 }

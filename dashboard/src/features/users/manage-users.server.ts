@@ -2,23 +2,46 @@ import 'server-only';
 import { isSyncScopeError } from '@syncscope/core';
 import {
   addConsoleUser,
-  CONSOLE_ROLES,
+  grantConsoleRole,
+  revokeConsoleRole,
   setConsoleUserRole
-} from '@syncscope/core/console-users/console-users';
+} from '@syncscope/core/console-users/console-grants';
+import { CONSOLE_ROLES } from '@syncscope/core/console-users/console-users';
 import { generatePassword } from '@syncscope/core/console-users/password-hash';
 import { z } from 'zod';
 import { authorizeRoute, errorResponse } from '@/features/auth/guard.server';
-import { audit } from '@/server/audit';
 import { opsPool } from '@/server/ops-pool';
 
+const email = z.string().trim().toLowerCase();
+/** A target name, or null for all targets. */
+const target = z.string().min(1).max(200).nullable();
 const bodySchema = z.discriminatedUnion('action', [
-  z.strictObject({ action: z.literal('add'), email: z.string(), role: z.enum(CONSOLE_ROLES) }),
-  z.strictObject({ action: z.literal('set-role'), email: z.string(), role: z.enum(CONSOLE_ROLES) })
+  z.strictObject({
+    action: z.literal('add'),
+    email,
+    role: z.enum(CONSOLE_ROLES),
+    target: target.default(null)
+  }),
+  z.strictObject({ action: z.literal('set-role'), email, role: z.enum(CONSOLE_ROLES) }),
+  z.strictObject({ action: z.literal('grant'), email, role: z.enum(CONSOLE_ROLES), target }),
+  z.strictObject({ action: z.literal('revoke'), email, target })
 ]);
+type Body = z.infer<typeof bodySchema>;
 
-/** POST /api/admin/users: add a user (password generated, shown once) or change a role. Admin only, audited. */
+/** Whether the change would take the acting admin's own all-targets admin away (nobody could undo it). */
+function demotesSelf(body: Body, self: string): boolean {
+  if (body.email !== self || body.action === 'add') return false;
+  if (body.action === 'set-role') return body.role !== 'admin';
+  return body.target === null && (body.action === 'revoke' || body.role !== 'admin');
+}
+
+/**
+ * POST /api/admin/users: add a user (password generated, shown once), grant or revoke a role on a
+ * target or all targets, or set one role on all targets. Admins of all targets only; every change is
+ * audited in the same transaction as the change (core/src/console-users/console-grants.ts).
+ */
 export async function handleManageUsers(request: Request): Promise<Response> {
-  const auth = await authorizeRoute(request, 'admin');
+  const auth = await authorizeRoute(request, '/api/admin/users');
   if ('response' in auth) return auth.response;
   const parsed = bodySchema.safeParse(await request.json().catch(() => null));
   if (!parsed.success)
@@ -28,33 +51,30 @@ export async function handleManageUsers(request: Request): Promise<Response> {
       parsed.error.issues.map((i) => i.message).join('; ')
     );
   const body = parsed.data;
+  if (demotesSelf(body, auth.user.email))
+    return errorResponse(
+      400,
+      'SYNCSCOPE_E_USER_INVALID',
+      'You cannot remove your own admin role; ask another admin.'
+    );
+  const actor = auth.user.email;
   try {
-    if (body.action === 'add') {
-      const password = generatePassword();
-      const user = await addConsoleUser(opsPool(), { email: body.email, role: body.role, password });
-      await audit({
-        actor: auth.user.email,
-        action: 'user.added',
-        subjectUser: user.email,
-        details: { role: user.role }
-      });
-      return Response.json({ email: user.email, role: user.role, password });
+    switch (body.action) {
+      case 'add': {
+        const password = generatePassword();
+        const user = await addConsoleUser(opsPool(), { ...body, password }, actor);
+        return Response.json({ email: user.email, grants: user.grants, password });
+      }
+      case 'set-role': {
+        const changed = await setConsoleUserRole(opsPool(), body.email, body.role, actor);
+        if (!changed) return errorResponse(404, 'SYNCSCOPE_E_USER_INVALID', `No console user ${body.email}.`);
+        return Response.json({ email: body.email, grants: [{ target: null, role: body.role }] });
+      }
+      case 'grant':
+        return Response.json({ email: body.email, ...(await grantConsoleRole(opsPool(), body, actor)) });
+      case 'revoke':
+        return Response.json({ email: body.email, ...(await revokeConsoleRole(opsPool(), body, actor)) });
     }
-    if (body.email.toLowerCase() === auth.user.email && body.role !== 'admin')
-      return errorResponse(
-        400,
-        'SYNCSCOPE_E_USER_INVALID',
-        'You cannot remove your own admin role; ask another admin.'
-      );
-    const changed = await setConsoleUserRole(opsPool(), body.email, body.role);
-    if (!changed) return errorResponse(404, 'SYNCSCOPE_E_USER_INVALID', `No console user ${body.email}.`);
-    await audit({
-      actor: auth.user.email,
-      action: 'user.role_changed',
-      subjectUser: body.email.toLowerCase(),
-      details: { from: changed.previous, to: body.role }
-    });
-    return Response.json({ email: body.email.toLowerCase(), role: body.role });
   } catch (error) {
     if (isSyncScopeError(error)) return errorResponse(error.status, error.code, error.message);
     throw error;

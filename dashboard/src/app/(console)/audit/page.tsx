@@ -1,6 +1,6 @@
 import type { Metadata } from 'next';
 import { listAuditLog } from '@/features/audit/audit-log.server';
-import { requirePageUser } from '@/features/auth/guard.server';
+import { requirePage } from '@/features/auth/guard.server';
 import {
   buttonClass,
   Empty,
@@ -22,6 +22,9 @@ const ACTIONS = [
   'explain.run',
   'user.added',
   'user.role_changed',
+  'user.role_granted',
+  'user.role_revoked',
+  'user.reset',
   'console.signed_in',
   'database.inspected',
   'inspection.deleted',
@@ -32,11 +35,11 @@ const ACTIONS = [
 type Query = { action?: string; actor?: string; subject?: string; offset?: string };
 
 export default async function AuditPage({ searchParams }: { searchParams: Promise<Query> }) {
-  await requirePageUser('admin');
+  const access = await requirePage('/audit');
   const query = await searchParams;
   const offset = Math.max(0, Number(query.offset) || 0);
   const filters = { action: query.action, actor: query.actor, subject: query.subject };
-  const { rows, total } = await listAuditLog(filters, offset, PAGE);
+  const { rows, total } = await listAuditLog({ ...filters, scope: access.scope }, offset, PAGE);
   return (
     <>
       <PageHeader title="Audit log" />

@@ -1,5 +1,5 @@
 import type { Metadata } from 'next';
-import { requirePageUser } from '@/features/auth/guard.server';
+import { requirePage } from '@/features/auth/guard.server';
 import { listInspectedDatabases } from '@/features/inspector/inspector-store.server';
 import { InspectorUploadForm } from '@/features/inspector/upload-form';
 import { listTargets } from '@/server/targets';
@@ -8,8 +8,11 @@ import { Card, PageHeader, TextLink, Time } from '@/ui/primitives';
 export const metadata: Metadata = { title: 'Client database inspector' };
 
 export default async function InspectorPage() {
-  await requirePageUser('operator');
-  const [targets, recent] = await Promise.all([listTargets(), listInspectedDatabases()]);
+  const access = await requirePage('/inspector');
+  const [targets, recent] = await Promise.all([
+    listTargets().then(access.allowed),
+    listInspectedDatabases(access.scope)
+  ]);
   return (
     <>
       <PageHeader title="Client database inspector" />

@@ -1,5 +1,5 @@
 import type { Metadata } from 'next';
-import { requirePageUser } from '@/features/auth/guard.server';
+import { requirePage } from '@/features/auth/guard.server';
 import { ProbeForm } from '@/features/probes/probe-form';
 import { listTargets } from '@/server/targets';
 import { Empty, PageHeader } from '@/ui/primitives';
@@ -11,9 +11,10 @@ export default async function ProbePage({
 }: {
   searchParams: Promise<{ target?: string; user?: string; subscriptions?: string }>;
 }) {
-  await requirePageUser('operator');
+  const access = await requirePage('/probe');
   const { target, user, subscriptions } = await searchParams;
-  const targets = await listTargets();
+  if (target) access.requireTarget(target);
+  const targets = access.allowed(await listTargets());
   return (
     <>
       <PageHeader title="Probe a user" />
@@ -30,7 +31,10 @@ export default async function ProbePage({
           initialSubscriptions={subscriptions}
         />
       ) : (
-        <Empty>No targets: add one to the targets file (docs/targets.md).</Empty>
+        <Empty>
+          No targets you may probe: add one to the targets file (docs/targets.md), or ask an admin for the
+          operator role on one.
+        </Empty>
       )}
     </>
   );

@@ -1,5 +1,5 @@
 import type { Metadata } from 'next';
-import { requirePageUser } from '@/features/auth/guard.server';
+import { requirePage } from '@/features/auth/guard.server';
 import { listProbeRuns } from '@/features/probes/probe-runs.server';
 import { SubscriptionList } from '@/features/probes/subscription-list';
 import { listTargets } from '@/server/targets';
@@ -30,8 +30,9 @@ type Query = {
 };
 
 export default async function ProbesPage({ searchParams }: { searchParams: Promise<Query> }) {
-  await requirePageUser('viewer');
+  const access = await requirePage('/probes');
   const query = await searchParams;
+  if (query.target) access.requireTarget(query.target);
   const offset = Math.max(0, Number(query.offset) || 0);
   const filters = {
     target: query.target,
@@ -40,7 +41,10 @@ export default async function ProbesPage({ searchParams }: { searchParams: Promi
     since: query.since,
     until: query.until
   };
-  const [{ runs, total }, targets] = await Promise.all([listProbeRuns(filters, offset, PAGE), listTargets()]);
+  const [{ runs, total }, targets] = await Promise.all([
+    listProbeRuns({ ...filters, scope: access.scope }, offset, PAGE),
+    listTargets().then(access.allowed)
+  ]);
   return (
     <>
       <PageHeader title="Probes" />

@@ -1,5 +1,5 @@
 import type { Metadata } from 'next';
-import { requirePageUser } from '@/features/auth/guard.server';
+import { requirePage } from '@/features/auth/guard.server';
 import { HighlightedYaml } from '@/features/sync-rules/highlighted-yaml';
 import { rulesOverview } from '@/features/sync-rules/rules-overview.server';
 import { listTargets } from '@/server/targets';
@@ -8,10 +8,12 @@ import { Card, Empty, ErrorBox, Mono, PageHeader, TextLink } from '@/ui/primitiv
 export const metadata: Metadata = { title: 'Sync rules' };
 
 export default async function RulesPage({ searchParams }: { searchParams: Promise<{ target?: string }> }) {
-  await requirePageUser('viewer');
-  const targets = await listTargets();
-  const target = (await searchParams).target ?? targets[0];
-  if (!target) return <Empty>No targets configured.</Empty>;
+  const access = await requirePage('/rules');
+  const asked = (await searchParams).target;
+  if (asked) access.requireTarget(asked);
+  const targets = access.allowed(await listTargets());
+  const target = asked ?? targets[0];
+  if (!target) return <Empty>No targets configured that you may see.</Empty>;
   let overview: Awaited<ReturnType<typeof rulesOverview>>;
   try {
     overview = await rulesOverview(target);

@@ -1,6 +1,6 @@
 import { isSyncScopeError } from '@syncscope/core';
 import type { Metadata } from 'next';
-import { requirePageUser } from '@/features/auth/guard.server';
+import { requirePage } from '@/features/auth/guard.server';
 import { RowTraceView } from '@/features/row-trace/row-trace-view';
 import { latestSightings, traceRow } from '@/features/row-trace/trace-row.server';
 import { listTargets } from '@/server/targets';
@@ -11,9 +11,10 @@ export const metadata: Metadata = { title: 'Row trace' };
 type Query = { target?: string; table?: string; id?: string; user?: string };
 
 export default async function TracePage({ searchParams }: { searchParams: Promise<Query> }) {
-  const viewer = await requirePageUser('viewer');
+  const access = await requirePage('/trace');
   const query = await searchParams;
-  const targets = await listTargets();
+  if (query.target) access.requireTarget(query.target);
+  const targets = access.allowed(await listTargets());
   const target = query.target ?? targets[0];
   let result: React.ReactNode = null;
   if (target && query.table && query.id) {
@@ -23,7 +24,7 @@ export default async function TracePage({ searchParams }: { searchParams: Promis
         table: query.table,
         id: query.id,
         userId: query.user,
-        actor: viewer.email
+        actor: access.user.email
       });
       const holders = new Set(trace.queries.flatMap((q) => q.buckets.flatMap((b) => b.holders.userIds)));
       const tables = [...new Set(trace.queries.map((q) => q.outputTable))];

@@ -1,6 +1,6 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import { requirePageUser } from '@/features/auth/guard.server';
+import { requirePage } from '@/features/auth/guard.server';
 import { Sparkline } from '@/features/upload-errors/upload-error-views';
 import { listErrorGroups, listStuckQueues } from '@/features/upload-errors/upload-errors.server';
 import { listTargets } from '@/server/targets';
@@ -25,12 +25,13 @@ export default async function UploadErrorsPage({
 }: {
   searchParams: Promise<{ target?: string; retryable?: string }>;
 }) {
-  await requirePageUser('viewer');
+  const access = await requirePage('/uploads');
   const filters = await searchParams;
+  if (filters.target) access.requireTarget(filters.target);
   const [groups, stuck, targets] = await Promise.all([
-    listErrorGroups(filters),
-    listStuckQueues(),
-    listTargets()
+    listErrorGroups({ ...filters, scope: access.scope }),
+    listStuckQueues(access.scope),
+    listTargets().then(access.allowed)
   ]);
   return (
     <>

@@ -1,6 +1,6 @@
 import { verifyAuditChain } from '@syncscope/core/ops-db/audit-chain';
 import type { Metadata } from 'next';
-import { requirePageUser } from '@/features/auth/guard.server';
+import { requirePage } from '@/features/auth/guard.server';
 import { opsPool } from '@/server/ops-pool';
 import { buttonClass, Card, ErrorBox, inputClass, Mono, PageHeader, TextLink } from '@/ui/primitives';
 
@@ -16,7 +16,7 @@ export default async function AuditVerifyPage({
 }: {
   searchParams: Promise<{ head?: string }>;
 }) {
-  await requirePageUser('admin');
+  await requirePage('/admin/audit-verify');
   const head = (await searchParams).head?.trim().toLowerCase() || undefined;
   const headValid = head === undefined || /^[0-9a-f]{64}$/.test(head);
   const verdict = headValid ? await verifyAuditChain(opsPool(), { expectHead: head }) : null;

@@ -1,6 +1,6 @@
 import type { Metadata } from 'next';
 import { notFound } from 'next/navigation';
-import { requirePageUser } from '@/features/auth/guard.server';
+import { requirePage } from '@/features/auth/guard.server';
 import { ClientSubscriptions } from '@/features/inspector/client-subscriptions';
 import { DeleteInspectionButton } from '@/features/inspector/delete-button';
 import { inspect } from '@/features/inspector/inspection.server';
@@ -11,9 +11,10 @@ import { Badge, Card, Empty, ErrorBox, Mono, PageHeader, TableHead, TextLink, Ti
 export const metadata: Metadata = { title: 'Inspected database' };
 
 export default async function InspectionPage({ params }: { params: Promise<{ id: string }> }) {
-  await requirePageUser('operator');
+  const access = await requirePage('/inspector/[id]');
   const record = await getInspectedDatabase((await params).id);
   if (!record) notFound();
+  access.requireTarget(record.target);
   const { inspection, comparison, headFailures } = await inspect(record);
   const { queue } = inspection;
   return (

@@ -1,7 +1,8 @@
+import { roleAllows, roleOn } from '@syncscope/core/console-users/console-users';
 import { formatSubscription } from '@syncscope/core/sync-rules/subscription-text';
 import type { Metadata } from 'next';
 import { notFound } from 'next/navigation';
-import { requirePageUser } from '@/features/auth/guard.server';
+import { requirePage } from '@/features/auth/guard.server';
 import { DifferencesTable } from '@/features/probes/differences-table';
 import { ProbeResult } from '@/features/probes/probe-result';
 import { getProbeRun, isWriteReport, probeRunDifferences } from '@/features/probes/probe-runs.server';
@@ -18,11 +19,12 @@ export default async function ProbeRunPage({
   params: Promise<{ id: string }>;
   searchParams: Promise<{ offset?: string; kind?: string; table?: string }>;
 }) {
-  const user = await requirePageUser('viewer');
+  const access = await requirePage('/probes/[id]');
   const { id } = await params;
   const query = await searchParams;
   const run = await getProbeRun(id);
   if (!run) notFound();
+  access.requireTarget(run.target);
   if (isWriteReport(run.report))
     return (
       <>
@@ -48,7 +50,7 @@ export default async function ProbeRunPage({
   return (
     <>
       <PageHeader title={`Probe of ${run.userId} on ${run.target}`}>
-        {user.role !== 'viewer' ? (
+        {roleAllows(roleOn(access.user.grants, run.target), 'operator') ? (
           <TextLink
             href={`/probe?${new URLSearchParams({
               target: run.target,

@@ -1,6 +1,6 @@
 import type { Metadata } from 'next';
 import { notFound } from 'next/navigation';
-import { requirePageUser } from '@/features/auth/guard.server';
+import { requirePage } from '@/features/auth/guard.server';
 import { OperationData } from '@/features/upload-errors/upload-error-views';
 import {
   getErrorGroup,
@@ -19,9 +19,10 @@ export default async function ErrorGroupPage({
   params: Promise<{ group: string }>;
   searchParams: Promise<{ offset?: string }>;
 }) {
-  await requirePageUser('viewer');
+  const access = await requirePage('/uploads/[group]');
   const group = await getErrorGroup((await params).group);
   if (!group) notFound();
+  access.requireTarget(group.target);
   const offset = Math.max(0, Number((await searchParams).offset) || 0);
   const [occurrences, audience] = await Promise.all([
     groupOccurrences(group.id, offset, PAGE),

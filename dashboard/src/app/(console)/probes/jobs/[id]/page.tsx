@@ -1,7 +1,7 @@
 import { getProbeJob } from '@syncscope/core/probe-jobs/probe-jobs';
 import type { Metadata } from 'next';
 import { notFound, redirect } from 'next/navigation';
-import { requirePageUser } from '@/features/auth/guard.server';
+import { requirePage } from '@/features/auth/guard.server';
 import { ProbeProgress } from '@/features/probes/probe-progress';
 import { SubscriptionList } from '@/features/probes/subscription-list';
 import { opsPool } from '@/server/ops-pool';
@@ -10,9 +10,10 @@ import { Mono, PageHeader } from '@/ui/primitives';
 export const metadata: Metadata = { title: 'Probe running' };
 
 export default async function ProbeJobPage({ params }: { params: Promise<{ id: string }> }) {
-  await requirePageUser('viewer');
+  const access = await requirePage('/probes/jobs/[id]');
   const job = await getProbeJob(opsPool(), (await params).id);
   if (!job) notFound();
+  access.requireTarget(job.target);
   if (job.status === 'done' && job.runId) redirect(`/probes/${job.runId}`);
   return (
     <>
