@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateOpsDatabase } from '../ops-db/ops-database.ts';
-import { createTestDatabase, execSql } from '../testing/test-database.ts';
+import { whileAuditRefuses } from '../testing/test-audit-sink.ts';
+import { createTestDatabase } from '../testing/test-database.ts';
 import { deleteInspectedDatabases, recordInspectedDatabase } from './inspected-databases.ts';
 
 let url: string;
@@ -36,18 +37,6 @@ const auditFor = async (id: string) =>
     )
   ).rows;
 
-async function whileAuditRefuses(action: string, fn: () => Promise<unknown>): Promise<void> {
-  await execSql(
-    url,
-    `ALTER TABLE syncscope.audit_log ADD CONSTRAINT refuse_for_test CHECK (action <> ${pg.escapeLiteral(action)}) NOT VALID`
-  );
-  try {
-    await expect(fn()).rejects.toThrow(/refuse_for_test/);
-  } finally {
-    await execSql(url, 'ALTER TABLE syncscope.audit_log DROP CONSTRAINT refuse_for_test');
-  }
-}
-
 describe('inspector uploads and deletions are audited in the same transaction', () => {
   it('audits an upload and an operator deleting it, naming who', async () => {
     const saved = await upload('phone-1');
@@ -76,13 +65,13 @@ describe('inspector uploads and deletions are audited in the same transaction', 
   });
 
   it('keeps no upload whose audit entry cannot be written', async () => {
-    await whileAuditRefuses('database.inspected', () => upload('phone-3'));
+    await whileAuditRefuses(url, 'database.inspected', () => upload('phone-3'));
     expect(await rowsNamed('phone-3')).toBe(0);
   });
 
   it('deletes nothing when the deletion cannot be audited', async () => {
     const saved = await upload('phone-4');
-    await whileAuditRefuses('inspection.deleted', () =>
+    await whileAuditRefuses(url, 'inspection.deleted', () =>
       deleteInspectedDatabases(pool, { id: saved.id }, 'admin@example.com')
     );
     expect(await rowsNamed('phone-4')).toBe(1);

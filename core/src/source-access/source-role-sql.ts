@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { SyncScopeError } from '../errors/index.ts';
 import { withSourceSession } from '../probe/expected/source-session.ts';
-import { describeSourceTable } from '../probe/expected/source-tables.ts';
+import { describeSourceTable, findTables } from '../probe/expected/source-tables.ts';
 import { type SourceAccess, type TableAccess, tableLabel } from './source-access.ts';
 
 type Queryable = Pick<pg.Client, 'query'>;
@@ -50,21 +50,18 @@ export async function resolveSourceGrants(
       ]
     : [];
   for (const wanted of [...access.tables, ...userSearch]) {
-    const like = wanted.wildcard ? `${wanted.table.replace(/[\\_%]/g, '\\$&')}%` : wanted.table;
-    const { rows } = await client.query<{ schema: string; name: string; oid: string }>(
-      `SELECT n.nspname AS schema, c.relname AS name, c.oid::int AS oid
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-       WHERE c.relkind IN ('r', 'p') AND n.nspname = $1 AND c.relname ${wanted.wildcard ? 'LIKE' : '='} $2
-       ORDER BY c.relname`,
-      [wanted.schema, like]
-    );
+    const rows = await findTables(client, {
+      schema: wanted.schema,
+      name: wanted.table,
+      wildcard: wanted.wildcard
+    });
     if (rows.length === 0) missing.push(tableLabel(wanted));
     for (const row of rows) {
       if (wanted.columns === 'all') {
         add(row.schema, row.name, 'all');
         continue;
       }
-      const info = await describeSourceTable(client, { ...row, oid: Number(row.oid) }, 'default');
+      const info = await describeSourceTable(client, row, 'default');
       const names = new Set(info.columns.map((c) => c.name));
       // The key columns identify a row (replica identity), so the probe reads them with the rules' columns;
       // ctid (a row's place, no data) lets a large table's scan be split into page ranges.

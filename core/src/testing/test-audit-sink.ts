@@ -1,7 +1,9 @@
+import pg from 'pg';
+import { expect } from 'vitest';
 import { migrateOpsDatabase, OpsDatabase } from '../ops-db/ops-database.ts';
 import type { ProbeTarget } from '../probe/probe-types.ts';
 import { type MintedProbeToken, mintAuditedProbeToken } from '../probe/tokens/mint-probe-token.ts';
-import { createTestDatabase } from './test-database.ts';
+import { createTestDatabase, execSql } from './test-database.ts';
 
 /**
  * A migrated ops database of a test's own, so tests that need probe tokens mint them the one audited
@@ -33,4 +35,24 @@ export async function createTestAuditSink(name: string): Promise<{
         audit: ops
       })
   };
+}
+
+/**
+ * Runs `fn` while the ops database at `url` refuses audit entries of `action` (as a full disk or a broken
+ * constraint would refuse any insert) and expects it to fail with that refusal.
+ */
+export async function whileAuditRefuses(
+  url: string,
+  action: string,
+  fn: () => Promise<unknown>
+): Promise<void> {
+  await execSql(
+    url,
+    `ALTER TABLE syncscope.audit_log ADD CONSTRAINT refuse_for_test CHECK (action <> ${pg.escapeLiteral(action)}) NOT VALID`
+  );
+  try {
+    await expect(fn()).rejects.toThrow(/refuse_for_test/);
+  } finally {
+    await execSql(url, 'ALTER TABLE syncscope.audit_log DROP CONSTRAINT refuse_for_test');
+  }
 }

@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateOpsDatabase } from '../ops-db/ops-database.ts';
-import { createTestDatabase, execSql } from '../testing/test-database.ts';
+import { whileAuditRefuses } from '../testing/test-audit-sink.ts';
+import { createTestDatabase } from '../testing/test-database.ts';
 import { createIngestKey, listIngestKeys, replaceIngestKeys, revokeIngestKey } from './ingest-keys.ts';
 
 let url: string;
@@ -20,19 +21,6 @@ const auditOf = async (keyId: string) =>
       [keyId]
     )
   ).rows;
-
-/** Makes the audit log refuse one action, as a full disk or a broken constraint would refuse any insert. */
-async function whileAuditRefuses(action: string, fn: () => Promise<unknown>): Promise<void> {
-  await execSql(
-    url,
-    `ALTER TABLE syncscope.audit_log ADD CONSTRAINT refuse_for_test CHECK (action <> ${pg.escapeLiteral(action)}) NOT VALID`
-  );
-  try {
-    await expect(fn()).rejects.toThrow(/refuse_for_test/);
-  } finally {
-    await execSql(url, 'ALTER TABLE syncscope.audit_log DROP CONSTRAINT refuse_for_test');
-  }
-}
 
 describe('ingest keys are audited in the same transaction as the change', () => {
   it('audits adding and revoking a key with who did it', async () => {
@@ -64,7 +52,7 @@ describe('ingest keys are audited in the same transaction as the change', () => 
 
   it('adds no key when its audit entry cannot be written', async () => {
     const before = (await listIngestKeys(pool)).length;
-    await whileAuditRefuses('ingest_key.added', () =>
+    await whileAuditRefuses(url, 'ingest_key.added', () =>
       createIngestKey(pool, { target: 'demo', label: 'unaudited', createdBy: 'cli:eve' })
     );
     expect(await listIngestKeys(pool)).toHaveLength(before);
@@ -72,10 +60,10 @@ describe('ingest keys are audited in the same transaction as the change', () => 
 
   it('revokes nothing when the revocation cannot be audited', async () => {
     const { info } = await createIngestKey(pool, { target: 'demo', label: 'kept', createdBy: 'cli:ana' });
-    await whileAuditRefuses('ingest_key.revoked', () =>
+    await whileAuditRefuses(url, 'ingest_key.revoked', () =>
       revokeIngestKey(pool, { id: info.id, revokedBy: 'cli:eve' })
     );
-    await whileAuditRefuses('ingest_key.revoked', () =>
+    await whileAuditRefuses(url, 'ingest_key.revoked', () =>
       replaceIngestKeys(pool, { target: 'demo', label: 'kept', createdBy: 'cli:eve' })
     );
     const keys = await listIngestKeys(pool);

@@ -74,6 +74,22 @@ export async function describeSourceTable(
   };
 }
 
+/** Tables (plain or partitioned) in `schema` named `name`, or starting with it for a wildcard. */
+export async function findTables(
+  client: Queryable,
+  wanted: { schema: string; name: string; wildcard: boolean }
+): Promise<{ schema: string; name: string; oid: number }[]> {
+  const like = wanted.wildcard ? `${wanted.name.replace(/[\\_%]/g, '\\$&')}%` : wanted.name;
+  const { rows } = await client.query<{ schema: string; name: string; oid: string }>(
+    `SELECT n.nspname AS schema, c.relname AS name, c.oid::int AS oid
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'p') AND n.nspname = $1 AND c.relname ${wanted.wildcard ? 'LIKE' : '='} $2
+     ORDER BY c.relname`,
+    [wanted.schema, like]
+  );
+  return rows.map((row) => ({ ...row, oid: Number(row.oid) }));
+}
+
 /** The tables a pattern names (a wildcard pattern can match several), cached per connection. */
 export async function tablesForPattern(client: Queryable, pattern: TablePattern): Promise<SourceTableInfo[]> {
   let cache = tableCache.get(client);
@@ -84,18 +100,13 @@ export async function tablesForPattern(client: Queryable, pattern: TablePattern)
   const key = patternKey(pattern);
   const cached = cache.get(key);
   if (cached) return cached;
-  const like = pattern.isWildcard ? `${pattern.tablePrefix.replace(/[\\_%]/g, '\\$&')}%` : pattern.name;
-  const { rows } = await client.query<{ schema: string; name: string; oid: string }>(
-    `SELECT n.nspname AS schema, c.relname AS name, c.oid::int AS oid
-     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.relkind IN ('r', 'p') AND n.nspname = $1 AND c.relname ${pattern.isWildcard ? 'LIKE' : '='} $2
-     ORDER BY c.relname`,
-    [pattern.schema, like]
-  );
+  const rows = await findTables(client, {
+    schema: pattern.schema,
+    name: pattern.isWildcard ? pattern.tablePrefix : pattern.name,
+    wildcard: pattern.isWildcard
+  });
   const tables: SourceTableInfo[] = [];
-  for (const row of rows) {
-    tables.push(await describeSourceTable(client, { ...row, oid: Number(row.oid) }, pattern.connectionTag));
-  }
+  for (const row of rows) tables.push(await describeSourceTable(client, row, pattern.connectionTag));
   cache.set(key, tables);
   return tables;
 }

@@ -82,12 +82,14 @@ describe('probing with stream subscriptions from the console', () => {
     ]);
     const { rows: audit } = await session.ops.query(
       `SELECT action, details->'subscriptions' AS subscriptions, details->>'jti' AS jti
-       FROM syncscope.audit_log WHERE target = $1 AND subject_user = $2 ORDER BY id`,
+       FROM syncscope.audit_log WHERE target = $1 AND subject_user = $2 ORDER BY seq`,
       [STREAMS_TARGET, alice]
     );
     expect(audit).toEqual([
       { action: 'probe.requested', subscriptions: [subscribeToWorkspace(1)], jti: null },
-      { action: 'probe.token_minted', subscriptions: [subscribeToWorkspace(1)], jti: runs[0].jti }
+      { action: 'probe.token_minted', subscriptions: [subscribeToWorkspace(1)], jti: runs[0].jti },
+      // Stored with its run, in the same transaction.
+      { action: 'probe.run', subscriptions: null, jti: null }
     ]);
   });
 
