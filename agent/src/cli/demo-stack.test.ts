@@ -163,7 +163,7 @@ describe('syncscope against the embedded stack (npm start)', () => {
   });
 
   it('a row the service omits is a mismatch: exit 1 with the difference explained', async () => {
-    const source = `postgres://postgres:postgres@127.0.0.1:${env.SYNCSCOPE_PG_PORT}/app`;
+    const source = `postgres://postgres:${encodeURIComponent(readFileSync(path.join(home, 'secrets', 'pg-superuser-password'), 'utf8').trim())}@127.0.0.1:${env.SYNCSCOPE_PG_PORT}/app`;
     const { default: pg } = await import('pg');
     const client = new pg.Client({ connectionString: source });
     await client.connect();
@@ -197,7 +197,7 @@ describe('syncscope against the embedded stack (npm start)', () => {
   it('explain traces a row through the rules to its bucket and says whether a user holds it', async () => {
     const { default: pg } = await import('pg');
     const client = new pg.Client({
-      connectionString: `postgres://postgres:postgres@127.0.0.1:${env.SYNCSCOPE_PG_PORT}/app`
+      connectionString: `postgres://postgres:${encodeURIComponent(readFileSync(path.join(home, 'secrets', 'pg-superuser-password'), 'utf8').trim())}@127.0.0.1:${env.SYNCSCOPE_PG_PORT}/app`
     });
     await client.connect();
     const { rows } = await client.query<{ id: string }>(

@@ -11,3 +11,25 @@ export async function loadOrCreateSecret(file: string, bytes = 24): Promise<stri
   await writeFile(file, `${secret}\n`, { mode: 0o600 });
   return secret;
 }
+
+/** Where the embedded Postgres superuser's generated password is kept. */
+export function superuserPasswordFile(home: string): string {
+  return path.join(home, 'secrets', 'pg-superuser-password');
+}
+
+/**
+ * The embedded Postgres superuser's password: SYNCSCOPE_PG_PASSWORD when set, else one generated for a new
+ * data folder (0600 file, reused at every start). A data folder made before passwords were generated was
+ * initialised with `postgres`; it keeps working and `legacy` says so.
+ */
+export async function embeddedSuperuserPassword(config: {
+  home: string;
+  pgDataDir: string;
+  SYNCSCOPE_PG_PASSWORD?: string;
+}): Promise<{ password: string; legacy: boolean }> {
+  if (config.SYNCSCOPE_PG_PASSWORD) return { password: config.SYNCSCOPE_PG_PASSWORD, legacy: false };
+  const file = superuserPasswordFile(config.home);
+  if (!existsSync(file) && existsSync(path.join(config.pgDataDir, 'PG_VERSION')))
+    return { password: 'postgres', legacy: true };
+  return { password: await loadOrCreateSecret(file, 32), legacy: false };
+}

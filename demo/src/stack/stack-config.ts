@@ -16,7 +16,8 @@ export const stackEnvSchema = z.object({
   SYNCSCOPE_BIND_HOST: z.string().default('127.0.0.1').describe('Address every part listens on'),
   SYNCSCOPE_PG_PORT: port.default(5433),
   SYNCSCOPE_PG_USER: z.string().default('postgres'),
-  SYNCSCOPE_PG_PASSWORD: z.string().default('postgres'),
+  /** Unset: generated once into `<home>/secrets/pg-superuser-password` for a new data folder. */
+  SYNCSCOPE_PG_PASSWORD: z.string().min(1).optional(),
   SYNCSCOPE_SYNC_PORT: port.default(7001).describe('Development sync server (PowerSync protocol)'),
   SYNCSCOPE_SYNC_METRICS_PORT: port.default(9091).describe("Sync server's Prometheus metrics"),
   SYNCSCOPE_DEMO_PORT: port.default(8000).describe('Demo app backend'),

@@ -8,6 +8,7 @@ import { readSyncStream } from '@syncscope/powersync/testing/ndjson-stream-reade
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freeStackPorts } from './free-stack-ports.ts';
+import { superuserPasswordFile } from './secrets.ts';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -55,6 +56,12 @@ const pidAlive = (pid: number) => {
   } catch {
     return false;
   }
+};
+
+/** The embedded superuser's URL, with the password `npm start` generated for this data folder. */
+const superuserUrl = (env: Record<string, string>, db: string) => {
+  const password = readFileSync(superuserPasswordFile(env.SYNCSCOPE_HOME!), 'utf8').trim();
+  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${env.SYNCSCOPE_PG_PORT}/${db}`;
 };
 
 describe('npm start: the embedded stack', () => {
@@ -106,7 +113,7 @@ describe('npm start: the embedded stack', () => {
     expect(signIn.status).toBe(200);
     // The console and the agent reach the ops database as their own roles, never as the superuser.
     const ops = new pg.Client({
-      connectionString: `postgres://postgres:postgres@127.0.0.1:${env.SYNCSCOPE_PG_PORT}/syncscope`
+      connectionString: superuserUrl(env, 'syncscope')
     });
     await ops.connect();
     const sessions = await ops.query(
@@ -114,6 +121,15 @@ describe('npm start: the embedded stack', () => {
     );
     await ops.end();
     expect(sessions.rows.map((r) => r.usename)).toEqual(['syncscope_agent', 'syncscope_console']);
+    // Nobody else on the machine gets in as the superuser with a default password: it is generated (0600).
+    const superuserPassword = readFileSync(superuserPasswordFile(env.SYNCSCOPE_HOME), 'utf8').trim();
+    expect(superuserPassword.length).toBeGreaterThanOrEqual(32);
+    expect(statSync(superuserPasswordFile(env.SYNCSCOPE_HOME)).mode & 0o777).toBe(0o600);
+    expect(first.output()).not.toContain(superuserPassword);
+    const guessed = new pg.Client({
+      connectionString: `postgres://postgres:postgres@127.0.0.1:${env.SYNCSCOPE_PG_PORT}/app`
+    });
+    await expect(guessed.connect()).rejects.toThrow(/password authentication failed/);
     for (const role of ['owner', 'console', 'agent'])
       expect(statSync(path.join(env.SYNCSCOPE_HOME, 'secrets', `ops-${role}-db-password`)).mode & 0o777).toBe(
         0o600
@@ -135,7 +151,7 @@ describe('npm start: the embedded stack', () => {
     expect(stream.status).toBe(200);
     expect((stream.lines[0] as { checkpoint: { buckets: unknown[] } }).checkpoint.buckets).toHaveLength(2);
     const db = new pg.Client({
-      connectionString: `postgres://postgres:postgres@127.0.0.1:${env.SYNCSCOPE_PG_PORT}/app`
+      connectionString: superuserUrl(env, 'app')
     });
     await db.connect();
     expect((await db.query('SELECT count(*)::int AS n FROM records')).rows[0].n).toBe(100);
@@ -160,7 +176,7 @@ describe('npm start: the embedded stack', () => {
     await waitFor(second, 'Press Ctrl-C');
     expect(second.output()).toContain('existing data');
     const again = new pg.Client({
-      connectionString: `postgres://postgres:postgres@127.0.0.1:${env.SYNCSCOPE_PG_PORT}/app`
+      connectionString: superuserUrl(env, 'app')
     });
     await again.connect();
     expect(

@@ -29,7 +29,7 @@ import {
 } from './console-process.ts';
 import { ensureDatabases, STACK_DATABASES } from './databases.ts';
 import { APP_AUDIENCE, PROBE_AUDIENCE, writeDevServiceConfig } from './dev-service-config.ts';
-import { loadOrCreateSecret } from './secrets.ts';
+import { embeddedSuperuserPassword, loadOrCreateSecret } from './secrets.ts';
 import { readStackConfig, type StackConfig } from './stack-config.ts';
 import { startWriteProbeCredentialRotation } from './write-probe-credential.ts';
 
@@ -72,12 +72,17 @@ export async function startStack(options: {
   };
   try {
     await assertStackPortsFree(config);
+    const superuser = await embeddedSuperuserPassword(config);
+    if (superuser.legacy)
+      options.logger.warn(
+        `The embedded Postgres in ${config.pgDataDir} still has the superuser password "postgres" it was made with; anyone on this machine can use it. Set SYNCSCOPE_PG_PASSWORD after changing it (ALTER ROLE ${config.SYNCSCOPE_PG_USER} PASSWORD '…'), or start from a new data folder, which gets a generated one.`
+      );
     const postgres = await startEmbeddedPostgres({
       dataDir: config.pgDataDir,
       port: config.SYNCSCOPE_PG_PORT,
       host: config.SYNCSCOPE_BIND_HOST,
       user: config.SYNCSCOPE_PG_USER,
-      password: config.SYNCSCOPE_PG_PASSWORD,
+      password: superuser.password,
       portEnvVar: 'SYNCSCOPE_PG_PORT',
       onLog: (line) => options.logger.debug({ postgres: line })
     });
@@ -305,7 +310,7 @@ function describeStack(
     '',
     `SyncScope embedded stack ready in ${readySeconds} s (${fresh ? 'new data folder' : 'existing data'} at ${config.home})`,
     '',
-    `  Postgres          ${pg}/app (app data), /syncscope (SyncScope), /powersync_storage (buckets)`,
+    `  Postgres          ${pg}/app (app data), /syncscope (SyncScope), /powersync_storage (buckets); password in secrets/pg-superuser-password`,
     `  Dev sync server   ${urls.sync}   (metrics ${urls.syncMetrics ?? 'off'})`,
     `  Demo backend      ${urls.backend}`,
     `  Probe agent       ${urls.agent}   (/metrics, /healthz; runs the console's probe jobs)`,

@@ -159,10 +159,12 @@ describe('the client database inspector', () => {
 
   it('shows the sync-stream subscriptions a client keeps, and expects the rows of the ones it still requests', async () => {
     const alice = DEMO_USERS.alice.id;
+    // Held with an hour's TTL first (a loaded machine must not see it expire before the page renders),
+    // then released with a 1 s TTL that runs out before the second upload.
     const exported = (name: string, release: boolean) =>
       exportStreamsClientDatabase(session.streams!.harness, alice, path.join(dir, name), [
         { workspace: 1 },
-        { workspace: 2, ttl: 1, release }
+        { workspace: 2, ttl: release ? 1 : 3600, release }
       ]);
     const rows = () => page.getByTestId('client-subscriptions').locator('tbody tr').allTextContents();
     const comparison = () => page.getByTestId('inspection-comparison').textContent();
@@ -177,7 +179,7 @@ describe('the client database inspector', () => {
       ),
       expect.stringMatching(
         new RegExp(
-          `^${escapeRegExp(formatSubscription(subscribeToWorkspace(2)))}requested, expires .* \\(TTL 1 s\\)`
+          `^${escapeRegExp(formatSubscription(subscribeToWorkspace(2)))}requested, expires .* \\(TTL 3600 s\\)`
         )
       ),
       expect.stringMatching(/^my_workspacesdefault stream: the service syncs it without a subscription/)
