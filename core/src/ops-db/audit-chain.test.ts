@@ -55,6 +55,24 @@ describe('the hash-chained audit log', () => {
     });
   });
 
+  it('is intact when entries are appended while it walks (a busy console is not a changed tail)', async () => {
+    let appended = false;
+    // Appends an entry right after the walk has read its last page, as a console serving requests would.
+    const busy = {
+      query: async (sql: string, params?: unknown[]) => {
+        const result = await pool.query(sql, params);
+        if (!appended && sql.includes('FROM syncscope.audit_log e') && result.rows.length === 0) {
+          appended = true;
+          await appendAudit(pool, { actor: 'ops-6', action: 'console.signed_in' });
+        }
+        return result;
+      }
+    } as Pick<pg.Pool, 'query'>;
+    expect(await verifyAuditChain(busy, { pageSize: 2 })).toMatchObject({ intact: true, entries: 5 });
+    expect(appended).toBe(true);
+    expect(await verifyAuditChain(pool)).toMatchObject({ intact: true, entries: 6 });
+  });
+
   it('overwrites hashes and chain places a client sends', async () => {
     await pool.query(
       "INSERT INTO syncscope.audit_log (actor, action, seq, prev_hash, hash, at) VALUES ('x', 'user.added', 99, '\\x01', '\\x02', '2001-01-01')"

@@ -55,7 +55,7 @@ const SELECT_ENTRIES = `SELECT seq::text, id::text,
     to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at, actor, action, target,
     subject_user AS "subjectUser", reason, details::text AS details,
     encode(prev_hash, 'hex') AS "prevHash", encode(hash, 'hex') AS hash
-  FROM syncscope.audit_log e WHERE e.seq > $1 ORDER BY e.seq LIMIT $2`;
+  FROM syncscope.audit_log e WHERE e.seq > $1 AND ($3::bigint IS NULL OR e.seq <= $3) ORDER BY e.seq LIMIT $2`;
 
 /** Checks one entry against the one before it (its expected seq and prev_hash); null when it is good. */
 function checkEntry(entry: ChainEntry, expectedSeq: bigint, previousHash: string) {
@@ -89,10 +89,16 @@ export async function verifyAuditChain(
   let lastSeq = 0n;
   let entries = 0;
   let headSeen = expectHead === undefined;
+  // The head first, and the walk stops at it: entries appended while it walks are not a changed tail.
+  const { rows: heads } = await db.query<{ seq: string; hash: string }>(
+    "SELECT seq::text, encode(hash, 'hex') AS hash FROM syncscope.audit_chain_head"
+  );
+  const recorded = heads[0];
   for (;;) {
     const { rows } = await db.query<ChainEntry>(SELECT_ENTRIES, [
       lastSeq.toString(),
-      options.pageSize ?? 5000
+      options.pageSize ?? 5000,
+      recorded?.seq ?? null
     ]);
     for (const entry of rows) {
       const bad = checkEntry(entry, lastSeq + 1n, previous);
@@ -105,10 +111,6 @@ export async function verifyAuditChain(
     }
     if (rows.length === 0) break;
   }
-  const { rows: heads } = await db.query<{ seq: string; hash: string }>(
-    "SELECT seq::text, encode(hash, 'hex') AS hash FROM syncscope.audit_chain_head"
-  );
-  const recorded = heads[0];
   if (recorded && (recorded.seq !== lastSeq.toString() || recorded.hash !== previous))
     return {
       intact: false,

@@ -464,6 +464,14 @@ describe('sign-in throttling behind trusted proxies', () => {
     );
   });
 
+  it('guesses sent all at once get the free attempts and no more (each waits for the ones ahead of it)', async () => {
+    const statuses = await Promise.all(
+      Array.from({ length: 24 }, () => attempt('burst@example.com', '203.0.113.60').then((r) => r.status))
+    );
+    expect(statuses.filter((s) => s === 401)).toHaveLength(3);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(21);
+  });
+
   it('counts the right-most address that is not a trusted proxy', async () => {
     for (let i = 0; i < 3; i++)
       expect((await attempt('eve@example.com', '198.51.100.1, 203.0.113.9, 127.0.0.1')).status).toBe(401);

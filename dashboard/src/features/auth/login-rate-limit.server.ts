@@ -18,26 +18,37 @@ export function backoffSeconds(failures: number, free: number): number {
 }
 
 /**
- * Seconds to wait before another attempt, or 0 when it may go ahead. `address` null (the console runs
+ * Starts a sign-in attempt: it is recorded as a failure before the password is checked (a success
+ * removes it), and the wait counts only the failures recorded before it. So concurrent guesses cannot all
+ * pass the check before any of them is recorded: each sees the ones ahead of it. Returns the attempt's
+ * row id, or the seconds to wait (the refused attempt is not counted). `address` null (the console runs
  * without its server, so no socket address is known): only the per-email backoff applies.
  */
-export async function loginRetryAfterSeconds(email: string, address: string | null): Promise<number> {
-  const { rows } = await opsPool().query<{
-    pair: number;
-    pairLast: Date | null;
-    all: number;
-    last: Date | null;
-  }>(
+export async function beginLoginAttempt(
+  email: string,
+  address: string | null
+): Promise<{ attempt: string } | { wait: number }> {
+  const at = address ?? 'unknown';
+  const pool = opsPool();
+  const { rows: inserted } = await pool.query<{ id: string }>(
+    'INSERT INTO syncscope.login_failures (email, client_address) VALUES ($1, $2) RETURNING id',
+    [email, at]
+  );
+  const attempt = inserted[0]!.id;
+  const { rows } = await pool.query<{ pair: number; pairLast: Date | null; all: number; last: Date | null }>(
     `SELECT count(*) FILTER (WHERE email = $1)::int AS pair, max(at) FILTER (WHERE email = $1) AS "pairLast",
             count(*)::int AS all, max(at) AS last
      FROM syncscope.login_failures
-     WHERE client_address = $2 AND at > now() - make_interval(hours => $3)`,
-    [email, address ?? 'unknown', REMEMBER_HOURS]
+     WHERE client_address = $2 AND id < $4 AND at > now() - make_interval(hours => $3)`,
+    [email, at, REMEMBER_HOURS, attempt]
   );
   const { pair, pairLast, all, last } = rows[0]!;
   const waits = [until(pairLast, backoffSeconds(pair, FREE_PER_PAIR))];
   if (address !== null) waits.push(until(last, backoffSeconds(all, FREE_PER_ADDRESS)));
-  return Math.max(...waits);
+  const wait = Math.max(...waits);
+  if (wait === 0) return { attempt };
+  await pool.query('DELETE FROM syncscope.login_failures WHERE id = $1', [attempt]);
+  return { wait };
 }
 
 function until(since: Date | null, seconds: number): number {
@@ -45,15 +56,11 @@ function until(since: Date | null, seconds: number): number {
   return Math.max(0, Math.ceil((since.getTime() + seconds * 1000 - Date.now()) / 1000));
 }
 
-export async function recordLoginFailure(email: string, address: string | null): Promise<void> {
-  const at = address ?? 'unknown';
-  await opsPool().query('INSERT INTO syncscope.login_failures (email, client_address) VALUES ($1, $2)', [
-    email,
-    at
-  ]);
+/** A failed attempt stays recorded; failures older than a day at its address are forgotten. */
+export async function forgetOldLoginFailures(address: string | null): Promise<void> {
   await opsPool().query(
     'DELETE FROM syncscope.login_failures WHERE client_address = $1 AND at < now() - make_interval(hours => $2)',
-    [at, REMEMBER_HOURS]
+    [address ?? 'unknown', REMEMBER_HOURS]
   );
 }
 

@@ -5,7 +5,7 @@ import { audit } from '@/server/audit';
 import { opsPool } from '@/server/ops-pool';
 import { requestOrigin } from '@/server/request-origin';
 import { errorResponse } from './guard.server';
-import { clearLoginFailures, loginRetryAfterSeconds, recordLoginFailure } from './login-rate-limit.server';
+import { beginLoginAttempt, clearLoginFailures, forgetOldLoginFailures } from './login-rate-limit.server';
 import { safeNextPath } from './safe-next';
 import { startSession } from './session.server';
 
@@ -71,8 +71,9 @@ async function signIn(request: Request, fields: unknown): Promise<Attempt> {
     };
   const { email, password } = parsed.data;
   const address = requestOrigin(request.headers).clientAddress;
-  const wait = await loginRetryAfterSeconds(email, address);
-  if (wait > 0)
+  const started = await beginLoginAttempt(email, address);
+  if ('wait' in started) {
+    const { wait } = started;
     return {
       ok: false,
       status: 429,
@@ -81,9 +82,10 @@ async function signIn(request: Request, fields: unknown): Promise<Attempt> {
       error: 'throttled',
       wait
     };
+  }
   const user = await checkCredentials(opsPool(), email, password);
   if (!user) {
-    await recordLoginFailure(email, address);
+    await forgetOldLoginFailures(address);
     return {
       ok: false,
       status: 401,
