@@ -11,7 +11,7 @@ async function withPool<T>(
   opsDb: string | undefined,
   fn: (pool: pg.Pool) => Promise<T>
 ) {
-  const url = opsDb ?? opsDatabaseUrl(env);
+  const url = opsDb ?? opsDatabaseUrl(env, 'owner');
   await migrateOpsDatabase(url);
   const pool = new pg.Pool({ connectionString: url, max: 1 });
   try {

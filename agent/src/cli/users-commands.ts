@@ -25,7 +25,7 @@ async function withOps<T>(
   opsDb: string | undefined,
   fn: (ops: OpsDatabase) => Promise<T>
 ) {
-  const url = opsDb ?? opsDatabaseUrl(env);
+  const url = opsDb ?? opsDatabaseUrl(env, 'owner');
   await migrateOpsDatabase(url);
   const ops = new OpsDatabase(url);
   try {

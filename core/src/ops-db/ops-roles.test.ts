@@ -62,6 +62,20 @@ describe.each(['console', 'agent'] as const)('the %s role on the ops database', 
   });
 });
 
+describe('the agent role cannot administer the console', () => {
+  // Every agent host holds this role's password: it must not be able to make itself a console admin.
+  it.each([
+    "INSERT INTO syncscope.console_users (email, password_hash) VALUES ('mallory@example.com', 'x')",
+    "UPDATE syncscope.console_users SET password_hash = 'x'",
+    "INSERT INTO syncscope.console_grants (user_id, target, role) SELECT id, NULL, 'admin' FROM syncscope.console_users",
+    'DELETE FROM syncscope.console_grants',
+    "INSERT INTO syncscope.ingest_keys (target, label, key_sha256, created_by) VALUES ('demo', 'x', '\\x00', 'agent')",
+    'SELECT email FROM syncscope.console_users'
+  ])('is refused: %s', async (sql) => {
+    await expect(execSql(urls.agent, sql)).rejects.toThrow(/permission denied/);
+  });
+});
+
 describe('setting up the ops database', () => {
   it('gives the schema, every table and every function to the owner role', async () => {
     const { rows } = await execSql(

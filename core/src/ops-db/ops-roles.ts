@@ -16,15 +16,13 @@ export const OPS_TABLE_GRANTS: Record<string, Record<'console' | 'agent', Privil
   audit_chain_head: { console: ['SELECT'], agent: ['SELECT'] },
   probe_runs: { console: ['SELECT'], agent: ['SELECT', 'INSERT'] },
   probe_jobs: { console: ['SELECT', 'INSERT'], agent: ['SELECT', 'UPDATE'] },
-  console_users: { console: ['SELECT', 'INSERT', 'UPDATE'], agent: ['SELECT', 'INSERT', 'UPDATE'] },
-  // Grants per target: the console's users page and the CLI's `users` commands (as the agent's role).
-  console_grants: {
-    console: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
-    agent: ['SELECT', 'INSERT', 'UPDATE', 'DELETE']
-  },
+  // Console users, grants and ingest keys are changed by the console's admin pages and by the CLI as the
+  // owner, never by an agent: a compromised agent host must not make itself a console admin.
+  console_users: { console: ['SELECT', 'INSERT', 'UPDATE'], agent: [] },
+  console_grants: { console: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'], agent: [] },
   console_sessions: { console: ['SELECT', 'INSERT', 'DELETE'], agent: [] },
   login_failures: { console: ['SELECT', 'INSERT', 'DELETE'], agent: [] },
-  ingest_keys: { console: ['SELECT'], agent: ['SELECT', 'INSERT', 'UPDATE'] },
+  ingest_keys: { console: ['SELECT'], agent: [] },
   upload_error_groups: { console: ['SELECT', 'INSERT', 'UPDATE'], agent: [] },
   upload_error_hourly: { console: ['SELECT', 'INSERT', 'UPDATE'], agent: [] },
   upload_errors: { console: ['SELECT', 'INSERT'], agent: [] },

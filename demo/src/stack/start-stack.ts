@@ -138,7 +138,8 @@ export async function startStack(options: {
     stops.push(() => sync.close());
 
     // The backend reports every upload batch's results to the console (upload errors, stuck queues).
-    const opsUrl = ops.urls.agent;
+    // Administration (the demo accounts, the backend's ingest key) is the owner's: the app roles may not.
+    const opsUrl = ops.urls.owner;
     const consoleUrl =
       config.SYNCSCOPE_CONSOLE === 'on' ? `http://${host}:${config.SYNCSCOPE_DASHBOARD_PORT}` : null;
     let reporter: UploadResultsReporter | undefined;

@@ -158,19 +158,21 @@ export async function fillDemoTargetEnv(
 
 /**
  * SYNCSCOPE_OPS_DATABASE_URL, or else the embedded stack's `syncscope` database (probe history, jobs,
- * console users and the audit log), reached with the stack's own settings as its agent role.
+ * console users and the audit log), reached with the stack's own settings as its agent role; `owner` for
+ * the CLI's administration (console users and grants, ingest keys), which the agent role may not change.
  */
-export function opsDatabaseUrl(env: NodeJS.ProcessEnv): string {
+export function opsDatabaseUrl(env: NodeJS.ProcessEnv, role: 'agent' | 'owner' = 'agent'): string {
   if (env.SYNCSCOPE_OPS_DATABASE_URL) return env.SYNCSCOPE_OPS_DATABASE_URL;
   const bind = env.SYNCSCOPE_BIND_HOST || '127.0.0.1';
   const host = bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind.includes(':') ? `[${bind}]` : bind;
-  // The stack's agent role (INSERT-only on the audit log), once `npm start` made it; before, the superuser.
-  const agentPasswordFile = opsRolePasswordFile(
+  // The stack's agent role (INSERT-only on the audit log), or its owner for administration (console users,
+  // ingest keys), once `npm start` made them; before, the superuser.
+  const passwordFile = opsRolePasswordFile(
     path.resolve(/*turbopackIgnore: true*/ env.SYNCSCOPE_HOME || '.syncscope'),
-    'agent'
+    role
   );
-  const [rawUser, rawPassword] = existsSync(agentPasswordFile)
-    ? [OPS_ROLE_NAMES.agent, readFileSync(agentPasswordFile, 'utf8').trim()]
+  const [rawUser, rawPassword] = existsSync(passwordFile)
+    ? [OPS_ROLE_NAMES[role], readFileSync(passwordFile, 'utf8').trim()]
     : [env.SYNCSCOPE_PG_USER || 'postgres', env.SYNCSCOPE_PG_PASSWORD || 'postgres'];
   const user = encodeURIComponent(rawUser);
   const password = encodeURIComponent(rawPassword);
