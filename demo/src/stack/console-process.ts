@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { SyncScopeError } from '@syncscope/core';
 import { upsertConsoleUser } from '@syncscope/core/console-users/console-grants';
@@ -8,6 +8,7 @@ import { generatePassword } from '@syncscope/core/console-users/password-hash';
 import { replaceIngestKeys } from '@syncscope/core/upload-errors/ingest-keys';
 import pg from 'pg';
 import { type ManagedChild, spawnNode, waitForHttp } from './child-process.ts';
+import { writeSecretFile } from './secrets.ts';
 
 const NEXT_BIN = ['node_modules', 'next', 'dist', 'bin', 'next'];
 
@@ -133,7 +134,7 @@ export async function resetDemoConsoleUsers(
       lines.push(`${user.email} ${password}`);
     }
     const file = path.join(home, 'demo-credentials.txt');
-    await writeFile(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+    await writeSecretFile(file, `${lines.join('\n')}\n`);
     return { file, lines };
   } finally {
     await pool.end();
@@ -155,7 +156,7 @@ export async function rotateDemoIngestKey(opsUrl: string, target: string, file: 
       createdBy: 'npm start'
     });
     await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-    await writeFile(file, `${key}\n`, { mode: 0o600 });
+    await writeSecretFile(file, `${key}\n`);
     return key;
   } finally {
     await pool.end();

@@ -1,15 +1,31 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** A random secret kept in a 0600 file, so restarts keep it and it never needs printing. */
 export async function loadOrCreateSecret(file: string, bytes = 24): Promise<string> {
   if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   const secret = randomBytes(bytes).toString('base64url');
-  await writeFile(file, `${secret}\n`, { mode: 0o600 });
+  await writeSecretFile(file, `${secret}\n`);
   return secret;
+}
+
+/**
+ * Replaces `file` with `text`, readable by this user only, atomically (a new 0600 file renamed over it):
+ * a reader never sees half a secret, an older file's wider mode is not kept, and a symlink planted at the
+ * path is replaced, not followed.
+ */
+export async function writeSecretFile(file: string, text: string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const temp = `${file}.${process.pid}.${randomUUID()}.tmp`;
+  try {
+    await writeFile(temp, text, { mode: 0o600, flag: 'wx' });
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
 }
 
 /** Where the embedded Postgres superuser's generated password is kept. */

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { SigningKey } from '@syncscope/core';
 import { SignJWT } from 'jose';
+import { writeSecretFile } from './secrets.ts';
 
 /** The upload credential lives minutes: a copy that leaks (a log, a core dump) is soon worthless. */
 export const WRITE_PROBE_TOKEN_LIFETIME_SECONDS = 15 * 60;
@@ -33,15 +32,7 @@ export async function writeProbeUploadToken(input: WriteProbeCredentialInput): P
     .setExpirationTime(now + WRITE_PROBE_TOKEN_LIFETIME_SECONDS)
     .setJti(randomUUID())
     .sign(input.appKey.privateKey);
-  await mkdir(path.dirname(input.file), { recursive: true, mode: 0o700 });
-  const temp = `${input.file}.${process.pid}.${randomUUID()}.tmp`;
-  try {
-    await writeFile(temp, `${token}\n`, { mode: 0o600, flag: 'wx' });
-    await rename(temp, input.file);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+  await writeSecretFile(input.file, `${token}\n`);
 }
 
 /**
