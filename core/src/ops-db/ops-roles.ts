@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { SyncScopeError } from '../errors/index.ts';
+import { scramSha256Verifier } from '../postgres/scram-verifier.ts';
 import { migrateOpsDatabase } from './ops-database.ts';
 import { OPS_ROLE_NAMES, type OpsRole } from './ops-role-names.ts';
 
@@ -60,7 +61,7 @@ async function ensureRoles(client: pg.Client, passwords: Record<OpsRole, string>
     if (!rowCount) await client.query(`CREATE ROLE ${id(name)}`);
     await client.query(
       `ALTER ROLE ${id(name)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT
-       PASSWORD ${pg.escapeLiteral(passwords[role])}`
+       PASSWORD ${pg.escapeLiteral(scramSha256Verifier(passwords[role]))}`
     );
   }
 }

@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import { SyncScopeError } from '../errors/index.ts';
+import { scramSha256Verifier } from '../postgres/scram-verifier.ts';
 import { withSourceSession } from '../probe/expected/source-session.ts';
 import { describeSourceTable, findTables } from '../probe/expected/source-tables.ts';
 import { type SourceAccess, type TableAccess, tableLabel } from './source-access.ts';
@@ -107,7 +108,7 @@ export function sourceRoleStatements(input: {
   const role = pg.escapeIdentifier(input.role);
   const password =
     'literal' in input.password
-      ? pg.escapeLiteral(input.password.literal)
+      ? pg.escapeLiteral(scramSha256Verifier(input.password.literal))
       : `:'${input.password.psqlVariable}'`;
   const schemas = [...new Set(input.grants.map((g) => g.schema))].sort();
   const grants = input.grants.map((g) => {
