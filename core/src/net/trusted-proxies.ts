@@ -1,10 +1,33 @@
 import { BlockList, isIP } from 'node:net';
 import { SyncScopeError } from '../errors/index.ts';
 
-/** An IPv4 address seen on an IPv6 socket (`::ffff:10.0.0.1`) is that IPv4 address. */
+/**
+ * The address alone: an IPv4 address seen on an IPv6 socket (`::ffff:10.0.0.1`) is that IPv4 address,
+ * and a proxy that writes the client's port (`1.2.3.4:5678`, `[2001:db8::1]:443`) names the same client.
+ */
 function plainAddress(address: string): string {
   const trimmed = address.trim();
-  return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(trimmed) ? trimmed.slice(7) : trimmed;
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(trimmed);
+  const withoutPort = bracketed ? bracketed[1]! : trimmed.replace(/^(\d+\.\d+\.\d+\.\d+):\d+$/, '$1');
+  return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(withoutPort) ? withoutPort.slice(7) : withoutPort;
+}
+
+/**
+ * The bucket sign-in throttling counts an address in: an IPv4 address itself, an IPv6 address's /64 (one
+ * subscriber's network: whoever holds one has billions of addresses, which must not mean billions of
+ * buckets).
+ */
+export function throttleBucket(address: string): string {
+  if (isIP(address) !== 6) return address;
+  // Expand `::` to the full eight groups, then keep the first four.
+  const [head = '', tail = ''] = address.toLowerCase().split('::');
+  const left = head ? head.split(':') : [];
+  const right = address.includes('::') ? (tail ? tail.split(':') : []) : [];
+  const groups = [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 /**

@@ -1,5 +1,6 @@
 import 'server-only';
 import { checkCredentials } from '@syncscope/core/console-users/console-users';
+import { throttleBucket } from '@syncscope/core/net/trusted-proxies';
 import { z } from 'zod';
 import { audit } from '@/server/audit';
 import { opsPool } from '@/server/ops-pool';
@@ -70,7 +71,8 @@ async function signIn(request: Request, fields: unknown): Promise<Attempt> {
       error: 'invalid'
     };
   const { email, password } = parsed.data;
-  const address = requestOrigin(request.headers).clientAddress;
+  const client = requestOrigin(request.headers).clientAddress;
+  const address = client === null ? null : throttleBucket(client);
   const started = await beginLoginAttempt(email, address);
   if ('wait' in started) {
     const { wait } = started;
