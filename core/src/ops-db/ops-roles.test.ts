@@ -62,6 +62,20 @@ describe.each(['console', 'agent'] as const)('the %s role on the ops database', 
   });
 });
 
+describe.each(['console', 'agent'] as const)('the %s role writes only an audit entry’s content', (role) => {
+  it('cannot choose an id, time, chain place or hash (an id taken ahead would make a later audit fail)', async () => {
+    for (const column of ['id', 'at', 'seq', 'prev_hash', 'hash']) {
+      const value = column === 'at' ? 'now()' : column === 'id' || column === 'seq' ? '999999' : "'\\x00'";
+      await expect(
+        execSql(
+          urls[role],
+          `INSERT INTO syncscope.audit_log (actor, action, ${column}) VALUES ('x', 'user.added', ${value})`
+        )
+      ).rejects.toThrow(/permission denied/);
+    }
+  });
+});
+
 describe('the agent role cannot administer the console', () => {
   // Every agent host holds this role's password: it must not be able to make itself a console admin.
   it.each([

@@ -31,6 +31,15 @@ export const OPS_TABLE_GRANTS: Record<string, Record<'console' | 'agent', Privil
   inspected_databases: { console: ['SELECT', 'INSERT', 'DELETE'], agent: [] }
 };
 
+/**
+ * Tables whose INSERT is granted on these columns only: an audit entry's content. Its id, time, chain place
+ * and hashes come from the database, so an app role cannot take an id the sequence will hand out later
+ * (which would make that later audit write fail).
+ */
+const INSERT_COLUMNS: Record<string, string[]> = {
+  audit_log: ['actor', 'action', 'target', 'subject_user', 'reason', 'details']
+};
+
 const id = pg.escapeIdentifier;
 
 /** `url` with another user and password (and the same host, port and database). */
@@ -119,8 +128,15 @@ async function grantTablePrivileges(client: pg.Client, database: string): Promis
     for (const { table } of rows) {
       const privileges = OPS_TABLE_GRANTS[table]![role];
       if (privileges.length === 0) continue;
-      await client.query(`GRANT ${privileges.join(', ')} ON syncscope.${id(table)} TO ${name}`);
+      const columns = INSERT_COLUMNS[table];
+      const tableWide = columns ? privileges.filter((p) => p !== 'INSERT') : privileges;
+      if (tableWide.length > 0)
+        await client.query(`GRANT ${tableWide.join(', ')} ON syncscope.${id(table)} TO ${name}`);
       if (!privileges.includes('INSERT')) continue;
+      if (columns)
+        await client.query(
+          `GRANT INSERT (${columns.map(id).join(', ')}) ON syncscope.${id(table)} TO ${name}`
+        );
       const { rows: seqs } = await client.query<{ seq: string | null }>(
         `SELECT pg_get_serial_sequence($1, a.attname) AS seq FROM pg_attribute a
          WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped`,
