@@ -72,6 +72,76 @@ export const ERROR_CODES = {
     description:
       'Logical replication from the source Postgres failed. Check wal_level=logical, the publication "powersync" and that the role has REPLICATION.'
   },
+  SYNCSCOPE_E_SERVICE_UNREACHABLE: {
+    status: 503,
+    description:
+      'Probe inconclusive: the sync service could not be reached (connection refused, reset or timed out). Check that the service is running and that sync_url in the targets file points at it; the probe is retried.'
+  },
+  SYNCSCOPE_E_SERVICE_REFUSED_TOKEN: {
+    status: 503,
+    description:
+      "Probe inconclusive: the sync service refused the probe token (the service's PSYNC_S21xx code is in the message). Check that the target's probe kid is among the keys the service trusts (client_auth.jwks_uri or keys) and that the probe audience is in client_auth.audience."
+  },
+  SYNCSCOPE_E_SERVICE_INITIAL_REPLICATION: {
+    status: 503,
+    description:
+      'Probe inconclusive: the sync service is still copying its initial snapshot of the source, so users cannot sync yet. Wait for initial replication to finish (the admin diagnostics show initial_replication_done); the probe is retried.'
+  },
+  SYNCSCOPE_E_SERVICE_REPROCESSING: {
+    status: 503,
+    description:
+      'Probe inconclusive: the sync service is reprocessing newly deployed sync rules (a `next` version in its admin API), and clients switch to them when it is done. Probe again after the switch; the report names both versions.'
+  },
+  SYNCSCOPE_E_STREAM_UNSTABLE: {
+    status: 503,
+    description:
+      "Probe inconclusive: the probe's sync stream kept failing (cut, reset or stalled) and never completed a checkpoint. Check the network between the agent and the service (proxies, load balancer idle timeouts) and the service's logs; the probe is retried."
+  },
+  SYNCSCOPE_E_SOURCE_SESSION_LOST: {
+    status: 503,
+    description:
+      "Probe inconclusive: the probe's read-only session on the source Postgres ended before its snapshot was read (terminated, restarted, failover or network). Check the source's log for the reason; the probe is retried."
+  },
+  SYNCSCOPE_E_BUCKET_LIMIT: {
+    status: 409,
+    description:
+      "Probe inconclusive: the sync service refused the user's sync with PSYNC_S2305 (more buckets, or parameter query results, than its limit, 1,000 by default). The user's clients cannot sync at all. The message names the rule that gives most buckets; narrow it, or raise api.parameters.max_buckets_per_connection in the service config."
+  },
+  SYNCSCOPE_E_PROBE_DEADLINE: {
+    status: 504,
+    description:
+      'Probe inconclusive: the probe did not finish within its deadline (the phase it was in is in the message). Raise the deadline for very large users, or look at why that phase is slow.'
+  },
+  SYNCSCOPE_E_JOB_LEASE_LOST: {
+    status: 409,
+    description:
+      "Probe inconclusive: the agent lost its lease on the job (it was reclaimed after a missed heartbeat or its deadline), so it stopped and stored nothing. The job's new owner runs it; nothing to do unless it repeats, then check the agent's health."
+  },
+  SYNCSCOPE_E_ROWS_DIFFER: {
+    status: 409,
+    description:
+      'Mismatch: rows the user holds differ from what the source and the rules imply, and the differences persisted through the settle window. The report lists each row with its bucket, rule and likely cause; trace one with `syncscope explain`.'
+  },
+  SYNCSCOPE_E_BUCKETS_DIFFER: {
+    status: 409,
+    description:
+      "Mismatch: the buckets the user holds differ from those the rules give them. The report names each bucket and the parameter query behind it; check the user's parameter rows and the service's parameter index."
+  },
+  SYNCSCOPE_E_CHECKSUM_FAILURE_LOOP: {
+    status: 409,
+    description:
+      "Mismatch: the client keeps failing a bucket's checksum: the service's checkpoint checksums do not match the operations it sends (a service storage fault). Compact or reprocess the service's storage for the buckets named."
+  },
+  SYNCSCOPE_E_WRITE_CHECKPOINT_NOT_ECHOED: {
+    status: 409,
+    description:
+      "Mismatch: the service never echoed a write checkpoint, so clients with local writes stay pending. Check the service's replication (it acknowledges write checkpoints through the WAL) and its logs."
+  },
+  SYNCSCOPE_E_REPLICATION_STALLED: {
+    status: 409,
+    description:
+      "Mismatch: the user's rows are stale because the service's replication has stalled (the report gives the lag and the time of the last checkpoint from the admin diagnostics, and the slot's lag). Check the replication slot and the service's replication logs."
+  },
   SYNCSCOPE_E_INTERNAL_ERROR: {
     status: 500,
     description: 'An unexpected error. The server log has the details; please report it with the log lines.'

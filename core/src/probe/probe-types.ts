@@ -7,6 +7,7 @@ import type { SqliteJsonValue } from '@powersync/service-sync-rules';
 import type { UserSearchAccess } from '../source-access/source-access.ts';
 import type { StreamSubscription } from '../sync-rules/stream-subscriptions.ts';
 import type { ExpectedRowStore } from './expected/expected-rows.ts';
+import type { ProbeVerdict, VerdictReason } from './verdicts.ts';
 
 export const PROBE_REPORT_VERSION = 1;
 
@@ -105,7 +106,7 @@ export interface ParameterEvidence {
   produced: Record<string, SqliteJsonValue>[];
 }
 
-export type ProbeVerdict = 'consistent' | 'mismatch' | 'error';
+export type { ProbeVerdict, VerdictReason } from './verdicts.ts';
 
 /** How the probe's own sync session ended. */
 export type SyncOutcome =
@@ -155,6 +156,8 @@ export interface ProbeReport {
    */
   subscriptions?: StreamSubscription[];
   verdict: ProbeVerdict;
+  /** Why the verdict is not `consistent`: a catalogue code (see verdicts.ts) and one sentence. */
+  reason?: VerdictReason;
   /** One line for a person: the verdict and its main cause. */
   summary: string;
   startedAt: string;
