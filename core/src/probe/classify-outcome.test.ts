@@ -67,6 +67,15 @@ describe('source errors', () => {
     expect(errorEvent(error).event).toBe('source-timeout');
   });
 
+  it('a source that refuses connections (down or restarting): source session lost; refused credentials: input', async () => {
+    const down = await openSourceSession('postgres://probe@127.0.0.1:1/app').catch((e: unknown) => e);
+    expect(errorEvent(down).event).toBe('source-session-lost');
+    const url = new URL(testPgUrl('postgres'));
+    url.username = 'no_such_role';
+    const refused = await openSourceSession(url.toString()).catch((e: unknown) => e);
+    expect(errorEvent(refused)).toMatchObject({ event: 'invalid-input', code: 'SYNCSCOPE_E_PG_UNREACHABLE' });
+  });
+
   it('invalid input keeps its own code; anything else thrown is a bug', () => {
     const input = errorEvent(new SyncScopeError('SYNCSCOPE_E_STREAM_UNKNOWN', 'no stream "x"'));
     expect(input).toEqual({

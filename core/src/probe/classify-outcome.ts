@@ -15,8 +15,23 @@ export interface PhaseResult {
   code?: ErrorCode;
 }
 
-/** SQLSTATEs and socket errors of a session that ended under the probe (not a failed query). */
-const SESSION_LOST = new Set(['57P01', '57P02', '57P03', 'ECONNRESET', 'EPIPE']);
+/**
+ * SQLSTATEs and socket errors of a source session that ended under the probe, or could not be opened
+ * because the server is down or restarting (an outage: inconclusive). Refused credentials are not here:
+ * those are the target's settings (an error).
+ */
+const SESSION_LOST = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN'
+]);
 
 /** A thrown error as the event it stands for. */
 export function errorEvent(error: unknown): PhaseResult {
@@ -50,7 +65,7 @@ function sessionLost(error: unknown): PhaseResult {
   const e = error as { code?: string; message?: string };
   return {
     event: 'source-session-lost',
-    message: `The probe's session on the source Postgres ended before its snapshot was read (${e.code ? `${e.code}: ` : ''}${e.message}); the probe can be retried.`
+    message: `The probe's session on the source Postgres ended before its snapshot was read, or could not be opened (${e.code ? `${e.code}: ` : ''}${e.message}); the probe can be retried.`
   };
 }
 
