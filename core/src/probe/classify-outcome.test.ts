@@ -1,11 +1,12 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { SyncScopeError } from '../errors/index.ts';
+import { probeReportFixture } from '../testing/probe-report-fixture.ts';
 import { readReference } from '../testing/reference.ts';
 import { testPgUrl } from '../testing/test-database.ts';
 import { errorEvent, syncOutcomeEvent } from './classify-outcome.ts';
 import { openSourceSession, toProbeError } from './expected/source-session.ts';
-import type { ExpectedState, SyncOutcome } from './probe-types.ts';
+import { type ExpectedState, type SyncOutcome, upgradeProbeReport } from './probe-types.ts';
 
 /** Runs `fn` on a fresh session and returns what it threw (a real error from Postgres or the driver). */
 async function thrownBy(fn: (client: pg.Client, pid: number) => Promise<unknown>): Promise<unknown> {
@@ -170,5 +171,22 @@ describe('sync outcomes', () => {
       null
     );
     expect(result.message).toMatch(/HTTP 401 PSYNC_S2101: Could not find an appropriate key/);
+  });
+});
+
+describe('stored reports', () => {
+  it('a version 1 report reads with its error as its reason; its verdict stays as stored', () => {
+    const v1 = probeReportFixture('error', {
+      version: 1,
+      error: { code: 'SYNCSCOPE_E_SYNC_RULES_INVALID', message: 'bad line 4' }
+    });
+    expect(upgradeProbeReport(v1)).toMatchObject({
+      verdict: 'error',
+      reason: { code: 'SYNCSCOPE_E_SYNC_RULES_INVALID', message: 'bad line 4' }
+    });
+    const v2 = probeReportFixture('inconclusive', {
+      reason: { code: 'SYNCSCOPE_E_PROBE_DEADLINE', message: 'late' }
+    });
+    expect(upgradeProbeReport(v2)).toBe(v2);
   });
 });

@@ -233,10 +233,12 @@ export interface ProbeReport {
 }
 
 /**
- * A stored report of either version as version 2 reads it: a version 1 report's `error` becomes its
- * `reason` (its verdict stays what was stored: outages then were `error` or `mismatch`).
+ * A stored report (read or write probe) of either version as version 2 reads it: a version 1 report's
+ * `error` becomes its `reason`. Its verdict stays what was stored: outages then were `error` or `mismatch`.
  */
-export function upgradeProbeReport(report: ProbeReport): ProbeReport {
+export function upgradeProbeReport<
+  T extends { version: number; reason?: VerdictReason; error?: { code: string; message: string } }
+>(report: T): T {
   if (report.version !== 1 || report.reason || !report.error) return report;
   return {
     ...report,
