@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** Answers one path with one status and body: captures of the real service, served as it sent them. */
-export type CaptureRoutes = Record<string, { status: number; body: string }>;
+export type CaptureRoutes = Record<string, { status: number; body: string; cut?: boolean }>;
 
 /** A loopback HTTP server answering `routes` (404 otherwise), for a target's sync or admin URL. */
 export async function startCaptureServer(
@@ -13,7 +13,9 @@ export async function startCaptureServer(
     req.on('end', () => {
       const answer = routes[new URL(req.url ?? '/', 'http://x').pathname] ?? { status: 404, body: '{}' };
       res.writeHead(answer.status, { 'content-type': 'application/json' });
-      res.end(answer.body);
+      // `cut`: the body, then the connection reset, as a stream cut mid-checkpoint every time.
+      if (answer.cut) res.write(answer.body, () => setTimeout(() => res.destroy(), 20));
+      else res.end(answer.body);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -166,3 +166,44 @@ describe('verdicts from what the service says', () => {
     expect(Date.now() - abortedAt).toBeLessThan(1_000);
   });
 });
+
+describe('a stream cut mid-checkpoint', () => {
+  let h: ProbeHarness;
+  beforeAll(async () => {
+    h = await startProbeHarness('probe_verdicts_cuts');
+  });
+  afterAll(async () => h?.close());
+
+  it('cut after every data line: the client resumes where it got to and the probe ends consistent', async () => {
+    h.sync.faults.set({ dropStreamMidCheckpoint: true });
+    const opened = h.sync.stats.streamsOpened;
+    try {
+      const report = await runProbe(h.target, DEMO_USERS.alice.id, {
+        logger,
+        authorisation: h.authorisation,
+        settleMs: 500
+      });
+      expect(report.verdict, report.summary).toBe('consistent');
+      // The preflight, the write-checkpoint echo, and the client's first stream and its reconnects.
+      expect(h.sync.stats.streamsOpened - opened).toBeGreaterThanOrEqual(4);
+    } finally {
+      h.sync.faults.set({});
+    }
+  });
+
+  it('reset after the checkpoint line every time: inconclusive STREAM_UNSTABLE, never a mismatch', async () => {
+    const checkpoint = `${readReference('stream-initial-alice.ndjson').split('\n')[0]}\n`;
+    const server = await startCaptureServer({ '/sync/stream': { status: 200, body: checkpoint, cut: true } });
+    try {
+      const report = await runProbe({ ...h.target, syncUrl: server.url }, DEMO_USERS.alice.id, {
+        logger,
+        authorisation: h.authorisation
+      });
+      expect(report.verdict, report.summary).toBe('inconclusive');
+      expect(report.reason?.code).toBe('SYNCSCOPE_E_STREAM_UNSTABLE');
+      expect(report.reason?.message).toMatch(/^The probe's sync stream kept failing \(10 errors, last: /);
+    } finally {
+      await server.close();
+    }
+  });
+});

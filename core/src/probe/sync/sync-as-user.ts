@@ -25,6 +25,11 @@ export const SYNC_AS_USER_DEFAULTS = {
   preflightTimeoutMs: 10_000,
   /** Checksum failures that make a loop (the client retries about every retryDelayMs). */
   checksumFailures: 2,
+  /**
+   * Stream failures without a completed checkpoint that make a stream unstable: the client reconnects
+   * about every retryDelayMs, so a single cut (or a few) still ends synced.
+   */
+  unstableAfterStreamErrors: 10,
   retryDelayMs: 1_000,
   /** Time without progress, with the client reporting download errors, before checking reachability. */
   unreachableCheckMs: 2_000
@@ -167,12 +172,20 @@ export async function syncAsUser(options: SyncAsUserOptions): Promise<SyncAsUser
   const dir = await mkdtemp(path.join(os.tmpdir(), 'syncscope-probe-'));
   const failedBuckets = new Set<string>();
   let checksumFailures = 0;
+  // Each failed stream iteration (the client logs it once, then reconnects on its own).
+  let streamErrors = 0;
+  let lastStreamError: string | null = null;
   const logger = {
     log(record: LogRecord) {
       const match = /Checksums didn't match, failed for: (.*?) \(expected/.exec(record.message);
       if (match) {
         checksumFailures++;
         for (const b of match[1]!.split(', ')) failedBuckets.add(b);
+      }
+      if (record.message === 'Sync error') {
+        streamErrors++;
+        const error = record.error as { message?: unknown } | undefined;
+        lastStreamError = typeof error?.message === 'string' ? error.message : String(record.error);
       }
     }
   };
@@ -231,7 +244,9 @@ export async function syncAsUser(options: SyncAsUserOptions): Promise<SyncAsUser
     );
     const outcome = await watch(db, options, started, () => ({
       checksumFailures,
-      failedBuckets: [...failedBuckets]
+      failedBuckets: [...failedBuckets],
+      streamErrors,
+      lastStreamError
     }));
     if (outcome.kind === 'synced' || outcome.kind === 'no-progress')
       client = new ClientDatabase(path.join(dir, 'probe.db'));
@@ -247,24 +262,23 @@ async function watch(
   db: PowerSyncDatabase,
   options: SyncAsUserOptions,
   started: number,
-  failures: () => { checksumFailures: number; failedBuckets: string[] }
+  failures: () => {
+    checksumFailures: number;
+    failedBuckets: string[];
+    streamErrors: number;
+    lastStreamError: string | null;
+  }
 ): Promise<SyncOutcome> {
   const noProgressMs = options.noProgressMs ?? SYNC_AS_USER_DEFAULTS.noProgressMs;
   // Every status change while downloading (a data line applied, a checkpoint) counts as progress; no
   // polling of the client's database, which would compete with its writer.
   let lastProgressAt = Date.now();
   let lastReachabilityCheck = 0;
-  // Each new download error: the client's stream failed and it reconnects on its own.
-  let streamErrors = 0;
-  let lastStreamError: string | null = null;
   let wake = () => {};
   options.signal?.addEventListener('abort', () => wake(), { once: true });
   const dispose = db.registerListener({
     statusChanged: (status) => {
-      const error = status.dataFlowStatus?.downloadError;
-      if (error && error.message !== lastStreamError) streamErrors++;
-      lastStreamError = error ? error.message : lastStreamError;
-      if (!error) lastProgressAt = Date.now();
+      lastProgressAt = Date.now();
       if (status.hasSynced) wake(); // the verdict waits for this moment, not for the next poll
       const progress = status.downloadProgress;
       if (progress && options.onProgress)
@@ -282,6 +296,15 @@ async function watch(
       if (db.currentStatus.hasSynced) return { kind: 'synced', ms: Date.now() - started };
       if (options.signal?.aborted) return { kind: 'aborted' };
       const f = failures();
+      if (f.streamErrors >= SYNC_AS_USER_DEFAULTS.unstableAfterStreamErrors) {
+        const seconds = Math.round((Date.now() - started) / 1000);
+        return {
+          kind: 'stream-unstable',
+          errors: f.streamErrors,
+          lastError: f.lastStreamError ?? '',
+          seconds
+        };
+      }
       if (f.checksumFailures >= SYNC_AS_USER_DEFAULTS.checksumFailures) {
         return { kind: 'checksum-failure-loop', failures: f.checksumFailures, buckets: f.failedBuckets };
       }
@@ -297,8 +320,8 @@ async function watch(
       }
       if (Date.now() - lastProgressAt > noProgressMs) {
         const seconds = Math.round((Date.now() - lastProgressAt) / 1000);
-        return lastStreamError
-          ? { kind: 'stream-unstable', errors: streamErrors, lastError: lastStreamError, seconds }
+        return f.lastStreamError
+          ? { kind: 'stream-unstable', errors: f.streamErrors, lastError: f.lastStreamError, seconds }
           : { kind: 'no-progress', seconds };
       }
       await new Promise<void>((resolve) => {
