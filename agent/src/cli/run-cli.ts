@@ -140,7 +140,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option(SUBSCRIBE_FLAGS, SUBSCRIBE_HELP, collect, [])
     .option('--json', 'print the JSON report (ProbeReport)')
     .option('--targets <file>', 'targets file (default: $SYNCSCOPE_HOME/targets.yaml, written by npm start)')
-    .option('--deadline <seconds>', 'give up syncing after this many seconds', positiveSeconds)
+    .option(
+      '--deadline <seconds>',
+      "the probe's deadline: past it, it stops and is inconclusive (SYNCSCOPE_E_PROBE_DEADLINE)",
+      positiveSeconds
+    )
     .option(REASON_FLAGS, REASON_HELP)
     .option(ACTOR_FLAGS, ACTOR_HELP)
     .option('--partition-helpers <n>', PARTITION_HELPERS_HELP, helperThreads)
