@@ -117,7 +117,7 @@ async function sourceTablesInfo(pool: pg.Pool, config: SyncConfig) {
     const ref = { connectionTag: pattern.connectionTag, schema: pattern.schema, name: pattern.name };
     const { rows } = await pool.query<{ key: string[] | null; present: boolean }>(
       `SELECT c.oid IS NOT NULL AS present,
-              (SELECT array_agg(a.attname ORDER BY array_position(i.indkey::int2[], a.attnum))
+              (SELECT array_agg(a.attname::text ORDER BY array_position(i.indkey::int2[], a.attnum))
                FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
                WHERE i.indrelid = c.oid AND (i.indisprimary OR i.indisreplident)) AS key
        FROM (SELECT to_regclass(format('%I.%I', $1::text, $2::text))::oid AS oid) c`,

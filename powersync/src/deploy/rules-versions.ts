@@ -100,11 +100,23 @@ export class RulesVersions extends EventEmitter<{ switched: [DeployedVersion] }>
     const activeReady = active ? this.open(active) : null;
     if (activeReady) this.active = activeReady;
     const next = resume ? this.open(resume) : newest?.content === content ? null : await this.create(content);
-    if (next) this.startDeploying(next);
-    const served = this.active ?? next;
-    if (!served) throw new Error('no sync rules version to serve');
-    if (this.active) await this.active.replicator.start();
-    else await new Promise<void>((resolve) => this.once('switched', () => resolve()));
+    if (this.active) {
+      if (next) this.startDeploying(next);
+      await this.active.replicator.start();
+      return;
+    }
+    if (!next) throw new Error('no sync rules version to serve');
+    // Nothing served yet: the first version's initial replication is the start-up, and its errors (an
+    // unknown table, an unreachable source) are the start-up's.
+    this.deploying = next;
+    try {
+      await next.replicator.start();
+    } catch (error) {
+      this.deploying = null;
+      await next.replicator.stop();
+      throw error;
+    }
+    await this.activate(next);
   }
 
   /** Starts reprocessing `content` as a new version; 409-style error while another one reprocesses. */
