@@ -1,14 +1,14 @@
-import { assertPortFree, createLogger, type Logger, SyncScopeError } from '@syncscope/core';
 import { readFile } from 'node:fs/promises';
+import { assertPortFree, createLogger, type Logger, SyncScopeError } from '@syncscope/core';
 import { loadSyncRules } from '@syncscope/core/sync-rules/load-sync-rules';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { registerAdminRoutes, registerProbeRoutes } from './admin/admin-routes.ts';
 import { registerSyncRulesRoutes } from './admin/sync-rules-routes.ts';
 import type { LoadedServiceConfig } from './config/load-service-config.ts';
+import { type DeployedVersion, RulesVersions } from './deploy/rules-versions.ts';
 import { FaultInjector, type FaultSettings } from './faults/faults.ts';
 import { createServerMetrics, type ServerMetrics } from './metrics/server-metrics.ts';
-import { type DeployedVersion, RulesVersions } from './deploy/rules-versions.ts';
 import type { Replicator } from './replication/replicator.ts';
 import type { BucketStorage } from './storage/bucket-storage.ts';
 import { DEFAULT_BUCKET_LIMITS } from './sync/bucket-limits.ts';

@@ -16,7 +16,11 @@ export interface AdminDeps {
 }
 
 /** The service's api tokens, as `Authorization: Bearer <token>` or `Token <token>`. */
-export function authorised(deps: Pick<AdminDeps, 'apiTokens'>, request: FastifyRequest, reply: FastifyReply): boolean {
+export function authorised(
+  deps: Pick<AdminDeps, 'apiTokens'>,
+  request: FastifyRequest,
+  reply: FastifyReply
+): boolean {
   const match = /^(?:Bearer|Token)\s+(\S+)$/i.exec(request.headers.authorization ?? '');
   if (match && deps.apiTokens.includes(match[1]!)) return true;
   void reply.code(401).send({
@@ -41,7 +45,12 @@ async function slotStatuses(deps: AdminDeps, slots: string[]): Promise<Map<strin
   for (const slot of slots.filter((s) => !found.has(s))) {
     // The service's warning while a new version's slot does not exist yet.
     deps.logger.warn(
-      { errorData: { code: 'PSYNC_S4001', description: `Could not determine replication lag for slot ${slot}` } },
+      {
+        errorData: {
+          code: 'PSYNC_S4001',
+          description: `Could not determine replication lag for slot ${slot}`
+        }
+      },
       `Unable to get replication lag [PSYNC_S4001] Could not determine replication lag for slot ${slot}`
     );
   }

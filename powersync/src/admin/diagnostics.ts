@@ -46,7 +46,9 @@ export function versionConnection(input: VersionDiagnosticsInput) {
       replication_id: t.table.replicaIdColumns,
       data_queries: t.table.syncsData,
       parameter_queries: t.table.syncsParameters,
-      errors: t.published ? [] : [{ level: 'warning', message: 'Table is not part of publication "powersync"' }]
+      errors: t.published
+        ? []
+        : [{ level: 'warning', message: 'Table is not part of publication "powersync"' }]
     }))
   };
 }

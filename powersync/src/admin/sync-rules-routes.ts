@@ -19,18 +19,26 @@ export function registerSyncRulesRoutes(
   app: FastifyInstance,
   deps: AdminDeps & { rulesFromConfig: boolean }
 ): void {
-  app.post<{ Body: { content?: unknown } | undefined }>('/api/sync-rules/v1/validate', async (request, reply) => {
-    if (!authorised(deps, request, reply)) return reply;
-    const content = typeof request.body?.content === 'string' ? request.body.content : '';
-    return prettyJson(reply, await debugSyncRules(deps.sourcePool, content));
-  });
+  app.post<{ Body: { content?: unknown } | undefined }>(
+    '/api/sync-rules/v1/validate',
+    async (request, reply) => {
+      if (!authorised(deps, request, reply)) return reply;
+      const content = typeof request.body?.content === 'string' ? request.body.content : '';
+      return prettyJson(reply, await debugSyncRules(deps.sourcePool, content));
+    }
+  );
 
   app.get('/api/sync-rules/v1/current', async (request, reply) => {
     if (!authorised(deps, request, reply)) return reply;
     const { active, deploying } = deps.versions;
     if (!active) {
       return reply.code(422).send({
-        error: { status: 422, code: 'PSYNC_S4104', description: 'No active sync config', name: 'ServiceError' }
+        error: {
+          status: 422,
+          code: 'PSYNC_S4104',
+          description: 'No active sync config',
+          name: 'ServiceError'
+        }
       });
     }
     const describe = async (v: DeployedVersion) => ({

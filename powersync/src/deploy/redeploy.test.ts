@@ -17,7 +17,13 @@ const RETIRE_DELAY_MS = 1_000;
 const sorted = (buckets: Line[]) =>
   [...buckets]
     .sort((a, b) => a.bucket.localeCompare(b.bucket))
-    .map(({ bucket, checksum, count, priority, subscriptions }) => ({ bucket, checksum, count, priority, subscriptions }));
+    .map(({ bucket, checksum, count, priority, subscriptions }) => ({
+      bucket,
+      checksum,
+      count,
+      priority,
+      subscriptions
+    }));
 
 /** Slot names carry 4 random hex digits: compared by their version only. */
 const slotPattern = (version: number) => new RegExp(`^powersync_${version}_[0-9a-f]{4}$`);
@@ -60,12 +66,19 @@ describe('a rules redeploy as the service 1.25 does it (restart with a changed r
   it('serves version 1 while version 2 reprocesses, switches, and serves version 2 with the golden checksums', async () => {
     const v1 = await stream([], (l) => 'checkpoint_complete' in l);
     const v1Checkpoint = v1.lines[0]!.checkpoint as Line;
-    expect(sorted(v1Checkpoint.buckets)).toEqual(sorted(readReferenceLines('stream-after-redeploy-alice.ndjson')[0]!.checkpoint.buckets));
+    expect(sorted(v1Checkpoint.buckets)).toEqual(
+      sorted(readReferenceLines('stream-after-redeploy-alice.ndjson')[0]!.checkpoint.buckets)
+    );
     const v1Slot = h.server.versions.active!.slotName;
     expect(v1Slot).toMatch(slotPattern(1));
     const current = await (await api('/api/sync-rules/v1/current')).json();
-    expect(current).toEqual(withSlots(JSON.parse(readReference('rules-current.json')), { powersync_1_0e83: v1Slot }));
-    const positions = sorted(v1Checkpoint.buckets).map((b) => ({ name: b.bucket, after: v1Checkpoint.last_op_id }));
+    expect(current).toEqual(
+      withSlots(JSON.parse(readReference('rules-current.json')), { powersync_1_0e83: v1Slot })
+    );
+    const positions = sorted(v1Checkpoint.buckets).map((b) => ({
+      name: b.bucket,
+      after: v1Checkpoint.last_op_id
+    }));
 
     await h.restart({ rulesYaml: readReference('sync-rules-B.yaml') });
     expect(log.lines.some((l) => l.msg === 'Sync config updated')).toBe(true);
@@ -95,7 +108,12 @@ describe('a rules redeploy as the service 1.25 does it (restart with a changed r
     const ops = (lines: Line[]) =>
       lines
         .filter((l) => l.data)
-        .flatMap((l) => l.data.data.map((o: Line) => `${l.data.bucket} ${l.data.after === '0'} ${o.object_type}/${o.object_id} ${o.checksum} ${o.data}`))
+        .flatMap((l) =>
+          l.data.data.map(
+            (o: Line) =>
+              `${l.data.bucket} ${l.data.after === '0'} ${o.object_type}/${o.object_id} ${o.checksum} ${o.data}`
+          )
+        )
         .sort();
     expect(ops(v2.lines)).toEqual(ops(expected));
     // One global op id sequence: version 2's first checkpoint follows version 1's last by its snapshot's ops.
@@ -109,15 +127,21 @@ describe('a rules redeploy as the service 1.25 does it (restart with a changed r
 
     // About the retire delay after the switch: version 1's slot and storage are gone.
     await new Promise((r) => setTimeout(r, RETIRE_DELAY_MS + 1_500));
-    const left = await h.source.query('SELECT slot_name FROM pg_replication_slots WHERE slot_name = $1', [v1Slot]);
+    const left = await h.source.query('SELECT slot_name FROM pg_replication_slots WHERE slot_name = $1', [
+      v1Slot
+    ]);
     expect(left.rowCount).toBe(0);
     expect(log.lines.some((l) => l.msg === `Cleaning up Postgres replication slot: ${v1Slot}...`)).toBe(true);
-    const storage = await h.server.versions.pool.query("SELECT 1 FROM pg_namespace WHERE nspname = 'ps_dev_v1'");
+    const storage = await h.server.versions.pool.query(
+      "SELECT 1 FROM pg_namespace WHERE nspname = 'ps_dev_v1'"
+    );
     expect(storage.rowCount).toBe(0);
   }, 180_000);
 
   it('counts version 2 snapshot rows in powersync_rows_replicated_total', async () => {
-    const metrics = await h.server.metrics.registry.getSingleMetricAsString('powersync_rows_replicated_total');
+    const metrics = await h.server.metrics.registry.getSingleMetricAsString(
+      'powersync_rows_replicated_total'
+    );
     const { rows } = await h.source.query<{ n: string }>(
       `SELECT (SELECT count(*) FROM records) + (SELECT count(*) FROM categories) + (SELECT count(*) FROM workspaces)
             + (SELECT count(*) FROM workspace_memberships) AS n`
@@ -147,7 +171,11 @@ describe('a rules redeploy as the service 1.25 does it (restart with a changed r
     ]) {
       const response = await fetch(`${h.server.url}/api/sync-rules/v1/deploy`, {
         method: 'POST',
-        headers: { Authorization: `Token ${TEST_API_TOKEN}`, 'Content-Type': 'application/json', ...init.headers },
+        headers: {
+          Authorization: `Token ${TEST_API_TOKEN}`,
+          'Content-Type': 'application/json',
+          ...init.headers
+        },
         body: init.body
       });
       expect(response.status).toBe(422);

@@ -65,6 +65,8 @@ export class RulesVersions extends EventEmitter<{ switched: [DeployedVersion] }>
   private readonly retirements = new Set<Promise<void>>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
+  /** A deploy between its call and its version's tables being resolved counts as busy too. */
+  private creating = false;
 
   constructor(private readonly options: RulesVersionsOptions) {
     super();
@@ -101,8 +103,8 @@ export class RulesVersions extends EventEmitter<{ switched: [DeployedVersion] }>
     if (activeReady) this.active = activeReady;
     const next = resume ? this.open(resume) : newest?.content === content ? null : await this.create(content);
     if (this.active) {
-      if (next) this.startDeploying(next);
       await this.active.replicator.start();
+      if (next) await this.startDeploying(next);
       return;
     }
     if (!next) throw new Error('no sync rules version to serve');
@@ -121,17 +123,21 @@ export class RulesVersions extends EventEmitter<{ switched: [DeployedVersion] }>
 
   /** Starts reprocessing `content` as a new version; 409-style error while another one reprocesses. */
   async deploy(content: string): Promise<DeployedVersion> {
-    if (this.deploying) throw new BusyReprocessingError();
+    if (this.deploying || this.creating) throw new BusyReprocessingError();
     // Validate before a version exists: invalid rules throw SYNCSCOPE_E_SYNC_RULES_INVALID.
     loadSyncRules(content);
-    const version = await this.create(content);
-    this.startDeploying(version);
-    return version;
+    this.creating = true;
+    try {
+      const version = await this.create(content);
+      await this.startDeploying(version);
+      return version;
+    } finally {
+      this.creating = false;
+    }
   }
 
   /** The service's reprocess: a new version with the active content. */
   async reprocess(): Promise<DeployedVersion> {
-    if (this.deploying) throw new BusyReprocessingError();
     if (!this.active) throw new BusyReprocessingError();
     return this.deploy(this.active.content);
   }
@@ -193,10 +199,12 @@ export class RulesVersions extends EventEmitter<{ switched: [DeployedVersion] }>
     return deployed;
   }
 
-  private startDeploying(next: DeployedVersion): void {
+  /** Resolves once the version's tables are resolved; its snapshot and the switch follow in the background. */
+  private async startDeploying(next: DeployedVersion): Promise<void> {
+    await next.replicator.prepare();
     this.deploying = next;
     next.replicator
-      .start()
+      .run()
       .then(() => (this.closed || this.deploying !== next ? undefined : this.activate(next)))
       .catch((error: Error) => {
         if (this.closed) return;
@@ -218,7 +226,10 @@ export class RulesVersions extends EventEmitter<{ switched: [DeployedVersion] }>
     const previous = this.active;
     this.active = next;
     this.deploying = null;
-    this.options.logger.info({ slot: next.slotName }, `[${next.slotName}] Activated sync config version ${next.version}`);
+    this.options.logger.info(
+      { slot: next.slotName },
+      `[${next.slotName}] Activated sync config version ${next.version}`
+    );
     this.emit('switched', next);
     if (!previous) return;
     previous.retired.abort();

@@ -103,6 +103,14 @@ export class Replicator extends EventEmitter<{ error: [Error]; caughtUp: [] }> {
    * slot) and a first checkpoint was streamed after it.
    */
   async start(): Promise<void> {
+    await this.prepare();
+    await this.run();
+  }
+
+  private resumed = false;
+
+  /** Resolves the rules' source tables (diagnostics list them from here on) and whether the slot resumes. */
+  async prepare(): Promise<void> {
     const { sourceUrl, storage, logger } = this.options;
     const source = new pg.Client({ connectionString: sourceUrl });
     await source.connect().catch((error: Error) => {
@@ -111,7 +119,6 @@ export class Replicator extends EventEmitter<{ error: [Error]; caughtUp: [] }> {
         `Cannot reach the source database: ${error.message}`
       );
     });
-    let resumed = false;
     try {
       await checkSourceReady(source);
       for (const t of await resolveSourceTables(source, this.options.rules, this.options.rulesYaml))
@@ -128,25 +135,34 @@ export class Replicator extends EventEmitter<{ error: [Error]; caughtUp: [] }> {
       ]);
       const slotExists = (slot.rowCount ?? 0) > 0;
       const state = await storage.init();
-      resumed = Boolean(state?.snapshotDone && slotExists);
-      if (!resumed) {
+      this.resumed = Boolean(state?.snapshotDone && slotExists);
+      if (!this.resumed) {
         if (slotExists) await source.query('SELECT pg_drop_replication_slot($1)', [this.slotName]);
         logger.info({ slot: this.slotName }, `[${this.slotName}] starting initial replication`);
       } else {
         logger.info(
-          { slot: this.slotName, lsn: storage.checkpoint.lsn, lastOpId: storage.checkpoint.lastOpId.toString() },
+          {
+            slot: this.slotName,
+            lsn: storage.checkpoint.lsn,
+            lastOpId: storage.checkpoint.lastOpId.toString()
+          },
           `[${this.slotName}] Initial replication already done`
         );
       }
     } finally {
       await source.end();
     }
+  }
+
+  /** After prepare(): the snapshot if needed, then streaming; resolves at the first checkpoint after it. */
+  async run(): Promise<void> {
+    const resumed = this.resumed;
     if (!resumed) await this.initialReplication();
     if (this.stopped) return;
     this.lagTimer = setInterval(() => this.reportLag(), 1000);
     const caughtUp = new Promise<void>((resolve) => this.once('caughtUp', resolve));
     if (resumed) this.markCaughtUp();
-    await this.stream(storage.checkpoint.lsn);
+    await this.stream(this.options.storage.checkpoint.lsn);
     // A marker in the WAL gives the first streamed checkpoint without waiting for a source write.
     if (!resumed) await this.emitKeepalive();
     await caughtUp;

@@ -153,10 +153,10 @@ export class ChangeApplier {
     }
     for (const change of changes) {
       if (change.kind === 'delete' && change.table.syncsParameters) {
-        await client.query(`DELETE FROM ${this.s}.parameter_index WHERE source_table = $1 AND replica_id = $2`, [
-          change.table.key,
-          change.replicaId
-        ]);
+        await client.query(
+          `DELETE FROM ${this.s}.parameter_index WHERE source_table = $1 AND replica_id = $2`,
+          [change.table.key, change.replicaId]
+        );
       }
     }
     return {

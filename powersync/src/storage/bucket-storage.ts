@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { JSONBig } from '@powersync/service-jsonbig';
 import type { HydratedSyncConfig, SqliteJsonRow } from '@powersync/service-sync-rules';
-import pg from 'pg';
+import type pg from 'pg';
 import { type ApplyOptions, ChangeApplier, type RowChange } from './apply-changes.ts';
 import {
   createVersionSchema,
@@ -182,7 +182,9 @@ export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
 
   /** Fresh statistics after a bulk load, so paging through a big bucket uses its index. */
   async analyze(): Promise<void> {
-    await this.pool.query(`ANALYZE ${this.s}.ops, ${this.s}.buckets, ${this.s}.current_rows, ${this.s}.parameter_index`);
+    await this.pool.query(
+      `ANALYZE ${this.s}.ops, ${this.s}.buckets, ${this.s}.current_rows, ${this.s}.parameter_index`
+    );
   }
 
   /** Per-bucket totals, read in one snapshot together with the checkpoint they belong to. */
@@ -308,5 +310,4 @@ export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
     );
     return rows[0]?.id ? BigInt(rows[0].id) : null;
   }
-
 }

@@ -1,7 +1,11 @@
 import { readReference } from '@syncscope/core/testing/reference';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capturedLogger } from '../testing/captured-log.ts';
-import { type DevServerHarness, readSyncStream, startDevServerHarness } from '../testing/dev-server-harness.ts';
+import {
+  type DevServerHarness,
+  readSyncStream,
+  startDevServerHarness
+} from '../testing/dev-server-harness.ts';
 
 /** The 1,500 `lim-*` records of seed-extra.sql (its 200,000 `big-*` rows only slow reprocessing down). */
 const limRecords = readReference('seed-extra.sql')
@@ -20,7 +24,11 @@ async function openStream(h: DevServerHarness, parameters?: Record<string, unkno
       ...(parameters ? { parameters } : {})
     })
   });
-  return { status: response.status, contentType: response.headers.get('content-type'), body: await response.text() };
+  return {
+    status: response.status,
+    contentType: response.headers.get('content-type'),
+    body: await response.text()
+  };
 }
 
 const recordIds = Array.from({ length: 1500 }, (_, i) => `lim-${i + 1}`);
@@ -119,7 +127,8 @@ describe('PSYNC_S2305 limits from the service config (api.parameters)', () => {
     expect(response.status).toBe(200);
     const reader = response.body!.getReader();
     let text = '';
-    while (!text.includes('checkpoint_complete')) text += new TextDecoder().decode((await reader.read()).value);
+    while (!text.includes('checkpoint_complete'))
+      text += new TextDecoder().decode((await reader.read()).value);
     await h.source.query(
       "INSERT INTO records (id, workspace_id, title) VALUES ('rec-x1', 'ws-1', 'x1'), ('rec-x2', 'ws-1', 'x2')"
     );

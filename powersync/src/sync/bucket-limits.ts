@@ -38,11 +38,7 @@ export class BucketLimitError extends Error {
 /** The log names the kind of definition the rules use: bucket definitions or sync streams. */
 export type DefinitionKind = 'bucket definition' | 'sync stream';
 
-export function tooManyBuckets(
-  definitions: string[],
-  limit: number,
-  kind: DefinitionKind
-): BucketLimitError {
+export function tooManyBuckets(definitions: string[], limit: number, kind: DefinitionKind): BucketLimitError {
   const counts = new Map<string, number>();
   for (const d of definitions) counts.set(d, (counts.get(d) ?? 0) + 1);
   const sorted = [...counts].sort((a, b) => b[1] - a[1]);

@@ -12,8 +12,8 @@ import {
 } from '@syncscope/core/sync-rules/stream-subscriptions';
 import type { BucketStorage } from '../storage/bucket-storage.ts';
 import {
-  type BucketLimits,
   BucketLimitError,
+  type BucketLimits,
   type DefinitionKind,
   type ParameterQueryInvocation,
   tooManyBuckets,

@@ -6,8 +6,8 @@ import { BucketLimitError } from './bucket-limits.ts';
 import type { JwtVerifier, VerifiedToken } from './jwt-verifier.ts';
 import { connectionStreamsOf, syncRequestSchema } from './sync-request.ts';
 import {
-  type ServedRules,
   SerializedLine,
+  type ServedRules,
   StreamDroppedByFault,
   type SyncSessionDeps,
   syncSession
@@ -172,11 +172,9 @@ export function registerSyncRoutes(app: FastifyInstance, deps: SyncRoutesDeps): 
       'SELECT pg_logical_emit_message(false, $1, $2)::text AS lsn',
       [WRITE_CHECKPOINT_MESSAGE_PREFIX, 'write-checkpoint']
     );
-    const id = await deps.active().storage.createWriteCheckpoint(
-      token.payload.sub,
-      request.query.client_id ?? null,
-      rows[0]!.lsn
-    );
+    const id = await deps
+      .active()
+      .storage.createWriteCheckpoint(token.payload.sub, request.query.client_id ?? null, rows[0]!.lsn);
     deps.stats.writeCheckpointsCreated++;
     return reply.send({ data: { write_checkpoint: id.toString() } });
   };

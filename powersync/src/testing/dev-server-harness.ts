@@ -101,7 +101,8 @@ export async function startDevServerHarness(options: {
     },
     async restart(restartOptions = {}) {
       await harness.server.close();
-      if (restartOptions.rulesYaml !== undefined) loaded = { ...loaded, syncRulesYaml: restartOptions.rulesYaml };
+      if (restartOptions.rulesYaml !== undefined)
+        loaded = { ...loaded, syncRulesYaml: restartOptions.rulesYaml };
       harness.server = await start();
     },
     async close() {
