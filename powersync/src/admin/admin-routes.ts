@@ -4,6 +4,7 @@ import type pg from 'pg';
 import type { DeployedVersion, RulesVersions } from '../deploy/rules-versions.ts';
 import { type FaultInjector, faultSettingsSchema } from '../faults/faults.ts';
 import { type SlotStatus, versionConnection } from './diagnostics.ts';
+import { sendDeployError } from './sync-rules-routes.ts';
 
 export interface AdminDeps {
   apiTokens: string[];
@@ -136,7 +137,11 @@ export function registerAdminRoutes(
   // Dev only: what a changed rules file and a restart do, without the restart (the file is read again).
   app.post('/api/dev/v1/sync-rules/reload', async (request, reply) => {
     if (!authorised(deps, request, reply)) return reply;
-    return { data: { slot_name: await deps.redeployFromFile() } };
+    try {
+      return { data: { slot_name: await deps.redeployFromFile() } };
+    } catch (error) {
+      return sendDeployError(reply, error);
+    }
   });
 }
 

@@ -42,6 +42,8 @@ export async function startDevServerHarness(options: {
   /** Receives the server's log (default: silent unless SYNCSCOPE_TEST_LOG is set). */
   logger?: Logger;
   retireDelayMs?: number;
+  /** Rules read from this file (as `sync_config.path`), so the dev reload endpoint can read it again. */
+  rulesFile?: string;
 }): Promise<DevServerHarness> {
   const sourceUrl = await createTestDatabase(`${options.name}_src`);
   const storageUrl = await createTestDatabase(`${options.name}_storage`);
@@ -52,6 +54,7 @@ export async function startDevServerHarness(options: {
   const hs256 = hs256DevConfig({ sourceUrl, storageUrl, port, secret, rulesYaml: options.rulesYaml });
   let loaded = {
     ...hs256,
+    syncRulesPath: options.rulesFile,
     config: {
       ...hs256.config,
       client_auth: options.clientAuth ?? hs256.config.client_auth,
