@@ -19,7 +19,7 @@ export interface DevServerHarness {
   /** Resolves once replication has passed everything committed in the source so far. */
   caughtUp(timeoutMs?: number): Promise<void>;
   /** Stops the server and starts it again, with changed rules if given (a redeploy, as the service does it). */
-  restart(options?: { rulesYaml?: string }): Promise<void>;
+  restart(options?: { rulesYaml?: string; faults?: Partial<FaultSettings> }): Promise<void>;
   /** Resolves once no rules version is reprocessing (a redeploy has switched). */
   redeployed(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -63,10 +63,10 @@ export async function startDevServerHarness(options: {
   };
   const logger =
     options.logger ?? (await import('pino')).default({ level: process.env.SYNCSCOPE_TEST_LOG ?? 'silent' });
-  const start = () =>
+  const start = (faults = options.faults) =>
     startDevSyncServer({
       loaded,
-      faults: options.faults,
+      faults,
       logger,
       keepaliveMs: options.keepaliveMs,
       retireDelayMs: options.retireDelayMs
@@ -106,7 +106,7 @@ export async function startDevServerHarness(options: {
       await harness.server.close();
       if (restartOptions.rulesYaml !== undefined)
         loaded = { ...loaded, syncRulesYaml: restartOptions.rulesYaml };
-      harness.server = await start();
+      harness.server = await start(restartOptions.faults ?? options.faults);
     },
     async close() {
       await harness.server.close();
