@@ -63,6 +63,14 @@ const emptyBatch = (): Batch => ({ changes: [], transactions: 0, lsn: null, olde
 const MAX_BATCHED_CHANGES = 20_000;
 
 /**
+ * How often the stream reports the stored position even when nothing new was stored. A logical walsender
+ * (Postgres 16+) misses the wake-up of a commit that lands between its flush check and joining the wake-up
+ * list; it then sends nothing until the client speaks or its keepalive is due (wal_sender_timeout / 2,
+ * 30 s). Busy start-ups hit that window; speaking this often bounds such a stall.
+ */
+const STANDBY_STATUS_INTERVAL_MS = 250;
+
+/**
  * Replicates the source Postgres into bucket storage: a consistent initial snapshot from an
  * exported-snapshot slot, then pgoutput streaming. A restart resumes from the slot; changed sync
  * rules or a lost slot start over with a fresh snapshot.
@@ -83,6 +91,7 @@ export class Replicator extends EventEmitter<{ error: [Error]; caughtUp: [] }> {
     lastCheckpointAt: null,
     initialReplicationDone: false
   };
+  private statusTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: ReplicatorOptions) {
     super();
@@ -229,6 +238,10 @@ export class Replicator extends EventEmitter<{ error: [Error]; caughtUp: [] }> {
       if (this.progress.initialReplicationDone) this.progress.lastKeepaliveAt = new Date();
       if (shouldRespond) await service.acknowledge(this.options.storage.checkpoint.lsn).catch(() => {});
     });
+    this.statusTimer = setInterval(
+      () => void service.acknowledge(this.options.storage.checkpoint.lsn).catch(() => {}),
+      STANDBY_STATUS_INTERVAL_MS
+    );
     service.on('error', (error: Error) => {
       if (this.stopped) return;
       this.options.logger.error({ err: error.message }, 'replication stream failed; reconnecting in 1 s');
@@ -441,6 +454,7 @@ export class Replicator extends EventEmitter<{ error: [Error]; caughtUp: [] }> {
    * (e.g. Postgres shutting down), which would crash the process without a listener.
    */
   private async stopService(): Promise<void> {
+    if (this.statusTimer) clearInterval(this.statusTimer);
     const client = (this.service as unknown as { _client?: pg.Client } | null)?._client;
     await this.service?.stop().catch(() => {});
     client?.on('error', () => {});
