@@ -54,12 +54,11 @@ export function ProbeResult({
           <SubscriptionList subscriptions={run.subscriptions} none="none (default streams only)" />
         </Item>
       </dl>
-      <VerdictReason verdict={run.verdict} code={run.reasonCode} message={report.reason?.message} />
-      {report.error ? (
-        <Card title="Error">
-          <Mono>{report.error.code}</Mono>: {report.error.message}
-        </Card>
-      ) : null}
+      <VerdictReason
+        verdict={run.verdict}
+        code={run.reasonCode}
+        message={(report.reason ?? report.error)?.message}
+      />
       {report.warnings.length ? (
         <Card title="Warnings">
           <ul className="list-disc pl-5">
