@@ -16,6 +16,8 @@ export interface ProbeRequest {
   /** Sync streams the probe's client subscribes to, besides the default streams. */
   subscriptions?: StreamSubscription[];
   deadlineMs?: number;
+  /** Stops the probe promptly (a lost job lease): see RunProbeOptions.signal. */
+  signal?: AbortSignal;
   logger: Logger;
   metrics?: AgentMetrics;
   /** Where every minted token is audited (who, whom, why, jti) before use, and the run stored. */
@@ -101,6 +103,7 @@ export async function probeTarget(request: ProbeRequest): Promise<ProbeReport> {
       claims: request.claims,
       subscriptions: request.subscriptions,
       deadlineMs: request.deadlineMs,
+      signal: request.signal,
       logger: log,
       expectedStateWorker: request.expectedStateWorker,
       partitionHelpers: request.partitionHelpers,
@@ -193,10 +196,6 @@ async function rulesOf(target: ProbeTarget): Promise<LoadedSyncRules> {
 }
 
 /** CLI exit code for a report: 0 consistent, 1 mismatch, 2 the probe could not run. */
-export function exitCodeFor(report: ProbeReport): 0 | 1 | 2 {
-  return report.verdict === 'consistent' ? 0 : report.verdict === 'mismatch' ? 1 : 2;
-}
-
 export function parseClaimsJson(
   text: string | undefined,
   what = '--claims'

@@ -153,8 +153,8 @@ export class OpsDatabase {
       const { rows } = await client.query<{ id: string }>(
         `INSERT INTO syncscope.probe_runs
            (target, user_id, verdict, summary, started_at, duration_ms, report, job_id, requested_by, kind,
-            subscriptions)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+            subscriptions, reason_code)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
         [
           report.target,
           report.userId,
@@ -166,7 +166,8 @@ export class OpsDatabase {
           origin.jobId ?? null,
           origin.requestedBy ?? null,
           kind,
-          JSON.stringify('subscriptions' in report ? (report.subscriptions ?? []) : [])
+          JSON.stringify('subscriptions' in report ? (report.subscriptions ?? []) : []),
+          report.reason?.code ?? null
         ]
       );
       const runId = rows[0]!.id;
@@ -175,7 +176,13 @@ export class OpsDatabase {
         action: 'probe.run',
         target: report.target,
         subjectUser: report.userId,
-        details: { runId, kind, verdict: report.verdict, jobId: origin.jobId ?? null }
+        details: {
+          runId,
+          kind,
+          verdict: report.verdict,
+          reasonCode: report.reason?.code ?? null,
+          jobId: origin.jobId ?? null
+        }
       });
       return runId;
     });
