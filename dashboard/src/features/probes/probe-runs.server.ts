@@ -32,11 +32,8 @@ export interface ProbeRunFilters {
   until?: string;
 }
 
-/**
- * A run's reason code, from its report: `reason` (report version 2), or a version 1 report's `error`
- * (the column migration 1700000000007 adds replaces this).
- */
-export const REASON_CODE_SQL = `coalesce(report->'reason'->>'code', report->'error'->>'code')`;
+/** A run's reason code: the catalogue code stored beside its report (migration 1700000000007). */
+export const REASON_CODE_SQL = 'reason_code';
 
 const SUMMARY_COLUMNS = `id, kind, target, user_id AS "userId", subscriptions, verdict,
   ${REASON_CODE_SQL} AS "reasonCode", summary, started_at AS "startedAt",
