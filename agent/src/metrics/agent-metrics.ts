@@ -1,13 +1,15 @@
-import type { ProbeReport, ProbeVerdict } from '@syncscope/core/probe/probe-types';
+import { ERROR_CODES } from '@syncscope/core/errors/error-codes';
+import type { ProbeReport } from '@syncscope/core/probe/probe-types';
+import { INCONCLUSIVE_REASONS, MISMATCH_REASONS, PROBE_VERDICTS } from '@syncscope/core/probe/verdicts';
 import { WRITE_PROBE_LEGS, type WriteProbeReport } from '@syncscope/core/write-probe/write-probe-types';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { MismatchStreaks } from './mismatch-streaks.ts';
 
 /**
  * Every metric the agent exports, defined once. Names are `syncscope_*`, values in base units
  * (seconds), and labels are bounded: `target` (names from the targets file), `verdict`, `phase` and
- * `kind` (fixed sets below). Never a user id, bucket or row id.
+ * `kind` (fixed sets below), `reason` (a code of the error catalogue). Never a user id, bucket or row id.
  */
-export const VERDICTS: readonly ProbeVerdict[] = ['consistent', 'mismatch', 'error'];
 /** The probe's phases (core/src/probe/run-probe.ts); anything else is counted as `other`. */
 export const PROBE_PHASES = [
   'mint',
@@ -27,9 +29,28 @@ export function phaseLabel(phase: string): string {
   return (PROBE_PHASES as readonly string[]).includes(phase) ? phase : 'other';
 }
 
+/**
+ * The `reason` label: the report's catalogue code, `none` without one (consistent), `other` for a
+ * code the catalogue lacks (a newer agent's report, a typo), so the label's values stay a known set.
+ */
+export function reasonLabel(report: Pick<ProbeReport, 'reason'>): string {
+  const code = report.reason?.code;
+  if (code === undefined) return 'none';
+  return Object.hasOwn(ERROR_CODES, code) ? code : 'other';
+}
+
+/** The series zeroed per target: each verdict with the reasons it can carry. */
+const ZEROED_RUNS: readonly { verdict: string; reason: string }[] = [
+  { verdict: 'consistent', reason: 'none' },
+  ...MISMATCH_REASONS.map((reason) => ({ verdict: 'mismatch', reason })),
+  ...INCONCLUSIVE_REASONS.map((reason) => ({ verdict: 'inconclusive', reason })),
+  { verdict: 'error', reason: 'SYNCSCOPE_E_INTERNAL_ERROR' }
+];
+
 export interface AgentMetrics {
   registry: Registry;
-  runs: Counter<'target' | 'verdict'>;
+  runs: Counter<'target' | 'verdict' | 'reason'>;
+  consecutiveMismatches: Gauge<'target'>;
   duration: Histogram<'target'>;
   phaseDuration: Histogram<'target' | 'phase'>;
   rowDifferences: Gauge<'target' | 'kind'>;
@@ -54,10 +75,17 @@ export function createAgentMetrics(options: { targets: readonly string[] }): Age
 
   const runs = new Counter({
     name: 'syncscope_probe_runs_total',
-    help: 'Probe runs by target and verdict (consistent, mismatch, error).',
-    labelNames: ['target', 'verdict'] as const,
+    help: `Probe runs by target, verdict (${PROBE_VERDICTS.join(', ')}) and reason (the error catalogue's code; none when consistent, other when unknown).`,
+    labelNames: ['target', 'verdict', 'reason'] as const,
     registers
   });
+  const consecutiveMismatches = new Gauge({
+    name: 'syncscope_probe_consecutive_mismatches',
+    help: 'Longest current streak of consecutive mismatch verdicts of any one user of a target on this agent (inconclusive and error runs neither extend nor end a streak).',
+    labelNames: ['target'] as const,
+    registers
+  });
+  const streaks = new MismatchStreaks();
   const duration = new Histogram({
     name: 'syncscope_probe_duration_seconds',
     help: 'Wall time of a probe run, from token minting to report.',
@@ -87,7 +115,7 @@ export function createAgentMetrics(options: { targets: readonly string[] }): Age
 
   const writeProbeRuns = new Counter({
     name: 'syncscope_write_probe_runs_total',
-    help: 'Synthetic write probes by target and verdict (consistent: every leg passed; mismatch: a leg failed).',
+    help: `Synthetic write probes by target and verdict (${PROBE_VERDICTS.join(', ')}).`,
     labelNames: ['target', 'verdict'] as const,
     registers
   });
@@ -100,9 +128,10 @@ export function createAgentMetrics(options: { targets: readonly string[] }): Age
   });
 
   const initTarget = (target: string) => {
-    for (const verdict of VERDICTS) writeProbeRuns.inc({ target, verdict }, 0);
+    for (const verdict of PROBE_VERDICTS) writeProbeRuns.inc({ target, verdict }, 0);
     for (const leg of WRITE_PROBE_LEGS) writeProbeLegDuration.zero({ target, leg });
-    for (const verdict of VERDICTS) runs.inc({ target, verdict }, 0);
+    for (const labels of ZEROED_RUNS) runs.inc({ target, ...labels }, 0);
+    consecutiveMismatches.set({ target }, streaks.longest(target));
     duration.zero({ target });
     for (const phase of [...PROBE_PHASES, 'other']) phaseDuration.zero({ target, phase });
     for (const kind of ROW_DIFFERENCE_KINDS) rowDifferences.set({ target, kind }, 0);
@@ -113,6 +142,7 @@ export function createAgentMetrics(options: { targets: readonly string[] }): Age
   return {
     registry,
     runs,
+    consecutiveMismatches,
     duration,
     phaseDuration,
     rowDifferences,
@@ -128,13 +158,14 @@ export function createAgentMetrics(options: { targets: readonly string[] }): Age
     },
     record(report) {
       const target = report.target;
-      runs.inc({ target, verdict: report.verdict });
+      runs.inc({ target, verdict: report.verdict, reason: reasonLabel(report) });
+      consecutiveMismatches.set({ target }, streaks.record(target, report.userId, report.verdict));
       duration.observe({ target }, report.durationMs / 1000);
       for (const [phase, ms] of Object.entries(report.phases)) {
         phaseDuration.observe({ target, phase: phaseLabel(phase) }, ms / 1000);
       }
-      // A probe that could not run says nothing about rows: the last known counts stay.
-      if (report.verdict !== 'error') {
+      // A probe that could not tell says nothing about rows: the last known counts stay.
+      if (report.verdict === 'consistent' || report.verdict === 'mismatch') {
         // Counts cover differences beyond the report's list; older reports listed every difference.
         const persisted = report.rows.differences.filter((d) => d.settled === 'persisted');
         for (const kind of ROW_DIFFERENCE_KINDS) {

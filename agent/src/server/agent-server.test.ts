@@ -15,12 +15,16 @@ import { type AgentServer, startAgentServer } from './agent-server.ts';
 const TOKEN = 'agent-token-0123456789-abcdef';
 const USER = 'user-7f3a-never-a-label';
 
+/** What the next fake probes end with (first in, first out); a mismatch when empty. */
+const script: Pick<ProbeReport, 'verdict' | 'reason'>[] = [];
+
 function fakeReport(request: ProbeRequest): ProbeReport {
   return {
     version: PROBE_REPORT_VERSION,
     target: request.target.name,
     userId: request.userId,
     verdict: 'mismatch',
+    ...script.shift(),
     summary: 'Mismatch: 1 row and 0 bucket differences.',
     startedAt: new Date().toISOString(),
     durationMs: 1500,
@@ -87,7 +91,7 @@ streams:
     audience: syncscope-probe
 `;
     const file = path.join(dir, 'targets.yaml');
-    await writeFile(file, `targets:\n${target('prod')}${target('staging')}`);
+    await writeFile(file, `targets:\n${target('prod')}${target('staging')}${target('canary')}`);
     agent = await startAgentServer({
       host: '127.0.0.1',
       port: 0,
@@ -124,16 +128,27 @@ streams:
   it('GET /healthz', async () => {
     const res = await fetch(`${agent.url}/healthz`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ ok: true, targets: 2, probesRunning: 0 });
+    expect(await res.json()).toEqual({ ok: true, targets: 3, probesRunning: 0 });
   });
 
   it('GET /metrics reports every syncscope_probe_* series per target before the first probe, and passes promtool', async () => {
     const res = await fetch(`${agent.url}/metrics`);
     expect(res.headers.get('content-type')).toContain('text/plain');
     const text = await res.text();
-    for (const target of ['prod', 'staging']) {
-      for (const verdict of ['consistent', 'mismatch', 'error'])
-        expect(text).toContain(`syncscope_probe_runs_total{target="${target}",verdict="${verdict}"} 0`);
+    for (const target of ['prod', 'staging', 'canary']) {
+      for (const [verdict, reason] of [
+        ['consistent', 'none'],
+        ['mismatch', 'SYNCSCOPE_E_ROWS_DIFFER'],
+        ['inconclusive', 'SYNCSCOPE_E_SERVICE_UNREACHABLE'],
+        ['inconclusive', 'SYNCSCOPE_E_BUCKET_LIMIT'],
+        ['error', 'SYNCSCOPE_E_INTERNAL_ERROR']
+      ])
+        expect(text).toContain(
+          `syncscope_probe_runs_total{target="${target}",verdict="${verdict}",reason="${reason}"} 0`
+        );
+      for (const verdict of ['consistent', 'mismatch', 'inconclusive', 'error'])
+        expect(text).toContain(`syncscope_write_probe_runs_total{target="${target}",verdict="${verdict}"} 0`);
+      expect(text).toContain(`syncscope_probe_consecutive_mismatches{target="${target}"} 0`);
       expect(text).toContain(`syncscope_probe_duration_seconds_count{target="${target}"} 0`);
       expect(text).toContain(
         `syncscope_probe_phase_duration_seconds_count{target="${target}",phase="sync"} 0`
@@ -146,6 +161,7 @@ streams:
     expect(names).toEqual(
       expect.arrayContaining([
         ['syncscope_probe_runs_total', 'counter'],
+        ['syncscope_probe_consecutive_mismatches', 'gauge'],
         ['syncscope_probe_duration_seconds', 'histogram'],
         ['syncscope_probe_phase_duration_seconds', 'histogram'],
         ['syncscope_probe_row_differences', 'gauge'],
@@ -218,7 +234,7 @@ streams:
     expect(requests.at(-1)!.target.name).toBe('prod');
 
     const text = await metricsText();
-    expect(text).toContain('syncscope_probe_runs_total{target="prod",verdict="mismatch"} 1');
+    expect(text).toContain('syncscope_probe_runs_total{target="prod",verdict="mismatch",reason="none"} 1');
     expect(text).toContain('syncscope_probe_duration_seconds_sum{target="prod"} 1.5');
     expect(text).toContain('syncscope_probe_phase_duration_seconds_sum{target="prod",phase="sync"} 0.9');
     expect(text).toContain('syncscope_probe_phase_duration_seconds_count{target="prod",phase="other"} 1');
@@ -256,6 +272,59 @@ streams:
     expect(error.code).toBe('SYNCSCOPE_E_STREAM_UNKNOWN');
     expect(error.message).toContain('"list_todos"');
     expect(requests.length).toBe(probes);
+  });
+
+  it('counts runs by verdict and reason, and a mismatch streak only consistent ends, in /metrics', async () => {
+    const probe = async (user: string, outcome: Pick<ProbeReport, 'verdict' | 'reason'>) => {
+      script.push(outcome);
+      expect((await post({ target: 'canary', user })).status).toBe(200);
+      return metricsText();
+    };
+    const runs = (text: string, verdict: string, reason: string) =>
+      Number(
+        text.match(
+          new RegExp(
+            `^syncscope_probe_runs_total\\{target="canary",verdict="${verdict}",reason="${reason}"\\} (\\d+)$`,
+            'm'
+          )
+        )?.[1]
+      );
+    const streak = (text: string) =>
+      Number(text.match(/^syncscope_probe_consecutive_mismatches\{target="canary"\} (\d+)$/m)?.[1]);
+    const rowsDiffer = { code: 'SYNCSCOPE_E_ROWS_DIFFER', message: 'rows differ' } as const;
+    const unreachable = {
+      code: 'SYNCSCOPE_E_SERVICE_UNREACHABLE',
+      message: 'the service does not answer'
+    } as const;
+
+    await probe('ann', { verdict: 'mismatch', reason: rowsDiffer });
+    expect(streak(await probe('ann', { verdict: 'mismatch', reason: rowsDiffer }))).toBe(2);
+    // An outage neither extends nor ends ann's streak, and is counted with its reason.
+    let text = await probe('ann', { verdict: 'inconclusive', reason: unreachable });
+    expect(streak(text)).toBe(2);
+    expect(runs(text, 'inconclusive', 'SYNCSCOPE_E_SERVICE_UNREACHABLE')).toBe(1);
+    expect(runs(text, 'mismatch', 'SYNCSCOPE_E_ROWS_DIFFER')).toBe(2);
+    text = await probe('ann', {
+      verdict: 'error',
+      reason: { code: 'SYNCSCOPE_E_INTERNAL_ERROR', message: 'bug' }
+    });
+    expect(streak(text)).toBe(2);
+    expect(streak(await probe('ann', { verdict: 'mismatch', reason: rowsDiffer }))).toBe(3);
+    // The gauge is the longest streak of any one user: bob's one mismatch does not lower it.
+    expect(streak(await probe('bob', { verdict: 'mismatch', reason: rowsDiffer }))).toBe(3);
+    text = await probe('ann', { verdict: 'consistent' });
+    expect(streak(text)).toBe(1);
+    expect(runs(text, 'consistent', 'none')).toBe(1);
+    // A code the catalogue lacks is `other`, so the label stays a known set.
+    text = await probe('bob', {
+      verdict: 'error',
+      reason: { code: 'SYNCSCOPE_E_NOT_A_CODE' as 'SYNCSCOPE_E_INTERNAL_ERROR', message: '?' }
+    });
+    expect(runs(text, 'error', 'other')).toBe(1);
+    expect(text).not.toContain('SYNCSCOPE_E_NOT_A_CODE');
+    expect(streak(text)).toBe(1);
+    expect(text).not.toMatch(/ann|bob/);
+    expect(execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' })).toBe('');
   });
 
   it('answers 429 when the probe limit is reached', async () => {

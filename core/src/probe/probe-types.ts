@@ -27,6 +27,7 @@ export interface ProbeTarget {
   sourceUrl: string;
   /** Sync rules YAML text (from a file, or fetched from the admin API). */
   syncRulesYaml: string;
+  /** The rules file as reports name it: relative to the targets file (a label; the YAML is above). */
   syncRulesFile?: string;
   signing: ProbeSigningKey;
   /** The audience probe tokens carry: one the sync service accepts and app backends refuse. */

@@ -9,7 +9,7 @@ import { createTestDatabase, execSql } from '../testing/test-database.ts';
 import { applySourceRole } from './apply-source-role.ts';
 import { sourceAccessOf, userSearchAccess } from './source-access.ts';
 import { resolveSourceGrants, sourceRoleScript } from './source-role-sql.ts';
-import { requireUserSearch, searchUsers } from './user-search.ts';
+import { lookupUsers, requireUserSearch, searchUsers } from './user-search.ts';
 
 const RULES = loadSyncRules(`
 bucket_definitions:
@@ -183,6 +183,16 @@ bucket_definitions:
       { id: 'u-alice', email: 'alice@example.com' }
     ]);
     expect(await searchUsers(roleUrl, ACCESS.userSearch!, 'u-')).toHaveLength(3);
+    // The console's labels: many ids in one query, as the same role; unknown ids are simply absent.
+    const ids = ['u-bob', 'u-nobody', "u-alice' OR true --", 'u-alice', 'u-bob'];
+    expect(await lookupUsers(roleUrl, ACCESS.userSearch!, ids)).toEqual(
+      new Map([
+        ['u-alice', 'alice@example.com'],
+        ['u-bob', 'bob@example.com']
+      ])
+    );
+    const { emailColumn: _, ...idOnly } = ACCESS.userSearch!;
+    expect(await lookupUsers(roleUrl, idOnly, ids)).toEqual(new Map());
     expect(() => requireUserSearch({ name: 'prod' })).toThrow(
       expect.objectContaining({
         code: 'SYNCSCOPE_E_USER_SEARCH_UNCONFIGURED',

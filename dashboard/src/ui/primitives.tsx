@@ -33,7 +33,10 @@ export function Card({
 const VERDICT_STYLES: Record<string, string> = {
   consistent: 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900/40 dark:text-emerald-200',
   mismatch: 'bg-rose-100 text-rose-900 dark:bg-rose-900/40 dark:text-rose-200',
-  error: 'bg-amber-100 text-amber-900 dark:bg-amber-900/40 dark:text-amber-200',
+  // We could not tell: a warning, never mismatch's red (an outage is not an accusation).
+  inconclusive:
+    'bg-amber-50 text-amber-900 ring-1 ring-amber-400 ring-inset dark:bg-amber-900/20 dark:text-amber-200 dark:ring-amber-600',
+  error: 'bg-violet-100 text-violet-900 dark:bg-violet-900/40 dark:text-violet-200',
   queued: 'bg-zinc-100 text-zinc-700 dark:bg-zinc-800 dark:text-zinc-300',
   running: 'bg-sky-100 text-sky-900 dark:bg-sky-900/40 dark:text-sky-200',
   failed: 'bg-amber-100 text-amber-900 dark:bg-amber-900/40 dark:text-amber-200',

@@ -86,7 +86,7 @@ describe('the demo target', () => {
       syncUrl: 'http://127.0.0.1:7001',
       adminUrl: 'http://127.0.0.1:7001',
       adminToken: 'stack-api-token-0123456789',
-      syncRulesFile: RULES_PATH,
+      syncRulesFile: path.relative(home, RULES_PATH),
       audience: 'syncscope-probe',
       uploadUrl: 'http://127.0.0.1:8000/api/upload',
       signing: { kind: 'private-jwk', kid: 'syncscope-probe-1', alg: 'RS256' }

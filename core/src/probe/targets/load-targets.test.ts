@@ -358,7 +358,7 @@ targets:
       adminToken: ADMIN_TOKEN,
       sourceUrl: ENV.SRC,
       syncRulesYaml: RULES,
-      syncRulesFile: path.join(dir, 'rules.yaml'),
+      syncRulesFile: 'rules.yaml',
       audience: 'syncscope-probe',
       issuer: 'syncscope',
       extraClaims: { tenant_id: 'acme', region: 'eu' },
@@ -416,6 +416,20 @@ targets:
         }
       ]
     });
+  });
+
+  it('names the rules file relative to the targets file (what reports and the console show), even when written absolute', async () => {
+    await mkdir(path.join(dir, 'app', 'powersync'), { recursive: true });
+    await mkdir(path.join(dir, 'app', '.syncscope'), { recursive: true });
+    const rules = path.join(dir, 'app', 'powersync', 'sync_rules.yaml');
+    await writeFile(rules, RULES);
+    const file = path.join(dir, 'app', '.syncscope', 'targets.yaml');
+    for (const written of [rules, '../powersync/sync_rules.yaml']) {
+      await writeFile(file, one(VALID_TARGET.replace('rules.yaml', written)));
+      const target = await loadTarget(file, 'prod', ENV);
+      expect(target.syncRulesFile).toBe('../powersync/sync_rules.yaml');
+      expect(target.syncRulesYaml).toBe(RULES);
+    }
   });
 
   it("resolves only the targets asked for: another target's unset variables do not matter", async () => {

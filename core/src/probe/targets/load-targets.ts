@@ -263,7 +263,10 @@ class TargetResolver {
     if (entry.sync_rules.path !== undefined) {
       const file = path.resolve(path.dirname(this.file), entry.sync_rules.path);
       try {
-        return { yaml: await readFile(file, 'utf8'), file };
+        // Reports and the console quote this name (`sync_rules.yaml:12`): relative to the targets file,
+        // as paths in it are, never this machine's absolute path.
+        const shown = path.relative(path.dirname(this.file), file).split(path.sep).join('/');
+        return { yaml: await readFile(file, 'utf8'), file: shown };
       } catch (error) {
         const reason =
           (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;

@@ -4,16 +4,15 @@ import { requirePage } from '@/features/auth/guard.server';
 import { targetHealth } from '@/features/overview/target-health.server';
 import { openProblems, verdictTrends } from '@/features/overview/verdict-trends.server';
 import { WriteProbeButton } from '@/features/probes/write-probe-button';
+import { UserLabel } from '@/features/user-labels/user-label';
+import { userLabels } from '@/features/user-labels/user-labels.server';
+import { VERDICT_DOT } from '@/features/verdicts/verdict-filters';
+import { ReasonCode } from '@/features/verdicts/verdict-reason';
+import { VerdictTiles, verdictCountsText } from '@/features/verdicts/verdict-tiles';
 import { listTargets } from '@/server/targets';
-import { Badge, Card, Empty, Mono, PageHeader, TextLink, Time } from '@/ui/primitives';
+import { Badge, Card, Empty, PageHeader, TextLink, Time } from '@/ui/primitives';
 
 export const metadata: Metadata = { title: 'Overview' };
-
-const DOT: Record<string, string> = {
-  consistent: 'bg-emerald-500',
-  mismatch: 'bg-rose-500',
-  error: 'bg-amber-500'
-};
 
 export default async function OverviewPage() {
   const access = await requirePage('/');
@@ -23,6 +22,13 @@ export default async function OverviewPage() {
     verdictTrends(access.scope),
     openProblems(access.scope)
   ]);
+  const label = await userLabels([
+    ...problems,
+    ...trends.flatMap((t) => t.recent.map((r) => ({ target: t.target, userId: r.userId })))
+  ]);
+  const last24h: Record<string, number> = {};
+  for (const t of trends)
+    for (const [v, n] of Object.entries(t.last24h)) last24h[v] = (last24h[v] ?? 0) + Number(n);
   // Unhealthy targets first.
   health.sort(
     (a, b) => Number(a.live && a.ready) - Number(b.live && b.ready) || a.target.localeCompare(b.target)
@@ -30,6 +36,7 @@ export default async function OverviewPage() {
   return (
     <>
       <PageHeader title="Overview" />
+      <VerdictTiles counts={last24h} />
       <Card title={`Open problems (${problems.length})`} className="mb-4">
         {problems.length ? (
           <table className="w-full text-left" data-testid="open-problems">
@@ -38,10 +45,11 @@ export default async function OverviewPage() {
                 <tr key={p.id} className="align-top">
                   <td className="py-0.5 pr-3">
                     <Badge value={p.verdict} />
+                    <ReasonCode code={p.reasonCode} />
                   </td>
                   <td className="pr-3">{p.target}</td>
                   <td className="pr-3">
-                    <Mono nowrap>{p.userId}</Mono>
+                    <UserLabel userId={p.userId} label={label(p.target, p.userId)} />
                   </td>
                   <td className="pr-3">
                     <span className="line-clamp-2" title={p.summary}>
@@ -94,19 +102,14 @@ export default async function OverviewPage() {
                   <a
                     key={r.id}
                     href={`/probes/${r.id}`}
-                    title={`${r.verdict} · ${r.userId}`}
-                    className={`h-4 w-2 rounded-sm ${DOT[r.verdict] ?? 'bg-zinc-400'}`}
+                    title={`${r.verdict} · ${label(h.target, r.userId) ?? ''} ${r.userId}`}
+                    className={`h-4 w-2 rounded-sm ${VERDICT_DOT[r.verdict as keyof typeof VERDICT_DOT] ?? 'bg-zinc-400'}`}
                   >
                     <span className="sr-only">{r.verdict}</span>
                   </a>
                 ))}
               </div>
-              <p className="mt-2 text-xs text-zinc-500">
-                24 h:{' '}
-                {Object.entries(trend?.last24h ?? {})
-                  .map(([v, n]) => `${n} ${v}`)
-                  .join(', ') || 'no probes'}
-              </p>
+              <p className="mt-2 text-xs text-zinc-500">24 h: {verdictCountsText(trend?.last24h ?? {})}</p>
             </Card>
           );
         })}

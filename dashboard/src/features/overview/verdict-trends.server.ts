@@ -1,4 +1,5 @@
 import 'server-only';
+import { REASON_CODE_SQL } from '@/features/probes/probe-runs.server';
 import { opsPool } from '@/server/ops-pool';
 
 export interface TargetVerdicts {
@@ -13,6 +14,7 @@ export interface OpenProblem {
   target: string;
   userId: string;
   verdict: string;
+  reasonCode: string | null;
   summary: string;
   startedAt: Date;
 }
@@ -38,7 +40,8 @@ export async function verdictTrends(scope: string[] | null): Promise<TargetVerdi
 export async function openProblems(scope: string[] | null, limit = 20): Promise<OpenProblem[]> {
   const { rows } = await opsPool().query<OpenProblem>(
     `SELECT * FROM (
-       SELECT DISTINCT ON (target, user_id) id, target, user_id AS "userId", verdict, summary, started_at AS "startedAt"
+       SELECT DISTINCT ON (target, user_id) id, target, user_id AS "userId", verdict,
+         ${REASON_CODE_SQL} AS "reasonCode", summary, started_at AS "startedAt"
        FROM syncscope.probe_runs WHERE started_at > now() - interval '7 days'
          AND ($2::text[] IS NULL OR target = ANY($2))
        ORDER BY target, user_id, started_at DESC) latest

@@ -1,11 +1,22 @@
 import { Badge, Card, Mono, TextLink, Time } from '@/ui/primitives';
+import { UserLabel } from '../user-labels/user-label';
+import { VerdictReason } from '../verdicts/verdict-reason';
 import type { ProbeRunDetail, ReadReport } from './probe-runs.server';
 import { SubscriptionList } from './subscription-list';
 
 const PHASE_ORDER = ['mint', 'schema', 'sync', 'expected', 'diff', 'settle', 'write-checkpoint'];
 
 /** The stored report of one probe, above its paged row differences. Server component. */
-export function ProbeResult({ run, report }: { run: ProbeRunDetail; report: ReadReport }) {
+export function ProbeResult({
+  run,
+  report,
+  userLabel
+}: {
+  run: ProbeRunDetail;
+  report: ReadReport;
+  /** The user's email or name from the target's user search, if it found one. */
+  userLabel: string | undefined;
+}) {
   const bucketDiffs = report.buckets.differences;
   return (
     <div className="space-y-4">
@@ -17,8 +28,8 @@ export function ProbeResult({ run, report }: { run: ProbeRunDetail; report: Read
       </div>
       <dl className="grid grid-cols-2 gap-x-6 gap-y-1 text-xs sm:grid-cols-4">
         <Item label="Target">{run.target}</Item>
-        <Item label="User">
-          <Mono>{run.userId}</Mono>
+        <Item label="User" testId="probe-user">
+          <UserLabel userId={run.userId} label={userLabel} />
         </Item>
         <Item label="Started">
           <Time value={run.startedAt} />
@@ -43,11 +54,11 @@ export function ProbeResult({ run, report }: { run: ProbeRunDetail; report: Read
           <SubscriptionList subscriptions={run.subscriptions} none="none (default streams only)" />
         </Item>
       </dl>
-      {report.error ? (
-        <Card title="Error">
-          <Mono>{report.error.code}</Mono>: {report.error.message}
-        </Card>
-      ) : null}
+      <VerdictReason
+        verdict={run.verdict}
+        code={run.reasonCode}
+        message={(report.reason ?? report.error)?.message}
+      />
       {report.warnings.length ? (
         <Card title="Warnings">
           <ul className="list-disc pl-5">

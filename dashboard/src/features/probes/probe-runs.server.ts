@@ -12,6 +12,8 @@ export interface ProbeRunSummary {
   /** The sync streams the probe's client subscribed to, besides the default ones. */
   subscriptions: StreamSubscription[];
   verdict: string;
+  /** The catalogue code of a run that is not consistent (verdicts.ts), null for older runs. */
+  reasonCode: string | null;
   summary: string;
   startedAt: Date;
   durationMs: number;
@@ -24,11 +26,17 @@ export interface ProbeRunFilters {
   target?: string;
   user?: string;
   verdict?: string;
+  /** A reason code (validated by the page: reasonParam). */
+  reason?: string;
   since?: string;
   until?: string;
 }
 
-const SUMMARY_COLUMNS = `id, kind, target, user_id AS "userId", subscriptions, verdict, summary, started_at AS "startedAt",
+/** A run's reason code: the catalogue code stored beside its report (migration 1700000000007). */
+export const REASON_CODE_SQL = 'reason_code';
+
+const SUMMARY_COLUMNS = `id, kind, target, user_id AS "userId", subscriptions, verdict,
+  ${REASON_CODE_SQL} AS "reasonCode", summary, started_at AS "startedAt",
   duration_ms AS "durationMs", requested_by AS "requestedBy"`;
 
 function whereClause(filters: ProbeRunFilters): { sql: string; values: unknown[] } {
@@ -42,6 +50,7 @@ function whereClause(filters: ProbeRunFilters): { sql: string; values: unknown[]
   if (filters.target) add('target = ?', filters.target);
   if (filters.user) add('user_id = ?', filters.user);
   if (filters.verdict) add('verdict = ?', filters.verdict);
+  if (filters.reason) add(`${REASON_CODE_SQL} = ?`, filters.reason);
   if (filters.since && !Number.isNaN(Date.parse(filters.since))) add('started_at >= ?', filters.since);
   if (filters.until && !Number.isNaN(Date.parse(filters.until))) add('started_at < ?', filters.until);
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', values };

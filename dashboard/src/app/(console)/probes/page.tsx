@@ -2,13 +2,21 @@ import type { Metadata } from 'next';
 import { requirePage } from '@/features/auth/guard.server';
 import { listProbeRuns } from '@/features/probes/probe-runs.server';
 import { SubscriptionList } from '@/features/probes/subscription-list';
+import { UserLabel } from '@/features/user-labels/user-label';
+import { userLabels } from '@/features/user-labels/user-labels.server';
+import {
+  PROBE_VERDICTS,
+  REASON_GROUPS,
+  reasonParam,
+  verdictParam
+} from '@/features/verdicts/verdict-filters';
+import { ReasonCode } from '@/features/verdicts/verdict-reason';
 import { listTargets } from '@/server/targets';
 import {
   Badge,
   buttonClass,
   Empty,
   inputClass,
-  Mono,
   PageHeader,
   Pager,
   rowClass,
@@ -24,6 +32,7 @@ type Query = {
   target?: string;
   user?: string;
   verdict?: string;
+  reason?: string;
   since?: string;
   until?: string;
   offset?: string;
@@ -37,7 +46,8 @@ export default async function ProbesPage({ searchParams }: { searchParams: Promi
   const filters = {
     target: query.target,
     user: query.user,
-    verdict: query.verdict,
+    verdict: verdictParam(query.verdict),
+    reason: reasonParam(query.reason),
     since: query.since,
     until: query.until
   };
@@ -45,6 +55,7 @@ export default async function ProbesPage({ searchParams }: { searchParams: Promi
     listProbeRuns({ ...filters, scope: access.scope }, offset, PAGE),
     listTargets().then(access.allowed)
   ]);
+  const label = await userLabels(runs);
   return (
     <>
       <PageHeader title="Probes" />
@@ -61,11 +72,23 @@ export default async function ProbesPage({ searchParams }: { searchParams: Promi
           <input name="user" data-search defaultValue={query.user} className={`${inputClass} font-mono`} />
         </Filter>
         <Filter label="Verdict">
-          <select name="verdict" defaultValue={query.verdict ?? ''} className={inputClass}>
+          <select name="verdict" defaultValue={filters.verdict ?? ''} className={inputClass}>
             <option value="">all</option>
-            <option>consistent</option>
-            <option>mismatch</option>
-            <option>error</option>
+            {PROBE_VERDICTS.map((v) => (
+              <option key={v}>{v}</option>
+            ))}
+          </select>
+        </Filter>
+        <Filter label="Reason">
+          <select name="reason" defaultValue={filters.reason ?? ''} className={inputClass}>
+            <option value="">all</option>
+            {REASON_GROUPS.map((g) => (
+              <optgroup key={g.verdict} label={g.verdict}>
+                {g.reasons.map((r) => (
+                  <option key={r}>{r}</option>
+                ))}
+              </optgroup>
+            ))}
           </select>
         </Filter>
         <Filter label="Since">
@@ -95,13 +118,14 @@ export default async function ProbesPage({ searchParams }: { searchParams: Promi
                 <td className="pr-3 text-xs">{run.kind}</td>
                 <td className="pr-3">{run.target}</td>
                 <td className="pr-3">
-                  <Mono nowrap>{run.userId}</Mono>
+                  <UserLabel userId={run.userId} label={label(run.target, run.userId)} />
                 </td>
                 <td className="pr-3 text-xs">
                   <SubscriptionList subscriptions={run.subscriptions} none="—" />
                 </td>
                 <td className="pr-3">
                   <Badge value={run.verdict} />
+                  <ReasonCode code={run.reasonCode} />
                 </td>
                 <td className="pr-3">
                   <span className="line-clamp-2" title={run.summary}>

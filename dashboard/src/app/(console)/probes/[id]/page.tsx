@@ -7,6 +7,8 @@ import { DifferencesTable } from '@/features/probes/differences-table';
 import { ProbeResult } from '@/features/probes/probe-result';
 import { getProbeRun, isWriteReport, probeRunDifferences } from '@/features/probes/probe-runs.server';
 import { WriteProbeResult } from '@/features/probes/write-probe-result';
+import { userLabels } from '@/features/user-labels/user-labels.server';
+import { VerdictReason } from '@/features/verdicts/verdict-reason';
 import { Badge, Card, Empty, PageHeader, Pager, TextLink } from '@/ui/primitives';
 
 export const metadata: Metadata = { title: 'Probe result' };
@@ -25,6 +27,7 @@ export default async function ProbeRunPage({
   const run = await getProbeRun(id);
   if (!run) notFound();
   access.requireTarget(run.target);
+  const userLabel = (await userLabels([run]))(run.target, run.userId);
   if (isWriteReport(run.report))
     return (
       <>
@@ -35,6 +38,15 @@ export default async function ProbeRunPage({
             {run.summary}
           </p>
         </div>
+        <VerdictReason
+          verdict={run.verdict}
+          code={run.reasonCode}
+          message={
+            'reason' in run.report
+              ? (run.report.reason as { message?: string } | undefined)?.message
+              : undefined
+          }
+        />
         <WriteProbeResult report={run.report} />
       </>
     );
@@ -49,7 +61,7 @@ export default async function ProbeRunPage({
   const base = `/probes/${id}`;
   return (
     <>
-      <PageHeader title={`Probe of ${run.userId} on ${run.target}`}>
+      <PageHeader title={`Probe of ${userLabel ?? run.userId} on ${run.target}`}>
         {roleAllows(roleOn(access.user.grants, run.target), 'operator') ? (
           <TextLink
             href={`/probe?${new URLSearchParams({
@@ -64,7 +76,7 @@ export default async function ProbeRunPage({
           </TextLink>
         ) : null}
       </PageHeader>
-      <ProbeResult run={run} report={run.report} />
+      <ProbeResult run={run} report={run.report} userLabel={userLabel} />
       <Card
         className="mt-4"
         title={`Row differences (${run.differenceCount.toLocaleString('en')}${
