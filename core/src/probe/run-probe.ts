@@ -84,6 +84,11 @@ export interface RunProbeOptions {
   partitionHelpers?: number;
   /** Who probes and why: every token the probe mints (refreshes too) is audited with it first. */
   authorisation: ProbeTokenAuthorisation;
+  /**
+   * Stops the probe: it resolves at once, inconclusive, with `signal.reason` as the reason code when it
+   * is SYNCSCOPE_E_JOB_LEASE_LOST or SYNCSCOPE_E_PROBE_DEADLINE (else the latter).
+   */
+  signal?: AbortSignal;
 }
 
 /** The operations a checkpoint holds for the user: what the client downloads to sync. */
@@ -138,6 +143,64 @@ function syncFailureSummary(outcome: SyncOutcome): string {
 }
 
 export async function runProbe(
+  target: ProbeTarget,
+  userId: string,
+  options: RunProbeOptions
+): Promise<ProbeReport> {
+  const { signal } = options;
+  if (!signal) return runProbeToEnd(target, userId, options);
+  const startedAt = new Date();
+  // Minimal stop until the engine's pipeline checks the signal itself: the probe's own work ends within
+  // its deadline and cleans up after itself; the caller gets its answer now.
+  let onAbort = () => {};
+  const aborted = new Promise<ProbeReport>((resolve) => {
+    onAbort = () =>
+      resolve(abortedReport(target, userId, subscriptionsOf(options), startedAt, signal.reason));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([runProbeToEnd(target, userId, options), aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+const subscriptionsOf = (options: RunProbeOptions) => options.subscriptions ?? [];
+
+function abortedReport(
+  target: ProbeTarget,
+  userId: string,
+  subscriptions: StreamSubscription[],
+  startedAt: Date,
+  reason: unknown
+): ProbeReport {
+  const code = reason === 'SYNCSCOPE_E_JOB_LEASE_LOST' ? reason : 'SYNCSCOPE_E_PROBE_DEADLINE';
+  const message =
+    code === 'SYNCSCOPE_E_JOB_LEASE_LOST'
+      ? "the agent lost its lease on the probe's job (it was reclaimed), so the probe stopped"
+      : 'the probe did not finish within its deadline and was stopped';
+  return {
+    version: PROBE_REPORT_VERSION,
+    target: target.name,
+    userId,
+    subscriptions,
+    verdict: 'inconclusive',
+    reason: { code, message },
+    summary: `Inconclusive: ${message}.`,
+    startedAt: startedAt.toISOString(),
+    durationMs: Date.now() - startedAt.getTime(),
+    phases: {},
+    token: { kid: target.signing.kid, jti: '', expiresAt: '', audience: target.audience },
+    sync: { kind: 'no-progress', seconds: Math.round((Date.now() - startedAt.getTime()) / 1000) },
+    buckets: { expected: [], actual: [], differences: [], overLimit: false },
+    rows: { expected: 0, actual: 0, perTable: {}, differences: [] },
+    checksums: { bucketMismatches: [], rowMismatches: 0 },
+    warnings: []
+  };
+}
+
+async function runProbeToEnd(
   target: ProbeTarget,
   userId: string,
   options: RunProbeOptions
