@@ -34,6 +34,11 @@ export interface ProbeJobRunnerOptions {
   deadlineMs?: number;
   deadlineGraceMs?: number;
   retry?: RetryPolicy;
+  /**
+   * Runs a read probe (default: the engine, runProbeTarget). Only the queue-mechanics kill test passes
+   * a light one, so 300 jobs fit in its time; everything around it is this runner's real path.
+   */
+  readProbe?: typeof runProbeTarget;
 }
 
 /**
@@ -85,7 +90,11 @@ export function startProbeJobRunner(options: ProbeJobRunnerOptions): Promise<Pro
               target,
               onLeg: (leg) => send({ phase: nextWriteLeg(leg) })
             })
-          : await runProbeTarget({ ...request, target, subscriptions: job.subscriptions });
+          : await (options.readProbe ?? runProbeTarget)({
+              ...request,
+              target,
+              subscriptions: job.subscriptions
+            });
       } catch (error) {
         return {
           ...errorReport({ name: job.target, audience: '', signing: { kid: '' } }, job.userId, error),

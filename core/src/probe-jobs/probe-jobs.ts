@@ -332,8 +332,11 @@ export async function reclaimProbeJobs(
           : `agent ${row.agent} stopped responding during attempt ${row.attempts} (no heartbeat since ${row.heartbeatAt.toISOString()})`;
       const error = `${what}; ${step.to === 'failed' ? 'no attempts left' : 'queued again'}`;
       await client.query(
+        // A job queued again at once keeps its place in the queue (its old next_attempt_at), ahead of
+        // jobs that were queued after it.
         `UPDATE syncscope.probe_jobs SET status = $2, error = $3, lease_expires_at = NULL, deadline_at = NULL,
-           next_attempt_at = now() + ${interval('$4')}, finished_at = CASE WHEN $2 = 'failed' THEN now() END
+           next_attempt_at = CASE WHEN $4 > 0 THEN now() + ${interval('$4')} ELSE next_attempt_at END,
+           finished_at = CASE WHEN $2 = 'failed' THEN now() END
          WHERE id = $1`,
         [row.id, step.to, error, step.retryAfterMs ?? 0]
       );
