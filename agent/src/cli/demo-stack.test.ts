@@ -157,7 +157,7 @@ describe('syncscope against the embedded stack (npm start)', () => {
     const json = await cli(['probe', '--target', 'demo', '--user', alice, '--json'], env);
     expect(json.code).toBe(0);
     const report = JSON.parse(json.stdout) as ProbeReport;
-    expect(report).toMatchObject({ version: 1, target: 'demo', userId: alice, verdict: 'consistent' });
+    expect(report).toMatchObject({ version: 2, target: 'demo', userId: alice, verdict: 'consistent' });
     expect(report.token).toMatchObject({ kid: 'syncscope-probe-1', audience: 'syncscope-probe' });
     expectNoSecrets(json.stdout + json.stderr);
   });

@@ -54,7 +54,7 @@ describe('syncscope probe / write-probe: who, why, and audited', () => {
     '%s without --reason (outside the demo target) is refused, naming the flag',
     async (...args) => {
       const r = await cli([...args, '--target', 'prod'], { SYNCSCOPE_OPS_DATABASE_URL: opsUrl });
-      expect(r.code).toBe(2);
+      expect(r.code).toBe(3); // the probe could not run: the error verdict
       expect(r.stderr).toMatch(
         /^SYNCSCOPE_E_PROBE_REASON_REQUIRED: --reason TEXT is required for target "prod"/
       );
@@ -65,7 +65,7 @@ describe('syncscope probe / write-probe: who, why, and audited', () => {
   it('without an ops database there is no unaudited impersonation: refused, naming SYNCSCOPE_OPS_DATABASE_URL', async () => {
     for (const args of [['probe', '--user', 'u-alice'], ['write-probe']]) {
       const r = await cli([...args, '--target', 'prod', '--reason', 'ticket 9']);
-      expect(r.code).toBe(2);
+      expect(r.code).toBe(3);
       expect(r.stderr).toMatch(/^SYNCSCOPE_E_PROBE_AUDIT_UNAVAILABLE: .*set SYNCSCOPE_OPS_DATABASE_URL/);
     }
   });
@@ -86,7 +86,7 @@ describe('syncscope probe / write-probe: who, why, and audited', () => {
       ],
       { SYNCSCOPE_OPS_DATABASE_URL: opsUrl }
     );
-    expect(asked.code).toBe(2); // nothing answers at the sync URL
+    expect(asked.code).toBe(2); // nothing answers at the sync URL: inconclusive
     const byDefault = await cli(
       ['probe', '--target', 'prod', '--user', 'u-bob', '--reason', 'ticket 10', '--json'],
       {

@@ -50,7 +50,7 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
       '--targets',
       targetsFile
     ]);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(3);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(
       `SYNCSCOPE_E_TARGET_UNKNOWN: No target named "prdo" in ${targetsFile}; it has targets "prod", "staging".\n`
@@ -59,7 +59,7 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
 
   it('the default targets file is $SYNCSCOPE_HOME/targets.yaml', async () => {
     const r = await cli(['probe', '--reason', 'test', '--target', 'prdo', '--user', 'u1']);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(3);
     expect(r.stderr).toContain(`No target named "prdo" in ${targetsFile}`);
   });
 
@@ -76,7 +76,7 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
       '--targets',
       missing
     ]);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(3);
     expect(r.stderr).toBe(
       `SYNCSCOPE_E_TARGETS_INVALID: No targets file at ${missing}. Start the demo stack (npm start) to get one with target "demo", or write one (docs/targets.md) and pass --targets FILE.\n`
     );
@@ -96,7 +96,7 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
       '--targets',
       targetsFile
     ]);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(3);
     expect(r.stderr).toMatch(
       /^SYNCSCOPE_E_REQUEST_INVALID: --claims is not valid JSON \(.+\); pass an object, e.g. --claims '\{"tenant_id":"t1"\}'\n$/
     );
@@ -114,7 +114,7 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
       '--claims',
       '[1,2]'
     ]);
-    expect(notObject.code).toBe(2);
+    expect(notObject.code).toBe(3);
     expect(notObject.stderr).toBe(
       `SYNCSCOPE_E_REQUEST_INVALID: --claims must be a JSON object of claims, e.g. '{"tenant_id":"t1"}'\n`
     );
@@ -129,7 +129,7 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
       '--claims',
       '{"sub":"someone-else"}'
     ]);
-    expect(reserved.code).toBe(2);
+    expect(reserved.code).toBe(3);
     expect(reserved.stderr).toBe(
       'SYNCSCOPE_E_PROBE_TOKEN_INVALID: --claims may not set sub: the probe sets sub, aud, iss, iat, exp, jti, syncscope_probe itself (the user is --user, the audience comes from the target)\n'
     );
@@ -137,7 +137,7 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
 
   it('with --json, a failure is also a JSON error on stdout', async () => {
     const r = await cli(['probe', '--reason', 'test', '--target', 'prdo', '--user', 'u1', '--json']);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(3);
     expect(JSON.parse(r.stdout)).toEqual({
       error: {
         code: 'SYNCSCOPE_E_TARGET_UNKNOWN',
@@ -150,7 +150,7 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
     const r = await cli(['probe', '--reason', 'test', '--target', 'prod', '--user', 'u1'], {
       PROD_HS: Buffer.alloc(32).toString('base64url')
     });
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(3);
     expect(r.stderr).toBe(
       `SYNCSCOPE_E_TARGETS_INVALID: ${targetsFile}: targets.prod.source_url: environment variable PROD_SOURCE_URL (from !env) is not set; set it and run again\n`
     );
@@ -169,7 +169,7 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
       const r = await cli(['probe', '--reason', 'test', '--target', 'demo', '--user', 'u1'], {
         SYNCSCOPE_HOME: home
       });
-      expect(r.code).toBe(2);
+      expect(r.code).toBe(3);
       expect(r.stderr).toContain(
         'targets.demo.admin_token: environment variable SYNCSCOPE_DEMO_API_TOKEN (from !env) is not set'
       );
@@ -200,7 +200,7 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
       ['explain', '--table', 'records', '--id', 'r1', '--user', 'u1']
     ]) {
       const r = await cli([...command, '--target', 'prod', '--subscribe', `list_todos=${parameters}`]);
-      expect(r.code).toBe(2);
+      expect(r.code).toBe(command[0] === 'probe' ? 3 : 2); // a probe that cannot run: the error verdict's code
       expect(r.stdout).toBe('');
       expect(r.stderr).toMatch(message);
     }
@@ -223,7 +223,7 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
       '--subscribe',
       value
     ]);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(3);
     expect(r.stderr).toBe(
       `SYNCSCOPE_E_STREAM_SUBSCRIPTION_INVALID: --subscribe '${value}': ${problem}; write NAME, NAME=PARAMS or NAME@PRIORITY=PARAMS with PARAMS a JSON object, e.g. --subscribe 'list_todos={"list_id":"l1"}'\n`
     );
@@ -264,7 +264,7 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
     ]
   ])('%j', async (args, message) => {
     const r = await cli(args);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(args[0] === 'probe' ? 3 : 2);
     expect(r.stderr).toBe(message);
   });
 
@@ -278,7 +278,9 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
   it('--help exits 0 and lists the exit codes', async () => {
     const r = await cli(['probe', '--help']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('Exit codes: 0 consistent, 1 mismatch, 2 the probe could not run.');
+    expect(r.stdout).toContain(
+      'Exit codes: 0 consistent, 1 mismatch, 2 inconclusive (the service or source could not be checked; retry later), 3 error'
+    );
   });
 
   it('the agent refuses to start without SYNCSCOPE_AGENT_TOKEN, on any address; --insecure-local is gone', async () => {

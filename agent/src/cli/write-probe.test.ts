@@ -100,6 +100,8 @@ describe('syncscope write-probe against the embedded stack', () => {
     try {
       const { code, report } = await writeProbe();
       expect(code).toBe(1);
+      expect(report.verdict).toBe('mismatch');
+      expect(report.reason?.code).toBe('SYNCSCOPE_E_WRITE_NOT_APPLIED');
       expect(report.failedLeg).toBe('backend-accepted');
       expect(report.summary).toMatch(/backend rejected it: DEMO_E_FORBIDDEN/);
       expect(report.legs.slice(2).every((l) => l.status === 'skipped')).toBe(true);
@@ -116,6 +118,7 @@ describe('syncscope write-probe against the embedded stack', () => {
     try {
       const { code, report } = await writeProbe();
       expect(code).toBe(1);
+      expect(report.reason?.code).toBe('SYNCSCOPE_E_WRITE_CHECKPOINT_NOT_ECHOED');
       expect(report.failedLeg).toBe('write-checkpoint');
       expect(report.legs.filter((l) => l.status === 'passed').map((l) => l.leg)).toEqual([
         'local-write',
@@ -128,7 +131,7 @@ describe('syncscope write-probe against the embedded stack', () => {
     }
   });
 
-  it('names the backend leg when the backend is down', async () => {
+  it('names the backend leg when the backend is down: inconclusive (an outage), exit 2', async () => {
     // The same target with its upload URL pointing at a port nobody listens on.
     const filled = { ...env };
     await fillDemoTargetEnv(filled, env.SYNCSCOPE_HOME);
@@ -139,7 +142,9 @@ describe('syncscope write-probe against the embedded stack', () => {
       original.replace(/upload_url: .*/, `upload_url: http://127.0.0.1:${await findFreePort()}/api/upload`)
     );
     const { code, report } = await writeProbe(['--targets', down], filled);
-    expect(code).toBe(1);
+    expect(code).toBe(2);
+    expect(report.verdict).toBe('inconclusive');
+    expect(report.reason?.code).toBe('SYNCSCOPE_E_SERVICE_UNREACHABLE');
     expect(report.failedLeg).toBe('backend-accepted');
     expect(report.summary).toMatch(/backend is unreachable.*ECONNREFUSED/);
   });

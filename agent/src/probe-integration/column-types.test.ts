@@ -39,7 +39,7 @@ describe('probing tricky column types, and a sync server that dies mid-probe', (
     expect(report.rows.perTable.gadgets).toEqual({ expected: 3, actual: 3 });
   });
 
-  it('the sync server killed mid-probe: the probe ends with a verdict instead of hanging', async () => {
+  it('the sync server killed mid-probe: inconclusive SERVICE_UNREACHABLE instead of hanging, never a mismatch', async () => {
     const running = runProbe(h.target, DEMO_USERS.alice.id, {
       logger,
       authorisation: h.authorisation,
@@ -48,8 +48,9 @@ describe('probing tricky column types, and a sync server that dies mid-probe', (
     });
     setTimeout(() => void h.sync.close(), 30);
     const report = await running;
-    expect(['error', 'mismatch']).toContain(report.verdict);
-    expect(report.summary).toMatch(/unreachable|no sync progress|could not run/);
+    expect(report.verdict, report.summary).toBe('inconclusive');
+    expect(report.reason?.code).toBe('SYNCSCOPE_E_SERVICE_UNREACHABLE');
+    expect(report.summary).toMatch(/^Inconclusive: The sync service is unreachable: /);
     await h.restartSync();
   });
 });

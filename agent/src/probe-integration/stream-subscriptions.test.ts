@@ -209,7 +209,7 @@ describe('probing a user with explicit sync-stream subscriptions', () => {
     ['probe', '--reason', 'test', '--user', alice],
     ['explain', '--table', 'records', '--id', recordId(1), '--user', alice]
   ])(
-    '%s with an unknown stream name: SYNCSCOPE_E_STREAM_UNKNOWN listing the streams, exit 2',
+    '%s with an unknown stream name: SYNCSCOPE_E_STREAM_UNKNOWN listing the streams, exit 3 (probe: error verdict) or 2',
     async (...args) => {
       const { code, stdout, stderr } = await cli([
         ...args,
@@ -218,7 +218,7 @@ describe('probing a user with explicit sync-stream subscriptions', () => {
         '--subscribe',
         'workspace_recrods={"workspace_id":"w1"}'
       ]);
-      expect(code).toBe(2);
+      expect(code).toBe(args[0] === 'probe' ? 3 : 2);
       expect(stdout).toBe('');
       expect(stderr).toBe(
         'SYNCSCOPE_E_STREAM_UNKNOWN: The sync rules define no stream "workspace_recrods": subscribe to one of "my_workspaces", "workspace_records".\n'

@@ -16,6 +16,8 @@ export interface ProbeRequest {
   /** Sync streams the probe's client subscribes to, besides the default streams. */
   subscriptions?: StreamSubscription[];
   deadlineMs?: number;
+  /** Stops the probe promptly (a lost job lease): see RunProbeOptions.signal. */
+  signal?: AbortSignal;
   logger: Logger;
   metrics?: AgentMetrics;
   /** Where every minted token is audited (who, whom, why, jti) before use, and the run stored. */
@@ -104,7 +106,7 @@ export async function probeTarget(request: ProbeRequest): Promise<ProbeReport> {
  * probeTarget without storing the run: for the job queue, which stores it under the job's lease. Stops
  * (inconclusive) when `signal` aborts.
  */
-export async function runProbeTarget(request: ProbeRequest & { signal?: AbortSignal }): Promise<ProbeReport> {
+export async function runProbeTarget(request: ProbeRequest): Promise<ProbeReport> {
   const { target, userId, logger } = request;
   const log = logger.child({ target: target.name });
   const startedAt = new Date();
@@ -116,6 +118,7 @@ export async function runProbeTarget(request: ProbeRequest & { signal?: AbortSig
       claims: request.claims,
       subscriptions: request.subscriptions,
       deadlineMs: request.deadlineMs,
+      signal: request.signal,
       logger: log,
       expectedStateWorker: request.expectedStateWorker,
       partitionHelpers: request.partitionHelpers,
@@ -124,7 +127,6 @@ export async function runProbeTarget(request: ProbeRequest & { signal?: AbortSig
         request.onPhase?.(phase);
       },
       onSyncProgress: request.onSyncProgress,
-      signal: request.signal,
       authorisation: { actor: request.actor, reason: request.reason, audit: request.ops }
     });
   } catch (error) {
@@ -203,10 +205,6 @@ async function rulesOf(target: ProbeTarget): Promise<LoadedSyncRules> {
 }
 
 /** CLI exit code for a report: 0 consistent, 1 mismatch, 2 the probe could not run. */
-export function exitCodeFor(report: ProbeReport): 0 | 1 | 2 {
-  return report.verdict === 'consistent' ? 0 : report.verdict === 'mismatch' ? 1 : 2;
-}
-
 export function parseClaimsJson(
   text: string | undefined,
   what = '--claims'

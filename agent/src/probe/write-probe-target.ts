@@ -16,6 +16,8 @@ export interface WriteProbeRequest {
   legTimeoutMs?: number;
   onRecorded?: (runId: string) => void;
   onLeg?: (leg: WriteProbeLeg) => void;
+  /** Stops the probe (its job's lease lost, or its deadline): see RunWriteProbeOptions.signal. */
+  signal?: AbortSignal;
 }
 
 /** Runs a write probe: audits its token, counts its legs in the metrics, stores the run. */
@@ -35,6 +37,7 @@ export async function runWriteProbeTarget(request: WriteProbeRequest): Promise<W
   const { runWriteProbe } = await import('@syncscope/core/write-probe/run-write-probe');
   const report = await runWriteProbe(request.target, {
     legTimeoutMs: request.legTimeoutMs,
+    signal: request.signal,
     onLeg: (leg) => {
       log.debug({ leg: leg.leg, status: leg.status, ms: leg.ms }, 'write probe leg');
       request.onLeg?.(leg);
@@ -52,6 +55,7 @@ export async function runWriteProbeTarget(request: WriteProbeRequest): Promise<W
 /** The report for a person: the summary, then each leg with its time. */
 export function formatWriteProbeReport(report: WriteProbeReport): string {
   const lines = [report.summary, ''];
+  if (report.reason) lines.splice(1, 0, `${report.verdict} ${report.reason.code}: ${report.reason.message}`);
   for (const leg of report.legs) {
     const mark = leg.status === 'passed' ? 'ok  ' : leg.status === 'failed' ? 'FAIL' : 'skip';
     lines.push(

@@ -142,6 +142,11 @@ export const ERROR_CODES = {
     description:
       "Mismatch: the user's rows are stale because the service's replication has stalled (the report gives the lag and the time of the last checkpoint from the admin diagnostics, and the slot's lag). Check the replication slot and the service's replication logs."
   },
+  SYNCSCOPE_E_WRITE_NOT_APPLIED: {
+    status: 409,
+    description:
+      "Mismatch (write probe): the probe's write never reached the source Postgres: the app backend rejected it, kept rejecting it as retryable, or accepted it without applying it. The report names the leg and the backend's answer; check the backend's upload handler and its permissions for the write probe's user."
+  },
   SYNCSCOPE_E_INTERNAL_ERROR: {
     status: 500,
     description: 'An unexpected error. The server log has the details; please report it with the log lines.'

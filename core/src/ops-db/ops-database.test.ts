@@ -21,7 +21,8 @@ describe('the ops database', () => {
       '1700000000003_write-probes-and-inspections',
       '1700000000004_probe-stream-subscriptions',
       '1700000000005_console-grants',
-      '1700000000006_audit-hash-chain'
+      '1700000000006_audit-hash-chain',
+      '1700000000007_probe-verdict-reasons'
     ]);
     expect(await migrateOpsDatabase(url)).toEqual([]);
   });
@@ -33,7 +34,7 @@ describe('the ops database', () => {
       migrateOpsDatabase(url),
       migrateOpsDatabase(url)
     ]);
-    expect(results.map((applied) => applied.length).sort()).toEqual([0, 0, 7]);
+    expect(results.map((applied) => applied.length).sort()).toEqual([0, 0, 8]);
   });
 
   it('keeps probe runs, and an audit log the application cannot edit or delete', async () => {
@@ -46,7 +47,7 @@ describe('the ops database', () => {
         id
       ]);
       expect(stored.rows[0].verdict).toBe('mismatch');
-      expect(stored.rows[0].report.version).toBe(1);
+      expect(stored.rows[0].report.version).toBe(2);
 
       await ops.audit({
         actor: 'cli',
@@ -70,7 +71,7 @@ describe('the ops database', () => {
           action: 'probe.run',
           subject_user: report('mismatch').userId,
           reason: null,
-          details: { runId: id, kind: 'read', verdict: 'mismatch', jobId: null }
+          details: { runId: id, kind: 'read', verdict: 'mismatch', reasonCode: null, jobId: null }
         },
         {
           actor: 'cli',
@@ -115,6 +116,56 @@ describe('the ops database', () => {
         [[...old.rows.map((r) => r.id), recorded]]
       );
       expect(rows.map((r) => r.subscriptions)).toEqual([subscriptions, subscriptions, []]);
+    } finally {
+      await ops.close();
+    }
+  });
+
+  it('keeps inconclusive runs with their reason code; runs stored before keep theirs from the report', async () => {
+    const url = await createTestDatabase('ops_verdict_reasons');
+    await runner({
+      databaseUrl: url,
+      dir: path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations'),
+      direction: 'up',
+      count: 7,
+      migrationsTable: 'pgmigrations',
+      migrationsSchema: 'public',
+      log: () => {}
+    });
+    const before = new pg.Client({ connectionString: url });
+    await before.connect();
+    // Version 1 reports: a rules error with its catalogue code, an outage with an engine-internal one.
+    const v1 = (code: string) =>
+      probeReportFixture('error', { version: 1, error: { code, message: `${code} happened` } });
+    const old = await before.query<{ id: string }>(
+      `INSERT INTO syncscope.probe_runs (target, user_id, verdict, summary, started_at, duration_ms, report)
+       VALUES ('demo', 'u-1', 'error', 's', now(), 1, $1), ('demo', 'u-2', 'error', 's', now(), 1, $2)
+       RETURNING id`,
+      [v1('SYNCSCOPE_E_SYNC_RULES_INVALID'), v1('unreachable')]
+    );
+    await before.end();
+    await migrateOpsDatabase(url);
+    const ops = new OpsDatabase(url);
+    try {
+      const reason = { code: 'SYNCSCOPE_E_SERVICE_UNREACHABLE' as const, message: 'cannot reach it' };
+      const recorded = await ops.recordProbeRun(probeReportFixture('inconclusive', { reason }));
+      const { rows } = await ops.pool.query(
+        'SELECT verdict, reason_code FROM syncscope.probe_runs WHERE id = ANY($1) ORDER BY user_id, recorded_at',
+        [[...old.rows.map((r) => r.id), recorded]]
+      );
+      expect(rows).toEqual([
+        { verdict: 'error', reason_code: 'SYNCSCOPE_E_SYNC_RULES_INVALID' },
+        { verdict: 'inconclusive', reason_code: 'SYNCSCOPE_E_SERVICE_UNREACHABLE' },
+        { verdict: 'error', reason_code: null }
+      ]);
+      const audited = await ops.pool.query(
+        "SELECT details->>'reasonCode' AS code FROM syncscope.audit_log WHERE details->>'runId' = $1",
+        [recorded]
+      );
+      expect(audited.rows).toEqual([{ code: 'SYNCSCOPE_E_SERVICE_UNREACHABLE' }]);
+      await expect(ops.recordProbeRun(probeReportFixture('unsure' as 'error'))).rejects.toThrow(
+        /probe_runs_verdict_check/
+      );
     } finally {
       await ops.close();
     }

@@ -177,8 +177,8 @@ export async function insertProbeRun(
   const { rows } = await client.query<{ id: string }>(
     `INSERT INTO syncscope.probe_runs
        (target, user_id, verdict, summary, started_at, duration_ms, report, job_id, requested_by, kind,
-        subscriptions, attempt, final)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+        subscriptions, reason_code, attempt, final)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
     [
       report.target,
       report.userId,
@@ -191,6 +191,7 @@ export async function insertProbeRun(
       origin.requestedBy ?? null,
       kind,
       JSON.stringify('subscriptions' in report ? (report.subscriptions ?? []) : []),
+      report.reason?.code ?? null,
       origin.attempt ?? null,
       origin.final ?? null
     ]
@@ -205,6 +206,7 @@ export async function insertProbeRun(
       runId,
       kind,
       verdict: report.verdict,
+      reasonCode: report.reason?.code ?? null,
       jobId: origin.jobId ?? null,
       ...(origin.attempt === undefined ? {} : { attempt: origin.attempt, final: origin.final ?? false })
     }

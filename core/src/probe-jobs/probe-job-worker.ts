@@ -261,8 +261,7 @@ class HeldAttempt {
     const outcome = await storeJobResult(this.pool, this.lease, this.job, report, this.settings.retry);
     if (!outcome.stored) return this.lost();
     if (!outcome.final) {
-      const reason = 'reason' in report && report.reason ? report.reason.code : report.verdict;
-      this.emit({ kind: 'retry', target: this.job.target, reason });
+      this.emit({ kind: 'retry', target: this.job.target, reason: report.reason?.code ?? report.verdict });
     }
     this.log.info(
       { verdict: report.verdict, runId: outcome.runId, status: outcome.status },

@@ -263,7 +263,7 @@ export async function storeJobResult(
 }
 
 function reasonOf(report: ProbeReport | WriteProbeReport): string {
-  return 'reason' in report && report.reason ? report.reason.code : report.verdict;
+  return report.reason?.code ?? report.verdict;
 }
 
 /** Fails a job whose attempt threw (a SyncScope bug: nothing to retry); false without the lease. */

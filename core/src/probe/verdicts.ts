@@ -43,7 +43,9 @@ export const MISMATCH_REASONS = [
   'SYNCSCOPE_E_BUCKETS_DIFFER',
   'SYNCSCOPE_E_CHECKSUM_FAILURE_LOOP',
   'SYNCSCOPE_E_WRITE_CHECKPOINT_NOT_ECHOED',
-  'SYNCSCOPE_E_REPLICATION_STALLED'
+  'SYNCSCOPE_E_REPLICATION_STALLED',
+  // Write probes: the write never reached Postgres.
+  'SYNCSCOPE_E_WRITE_NOT_APPLIED'
 ] as const satisfies readonly ErrorCode[];
 
 export type InconclusiveReason = (typeof INCONCLUSIVE_REASONS)[number];

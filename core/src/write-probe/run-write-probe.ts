@@ -4,14 +4,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { PowerSyncDatabase } from '@powersync/node';
 import pg from 'pg';
-import { isSyncScopeError } from '../errors/index.ts';
+import type { ErrorCode } from '../errors/error-codes.ts';
+import { errorEvent, type PhaseResult } from '../probe/classify-outcome.ts';
+import { abortEvent, type ProbeState, probeTransition } from '../probe/probe-lifecycle.ts';
 import type { ProbeTarget } from '../probe/probe-types.ts';
+import { checkService, recheckService, replicationEvidence } from '../probe/service-evidence.ts';
 import { deriveClientSchema } from '../probe/sync/derive-client-schema.ts';
 import {
   type MintedProbeToken,
   mintAuditedProbeToken,
   type ProbeTokenAuthorisation
 } from '../probe/tokens/mint-probe-token.ts';
+import { verdictOfReason } from '../probe/verdicts.ts';
 import { loadSyncRules } from '../sync-rules/load-sync-rules.ts';
 import { WriteProbeConnector } from './probe-connector.ts';
 import {
@@ -29,6 +33,32 @@ export interface RunWriteProbeOptions {
   /** Who runs the write probe and why: each sync token (refreshes too) is audited with it first. */
   authorisation: ProbeTokenAuthorisation;
   onLeg?: (leg: WriteProbeLeg) => void;
+  /**
+   * Stops the probe promptly: inconclusive with the signal's reason when it is a catalogue code
+   * (SYNCSCOPE_E_JOB_LEASE_LOST, SYNCSCOPE_E_PROBE_DEADLINE), else the deadline's.
+   */
+  signal?: AbortSignal;
+}
+
+/** The reason code the read probe's lifecycle gives an event in `state` (one table for both probes). */
+function reasonOf(state: ProbeState, result: PhaseResult): ErrorCode {
+  const t = probeTransition(state, result.event);
+  if (!('verdict' in t) || t.verdict === 'consistent') return 'SYNCSCOPE_E_INTERNAL_ERROR';
+  return t.reason === 'event' ? (result.code ?? 'SYNCSCOPE_E_INTERNAL_ERROR') : t.reason;
+}
+
+/** Resolves with the signal's event as soon as it aborts (never, without one). */
+function whenAborted(signal: AbortSignal | undefined): Promise<PhaseResult> {
+  return new Promise((resolve) => {
+    if (!signal) return;
+    const fire = () =>
+      resolve({
+        event: abortEvent(signal),
+        message: 'The write probe was stopped (its deadline, or its job lease was lost).'
+      });
+    if (signal.aborted) fire();
+    else signal.addEventListener('abort', fire, { once: true });
+  });
 }
 
 class LegTimeout extends Error {}
@@ -63,7 +93,7 @@ const LEG_SENTENCES: Record<WriteProbeLegName, string> = {
  * writeTransaction (insert, then update the same row, so the connector compacts PUT + PATCH into one PUT),
  * upload to the app backend, the row in Postgres, the row synced back, the write checkpoint complete.
  * Each leg is timed; the first that fails is named. The row carries a marker and is deleted again the
- * same way. Never throws: a probe that cannot start is an `error` verdict.
+ * same way. Never throws: the verdicts and reasons are the read probe's (core/src/probe/verdicts.ts).
  */
 export async function runWriteProbe(
   target: ProbeTarget,
@@ -94,17 +124,40 @@ export async function runWriteProbe(
     warnings,
     ...partial
   });
-  if (!settings || !target.uploadUrl)
+  const finish = (code: ErrorCode, message: string, partial: Partial<WriteProbeReport> = {}) => {
+    const verdict = verdictOfReason(code);
+    const lead = {
+      mismatch: 'Write path broken',
+      inconclusive: 'Inconclusive',
+      error: 'Write probe could not run'
+    }[verdict];
     return report({
-      verdict: 'error',
-      summary: `Target "${target.name}" has no write_probe (and upload_url): add them to the targets file (docs/targets.md).`,
-      error: { code: 'SYNCSCOPE_E_TARGETS_INVALID', message: 'write_probe is not configured' }
+      verdict,
+      summary: `${lead}: ${message}`,
+      reason: { code, message },
+      ...(verdict === 'error' ? { error: { code, message } } : {}),
+      ...partial
     });
+  };
+  if (!settings || !target.uploadUrl)
+    return finish(
+      'SYNCSCOPE_E_TARGETS_INVALID',
+      `Target "${target.name}" has no write_probe (and upload_url): add them to the targets file (docs/targets.md).`
+    );
+  // A service snapshotting or reprocessing rules cannot echo anything yet: no write is made.
+  const service = await checkService(target, options.signal ?? new AbortController().signal);
+  warnings.push(...service.warnings);
+  if (service.result.event !== 'ok')
+    return finish(reasonOf('service-check', service.result), service.result.message ?? '');
 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'syncscope-write-probe-'));
   const source = new pg.Client({ connectionString: target.sourceUrl, statement_timeout: 5_000 });
-  let db: PowerSyncDatabase | null = null;
-  try {
+  source.on('error', () => {});
+  // Assigned inside `work`, closed here whichever way it ends.
+  let db = null as PowerSyncDatabase | null;
+  const uploadUrl = target.uploadUrl;
+  const aborted = whenAborted(options.signal);
+  const work = (async (): Promise<WriteProbeReport> => {
     await source.connect();
     const rules = loadSyncRules(target.syncRulesYaml, { file: target.syncRulesFile });
     const schema = await deriveClientSchema(source, rules.config);
@@ -121,7 +174,7 @@ export async function runWriteProbe(
     const connector = new WriteProbeConnector({
       syncUrl: target.syncUrl,
       syncToken,
-      uploadUrl: target.uploadUrl,
+      uploadUrl,
       uploadToken: settings.uploadToken
     });
     db = new PowerSyncDatabase({
@@ -132,11 +185,16 @@ export async function runWriteProbe(
       logger: { log: () => {} }
     });
     await db.connect(connector, { retryDelayMs: 200, crudUploadThrottleMs: 0 });
-    await db.waitForFirstSync({ signal: AbortSignal.timeout(WRITE_PROBE_DEFAULTS.firstSyncMs) }).catch(() => {
-      throw new Error(
-        `the client did not finish its first sync as ${settings.userId} within ${WRITE_PROBE_DEFAULTS.firstSyncMs / 1000} s (probe the user for the cause)`
+    const firstSync = await db
+      .waitForFirstSync({ signal: AbortSignal.timeout(WRITE_PROBE_DEFAULTS.firstSyncMs) })
+      .then(() => true)
+      .catch(() => false);
+    if (!firstSync) {
+      return finish(
+        'SYNCSCOPE_E_STREAM_UNSTABLE',
+        `the client did not finish its first sync as ${settings.userId} within ${WRITE_PROBE_DEFAULTS.firstSyncMs / 1000} s (probe the user for the cause).`
       );
-    });
+    }
     const failed = await runLegs(db, connector, source, { ...settings, rowId, marker }, options, legs);
     const cleanup =
       legs.find((l) => l.leg === 'backend-accepted')?.status === 'passed'
@@ -146,27 +204,53 @@ export async function runWriteProbe(
       warnings.push(
         `The probe row ${settings.table}/${rowId} (marker "${marker}") may still exist: delete it.`
       );
-    return report({
-      verdict: failed ? 'mismatch' : 'consistent',
-      failedLeg: failed?.leg,
-      cleanup,
-      summary: failed
-        ? `Write path broken at ${failed.leg}: ${LEG_SENTENCES[failed.leg]}${failed.detail ? ` (${failed.detail})` : ''}.`
-        : `Write path healthy: ${legs.map((l) => `${l.leg} ${l.ms} ms`).join(', ')}.`
-    });
-  } catch (error) {
-    const code = isSyncScopeError(error) ? error.code : 'SYNCSCOPE_E_INTERNAL_ERROR';
-    const message = error instanceof Error ? error.message : String(error);
-    return report({
-      verdict: 'error',
-      summary: `Write probe could not run: ${message}`,
-      error: { code, message }
-    });
+    if (!failed) {
+      return report({
+        verdict: 'consistent',
+        cleanup,
+        summary: `Write path healthy: ${legs.map((l) => `${l.leg} ${l.ms} ms`).join(', ')}.`
+      });
+    }
+    const message = `${failed.leg}: ${LEG_SENTENCES[failed.leg]}${failed.detail ? ` (${failed.detail})` : ''}.`;
+    const backendDown = connector.outcomes.get(rowId)?.at(-1)?.kind === 'unreachable';
+    const code = await legReason(failed.leg, backendDown, target, service.diagnostics, options.signal);
+    return finish(code, message, { failedLeg: failed.leg, cleanup });
+  })();
+  try {
+    const result = await Promise.race([work.catch((error: unknown) => errorEvent(error)), aborted]);
+    if ('kind' in result) return result;
+    return finish(reasonOf('sync', result), result.message ?? 'the write probe failed');
   } finally {
+    work.catch(() => {}); // abandoned when the signal won: it fails as its database closes
     await db?.disconnect().catch(() => {});
     await db?.close().catch(() => {});
     await source.end().catch(() => {});
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Why a leg failed, as a reason code: the write path's, or the service's replication. */
+async function legReason(
+  leg: WriteProbeLegName,
+  backendDown: boolean,
+  target: ProbeTarget,
+  before: Parameters<typeof replicationEvidence>[0]['before'],
+  signal: AbortSignal | undefined
+): Promise<ErrorCode> {
+  switch (leg) {
+    case 'local-write':
+      return 'SYNCSCOPE_E_INTERNAL_ERROR';
+    case 'backend-accepted':
+      return backendDown ? 'SYNCSCOPE_E_SERVICE_UNREACHABLE' : 'SYNCSCOPE_E_WRITE_NOT_APPLIED';
+    case 'visible-in-postgres':
+      return 'SYNCSCOPE_E_WRITE_NOT_APPLIED';
+    case 'write-checkpoint':
+      return 'SYNCSCOPE_E_WRITE_CHECKPOINT_NOT_ECHOED';
+    case 'replicated-back': {
+      const after = await recheckService(target, signal ?? new AbortController().signal);
+      const { stalled } = replicationEvidence({ before, after, writeCheckpointEchoed: null, settleMs: 0 });
+      return stalled ? 'SYNCSCOPE_E_REPLICATION_STALLED' : 'SYNCSCOPE_E_ROWS_DIFFER';
+    }
   }
 }
 

@@ -1,5 +1,10 @@
-/** The synthetic write probe's report (stored in the probe history with kind `write`). */
-export const WRITE_PROBE_REPORT_VERSION = 1;
+import type { ProbeVerdict, VerdictReason } from '../probe/verdicts.ts';
+
+/**
+ * The synthetic write probe's report (stored in the probe history with kind `write`). Version 2: the
+ * four verdicts with `reason`.
+ */
+export const WRITE_PROBE_REPORT_VERSION = 2;
 
 /** The legs of the write path, in order; each is timed from the one before it. */
 export const WRITE_PROBE_LEGS = [
@@ -20,12 +25,17 @@ export interface WriteProbeLeg {
 }
 
 export interface WriteProbeReport {
-  version: typeof WRITE_PROBE_REPORT_VERSION;
+  version: typeof WRITE_PROBE_REPORT_VERSION | 1;
   kind: 'write';
   target: string;
   userId: string;
-  /** consistent: every leg passed; mismatch: a leg failed (named in failedLeg); error: could not start. */
-  verdict: 'consistent' | 'mismatch' | 'error';
+  /**
+   * consistent: every leg passed; mismatch: a leg failed (named in failedLeg); inconclusive: the service,
+   * backend or source could not be checked; error: the probe could not run (bad settings, a bug).
+   */
+  verdict: ProbeVerdict;
+  /** Why the verdict is not `consistent` (see core/src/probe/verdicts.ts). */
+  reason?: VerdictReason;
   summary: string;
   startedAt: string;
   durationMs: number;

@@ -16,7 +16,7 @@ import { startProbeJobRunner } from '../probe-job-runner.ts';
 const [opsDatabaseUrl, targetsFile, probe] = process.argv.slice(2) as [string, string, 'real' | 'light'];
 
 /** Stands in for the engine: phases, a short wait that its signal can cut, a consistent report. */
-async function lightProbe(request: ProbeRequest & { signal?: AbortSignal }): Promise<ProbeReport> {
+async function lightProbe(request: ProbeRequest): Promise<ProbeReport> {
   const startedAt = new Date();
   for (const phase of ['mint', 'sync', 'diff']) {
     request.onPhase?.(phase);

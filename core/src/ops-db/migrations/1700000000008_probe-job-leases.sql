@@ -28,14 +28,7 @@ UPDATE syncscope.probe_runs r SET final = true FROM syncscope.probe_jobs j WHERE
 CREATE UNIQUE INDEX probe_runs_job_attempt ON syncscope.probe_runs (job_id, attempt);
 CREATE UNIQUE INDEX probe_runs_job_final ON syncscope.probe_runs (job_id) WHERE final;
 
--- A job stores its inconclusive attempts. Migration 7 (verdicts) widens this check too; doing it here as
--- well (same name, same set) keeps this migration correct on its own and is a no-op after 7.
-ALTER TABLE syncscope.probe_runs DROP CONSTRAINT IF EXISTS probe_runs_verdict_check;
-ALTER TABLE syncscope.probe_runs ADD CONSTRAINT probe_runs_verdict_check
-  CHECK (verdict IN ('consistent', 'mismatch', 'inconclusive', 'error'));
-
 -- Down Migration
--- (the four verdicts stay: migration 7 owns that check)
 DROP INDEX syncscope.probe_runs_job_final;
 DROP INDEX syncscope.probe_runs_job_attempt;
 ALTER TABLE syncscope.probe_runs DROP COLUMN final;

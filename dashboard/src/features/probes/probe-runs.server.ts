@@ -1,5 +1,5 @@
 import 'server-only';
-import type { ProbeReport, RowDifference } from '@syncscope/core/probe/probe-types';
+import { type ProbeReport, type RowDifference, upgradeProbeReport } from '@syncscope/core/probe/probe-types';
 import type { StreamSubscription } from '@syncscope/core/sync-rules/stream-subscriptions';
 import type { WriteProbeReport } from '@syncscope/core/write-probe/write-probe-types';
 import { opsPool } from '@/server/ops-pool';
@@ -94,7 +94,9 @@ export async function getProbeRun(id: string): Promise<ProbeRunDetail | null> {
      FROM syncscope.probe_runs WHERE id = $1`,
     [id]
   );
-  return rows[0] ?? null;
+  const run = rows[0];
+  // Runs stored before the four verdicts carry their code in `error` only.
+  return run ? { ...run, report: upgradeProbeReport(run.report) } : null;
 }
 
 /** One page of a run's row differences, optionally of one kind, in report order. */
