@@ -84,7 +84,7 @@ const INVALID: [string, string, string][] = [
   [
     'unknown target key',
     one(`${VALID_TARGET}    colour: blue\n`),
-    'F: targets.prod.colour: unknown key (allowed here: sync_url, admin_url, admin_token, source_url, sync_rules, signing_key, audience, issuer, extra_claims, upload_url, write_probe, schedule, user_search)'
+    'F: targets.prod.colour: unknown key (allowed here: sync_url, admin_url, admin_token, source_url, sync_rules, signing_key, audience, issuer, extra_claims, upload_url, write_probe, schedule, job_deadline_seconds, user_search)'
   ],
   [
     'unknown signing_key key',
@@ -430,6 +430,20 @@ targets:
       expect(target.syncRulesFile).toBe('../powersync/sync_rules.yaml');
       expect(target.syncRulesYaml).toBe(RULES);
     }
+  });
+
+  it("reads a target's job deadline, and refuses one too short to probe in", async () => {
+    const target = await loadTarget(
+      await targetsFile(one(`${VALID_TARGET}    job_deadline_seconds: 45\n`)),
+      'prod',
+      ENV
+    );
+    expect(target.jobDeadlineMs).toBe(45_000);
+    const tooShort = await errorOf(
+      loadTargets(await targetsFile(one(`${VALID_TARGET}    job_deadline_seconds: 5\n`)), ENV)
+    );
+    expect(tooShort.code).toBe('SYNCSCOPE_E_TARGETS_INVALID');
+    expect(tooShort.message).toMatch(/targets\.prod\.job_deadline_seconds/);
   });
 
   it("resolves only the targets asked for: another target's unset variables do not matter", async () => {

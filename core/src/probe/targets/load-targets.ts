@@ -407,6 +407,7 @@ async function resolveTarget(
     ...(extraClaims ? { extraClaims } : {}),
     ...(uploadUrl ? { uploadUrl } : {}),
     ...(entry.user_search ? { userSearch: userSearchAccess(entry.user_search) } : {}),
+    ...(entry.job_deadline_seconds ? { jobDeadlineMs: entry.job_deadline_seconds * 1000 } : {}),
     ...(entry.schedule
       ? {
           schedule: {

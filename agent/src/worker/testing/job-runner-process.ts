@@ -1,0 +1,69 @@
+/**
+ * An agent process that runs only the console job runner (test fixture for the kill test): the agent's
+ * job code path (startProbeJobRunner: claim, resolve the target, run, heartbeats, lease-checked store)
+ * without its HTTP server, so a restarted agent claims again sooner.
+ * Arguments: ops database URL, targets file, `real` (the probe engine) or `light` (a probe that takes
+ * 50–300 ms and reports consistent, for the queue-mechanics test). Prints "ready" once it polls.
+ */
+import { createLogger } from '@syncscope/core';
+import { OpsDatabase } from '@syncscope/core/ops-db/ops-database';
+import { PROBE_REPORT_VERSION, type ProbeReport } from '@syncscope/core/probe/probe-types';
+import { SecretScrubber } from '../../output/secret-scrubber.ts';
+import type { ProbeRequest } from '../../probe/probe-target.ts';
+import { targetsSource } from '../../probe/resolve-target.ts';
+import { startProbeJobRunner } from '../probe-job-runner.ts';
+
+const [opsDatabaseUrl, targetsFile, probe] = process.argv.slice(2) as [string, string, 'real' | 'light'];
+
+/** Stands in for the engine: phases, a short wait that its signal can cut, a consistent report. */
+async function lightProbe(request: ProbeRequest): Promise<ProbeReport> {
+  const startedAt = new Date();
+  for (const phase of ['mint', 'sync', 'diff']) {
+    request.onPhase?.(phase);
+    await new Promise((resolve) => {
+      const timer = setTimeout(resolve, 15 + Math.random() * 85);
+      request.signal?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve(null);
+      });
+    });
+  }
+  const aborted = request.signal?.aborted;
+  return {
+    version: PROBE_REPORT_VERSION,
+    target: request.target.name,
+    userId: request.userId,
+    verdict: aborted ? 'inconclusive' : 'consistent',
+    ...(aborted
+      ? { reason: { code: 'SYNCSCOPE_E_PROBE_DEADLINE', message: String(request.signal?.reason) } }
+      : {}),
+    summary: aborted ? 'stopped' : 'light probe',
+    startedAt: startedAt.toISOString(),
+    durationMs: Date.now() - startedAt.getTime(),
+    phases: {},
+    token: { kid: '', jti: '', expiresAt: '', audience: '' },
+    sync: { kind: 'synced', ms: 0 },
+    buckets: { expected: [], actual: [], differences: [], overLimit: false },
+    rows: { expected: 0, actual: 0, perTable: {}, differences: [] },
+    checksums: { bucketMismatches: [], rowMismatches: 0 },
+    warnings: []
+  };
+}
+
+const ops = new OpsDatabase(opsDatabaseUrl);
+await startProbeJobRunner({
+  opsDatabaseUrl,
+  ops,
+  targets: targetsSource(targetsFile, process.env),
+  logger: createLogger('job-runner', 'warn'),
+  scrubber: new SecretScrubber(),
+  // Short leases and backoff, so that a killed agent's jobs move on within seconds; long enough that a
+  // live agent on a loaded machine keeps its lease.
+  leaseMs: 3_000,
+  heartbeatMs: 500,
+  pollMs: 500,
+  deadlineMs: 120_000,
+  retry: { baseMs: 500, capMs: 5_000, jitter: 0.5 },
+  ...(probe === 'light' ? { readProbe: lightProbe } : {})
+});
+process.stdout.write('ready\n');
