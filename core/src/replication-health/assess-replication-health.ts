@@ -134,7 +134,7 @@ function serviceFindings(service: ServiceView | null, slots: SlotHealth[]): Repl
       severity: 'info',
       kind: 'deploying',
       ...(deploying.slot ? { slot: deploying.slot } : {}),
-      message: `rules ${version !== null ? `version ${version} are` : 'are'} being deployed: the service reprocesses them (initial replication ${deploying.initialReplicationDone ? 'done, switching over' : 'running'})`
+      message: `${version !== null ? `rules version ${version} is` : 'new rules are'} being deployed: the service is reprocessing (initial replication ${deploying.initialReplicationDone ? 'done, switching over' : 'running'})`
     });
   }
   return findings;
