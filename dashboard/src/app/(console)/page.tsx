@@ -4,6 +4,7 @@ import { requirePage } from '@/features/auth/guard.server';
 import { targetHealth } from '@/features/overview/target-health.server';
 import { openProblems, verdictTrends } from '@/features/overview/verdict-trends.server';
 import { WriteProbeButton } from '@/features/probes/write-probe-button';
+import { ReplicationHealthCard } from '@/features/replication-health/replication-health-card';
 import { listTargets } from '@/server/targets';
 import { Badge, Card, Empty, Mono, PageHeader, TextLink, Time } from '@/ui/primitives';
 
@@ -59,6 +60,7 @@ export default async function OverviewPage() {
           <Empty>No user's latest probe shows a problem.</Empty>
         )}
       </Card>
+      <ReplicationHealthCard scope={access.scope} />
       <div className="grid gap-4 md:grid-cols-2 xl:grid-cols-3">
         {health.map((h) => {
           const trend = trends.find((t) => t.target === h.target);
