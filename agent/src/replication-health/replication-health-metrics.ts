@@ -97,7 +97,13 @@ export function createReplicationHealthMetrics(registry: Registry): ReplicationH
           else gauge.set(labels, value);
         }
       }
-      abandoned.set({ target }, health.slots.filter((s) => s.role === 'abandoned').length);
+      // An unreadable source says nothing about slots: no count rather than a reassuring 0.
+      const sourceRead = !health.findings.some((f) => f.kind === 'source-unreadable');
+      setOrRemove(
+        abandoned,
+        target,
+        sourceRead ? health.slots.filter((s) => s.role === 'abandoned').length : null
+      );
       setOrRemove(lag, target, health.service?.active?.replicationLagBytes);
       setOrRemove(checkpointAge, target, health.lastCheckpointAgeSeconds);
       setOrRemove(budget, target, health.walBudgetBytes);

@@ -117,4 +117,25 @@ describe("the agent's replication health", () => {
       await poller.stop();
     }
   });
+
+  it('a source it cannot read gives no slot series and no abandoned count (not a reassuring 0)', async () => {
+    const registry = new Registry();
+    const poller = await startReplicationHealthPoller({
+      targets: targetsSource(targetsFile, {
+        WATCHED_SOURCE_URL: 'postgres://nobody@127.0.0.1:1/app',
+        WATCHED_SECRET: Buffer.alloc(32, 7).toString('base64url')
+      }),
+      logger: createLogger('replication-health-test', 'silent'),
+      scrubber: new SecretScrubber(),
+      registry
+    });
+    try {
+      await poller.pollNow();
+      expect(series(await registry.metrics())).toEqual([
+        'syncscope_replication_wal_budget_bytes{target="watched"} 1000'
+      ]);
+    } finally {
+      await poller.stop();
+    }
+  });
 });

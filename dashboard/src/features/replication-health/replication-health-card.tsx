@@ -10,6 +10,12 @@ import { replicationHealthOf } from './replication-health.server';
 /** A reading older than this many polls' worth is shown as stale: no agent is watching the target. */
 const STALE_AFTER_MS = 5 * 60_000;
 
+const ROLE_LABEL: Record<SlotHealth['role'], string> = {
+  active: 'active rules',
+  deploying: 'deploying rules',
+  abandoned: 'left behind',
+  unknown: 'unknown'
+};
 const ROLE_STYLE: Record<SlotHealth['role'], string> = {
   active: 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900/40 dark:text-emerald-200',
   deploying: 'bg-sky-100 text-sky-900 dark:bg-sky-900/40 dark:text-sky-200',
@@ -39,7 +45,7 @@ function SlotRows({ health }: { health: ReplicationHealth }) {
             </td>
             <td className="pr-3">
               <span className={`rounded px-1.5 py-0.5 text-xs font-medium ${ROLE_STYLE[s.role]}`}>
-                {s.role}
+                {ROLE_LABEL[s.role]}
               </span>
             </td>
             <td className="pr-3">{s.active ? 'yes' : 'no'}</td>

@@ -45,12 +45,12 @@ describe('replication health on the overview', () => {
     await overviewWithSlot(LEFT_BEHIND);
 
     const cells = await page.getByTestId(`slot-${LEFT_BEHIND}`).locator('td').allTextContents();
-    expect(cells.slice(0, 4)).toEqual([LEFT_BEHIND, 'abandoned', 'no', 'reserved']);
+    expect(cells.slice(0, 4)).toEqual([LEFT_BEHIND, 'left behind', 'no', 'reserved']);
     expect(mb(cells[4]!)).toBeGreaterThanOrEqual(3);
 
     const health = page.getByTestId('replication-health-demo');
     const own = await health.locator('tr[data-testid^="slot-powersync_"]').allTextContents();
-    expect(own.filter((row) => row.includes('active') && row.includes('yes'))).toHaveLength(1);
+    expect(own.filter((row) => row.includes('active rules') && row.includes('yes'))).toHaveLength(1);
 
     const findings = await page.getByTestId('replication-findings-demo').locator('li').allTextContents();
     const finding = findings.find((f) => f.startsWith(`slot ${LEFT_BEHIND}`));
