@@ -17,6 +17,7 @@ import {
   warnAboutSourceRoles
 } from '../probe/probe-target.ts';
 import { resolveTarget, targetsSource } from '../probe/resolve-target.ts';
+import { startReplicationHealthPoller } from '../replication-health/replication-health-poller.ts';
 import { AGENT_TOKEN_ENV, startAgentServer } from '../server/agent-server.ts';
 import { ALLOWED_HOSTS_ENV, allowedHostNames } from '../server/allowed-hosts.ts';
 import { startProbeJobRunner } from '../worker/probe-job-runner.ts';
@@ -377,6 +378,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
             ops,
             expectedStateWorker
           });
+          const replication = await startReplicationHealthPoller({
+            targets,
+            logger: agentLogger,
+            scrubber,
+            registry: server.metrics.registry,
+            ops
+          });
           out(
             `SyncScope agent listening on ${server.url} (GET /metrics, GET /healthz, POST /probes with a bearer token${ops ? '' : ': refused without an ops database to audit in'})${jobs ? "; running the console's probe jobs" : ''}${schedule.scheduled ? `; ${schedule.scheduled} scheduled probes` : ''}\n`
           );
@@ -385,6 +393,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           const signal = await (io.untilStopped ?? waitForSignal)();
           out(`${signal}: stopping the agent\n`);
           await schedule.stop();
+          await replication.stop();
           await jobs?.stop();
           await ops?.close();
           await server.close();

@@ -28,7 +28,9 @@ export const OPS_TABLE_GRANTS: Record<string, Record<'console' | 'agent', Privil
   upload_error_hourly: { console: ['SELECT', 'INSERT', 'UPDATE'], agent: [] },
   upload_errors: { console: ['SELECT', 'INSERT'], agent: [] },
   upload_error_streaks: { console: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'], agent: ['SELECT'] },
-  inspected_databases: { console: ['SELECT', 'INSERT', 'DELETE'], agent: [] }
+  inspected_databases: { console: ['SELECT', 'INSERT', 'DELETE'], agent: [] },
+  // Agents upsert the latest reading per target (the upsert's WHERE reads the stored time); the console reads.
+  replication_health: { console: ['SELECT'], agent: ['SELECT', 'INSERT', 'UPDATE'] }
 };
 
 /**

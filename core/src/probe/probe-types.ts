@@ -45,6 +45,8 @@ export interface ProbeTarget {
   jobDeadlineMs?: number;
   /** The app's users table the console's user search reads (`user_search`); without it, search is refused. */
   userSearch?: UserSearchAccess;
+  /** How the agent watches replication (`replication_health`); defaults in REPLICATION_HEALTH_DEFAULTS. */
+  replicationHealth?: { everySeconds?: number; walBudgetBytes?: number; inactiveGraceSeconds?: number };
   /** SyncScope's ops database, where probe runs and audit entries are written (optional). */
   opsDatabaseUrl?: string;
 }

@@ -132,6 +132,15 @@ export function sourceRoleStatements(input: {
   ];
 }
 
+/**
+ * Replication health reads pg_replication_slots and pg_current_wal_lsn(), which Postgres lets every role
+ * read: no monitoring grant is added (tested as this role in core/src/replication-health/).
+ */
+export const REPLICATION_HEALTH_NOTE = [
+  '-- Replication health (syncscope agent) reads pg_replication_slots and pg_current_wal_lsn() as this role:',
+  '-- every role may, so nothing is granted for it (no pg_monitor, no replication attribute; it cannot touch a slot).'
+];
+
 /** The script `syncscope source-role` prints, for psql (its password comes from a psql variable). */
 export function sourceRoleScript(input: {
   target: string;
@@ -150,6 +159,7 @@ export function sourceRoleScript(input: {
       ? `--   ${input.passwordEnv}=… psql "$ADMIN_URL" -v ON_ERROR_STOP=1 -f this.sql`
       : `--   psql "$ADMIN_URL" -v ON_ERROR_STOP=1 -v ${variable}="…" -f this.sql`,
     "-- Re-run it after the rules change: it revokes the role's other table grants in these schemas.",
+    ...REPLICATION_HEALTH_NOTE,
     ...input.missing.map((m) => `-- ${m}: the rules read it but the source has no such table (no grant).`)
   ];
   const password = input.passwordEnv ? [`\\set ${variable} \`printenv ${input.passwordEnv}\``] : [];

@@ -216,5 +216,8 @@ bucket_definitions:
     expect(script).toContain(`ALTER ROLE "${ROLE}" SET default_transaction_read_only = on;`);
     expect(script).toContain('-- public.gone: the rules read it but the source has no such table');
     expect(script).not.toMatch(/REPLICATION(?! )|GRANT .*pg_read_all_data/);
+    // Replication health needs no monitoring grant: the script says so and grants none.
+    expect(script).toContain('-- Replication health (syncscope agent) reads pg_replication_slots');
+    expect(script).not.toMatch(/GRANT .*(pg_monitor|pg_read_all_stats|pg_read_all_settings)/);
   });
 });

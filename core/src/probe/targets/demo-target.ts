@@ -78,6 +78,8 @@ export async function writeDemoTargetsFile(input: {
           upload_url: input.uploadUrl,
           // The console's user search reads these two columns of the demo's users table, nothing else.
           user_search: DEMO_USER_SEARCH,
+          // A demo shows a change soon: the agent reads its slots and WAL every 10 s (30 s by default).
+          replication_health: { every_seconds: 10 },
           ...(input.writeProbe
             ? {
                 write_probe: {

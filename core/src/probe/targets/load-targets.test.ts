@@ -84,7 +84,7 @@ const INVALID: [string, string, string][] = [
   [
     'unknown target key',
     one(`${VALID_TARGET}    colour: blue\n`),
-    'F: targets.prod.colour: unknown key (allowed here: sync_url, admin_url, admin_token, source_url, sync_rules, signing_key, audience, issuer, extra_claims, upload_url, write_probe, schedule, job_deadline_seconds, user_search)'
+    'F: targets.prod.colour: unknown key (allowed here: sync_url, admin_url, admin_token, source_url, sync_rules, signing_key, audience, issuer, extra_claims, upload_url, write_probe, schedule, job_deadline_seconds, user_search, replication_health)'
   ],
   [
     'unknown signing_key key',
@@ -269,6 +269,21 @@ const INVALID: [string, string, string][] = [
     'scheduled user without its id',
     one(`${VALID_TARGET}    schedule: { users: [{ subscribe: ['lists'] }], every_seconds: 60 }\n`),
     'F: targets.prod.schedule.users.0.user: is required'
+  ],
+  [
+    'replication health polled too often',
+    one(`${VALID_TARGET}    replication_health: { every_seconds: 1 }\n`),
+    'F: targets.prod.replication_health.every_seconds: Too small: expected number to be >=5'
+  ],
+  [
+    'replication health budget not bytes',
+    one(`${VALID_TARGET}    replication_health: { wal_budget_bytes: 1GB }\n`),
+    'F: targets.prod.replication_health.wal_budget_bytes: Invalid input: expected number, received string'
+  ],
+  [
+    'replication health unknown key',
+    one(`${VALID_TARGET}    replication_health: { every: 30 }\n`),
+    'F: targets.prod.replication_health.every: unknown key (allowed here: every_seconds, wal_budget_bytes, inactive_grace_seconds)'
   ],
   [
     'missing rules file',
@@ -621,6 +636,17 @@ describe('docs/targets.md', () => {
     await expect(loadTarget(bad, 'prod', { HS: ENV.HS })).rejects.toThrow(
       /targets\.prod\.user_search\.password_column: unknown key \(allowed here: table, id_column, email_column\)/
     );
+  });
+
+  it('reads replication_health: interval, WAL budget and grace; keys left out keep their defaults', async () => {
+    const file = await targetsFile(
+      one(`${VALID_TARGET}    replication_health: { every_seconds: 60, wal_budget_bytes: 1073741824 }\n`)
+    );
+    const target = await loadTarget(file, 'prod', ENV);
+    expect(target.replicationHealth).toEqual({ everySeconds: 60, walBudgetBytes: 1073741824 });
+    expect(
+      (await loadTarget(await targetsFile(one(VALID_TARGET)), 'prod', ENV)).replicationHealth
+    ).toBeUndefined();
   });
 
   it('refuses a write probe without an upload_url, naming the key', async () => {

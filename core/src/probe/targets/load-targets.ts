@@ -364,7 +364,8 @@ function hideTarget(target: ProbeTarget): ProbeTarget {
     ...(target.uploadUrl ? { uploadUrl: target.uploadUrl } : {}),
     ...(target.writeProbe ? { writeProbe: { ...target.writeProbe, uploadToken: '[redacted]' } } : {}),
     ...(target.schedule ? { schedule: target.schedule } : {}),
-    ...(target.userSearch ? { userSearch: target.userSearch } : {})
+    ...(target.userSearch ? { userSearch: target.userSearch } : {}),
+    ...(target.replicationHealth ? { replicationHealth: target.replicationHealth } : {})
   }));
 }
 
@@ -408,6 +409,7 @@ async function resolveTarget(
     ...(uploadUrl ? { uploadUrl } : {}),
     ...(entry.user_search ? { userSearch: userSearchAccess(entry.user_search) } : {}),
     ...(entry.job_deadline_seconds ? { jobDeadlineMs: entry.job_deadline_seconds * 1000 } : {}),
+    ...(entry.replication_health ? { replicationHealth: replicationHealthOf(entry.replication_health) } : {}),
     ...(entry.schedule
       ? {
           schedule: {
@@ -492,6 +494,19 @@ export async function loadTarget(
   options: Omit<LoadTargetsOptions, 'only'> = {}
 ): Promise<ProbeTarget> {
   return (await loadTargets(file, env, { ...options, only: [name] })).get(name)!;
+}
+
+/** `replication_health` as the agent reads it (keys left out keep their defaults). */
+function replicationHealthOf(
+  entry: NonNullable<TargetEntry['replication_health']>
+): ProbeTarget['replicationHealth'] {
+  return {
+    ...(entry.every_seconds !== undefined ? { everySeconds: entry.every_seconds } : {}),
+    ...(entry.wal_budget_bytes !== undefined ? { walBudgetBytes: entry.wal_budget_bytes } : {}),
+    ...(entry.inactive_grace_seconds !== undefined
+      ? { inactiveGraceSeconds: entry.inactive_grace_seconds }
+      : {})
+  };
 }
 
 /** A schedule entry (`{user, subscribe}`, a bare id read as `{user}`; checked by the schema). */

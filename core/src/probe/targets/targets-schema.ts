@@ -186,7 +186,8 @@ export const TARGET_KEYS = [
   'write_probe',
   'schedule',
   'job_deadline_seconds',
-  'user_search'
+  'user_search',
+  'replication_health'
 ] as const;
 
 /** `NAME`, `NAME=JSON` or `NAME@PRIORITY=JSON`, as `syncscope probe --subscribe` takes it. */
@@ -257,6 +258,41 @@ const writeProbeSchema = z
     }
   });
 
+export const REPLICATION_HEALTH_KEYS = [
+  'every_seconds',
+  'wal_budget_bytes',
+  'inactive_grace_seconds'
+] as const;
+
+/**
+ * How `syncscope agent` watches the target's replication (slots, WAL, the admin API's lag): every
+ * target is watched, with REPLICATION_HEALTH_DEFAULTS unless this says otherwise.
+ */
+const replicationHealthSchema = z.strictObject({
+  every_seconds: z
+    .number()
+    .int()
+    .min(5)
+    .max(86_400)
+    .optional()
+    .describe('seconds between readings (default 30)'),
+  wal_budget_bytes: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('WAL the service slots may retain together before it is a finding and an alert'),
+  inactive_grace_seconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 86_400)
+    .optional()
+    .describe(
+      'without slot names from the admin API: how long a service slot may be inactive before it counts as left behind (default 600)'
+    )
+});
+
 export const USER_SEARCH_KEYS = ['table', 'id_column', 'email_column'] as const;
 
 /** The app's users table, which the console's user search reads (id, and email when given) and nothing else. */
@@ -282,7 +318,8 @@ export const targetSchema = z
     schedule: scheduleSchema.optional(),
     /** A console job's attempt on this target is stopped (inconclusive) and reclaimed after this long. */
     job_deadline_seconds: z.number().int().min(10).max(3_600).optional(),
-    user_search: userSearchSchema.optional()
+    user_search: userSearchSchema.optional(),
+    replication_health: replicationHealthSchema.optional()
   })
   .superRefine((t, ctx) => {
     const fromAdmin = t.sync_rules?.from_admin_api && t.sync_rules.path === undefined;
@@ -343,6 +380,7 @@ export function allowedKeysAt(path: readonly PropertyKey[]): readonly string[] |
     return ['kid', 'hs256_secret', 'encoding', 'private_jwk'];
   if (path.length === 3 && path[2] === 'write_probe') return WRITE_PROBE_KEYS;
   if (path.length === 3 && path[2] === 'user_search') return USER_SEARCH_KEYS;
+  if (path.length === 3 && path[2] === 'replication_health') return REPLICATION_HEALTH_KEYS;
   if (path.length === 3 && path[2] === 'schedule') return ['users', 'every_seconds'];
   if (path.length === 5 && path[2] === 'schedule' && path[3] === 'users') return ['user', 'subscribe'];
   return undefined;

@@ -9,6 +9,7 @@ import { userLabels } from '@/features/user-labels/user-labels.server';
 import { VERDICT_DOT } from '@/features/verdicts/verdict-filters';
 import { ReasonCode } from '@/features/verdicts/verdict-reason';
 import { VerdictTiles, verdictCountsText } from '@/features/verdicts/verdict-tiles';
+import { ReplicationHealthCard } from '@/features/replication-health/replication-health-card';
 import { listTargets } from '@/server/targets';
 import { Badge, Card, Empty, PageHeader, TextLink, Time } from '@/ui/primitives';
 
@@ -67,6 +68,7 @@ export default async function OverviewPage() {
           <Empty>No user's latest probe shows a problem.</Empty>
         )}
       </Card>
+      <ReplicationHealthCard scope={access.scope} />
       <div className="grid gap-4 md:grid-cols-2 xl:grid-cols-3">
         {health.map((h) => {
           const trend = trends.find((t) => t.target === h.target);
