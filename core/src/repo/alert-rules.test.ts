@@ -23,9 +23,9 @@ interface AlertRule {
   annotations?: Record<string, string>;
 }
 const alerts: AlertRule[] = ruleFiles.flatMap((f) =>
-  (YAML.parse(readFileSync(path.join(RULES, f), 'utf8')) as { groups: { rules: AlertRule[] }[] }).groups.flatMap(
-    (g) => g.rules
-  )
+  (
+    YAML.parse(readFileSync(path.join(RULES, f), 'utf8')) as { groups: { rules: AlertRule[] }[] }
+  ).groups.flatMap((g) => g.rules)
 );
 
 /**

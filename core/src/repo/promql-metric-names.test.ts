@@ -13,7 +13,10 @@ describe('metricNamesIn', () => {
       ['a_bytes', 'b_bytes']
     ],
     // Functions, keywords, numbers with units and exponents, label values that look like names.
-    ['time() - max without (instance) (x_seconds offset 5m) > 1e3 and on(target) y{a="rate(z)"} unless bool w', ['w', 'x_seconds', 'y']],
+    [
+      'time() - max without (instance) (x_seconds offset 5m) > 1e3 and on(target) y{a="rate(z)"} unless bool w',
+      ['w', 'x_seconds', 'y']
+    ],
     ['sum(rate(c_total[5m:1m])) by (job) or vector(0) + Inf - NaN', ['c_total']],
     ['max_over_time(g[1h] @ 1700000000) # a comment naming h_total', ['g']],
     ['ALERTS{alertstate="firing"}', ['ALERTS']],

@@ -122,7 +122,9 @@ describe('repository files stay true', () => {
     const prometheus = YAML.parse(read('prometheus/prometheus.yml'));
     expect(prometheus.rule_files).toEqual(['rules/*.yml']);
     expect(prometheus.alerting.alertmanagers[0].static_configs[0].targets).toEqual(['alertmanager:9093']);
-    expect(services['syncscope-console']!.environment!.SYNCSCOPE_PROMETHEUS_URL).toBe('http://prometheus:9090');
+    expect(services['syncscope-console']!.environment!.SYNCSCOPE_PROMETHEUS_URL).toBe(
+      'http://prometheus:9090'
+    );
   });
 
   it('every error code follows SYNCSCOPE_E_<AREA>_<WHAT> and says what to do', () => {
