@@ -112,6 +112,9 @@ describe('alert rules (prometheus/rules)', () => {
         .filter((name) => !known.has(name))
         .map((name) => `${name} (in ${rule.alert})`)
     );
-    expect(missing, `metrics no registry exports: ${missing.join(', ')}`).toEqual([]);
+    expect(
+      missing,
+      `metrics no registry exports: ${missing.join(', ')}. Add the registry that exports them to registries() above, or fix the rule.`
+    ).toEqual([]);
   });
 });
