@@ -11,7 +11,9 @@ export async function GET(request: Request) {
   if (refused) return refused;
   const metrics = consoleMetrics();
   // Read at each scrape; with the ops database unreachable the last counts stay (ingest alerts fire).
-  await countStuckQueues(opsPool()).then(metrics.setStuckQueues, () => undefined);
+  await Promise.resolve()
+    .then(() => countStuckQueues(opsPool()))
+    .then(metrics.setStuckQueues, () => undefined);
   return new Response(await metrics.registry.metrics(), {
     headers: { 'content-type': metrics.registry.contentType }
   });
