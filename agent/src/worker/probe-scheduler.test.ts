@@ -74,6 +74,13 @@ describe('scheduled probes', () => {
       agentName: 'agent-7'
     });
     expect(scheduler.scheduled).toBe(2);
+    // The schedule is exported, so an alert can tell a silent agent from one without a schedule.
+    const exposition = await metrics.registry.metrics();
+    expect(exposition).toContain('syncscope_probe_schedule_interval_seconds{target="scheduled"} 5');
+    const started = Number(
+      /syncscope_probe_schedule_started_timestamp_seconds\{target="scheduled"\} (\S+)/.exec(exposition)?.[1]
+    );
+    expect(Math.abs(started - Date.now() / 1000)).toBeLessThan(30);
     const until = Date.now() + 40_000;
     while ((await runsOf(DEMO_USERS.alice.id)).length < 2 && Date.now() < until)
       await new Promise((r) => setTimeout(r, 250));

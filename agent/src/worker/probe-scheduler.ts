@@ -2,6 +2,7 @@ import os from 'node:os';
 import type { Logger } from '@syncscope/core';
 import type { OpsDatabase } from '@syncscope/core/ops-db/ops-database';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
+import { createScheduleMetrics } from '../metrics/schedule-metrics.ts';
 import type { SecretScrubber } from '../output/secret-scrubber.ts';
 import {
   assertTargetStreams,
@@ -40,6 +41,7 @@ export async function startProbeScheduler(options: {
   const running = new Map<string, Promise<unknown>>();
   let stopped = false;
   let scheduled = 0;
+  const scheduleMetrics = options.metrics && createScheduleMetrics(options.metrics.registry);
   for (const name of await targetNames(options.targets)) {
     const target = await resolveTarget(options.targets, name, options.scrubber).catch((error: unknown) => {
       log.warn(
@@ -55,6 +57,7 @@ export async function startProbeScheduler(options: {
       continue;
     }
     const everyMs = target.schedule.everySeconds * 1000;
+    scheduleMetrics?.scheduled(name, target.schedule.everySeconds);
     for (const [i, { userId, subscriptions }] of target.schedule.users.entries()) {
       // A stream the rules lack would only store an error run at every tick: say so once, skip the user.
       const refused = await assertTargetStreams(target, subscriptions).then(

@@ -92,6 +92,41 @@ describe('repository files stay true', () => {
     expect(out).toContain('SUCCESS');
   });
 
+  it('alertmanager/alertmanager.yml passes amtool, groups by target and severity, and posts to a webhook', () => {
+    const out = execFileSync('amtool', ['check-config', 'alertmanager/alertmanager.yml'], {
+      cwd: ROOT,
+      encoding: 'utf8'
+    });
+    expect(out).toContain('SUCCESS');
+    const config = YAML.parse(read('alertmanager/alertmanager.yml'));
+    expect(config.route.group_by).toEqual(['target', 'severity']);
+    expect(config.receivers[0].webhook_configs[0].url).toMatch(/^https?:\/\//);
+  });
+
+  it('compose runs Prometheus with the alert rules, Alertmanager with its config, and the console reads alerts', () => {
+    const services = YAML.parse(composeConfig(COMPOSE_ENV)).services as Record<
+      string,
+      { volumes?: string[]; environment?: Record<string, string> }
+    >;
+    // docker-compose 1.x prints volumes as `host:container:mode`, host paths absolute.
+    const mounts = (service: string) =>
+      (services[service]!.volumes ?? []).map((v) => {
+        const [source, target] = v.split(':') as [string, string];
+        return [path.relative(ROOT, source), target];
+      });
+    expect(mounts('prometheus')).toContainEqual(['prometheus/rules', '/etc/prometheus/rules']);
+    expect(mounts('alertmanager')).toContainEqual([
+      'alertmanager/alertmanager.yml',
+      '/etc/alertmanager/alertmanager.yml'
+    ]);
+    const prometheus = YAML.parse(read('prometheus/prometheus.yml'));
+    expect(prometheus.rule_files).toEqual(['rules/*.yml']);
+    expect(prometheus.alerting.alertmanagers[0].static_configs[0].targets).toEqual(['alertmanager:9093']);
+    expect(services['syncscope-console']!.environment!.SYNCSCOPE_PROMETHEUS_URL).toBe(
+      'http://prometheus:9090'
+    );
+  });
+
   it('every error code follows SYNCSCOPE_E_<AREA>_<WHAT> and says what to do', () => {
     for (const [code, { description, status }] of Object.entries(ERROR_CODES)) {
       expect(code).toMatch(/^SYNCSCOPE_E_[A-Z]+(_[A-Z0-9]+)+$/);

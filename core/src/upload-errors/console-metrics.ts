@@ -25,11 +25,26 @@ export function createConsoleMetrics() {
     help: 'Reported operations waiting to be stored.',
     registers: [registry]
   });
+  const stuckQueues = new Gauge({
+    name: 'syncscope_upload_stuck_queues',
+    help: 'Client upload queues whose head operation failed 3 times or more in a row in the last 24 h, by target.',
+    labelNames: ['target'] as const,
+    registers: [registry]
+  });
+  const stuckTargets = new Set<string>();
   const tables = new Set<string>();
   return {
     registry,
     ingestRequests,
     queueOperations,
+    /** Replaces the stuck-queue counts (read from the ops database at each scrape); 0 for a target no longer stuck. */
+    setStuckQueues(counts: ReadonlyMap<string, number>) {
+      for (const target of stuckTargets) if (!counts.has(target)) stuckQueues.set({ target }, 0);
+      for (const [target, n] of counts) {
+        stuckTargets.add(target);
+        stuckQueues.set({ target }, n);
+      }
+    },
     countUploadError(target: string, table: string, retryable: boolean, n = 1) {
       if (!tables.has(table) && tables.size < MAX_TABLES) tables.add(table);
       uploadErrors.inc(

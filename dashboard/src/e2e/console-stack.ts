@@ -84,14 +84,15 @@ export interface ConsoleSession {
 
 /**
  * The embedded stack, Chromium, a page signed in as `role`, and pools on the app and ops databases;
- * with `streamsTarget` (a database name prefix), also target `streams` (see streams-target.ts).
+ * with `streamsTarget` (a database name prefix), also target `streams` (see streams-target.ts); `env`
+ * goes to the stack's processes.
  */
 export async function startConsoleSession(
   role: 'admin' | 'operator' | 'viewer',
-  options: { streamsTarget?: string } = {}
+  options: { streamsTarget?: string; env?: NodeJS.ProcessEnv } = {}
 ): Promise<ConsoleSession> {
   const streams = options.streamsTarget ? await startStreamsTarget(options.streamsTarget) : null;
-  const stack = await startConsoleStack(streams?.env).catch(async (error: unknown) => {
+  const stack = await startConsoleStack({ ...options.env, ...streams?.env }).catch(async (error: unknown) => {
     await streams?.harness.close();
     throw error;
   });

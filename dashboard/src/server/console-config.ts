@@ -38,6 +38,15 @@ const consoleEnvSchema = z.object({
     (v) => (v === '' ? undefined : v),
     z.string().min(16, 'use at least 16 characters, e.g. the output of openssl rand -base64 32').optional()
   ),
+  /** Prometheus whose firing alerts (prometheus/rules) the overview lists; unset: "alerting not configured". */
+  SYNCSCOPE_PROMETHEUS_URL: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .url()
+      .refine((v) => /^https?:\/\//.test(v), 'use an http(s) URL, e.g. http://prometheus:9090')
+      .optional()
+  ),
   /** Extra field names masked in reported upload data (comma-separated), on top of the defaults. */
   SYNCSCOPE_INGEST_REDACT_FIELDS: z
     .string()

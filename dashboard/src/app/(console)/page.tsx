@@ -1,5 +1,6 @@
 import { roleAllows, roleOn } from '@syncscope/core/console-users/console-users';
 import type { Metadata } from 'next';
+import { FiringAlertsCard } from '@/features/alerts/firing-alerts-card';
 import { requirePage } from '@/features/auth/guard.server';
 import { targetHealth } from '@/features/overview/target-health.server';
 import { openProblems, verdictTrends } from '@/features/overview/verdict-trends.server';
@@ -37,6 +38,7 @@ export default async function OverviewPage() {
   return (
     <>
       <PageHeader title="Overview" />
+      <FiringAlertsCard scope={access.scope} />
       <VerdictTiles counts={last24h} />
       <Card title={`Open problems (${problems.length})`} className="mb-4">
         {problems.length ? (

@@ -42,6 +42,17 @@ async function eventually<T>(check: () => Promise<T>, ms = 30_000): Promise<T> {
   }
 }
 
+/** The console's `syncscope_upload_stuck_queues` for target demo, as Prometheus scrapes it. */
+async function stuckGauge(): Promise<number | null> {
+  const text = await (
+    await fetch(`${stack.urls.console}/metrics`, {
+      headers: { authorization: `Bearer ${E2E_METRICS_TOKEN}` }
+    })
+  ).text();
+  const value = /^syncscope_upload_stuck_queues\{target="demo"\} (\S+)$/m.exec(text)?.[1];
+  return value === undefined ? null : Number(value);
+}
+
 /** Uploads a batch to the demo backend as alice, as her connector would (same API, same headers). */
 async function uploadAsAlice(batch: unknown[], clientId: string) {
   const login = await fetch(`${stack.urls.backend}/api/dev/login`, {
@@ -171,12 +182,15 @@ describe('upload errors in the console', () => {
         expect(stuck).toMatch(/retryable/);
       }, 60_000);
       await screenshot(page, 'upload-errors-stuck');
+      // Prometheus sees it too (the SyncScopeUploadQueueStuck alert).
+      expect(await stuckGauge()).toBe(1);
       await holder.query('ROLLBACK');
       // The operation goes through; its success clears the streak.
       await eventually(async () => {
         await page.goto(`${stack.urls.console}/uploads`);
         expect(await page.getByTestId('stuck-queues').count()).toBe(0);
       }, 60_000);
+      expect(await stuckGauge()).toBe(0);
     } finally {
       holder.release();
       await db.close().catch(() => {});

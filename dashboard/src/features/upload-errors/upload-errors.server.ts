@@ -1,4 +1,5 @@
 import 'server-only';
+import { STUCK_QUEUE } from '@syncscope/core/upload-errors/stuck-queues';
 import { opsPool } from '@/server/ops-pool';
 
 export interface ErrorGroup {
@@ -61,8 +62,8 @@ export async function listErrorGroups(
 /** The same operation failing at least `minFailures` times in a row from one client, recently. */
 export async function listStuckQueues(
   scope: string[] | null,
-  minFailures = 3,
-  withinHours = 24
+  minFailures: number = STUCK_QUEUE.minFailures,
+  withinHours: number = STUCK_QUEUE.withinHours
 ): Promise<StuckQueue[]> {
   const { rows } = await opsPool().query<StuckQueue>(
     `SELECT target, client_id AS "clientId", user_id AS "userId", table_name AS "tableName", row_id AS "rowId", op,
