@@ -3,7 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAgentMetrics } from '@syncscope/agent/metrics/agent-metrics';
+import { registerJobMetrics } from '@syncscope/agent/metrics/job-metrics';
 import { createScheduleMetrics } from '@syncscope/agent/metrics/schedule-metrics';
+import { createReplicationHealthMetrics } from '@syncscope/agent/replication-health/replication-health-metrics';
 import { SERVICE_METRIC_NAMES } from '@syncscope/powersync/metrics/server-metrics';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
@@ -36,6 +38,9 @@ function registries(): Registry[] {
   const agent = createAgentMetrics({ targets: [] }).registry;
   const schedule = new Registry();
   createScheduleMetrics(schedule);
+  // Names only: nothing is scraped, so the job metrics' ops database is never queried.
+  registerJobMetrics(schedule, { query: () => Promise.reject(new Error('not scraped')) });
+  createReplicationHealthMetrics(schedule);
   return [agent, schedule, createConsoleMetrics().registry];
 }
 

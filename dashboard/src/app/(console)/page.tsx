@@ -5,12 +5,12 @@ import { requirePage } from '@/features/auth/guard.server';
 import { targetHealth } from '@/features/overview/target-health.server';
 import { openProblems, verdictTrends } from '@/features/overview/verdict-trends.server';
 import { WriteProbeButton } from '@/features/probes/write-probe-button';
+import { ReplicationHealthCard } from '@/features/replication-health/replication-health-card';
 import { UserLabel } from '@/features/user-labels/user-label';
 import { userLabels } from '@/features/user-labels/user-labels.server';
 import { VERDICT_DOT } from '@/features/verdicts/verdict-filters';
 import { ReasonCode } from '@/features/verdicts/verdict-reason';
 import { VerdictTiles, verdictCountsText } from '@/features/verdicts/verdict-tiles';
-import { ReplicationHealthCard } from '@/features/replication-health/replication-health-card';
 import { listTargets } from '@/server/targets';
 import { Badge, Card, Empty, PageHeader, TextLink, Time } from '@/ui/primitives';
 
