@@ -81,9 +81,13 @@ export class ProxyConnection {
   ) {
     this.wire(client, upstream, 'upstream');
     this.wire(upstream, client, 'downstream');
-    for (const socket of [client, upstream]) {
-      // A reset or failure on one side is passed on as a reset: what the peer would have seen.
-      socket.on('error', () => this.destroy(true));
+    for (const [socket, toOther] of [
+      [client, 'upstream'],
+      [upstream, 'downstream']
+    ] as const) {
+      // A reset or failure on one side is passed on as a reset, after the bytes already read from it
+      // (a server's last error message) have been delivered: what the peer would have seen.
+      socket.on('error', () => void this.queues[toOther].then(() => this.destroy(true)));
       socket.on('close', () => {
         if (++this.socketsClosed === 2) this.finish();
       });
@@ -138,6 +142,7 @@ export class ProxyConnection {
       const { pass, cut } = state.take(direction, chunk.length);
       const passing = pass < chunk.length ? chunk.subarray(0, pass) : chunk;
       this.bytes[direction] += passing.length;
+      this.proxy.bytes[direction] += passing.length;
       const cutWith = state.fault.cutWith ?? 'close';
       if (cut) from.pause(); // nothing after the cut point is read
       deliver(() => {
@@ -198,6 +203,8 @@ export class FaultProxy {
   private listeners: ((connection: ProxyConnection) => void)[] = [];
   /** Connections accepted so far, open or not. */
   accepted = 0;
+  /** Bytes forwarded each way over all connections. */
+  readonly bytes = { upstream: 0, downstream: 0 };
 
   private constructor(
     private readonly server: net.Server,
