@@ -32,6 +32,8 @@ export interface ProbeHarness {
   pool: pg.Pool;
   secret: Uint8Array;
   restartSync(): Promise<void>;
+  /** Starts the sync server again on its port, after a test stopped it (`sync.close()`). */
+  startSync(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -96,6 +98,9 @@ export async function startProbeHarness(
     },
     async restartSync() {
       await harness.sync.close();
+      await harness.startSync();
+    },
+    async startSync() {
       harness.sync = await start();
     },
     async close() {

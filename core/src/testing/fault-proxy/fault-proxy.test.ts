@@ -148,6 +148,29 @@ describe('fault proxy', () => {
     expect(all.subarray(GREETING.length).toString()).toBe('abc');
   });
 
+  it('delay is latency, not a wait per chunk: chunks sent together arrive together', async () => {
+    const c = connect(proxy.port);
+    await c.until(GREETING.length);
+    proxy.setFault({ delayMs: 150 });
+    const sent = Date.now();
+    for (let i = 0; i < 20; i++) {
+      c.socket.write('x');
+      await sleep(2);
+    }
+    await c.until(GREETING.length + 20);
+    expect(Date.now() - sent).toBeLessThan(20 * 150);
+    c.socket.destroy();
+  });
+
+  it('limits bandwidth: 64 KiB at 256 KiB/s take about a quarter of a second', async () => {
+    proxy.setFault({ bytesPerSecond: 256 * 1024 });
+    const started = Date.now();
+    const c = connect(proxy.port);
+    await c.until(GREETING.length);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(240);
+    c.socket.destroy();
+  });
+
   it('black-holes an open connection without closing it, and resumes it when lifted', async () => {
     const c = connect(proxy.port);
     await c.until(GREETING.length);

@@ -8,7 +8,8 @@
  * - cut: after N bytes in a direction, the connection ends (FIN, or RST with `cutWith: 'reset'`). A cut
  *   is one event: once it fires, its fault is spent and passes through (a global cut cuts the one
  *   connection that crosses the offset, so "the stream cut at byte N of the first sync" is one setting).
- * - delay: every chunk is held this long (order kept), in both directions.
+ * - delay and bandwidth: every chunk is held this long, and forwarded at most this fast (order kept),
+ *   in both directions.
  * - blackhole: the proxy stops reading, so nothing is forwarded and nothing closes; the kernel's
  *   buffers fill and the peer's writes stall, as in a partition. Lifting it resumes where it stopped.
  * - refuse: new connections are reset at once (RST), as a stopped service's port answers.
@@ -23,13 +24,17 @@ export interface Fault {
   direction?: Direction | 'both';
   /** How a cut ends the connection: FIN (default) or RST. */
   cutWith?: 'close' | 'reset';
-  /** Milliseconds every chunk is held before it is forwarded. */
+  /** Milliseconds every chunk is held before it is forwarded (latency). */
   delayMs?: number;
+  /** Forward at most this many bytes a second each way (bandwidth), in slices of 1 KiB. */
+  bytesPerSecond?: number;
   /** Stop forwarding without closing. */
   blackhole?: boolean;
   /** Reset new connections as soon as they are accepted. */
   refuse?: boolean;
 }
+
+const THROTTLE_SLICE_BYTES = 1024;
 
 export type Direction = 'upstream' | 'downstream';
 
@@ -130,12 +135,26 @@ export class ProxyConnection {
 
   private wire(from: net.Socket, to: net.Socket, direction: Direction) {
     let draining = false;
-    const deliver = (step: () => void) => {
-      const delayMs = this.state().fault.delayMs ?? 0;
+    // Latency: each chunk is due `delayMs` after it arrived. Bandwidth: slices of it follow each other
+    // at `bytesPerSecond`. The chain keeps their order either way.
+    const deliver = (step: () => void, transferMs = 0) => {
+      const dueAt = Date.now() + (this.state().fault.delayMs ?? 0);
       this.queues[direction] = this.queues[direction].then(async () => {
-        if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+        const waitMs = Math.max(0, dueAt - Date.now()) + transferMs;
+        if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
         if (!this.closed) step();
       });
+    };
+    const write = (slice: Buffer) => {
+      if (slice.length > 0 && !to.write(slice) && !draining) {
+        // Backpressure: stop reading until the slower side drains.
+        draining = true;
+        from.pause();
+        to.once('drain', () => {
+          draining = false;
+          if (!this.state().fault.blackhole) from.resume();
+        });
+      }
     };
     from.on('data', (chunk: Buffer) => {
       const state = this.state();
@@ -144,19 +163,16 @@ export class ProxyConnection {
       this.bytes[direction] += passing.length;
       this.proxy.bytes[direction] += passing.length;
       const cutWith = state.fault.cutWith ?? 'close';
-      if (cut) from.pause(); // nothing after the cut point is read
-      deliver(() => {
-        if (cut) return this.cutAfter(to, passing, cutWith);
-        if (passing.length > 0 && !to.write(passing) && !draining) {
-          // Backpressure: stop reading until the slower side drains.
-          draining = true;
-          from.pause();
-          to.once('drain', () => {
-            draining = false;
-            if (!this.state().fault.blackhole) from.resume();
-          });
-        }
-      });
+      if (cut) {
+        from.pause(); // nothing after the cut point is read
+        return deliver(() => this.cutAfter(to, passing, cutWith));
+      }
+      const rate = state.fault.bytesPerSecond;
+      if (!rate) return deliver(() => write(passing));
+      for (let at = 0; at < passing.length; at += THROTTLE_SLICE_BYTES) {
+        const slice = passing.subarray(at, at + THROTTLE_SLICE_BYTES);
+        deliver(() => write(slice), (slice.length / rate) * 1000);
+      }
     });
     from.on('end', () => deliver(() => to.end()));
   }
