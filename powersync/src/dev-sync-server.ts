@@ -1,13 +1,17 @@
 import { assertPortFree, createLogger, type Logger, SyncScopeError } from '@syncscope/core';
+import { readFile } from 'node:fs/promises';
 import { loadSyncRules } from '@syncscope/core/sync-rules/load-sync-rules';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { registerAdminRoutes, registerProbeRoutes } from './admin/admin-routes.ts';
+import { registerSyncRulesRoutes } from './admin/sync-rules-routes.ts';
 import type { LoadedServiceConfig } from './config/load-service-config.ts';
 import { FaultInjector, type FaultSettings } from './faults/faults.ts';
 import { createServerMetrics, type ServerMetrics } from './metrics/server-metrics.ts';
-import { Replicator } from './replication/replicator.ts';
-import { BucketStorage } from './storage/bucket-storage.ts';
+import { type DeployedVersion, RulesVersions } from './deploy/rules-versions.ts';
+import type { Replicator } from './replication/replicator.ts';
+import type { BucketStorage } from './storage/bucket-storage.ts';
+import { DEFAULT_BUCKET_LIMITS } from './sync/bucket-limits.ts';
 import { JwtVerifier } from './sync/jwt-verifier.ts';
 import { registerSyncRoutes, type SyncStats } from './sync/sync-routes.ts';
 
@@ -17,6 +21,8 @@ export interface DevSyncServerOptions {
   logger?: Logger;
   faults?: Partial<FaultSettings>;
   keepaliveMs?: number;
+  /** How long a replaced rules version lingers before its slot and storage go (default 5 s, as the service). */
+  retireDelayMs?: number;
   /** Resolve start() only once the initial snapshot is done (default true). */
   waitForReplication?: boolean;
 }
@@ -25,10 +31,20 @@ export interface DevSyncServer {
   url: string;
   metricsUrl: string | null;
   faults: FaultInjector;
-  storage: BucketStorage;
-  replicator: Replicator;
+  /** The sync-rules versions: `active` is served, `deploying` reprocesses. */
+  versions: RulesVersions;
+  /** The active version's storage and replicator. */
+  readonly storage: BucketStorage;
+  readonly replicator: Replicator;
   stats: SyncStats;
   metrics: ServerMetrics;
+  /**
+   * Deploys `content` as a new version with reprocessing (what a changed rules file and a restart do),
+   * without restarting: for tests. Resolves once reprocessing started, with the new slot's name.
+   */
+  deploy(content: string): Promise<string>;
+  /** Reads the rules file again and deploys it if it changed; null when unchanged or rules are inline. */
+  redeployFromFile(): Promise<string | null>;
   close(): Promise<void>;
 }
 
@@ -55,6 +71,7 @@ export async function startDevSyncServer(options: DevSyncServerOptions): Promise
       'client_auth: the config has no client_auth; add jwks_uri or jwks and audience.'
     );
   }
+  // Invalid rules stop the start-up with their line numbers, before anything is deployed.
   const rules = loadSyncRules(syncRulesYaml, { file: syncRulesPath });
   for (const w of rules.warnings) logger.warn({ line: w.line }, `sync rules: ${w.message}`);
   await assertPortFree(host, config.port, 'port (service config)', 'The dev sync server');
@@ -62,18 +79,18 @@ export async function startDevSyncServer(options: DevSyncServerOptions): Promise
   if (metricsPort)
     await assertPortFree(host, metricsPort, 'telemetry.prometheus_port', 'The dev sync server metrics');
 
-  const sourceUrl = config.replication.connections[0]!.uri;
+  const connection = config.replication.connections[0]!;
+  const sourceUrl = connection.uri;
   const faults = new FaultInjector(options.faults);
   const metrics = createServerMetrics();
-  const storage = new BucketStorage(config.storage.uri, rules.hydrated);
-  const replicator = new Replicator({
+  const versions = new RulesVersions({
+    storageUrl: config.storage.uri,
     sourceUrl,
-    storage,
-    rulesYaml: syncRulesYaml,
-    rules: rules.hydrated,
     logger,
     metrics,
-    faults
+    faults,
+    slotPrefix: connection.slot_name_prefix ?? 'powersync_',
+    retireDelayMs: options.retireDelayMs
   });
   const sourcePool = new pg.Pool({
     connectionString: sourceUrl,
@@ -82,10 +99,21 @@ export async function startDevSyncServer(options: DevSyncServerOptions): Promise
   });
   sourcePool.on('error', () => {});
 
-  const readyPromise = replicator.start();
+  const readyPromise = versions.start(syncRulesYaml);
   readyPromise.catch(() => {});
   const waitUntilReady = async (signal: AbortSignal) => {
-    while (!replicator.ready && !signal.aborted) await new Promise((r) => setTimeout(r, 50));
+    while (!versions.active?.replicator.ready && !signal.aborted) await new Promise((r) => setTimeout(r, 50));
+  };
+  const activeVersion = (): DeployedVersion => {
+    if (!versions.active) throw new Error('no active sync rules version');
+    return versions.active;
+  };
+  const redeployFromFile = async (): Promise<string | null> => {
+    if (!syncRulesPath) return null;
+    const content = await readFile(syncRulesPath, 'utf8');
+    if (content === versions.newestContent) return null;
+    logger.info('Sync config updated');
+    return (await versions.deploy(content)).slotName;
   };
 
   const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
@@ -95,16 +123,28 @@ export async function startDevSyncServer(options: DevSyncServerOptions): Promise
     // Fastify's own errors (malformed JSON, body too large) answered in the service's error shape.
     void reply.code(status).send({ error: { code: 'PSYNC_S2001', status, description: error.message } });
   });
-  registerProbeRoutes(app, replicator);
+  registerProbeRoutes(app, () => Boolean(versions.active?.replicator.ready));
   const stats: SyncStats = { streamsOpened: 0, writeCheckpointsCreated: 0 };
   registerSyncRoutes(app, {
     stats,
     keepaliveMs: options.keepaliveMs,
-    storage,
-    rules: rules.hydrated,
     faults,
     logger,
     waitUntilReady,
+    active: () => {
+      const v = activeVersion();
+      return {
+        storage: v.storage,
+        rules: v.rules.hydrated,
+        definitionKind: v.definitionKind,
+        retired: v.retired.signal
+      };
+    },
+    limits: {
+      maxBuckets: config.api?.parameters?.max_buckets_per_connection ?? DEFAULT_BUCKET_LIMITS.maxBuckets,
+      maxParameterQueryResults:
+        config.api?.parameters?.max_parameter_query_results ?? DEFAULT_BUCKET_LIMITS.maxParameterQueryResults
+    },
     onOpsSent: (ops, bytes) => {
       metrics.operationsSynced.inc(ops);
       metrics.dataSyncedBytes.inc(bytes);
@@ -114,14 +154,17 @@ export async function startDevSyncServer(options: DevSyncServerOptions): Promise
     sourcePool,
     metrics
   });
-  registerAdminRoutes(app, {
+  const adminDeps = {
     apiTokens: config.api?.tokens ?? [],
     faults,
-    replicator,
-    storage,
-    rulesYaml: syncRulesYaml,
-    sourceUriForDisplay: redactUri(sourceUrl)
-  });
+    versions,
+    sourcePool,
+    connectionTag: connection.tag ?? 'default',
+    sourceUriForDisplay: redactUri(sourceUrl),
+    logger
+  };
+  registerAdminRoutes(app, { ...adminDeps, redeployFromFile });
+  registerSyncRulesRoutes(app, { ...adminDeps, rulesFromConfig: true });
   await app.listen({ host, port: config.port });
 
   let metricsApp: FastifyInstance | null = null;
@@ -136,13 +179,12 @@ export async function startDevSyncServer(options: DevSyncServerOptions): Promise
   const port = typeof address === 'object' && address ? address.port : config.port;
 
   const close = async () => {
-    await replicator.stop();
+    await versions.close();
     // Open sync streams would keep the server from closing.
     app.server.closeAllConnections?.();
     await app.close();
     await metricsApp?.close();
     await sourcePool.end().catch(() => {});
-    await storage.close().catch(() => {});
   };
   if (options.waitForReplication ?? true) {
     try {
@@ -156,10 +198,17 @@ export async function startDevSyncServer(options: DevSyncServerOptions): Promise
     url: `http://${host}:${port}`,
     metricsUrl: metricsPort ? `http://${host}:${metricsPort}/metrics` : null,
     faults,
-    storage,
-    replicator,
+    versions,
+    get storage() {
+      return activeVersion().storage;
+    },
+    get replicator() {
+      return activeVersion().replicator;
+    },
     stats,
     metrics,
+    deploy: async (content) => (await versions.deploy(content)).slotName,
+    redeployFromFile,
     close
   };
 }

@@ -41,7 +41,18 @@ export const serviceConfigSchema = z.object({
       block_local_jwks: z.boolean().optional()
     })
     .optional(),
-  api: z.object({ tokens: z.array(z.string().min(1)).default([]) }).optional(),
+  api: z
+    .object({
+      tokens: z.array(z.string().min(1)).default([]),
+      // The service's PSYNC_S2305 limits per connection (both 1000 by default).
+      parameters: z
+        .object({
+          max_buckets_per_connection: z.coerce.number().int().positive().optional(),
+          max_parameter_query_results: z.coerce.number().int().positive().optional()
+        })
+        .optional()
+    })
+    .optional(),
   port: z.coerce.number().int().min(0).max(65535).default(8080),
   telemetry: z
     .object({

@@ -36,13 +36,18 @@ export async function createSlotWithSnapshot(sourceUrl: string, slotName: string
   return { consistentPoint: row.consistent_point, snapshotName: row.snapshot_name, replicationClient };
 }
 
-/** Copies every published table in the exported snapshot into bucket storage, in chunks. */
+/**
+ * Copies every published table in the exported snapshot into bucket storage, in chunks through a cursor, so
+ * memory stays bounded by one chunk whatever the table's size. `onRows` gets the table as the service logs it
+ * (`"public"."records"`), the chunk's rows and the table's rows so far; `stopped` ends the copy early.
+ */
 export async function copyInitialSnapshot(
   sourceUrl: string,
   snapshotName: string,
   tables: ReplicatedTable[],
   storage: BucketStorage,
-  onRows: (table: string, rows: number) => void
+  onRows: (table: string, rows: number, total: number) => void,
+  stopped: () => boolean = () => false
 ): Promise<void> {
   const client = new pg.Client({ connectionString: sourceUrl, types: rawTextTypes });
   await client.connect();
@@ -50,10 +55,11 @@ export async function copyInitialSnapshot(
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     await client.query(`SET TRANSACTION SNAPSHOT '${snapshotName.replace(/'/g, "''")}'`);
     for (const t of tables) {
-      if (!t.published) continue;
+      if (!t.published || stopped()) continue;
       const name = `${pg.escapeIdentifier(t.table.schema)}.${pg.escapeIdentifier(t.table.name)}`;
       await client.query(`DECLARE snapshot_cursor NO SCROLL CURSOR FOR SELECT * FROM ${name}`);
-      for (;;) {
+      let total = 0;
+      while (!stopped()) {
         const { rows } = await client.query<Record<string, string | null>>(
           `FETCH ${SNAPSHOT_FETCH_ROWS} FROM snapshot_cursor`
         );
@@ -65,7 +71,8 @@ export async function copyInitialSnapshot(
           row: pgRowToSyncRulesRow(t.columns, row)
         }));
         await storage.applyTransaction(changes, '0/0');
-        onRows(t.table.key, rows.length);
+        total += rows.length;
+        onRows(name, rows.length, total);
       }
       await client.query('CLOSE snapshot_cursor');
     }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { type Logger, SyncScopeError } from '@syncscope/core';
 import { pgRowToSyncRulesRow } from '@syncscope/core/values/pg-values';
@@ -27,7 +26,22 @@ export interface ReplicatorOptions {
   logger: Logger;
   metrics: ServerMetrics;
   faults: FaultInjector;
-  slotName?: string;
+  /** `powersync_<version>_<4 hex>`: one slot per sync-rules version. */
+  slotName: string;
+  /** Only the served version reports replication lag (the service has no per-version metric). */
+  reportsLag: () => boolean;
+}
+
+/**
+ * What the admin API's diagnostics show of a version's replication, in the order the service reaches it:
+ * slot created, snapshot running (keepalive time), snapshot stored (checkpoint time), first checkpoint
+ * streamed after the snapshot (initial replication done).
+ */
+export interface ReplicationProgress {
+  slotCreated: boolean;
+  lastKeepaliveAt: Date | null;
+  lastCheckpointAt: Date | null;
+  initialReplicationDone: boolean;
 }
 
 /** A logical message with this prefix marks a write checkpoint's position in the WAL. */
@@ -53,7 +67,7 @@ const MAX_BATCHED_CHANGES = 20_000;
  * exported-snapshot slot, then pgoutput streaming. A restart resumes from the slot; changed sync
  * rules or a lost slot start over with a fresh snapshot.
  */
-export class Replicator extends EventEmitter<{ error: [Error] }> {
+export class Replicator extends EventEmitter<{ error: [Error]; caughtUp: [] }> {
   private tables = new Map<string, ReplicatedTable>();
   private service: LogicalReplicationService | null = null;
   private pending: Pending | null = null;
@@ -61,26 +75,33 @@ export class Replicator extends EventEmitter<{ error: [Error] }> {
   private flushing: Promise<void> | null = null;
   private processingSince: number | null = null;
   private stopped = false;
-  private readyFlag = false;
   private readonly slotName: string;
-  private readonly rulesHash: string;
   private lagTimer: NodeJS.Timeout | null = null;
+  readonly progress: ReplicationProgress = {
+    slotCreated: false,
+    lastKeepaliveAt: null,
+    lastCheckpointAt: null,
+    initialReplicationDone: false
+  };
 
   constructor(private readonly options: ReplicatorOptions) {
     super();
-    this.rulesHash = createHash('sha256').update(options.rulesYaml).digest('hex').slice(0, 16);
-    this.slotName = options.slotName ?? 'powersync_dev_1';
+    this.slotName = options.slotName;
   }
 
+  /** Initial replication done: the version has a checkpoint streamed after its snapshot. */
   get ready(): boolean {
-    return this.readyFlag;
+    return this.progress.initialReplicationDone;
   }
 
   get replicatedTables(): ReplicatedTable[] {
     return [...this.tables.values()];
   }
 
-  /** Resolves once the initial snapshot is in storage and streaming has begun. */
+  /**
+   * Resolves once initial replication is done: the snapshot is in storage (taken now, or resumed from the
+   * slot) and a first checkpoint was streamed after it.
+   */
   async start(): Promise<void> {
     const { sourceUrl, storage, logger } = this.options;
     const source = new pg.Client({ connectionString: sourceUrl });
@@ -90,7 +111,7 @@ export class Replicator extends EventEmitter<{ error: [Error] }> {
         `Cannot reach the source database: ${error.message}`
       );
     });
-    let slotExists = false;
+    let resumed = false;
     try {
       await checkSourceReady(source);
       for (const t of await resolveSourceTables(source, this.options.rules, this.options.rulesYaml))
@@ -105,51 +126,80 @@ export class Replicator extends EventEmitter<{ error: [Error] }> {
       const slot = await source.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [
         this.slotName
       ]);
-      slotExists = (slot.rowCount ?? 0) > 0;
+      const slotExists = (slot.rowCount ?? 0) > 0;
       const state = await storage.init();
-      const resumable =
-        state?.snapshotDone &&
-        state.rulesHash === this.rulesHash &&
-        state.slotName === this.slotName &&
-        slotExists;
-      if (!resumable) {
+      resumed = Boolean(state?.snapshotDone && slotExists);
+      if (!resumed) {
         if (slotExists) await source.query('SELECT pg_drop_replication_slot($1)', [this.slotName]);
-        logger.info(
-          { slot: this.slotName, reason: state ? 'rules changed or slot lost' : 'empty storage' },
-          'starting initial replication'
-        );
-        await this.initialReplication();
+        logger.info({ slot: this.slotName }, `[${this.slotName}] starting initial replication`);
       } else {
         logger.info(
-          { slot: this.slotName, lsn: state.lsn, lastOpId: state.lastOpId },
-          'resuming replication from slot'
+          { slot: this.slotName, lsn: storage.checkpoint.lsn, lastOpId: storage.checkpoint.lastOpId.toString() },
+          `[${this.slotName}] Initial replication already done`
         );
       }
     } finally {
       await source.end();
     }
-    this.readyFlag = true;
+    if (!resumed) await this.initialReplication();
+    if (this.stopped) return;
     this.lagTimer = setInterval(() => this.reportLag(), 1000);
+    const caughtUp = new Promise<void>((resolve) => this.once('caughtUp', resolve));
+    if (resumed) this.markCaughtUp();
     await this.stream(storage.checkpoint.lsn);
+    // A marker in the WAL gives the first streamed checkpoint without waiting for a source write.
+    if (!resumed) await this.emitKeepalive();
+    await caughtUp;
+  }
+
+  private markCaughtUp(): void {
+    const now = new Date();
+    this.progress.lastKeepaliveAt = now;
+    this.progress.lastCheckpointAt = now;
+    if (this.progress.initialReplicationDone) return;
+    this.progress.initialReplicationDone = true;
+    this.emit('caughtUp');
+  }
+
+  private async emitKeepalive(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.options.sourceUrl });
+    try {
+      await client.connect();
+      await client.query('SELECT pg_logical_emit_message(false, $1, $2)', [
+        WRITE_CHECKPOINT_MESSAGE_PREFIX,
+        'keepalive'
+      ]);
+    } finally {
+      await client.end().catch(() => {});
+    }
   }
 
   private async initialReplication(): Promise<void> {
-    const { storage, sourceUrl, metrics } = this.options;
-    await storage.reset({ rulesHash: this.rulesHash, slotName: this.slotName });
+    const { storage, sourceUrl, metrics, logger } = this.options;
+    await storage.reset();
     const slot = await createSlotWithSnapshot(sourceUrl, this.slotName);
+    this.progress.slotCreated = true;
+    logger.info(`[${this.slotName}] Created replication slot ${this.slotName}`);
     try {
+      this.progress.lastKeepaliveAt = new Date();
       await copyInitialSnapshot(
         sourceUrl,
         slot.snapshotName,
         [...this.tables.values()],
         storage,
-        (_table, rows) => metrics.rowsReplicated.inc(rows)
+        (table, rows, total) => {
+          metrics.rowsReplicated.inc(rows);
+          logger.info(`[${this.slotName}] Replicating ${table} ${total}/?`);
+        },
+        () => this.stopped
       );
     } finally {
       await slot.replicationClient.end().catch(() => {});
     }
+    if (this.stopped) return;
     await storage.analyze();
     await storage.applyTransaction([], slot.consistentPoint, { snapshotDone: true });
+    this.progress.lastCheckpointAt = new Date();
   }
 
   private async stream(fromLsn: string): Promise<void> {
@@ -160,6 +210,7 @@ export class Replicator extends EventEmitter<{ error: [Error] }> {
     this.service = service;
     service.on('data', (lsn: string, message: Pgoutput.Message) => this.onMessage(lsn, message));
     service.on('heartbeat', async (_lsn: string, _ts: number, shouldRespond: boolean) => {
+      if (this.progress.initialReplicationDone) this.progress.lastKeepaliveAt = new Date();
       if (shouldRespond) await service.acknowledge(this.options.storage.checkpoint.lsn).catch(() => {});
     });
     service.on('error', (error: Error) => {
@@ -271,6 +322,7 @@ export class Replicator extends EventEmitter<{ error: [Error] }> {
       }
       metrics.rowsReplicated.inc(taken.changes.length);
       metrics.transactionsReplicated.inc(taken.transactions);
+      this.markCaughtUp();
       this.processingSince = this.batch.oldestCommitMs ?? (this.pending ? this.processingSince : null);
       await this.service?.acknowledge(taken.lsn!).catch(() => {});
     }
@@ -349,6 +401,7 @@ export class Replicator extends EventEmitter<{ error: [Error] }> {
   }
 
   private reportLag(): void {
+    if (!this.options.reportsLag()) return;
     const since = this.processingSince;
     this.options.metrics.replicationLagSeconds.set(
       since === null ? 0 : Math.max(0, (Date.now() - since) / 1000)

@@ -4,7 +4,6 @@ import { putChecksum, removeChecksum } from '@syncscope/core/checksums/op-checks
 import { parameterIndexEntries } from '@syncscope/core/sync-rules/parameter-index';
 import type pg from 'pg';
 import { opSubkey, type SourceTable } from './source-table.ts';
-import { STORAGE_SCHEMA as S } from './storage-schema.ts';
 
 export type SourceRow = SqliteRow<SqliteInputValue>;
 
@@ -59,15 +58,25 @@ const placementKey = (p: Placement) => `${p.bucket}\u0000${p.table}\u0000${p.id}
 export class ChangeApplier {
   constructor(
     private readonly rules: HydratedSyncConfig,
+    /** The version's storage schema. */
+    private readonly s: string,
     private readonly options: ApplyOptions = {}
   ) {}
 
-  async apply(client: pg.PoolClient, changes: RowChange[], firstOpId: bigint): Promise<ApplyResult> {
+  /**
+   * `allocate(n)` reserves n op ids from the global sequence and returns the first; ids are taken once the
+   * ops are known, so a chunk takes a contiguous block.
+   */
+  async apply(
+    client: pg.PoolClient,
+    changes: RowChange[],
+    allocate: (count: number) => Promise<bigint>
+  ): Promise<ApplyResult> {
     const states = await this.loadStates(client, changes);
     const ops: PendingOp[] = [];
     const touchedRows = new Map<string, { table: SourceTable; replicaId: string }>();
     const errors: string[] = [];
-    let nextOpId = firstOpId;
+    let nextOpId = 0n;
     let parametersChanged = false;
 
     const emit = (op: Omit<PendingOp, 'opId'>) => ops.push({ ...op, opId: nextOpId++ });
@@ -133,16 +142,18 @@ export class ChangeApplier {
       states.set(key, { placements: next.placements, lookups: next.lookupRows.map((l) => l.lookup) });
     }
 
+    const firstOpId = ops.length > 0 ? await allocate(ops.length) : 0n;
+    for (const op of ops) op.opId += firstOpId;
     await this.writeOps(client, ops);
     await this.writeStates(client, states, touchedRows);
     if (changes.some((c) => c.kind === 'truncate' && c.table.syncsParameters)) {
-      await client.query(`DELETE FROM ${S}.parameter_index WHERE source_table = ANY($1)`, [
+      await client.query(`DELETE FROM ${this.s}.parameter_index WHERE source_table = ANY($1)`, [
         changes.filter((c) => c.kind === 'truncate').map((c) => c.table.key)
       ]);
     }
     for (const change of changes) {
       if (change.kind === 'delete' && change.table.syncsParameters) {
-        await client.query(`DELETE FROM ${S}.parameter_index WHERE source_table = $1 AND replica_id = $2`, [
+        await client.query(`DELETE FROM ${this.s}.parameter_index WHERE source_table = $1 AND replica_id = $2`, [
           change.table.key,
           change.replicaId
         ]);
@@ -150,7 +161,7 @@ export class ChangeApplier {
     }
     return {
       ops: ops.length,
-      lastOpId: nextOpId - 1n,
+      lastOpId: ops.at(-1)?.opId ?? 0n,
       touchedBuckets: new Set(ops.map((o) => o.bucket)),
       parametersChanged,
       evaluationErrors: errors
@@ -192,13 +203,13 @@ export class ChangeApplier {
     change: Extract<RowChange, { kind: 'put' }>,
     rows: { lookup: string; parameters: string }[]
   ): Promise<void> {
-    await client.query(`DELETE FROM ${S}.parameter_index WHERE source_table = $1 AND replica_id = $2`, [
+    await client.query(`DELETE FROM ${this.s}.parameter_index WHERE source_table = $1 AND replica_id = $2`, [
       change.table.key,
       change.replicaId
     ]);
     if (rows.length === 0) return;
     await client.query(
-      `INSERT INTO ${S}.parameter_index (lookup, source_table, replica_id, bucket_parameters)
+      `INSERT INTO ${this.s}.parameter_index (lookup, source_table, replica_id, bucket_parameters)
        SELECT l, $2, $3, p FROM unnest($1::text[], $4::text[]) AS t(l, p)`,
       [rows.map((r) => r.lookup), change.table.key, change.replicaId, rows.map((r) => r.parameters)]
     );
@@ -223,7 +234,7 @@ export class ChangeApplier {
       placements: Placement[];
       lookups: string[];
     }>(
-      `SELECT source_table, replica_id, placements, lookups FROM ${S}.current_rows
+      `SELECT source_table, replica_id, placements, lookups FROM ${this.s}.current_rows
        WHERE (source_table, replica_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
           OR source_table = ANY($3::text[])`,
       [tables, ids, truncated]
@@ -236,7 +247,7 @@ export class ChangeApplier {
   private async writeOps(client: pg.PoolClient, ops: PendingOp[]): Promise<void> {
     if (ops.length === 0) return;
     await client.query(
-      `INSERT INTO ${S}.ops (op_id, bucket, op, object_type, object_id, subkey, checksum, op_json)
+      `INSERT INTO ${this.s}.ops (op_id, bucket, op, object_type, object_id, subkey, checksum, op_json)
        SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[])`,
       [
         ops.map((o) => o.opId.toString()),
@@ -258,11 +269,11 @@ export class ChangeApplier {
       totals.set(o.bucket, t);
     }
     await client.query(
-      `INSERT INTO ${S}.buckets (bucket, checksum, op_count, last_op)
+      `INSERT INTO ${this.s}.buckets (bucket, checksum, op_count, last_op)
        SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])
        ON CONFLICT (bucket) DO UPDATE SET
-         checksum = (${S}.buckets.checksum + excluded.checksum) % 4294967296,
-         op_count = ${S}.buckets.op_count + excluded.op_count,
+         checksum = (${this.s}.buckets.checksum + excluded.checksum) % 4294967296,
+         op_count = ${this.s}.buckets.op_count + excluded.op_count,
          last_op = excluded.last_op`,
       [
         [...totals.keys()],
@@ -290,13 +301,13 @@ export class ChangeApplier {
     }
     if (deletes.length > 0) {
       await client.query(
-        `DELETE FROM ${S}.current_rows WHERE (source_table, replica_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+        `DELETE FROM ${this.s}.current_rows WHERE (source_table, replica_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
         [deletes.map((d) => d.table), deletes.map((d) => d.id)]
       );
     }
     if (upserts.length > 0) {
       await client.query(
-        `INSERT INTO ${S}.current_rows (source_table, replica_id, placements, lookups)
+        `INSERT INTO ${this.s}.current_rows (source_table, replica_id, placements, lookups)
          SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::jsonb[])
          ON CONFLICT (source_table, replica_id) DO UPDATE SET placements = excluded.placements, lookups = excluded.lookups`,
         [

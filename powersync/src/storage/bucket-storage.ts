@@ -4,22 +4,25 @@ import type { HydratedSyncConfig, SqliteJsonRow } from '@powersync/service-sync-
 import pg from 'pg';
 import { type ApplyOptions, ChangeApplier, type RowChange } from './apply-changes.ts';
 import {
-  ensureStorageSchema,
-  resetStorage,
-  STORAGE_SCHEMA as S,
-  STORAGE_LAYOUT_VERSION
+  createVersionSchema,
+  dropVersionSchema,
+  STORAGE_SCHEMA as G,
+  versionSchema
 } from './storage-schema.ts';
 
 export interface ReplicationState {
-  layoutVersion: number;
-  /** Hash of the sync rules the stored buckets were built with; a change triggers a fresh replication. */
-  rulesHash: string;
+  version: number;
+  content: string;
   slotName: string;
+  state: VersionState;
   snapshotDone: boolean;
-  /** LSN up to which every source change is in storage. */
+  /** LSN up to which every source change is in this version's storage. */
   lsn: string;
   lastOpId: string;
 }
+
+/** The service's sync-rules states: PROCESSING (snapshot, not yet served), ACTIVE (served), then retired. */
+export type VersionState = 'PROCESSING' | 'ACTIVE' | 'STOP' | 'TERMINATED';
 
 export interface Checkpoint {
   lastOpId: bigint;
@@ -45,72 +48,100 @@ export interface OpsPage {
 // Changes applied per storage statement batch; bounds memory of one flush.
 const APPLY_CHUNK = 5_000;
 
+type StateRow = {
+  version: number;
+  content: string;
+  slot_name: string;
+  state: VersionState;
+  snapshot_done: boolean;
+  lsn: string;
+  last_op_id: string;
+};
+
+const toState = (r: StateRow): ReplicationState => ({
+  version: r.version,
+  content: r.content,
+  slotName: r.slot_name,
+  state: r.state,
+  snapshotDone: r.snapshot_done,
+  lsn: r.lsn,
+  lastOpId: r.last_op_id
+});
+
+/** Every deployed version's state, oldest first. */
+export async function readVersionStates(pool: pg.Pool | pg.PoolClient): Promise<ReplicationState[]> {
+  const { rows } = await pool.query<StateRow>(
+    `SELECT version, content, slot_name, state, snapshot_done, lsn, last_op_id::text AS last_op_id
+     FROM ${G}.sync_rules ORDER BY version`
+  );
+  return rows.map(toState);
+}
+
 /**
- * Bucket storage in Postgres. Writers apply replicated changes; readers (sync streams) see
- * checkpoints: a last op id and the per-bucket totals that are consistent with it.
+ * One sync-rules version's bucket storage in Postgres (schema `ps_dev_v<N>`). Writers apply replicated
+ * changes; readers (sync streams) see checkpoints: a last op id and the per-bucket totals consistent with it.
  * Emits `checkpoint` after every commit that moved the op log or the replicated LSN.
  */
 export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
-  readonly pool: pg.Pool;
   private applier: ChangeApplier;
   private current: Checkpoint = { lastOpId: 0n, lsn: '0/0' };
+  private readonly s: string;
 
-  constructor(url: string, rules: HydratedSyncConfig, applyOptions: ApplyOptions = {}) {
+  constructor(
+    readonly pool: pg.Pool,
+    readonly version: number,
+    rules: HydratedSyncConfig,
+    applyOptions: ApplyOptions = {}
+  ) {
     super();
     this.setMaxListeners(0);
-    this.pool = new pg.Pool({
-      connectionString: url,
-      max: 10,
-      application_name: 'syncscope-dev-sync-server'
-    });
-    this.pool.on('error', () => {}); // idle-client errors surface on the next query instead
-    this.applier = new ChangeApplier(rules, applyOptions);
+    this.s = versionSchema(version);
+    this.applier = new ChangeApplier(rules, this.s, applyOptions);
   }
 
   get checkpoint(): Checkpoint {
     return this.current;
   }
 
+  /** Reads the version's stored position (null when the version is not registered). */
   async init(): Promise<ReplicationState | null> {
-    await ensureStorageSchema(this.pool);
     const state = await this.readState();
     if (state) this.current = { lastOpId: BigInt(state.lastOpId), lsn: state.lsn };
     return state;
   }
 
-  /** `forUpdate` serializes writers: each storage transaction continues from the last one's op id. */
+  /** `forUpdate` serializes writers of this version: each storage transaction follows the last one. */
   async readState(
     client: pg.Pool | pg.PoolClient = this.pool,
     forUpdate = false
   ): Promise<ReplicationState | null> {
-    const { rows } = await client.query(
-      `SELECT value FROM ${S}.meta WHERE key = 'state'${forUpdate ? ' FOR UPDATE' : ''}`
+    const { rows } = await client.query<StateRow>(
+      `SELECT version, content, slot_name, state, snapshot_done, lsn, last_op_id::text AS last_op_id
+       FROM ${G}.sync_rules WHERE version = $1${forUpdate ? ' FOR UPDATE' : ''}`,
+      [this.version]
     );
-    const state = (rows[0]?.value as ReplicationState | undefined) ?? null;
-    return state && state.layoutVersion === STORAGE_LAYOUT_VERSION ? state : null;
+    return rows[0] ? toState(rows[0]) : null;
   }
 
-  /** Forgets every bucket: the next replication starts from a fresh snapshot. */
-  async reset(
-    state: Omit<ReplicationState, 'lastOpId' | 'snapshotDone' | 'lsn' | 'layoutVersion'>
-  ): Promise<void> {
-    await resetStorage(this.pool);
-    await this.writeState(this.pool, {
-      ...state,
-      layoutVersion: STORAGE_LAYOUT_VERSION,
-      snapshotDone: false,
-      lsn: '0/0',
-      lastOpId: '0'
-    });
+  /** Forgets the version's buckets: its snapshot starts over. */
+  async reset(): Promise<void> {
+    await dropVersionSchema(this.pool, this.version);
+    await createVersionSchema(this.pool, this.version);
+    await this.pool.query(
+      `UPDATE ${G}.sync_rules SET snapshot_done = false, lsn = '0/0', last_op_id = 0 WHERE version = $1`,
+      [this.version]
+    );
     this.current = { lastOpId: 0n, lsn: '0/0' };
   }
 
-  private async writeState(client: pg.Pool | pg.PoolClient, state: ReplicationState): Promise<void> {
-    await client.query(
-      `INSERT INTO ${S}.meta (key, value) VALUES ('state', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-      [state]
+  /** Reserves `count` op ids of the global sequence in its own short transaction; returns the first. */
+  private readonly allocate = async (count: number): Promise<bigint> => {
+    const { rows } = await this.pool.query<{ first: string }>(
+      `UPDATE ${G}.op_sequence SET last_op_id = last_op_id + $1 WHERE id = 1 RETURNING (last_op_id - $1 + 1)::text AS first`,
+      [count]
     );
-  }
+    return BigInt(rows[0]!.first);
+  };
 
   /**
    * Applies one source transaction (or one snapshot chunk) atomically, then records how far
@@ -119,24 +150,26 @@ export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
   async applyTransaction(
     changes: RowChange[],
     lsn: string,
-    patch: Partial<ReplicationState> = {}
+    patch: { snapshotDone?: boolean } = {}
   ): Promise<string[]> {
     const client = await this.pool.connect();
     const errors: string[] = [];
     try {
       await client.query('BEGIN');
       const state = await this.readState(client, true);
-      if (!state) throw new Error('bucket storage is not initialised');
-      let nextOpId = BigInt(state.lastOpId) + 1n;
+      if (!state) throw new Error(`bucket storage of sync rules version ${this.version} is not initialised`);
+      let lastOpId = BigInt(state.lastOpId);
       for (let i = 0; i < changes.length; i += APPLY_CHUNK) {
-        const result = await this.applier.apply(client, changes.slice(i, i + APPLY_CHUNK), nextOpId);
-        nextOpId = result.lastOpId + 1n;
+        const result = await this.applier.apply(client, changes.slice(i, i + APPLY_CHUNK), this.allocate);
+        if (result.ops > 0) lastOpId = result.lastOpId;
         errors.push(...result.evaluationErrors);
       }
-      const next = { ...state, ...patch, lsn, lastOpId: (nextOpId - 1n).toString() };
-      await this.writeState(client, next);
+      await client.query(
+        `UPDATE ${G}.sync_rules SET lsn = $2, last_op_id = $3, snapshot_done = snapshot_done OR $4 WHERE version = $1`,
+        [this.version, lsn, lastOpId.toString(), patch.snapshotDone ?? false]
+      );
       await client.query('COMMIT');
-      this.current = { lastOpId: nextOpId - 1n, lsn };
+      this.current = { lastOpId, lsn };
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {});
       throw error;
@@ -149,7 +182,7 @@ export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
 
   /** Fresh statistics after a bulk load, so paging through a big bucket uses its index. */
   async analyze(): Promise<void> {
-    await this.pool.query(`ANALYZE ${S}.ops, ${S}.buckets, ${S}.current_rows, ${S}.parameter_index`);
+    await this.pool.query(`ANALYZE ${this.s}.ops, ${this.s}.buckets, ${this.s}.current_rows, ${this.s}.parameter_index`);
   }
 
   /** Per-bucket totals, read in one snapshot together with the checkpoint they belong to. */
@@ -161,7 +194,7 @@ export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const state = await this.readState(client);
       const { rows } = await client.query<{ bucket: string; checksum: string; op_count: string }>(
-        `SELECT bucket, checksum, op_count FROM ${S}.buckets WHERE bucket = ANY($1)`,
+        `SELECT bucket, checksum, op_count FROM ${this.s}.buckets WHERE bucket = ANY($1)`,
         [buckets]
       );
       await client.query('COMMIT');
@@ -197,7 +230,7 @@ export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
     const { rows } = await this.pool.query<{ op_id: string; op_json: string; omitted: boolean }>({
       text: `SELECT o.op_id::text AS op_id, o.op_json,
                     (o.op = 'PUT' AND (o.object_type, o.object_id) IN (SELECT * FROM unnest($5::text[], $6::text[]))) AS omitted
-             FROM ${S}.ops o WHERE o.bucket = $1 AND o.op_id > $2 AND o.op_id <= $3 ORDER BY o.op_id LIMIT $4`,
+             FROM ${this.s}.ops o WHERE o.bucket = $1 AND o.op_id > $2 AND o.op_id <= $3 ORDER BY o.op_id LIMIT $4`,
       values: [
         bucket,
         after.toString(),
@@ -230,7 +263,7 @@ export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
     upTo: bigint
   ): Promise<Map<string, { checksum: number; count: number }>> {
     const { rows } = await this.pool.query<{ bucket: string; checksum: string; count: string }>(
-      `SELECT bucket, sum(checksum)::text AS checksum, count(*)::text AS count FROM ${S}.ops
+      `SELECT bucket, sum(checksum)::text AS checksum, count(*)::text AS count FROM ${this.s}.ops
        WHERE bucket = ANY($1) AND op = 'PUT' AND object_type = $2 AND object_id = $3 AND op_id <= $4 GROUP BY bucket`,
       [buckets, objectType, objectId, upTo.toString()]
     );
@@ -245,7 +278,7 @@ export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
   /** Parameter-query rows for the given serialized lookups (what `getParameterSets` needs). */
   async readParameterSets(lookups: string[]): Promise<Map<string, SqliteJsonRow[]>> {
     const { rows } = await this.pool.query<{ lookup: string; bucket_parameters: string }>(
-      `SELECT lookup, bucket_parameters FROM ${S}.parameter_index WHERE lookup = ANY($1)`,
+      `SELECT lookup, bucket_parameters FROM ${this.s}.parameter_index WHERE lookup = ANY($1)`,
       [lookups]
     );
     const sets = new Map<string, SqliteJsonRow[]>();
@@ -258,7 +291,7 @@ export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
 
   async createWriteCheckpoint(userId: string, clientId: string | null, lsn: string): Promise<bigint> {
     const { rows } = await this.pool.query<{ id: string }>(
-      `INSERT INTO ${S}.write_checkpoints (user_id, client_id, lsn) VALUES ($1, $2, $3) RETURNING id`,
+      `INSERT INTO ${G}.write_checkpoints (user_id, client_id, lsn) VALUES ($1, $2, $3) RETURNING id`,
       [userId, clientId, lsn]
     );
     // Replication may have passed `lsn` before this row existed (its marker is emitted first): sessions
@@ -270,13 +303,10 @@ export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
   /** The newest write checkpoint of a user that replication has passed, if any. */
   async latestCompletedWriteCheckpoint(userId: string, replicatedLsn: string): Promise<bigint | null> {
     const { rows } = await this.pool.query<{ id: string | null }>(
-      `SELECT max(id)::text AS id FROM ${S}.write_checkpoints WHERE user_id = $1 AND lsn::pg_lsn <= $2::pg_lsn`,
+      `SELECT max(id)::text AS id FROM ${G}.write_checkpoints WHERE user_id = $1 AND lsn::pg_lsn <= $2::pg_lsn`,
       [userId, replicatedLsn]
     );
     return rows[0]?.id ? BigInt(rows[0].id) : null;
   }
 
-  async close(): Promise<void> {
-    await this.pool.end();
-  }
 }

@@ -11,16 +11,14 @@ import {
   type StreamSubscription
 } from '@syncscope/core/sync-rules/stream-subscriptions';
 import type { BucketStorage } from '../storage/bucket-storage.ts';
-
-/** The service's limit on buckets per connection (PSYNC_S2305). */
-export const MAX_BUCKETS_PER_CONNECTION = 1000;
-
-export class TooManyBucketsError extends Error {
-  readonly code = 'PSYNC_S2305';
-  constructor(count: number) {
-    super(`Too many buckets: ${count} (limit of ${MAX_BUCKETS_PER_CONNECTION})`);
-  }
-}
+import {
+  type BucketLimits,
+  BucketLimitError,
+  type DefinitionKind,
+  type ParameterQueryInvocation,
+  tooManyBuckets,
+  tooManyParameterResults
+} from './bucket-limits.ts';
 
 /** What a sync request asks for beyond its token: `streams.include_defaults` and `streams.subscriptions`. */
 export interface ConnectionStreams {
@@ -32,7 +30,10 @@ export interface ConnectionStreams {
 export interface BucketResolver {
   /** Subscriptions the rules could not resolve (e.g. a parameter of the wrong shape), fixed per connection. */
   errors: QuerierError[];
-  /** The connection's buckets now: static ones plus table-backed lookups, re-read at every checkpoint. */
+  /**
+   * The connection's buckets now: static ones plus table-backed lookups, re-read at every checkpoint.
+   * Throws BucketLimitError (PSYNC_S2305) past either limit.
+   */
   resolve(): Promise<ResolvedBucket[]>;
 }
 
@@ -42,7 +43,9 @@ export function createBucketResolver(
   storage: BucketStorage,
   tokenPayload: Record<string, unknown>,
   clientParameters: Record<string, unknown>,
-  streams: ConnectionStreams
+  streams: ConnectionStreams,
+  limits: BucketLimits,
+  kind: DefinitionKind
 ): BucketResolver {
   const parameters = new RequestParameters(new BaseJwtPayload(tokenPayload), clientParameters);
   const { querier, errors } = rules.getBucketParameterQuerier({
@@ -54,19 +57,47 @@ export function createBucketResolver(
     errors,
     async resolve() {
       const dynamic = querier.hasDynamicBuckets
-        ? await querier.queryDynamicBucketDescriptions({
-            getParameterSets: async (lookups) => {
-              const sets = await storage.readParameterSets(lookups.map((l) => l.serializedRepresentation));
-              return lookups.map((lookup) => ({
-                lookup,
-                rows: sets.get(lookup.serializedRepresentation) ?? []
-              }));
-            }
-          })
+        ? await queryDynamicBuckets(querier, storage, limits.maxParameterQueryResults)
         : [];
       const buckets = connectionBuckets(querier.staticBuckets, dynamic);
-      if (buckets.length > MAX_BUCKETS_PER_CONNECTION) throw new TooManyBucketsError(buckets.length);
+      if (buckets.length > limits.maxBuckets)
+        throw tooManyBuckets(
+          buckets.map((b) => b.definition),
+          limits.maxBuckets,
+          kind
+        );
       return buckets;
     }
   };
+}
+
+/** Parameter rows per lookup, counted against the connection's budget as the service counts them. */
+async function queryDynamicBuckets(
+  querier: ReturnType<HydratedSyncConfig['getBucketParameterQuerier']>['querier'],
+  storage: BucketStorage,
+  limit: number
+): Promise<ResolvedBucket[]> {
+  let remaining = limit;
+  const log: ParameterQueryInvocation[] = [];
+  return querier.queryDynamicBucketDescriptions({
+    getParameterSets: async (lookups, definition) => {
+      if (lookups.length > limit) {
+        const message = `Attempted to fetch ${lookups.length} lookups at once, a maximum of ${limit} lookups are allowed.`;
+        throw new BucketLimitError(message, `[PSYNC_S2305] ${message}`, { cause: definition });
+      }
+      const sets = await storage.readParameterSets(lookups.map((l) => l.serializedRepresentation));
+      const results = lookups.map((lookup) => ({
+        lookup,
+        rows: sets.get(lookup.serializedRepresentation) ?? []
+      }));
+      const rows = results.reduce((n, r) => n + r.rows.length, 0);
+      if (rows > remaining) {
+        log.push({ definition, didExceedLimit: true, resultsOrLimit: remaining });
+        throw tooManyParameterResults(log, limit);
+      }
+      log.push({ definition, didExceedLimit: false, resultsOrLimit: rows });
+      remaining -= rows;
+      return results;
+    }
+  });
 }

@@ -11,7 +11,8 @@ import type { HydratedSyncConfig, ResolvedBucket } from '@powersync/service-sync
 import type { Logger } from '@syncscope/core';
 import type { FaultInjector } from '../faults/faults.ts';
 import type { BucketChecksum, BucketStorage } from '../storage/bucket-storage.ts';
-import { type ConnectionStreams, createBucketResolver, TooManyBucketsError } from './bucket-resolver.ts';
+import type { BucketLimits, DefinitionKind } from './bucket-limits.ts';
+import { type ConnectionStreams, createBucketResolver } from './bucket-resolver.ts';
 import { type BucketSubscription, bucketSubscriptions, describeStreams } from './checkpoint-streams.ts';
 
 export const SYNC_DEFAULTS = {
@@ -25,12 +26,17 @@ export const SYNC_DEFAULTS = {
   checkpointDebounceMs: 5
 } as const;
 
-export interface SyncSessionDeps {
+/** The rules version a session serves: fixed for the session (a switch of versions ends it). */
+export interface ServedRules {
   storage: BucketStorage;
   rules: HydratedSyncConfig;
+  definitionKind: DefinitionKind;
+}
+
+export interface SyncSessionDeps extends ServedRules {
   faults: FaultInjector;
   logger: Logger;
-  waitUntilReady: (signal: AbortSignal) => Promise<void>;
+  limits: BucketLimits;
   onOpsSent: (ops: number, bytes: number) => void;
   /** Keepalive interval; tests shorten it. */
   keepaliveMs?: number;
@@ -82,14 +88,21 @@ export async function* syncSession(
 ): AsyncGenerator<SyncLine> {
   const { storage, rules, faults, logger } = deps;
   const positions = new Map<string, bigint>(req.buckets.map((b) => [b.name, BigInt(b.after)]));
-  const resolver = createBucketResolver(rules, storage, req.tokenPayload, req.clientParameters, req.streams);
+  const resolver = createBucketResolver(
+    rules,
+    storage,
+    req.tokenPayload,
+    req.clientParameters,
+    req.streams,
+    deps.limits,
+    deps.definitionKind
+  );
   // Fixed for the connection: its subscriptions cannot change without a new request.
   const streams = describeStreams(rules, req.streams, resolver.errors);
   const streamIndex = new Map(streams.map((s, i) => [s.name, i]));
   let sent: Map<string, BucketEntry> | null = null;
   let sentWriteCheckpoint: bigint | null = null;
 
-  await deps.waitUntilReady(signal);
   const wake = createWaker(storage, faults, signal);
   try {
     while (!signal.aborted) {
@@ -98,17 +111,8 @@ export async function* syncSession(
         yield { token_expires_in: 0 };
         return;
       }
-      let resolved: ResolvedBucket[];
-      try {
-        resolved = await resolver.resolve();
-      } catch (error) {
-        if (error instanceof TooManyBucketsError) {
-          logger.warn({ user: req.userId }, error.message);
-          yield { error: { code: error.code, description: error.message } };
-          return;
-        }
-        throw error;
-      }
+      // Past a PSYNC_S2305 limit this throws BucketLimitError; the route answers as the service does.
+      const resolved: ResolvedBucket[] = await resolver.resolve();
       const { checkpoint, checksums } = await storage.readCheckpointWithChecksums(
         resolved.map((b) => b.bucket)
       );

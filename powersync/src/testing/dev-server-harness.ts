@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { findFreePort } from '@syncscope/core';
+import { findFreePort, type Logger } from '@syncscope/core';
 import { createTestDatabase } from '@syncscope/core/testing/test-database';
 import pg from 'pg';
 import type { ServiceConfig } from '../config/service-config-schema.ts';
@@ -18,7 +18,10 @@ export interface DevServerHarness {
   token(sub: string, options?: MintOptions): Promise<string>;
   /** Resolves once replication has passed everything committed in the source so far. */
   caughtUp(timeoutMs?: number): Promise<void>;
-  restart(): Promise<void>;
+  /** Stops the server and starts it again, with changed rules if given (a redeploy, as the service does it). */
+  restart(options?: { rulesYaml?: string }): Promise<void>;
+  /** Resolves once no rules version is reprocessing (a redeploy has switched). */
+  redeployed(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -34,6 +37,11 @@ export async function startDevServerHarness(options: {
   keepaliveMs?: number;
   /** Replaces the HS256 key's client_auth (the token helper still mints HS256 tokens). */
   clientAuth?: ServiceConfig['client_auth'];
+  /** `api.parameters` of the service config (the PSYNC_S2305 limits). */
+  apiParameters?: NonNullable<ServiceConfig['api']>['parameters'];
+  /** Receives the server's log (default: silent unless SYNCSCOPE_TEST_LOG is set). */
+  logger?: Logger;
+  retireDelayMs?: number;
 }): Promise<DevServerHarness> {
   const sourceUrl = await createTestDatabase(`${options.name}_src`);
   const storageUrl = await createTestDatabase(`${options.name}_storage`);
@@ -42,12 +50,24 @@ export async function startDevServerHarness(options: {
   const secret = randomBytes(32);
   const port = await findFreePort();
   const hs256 = hs256DevConfig({ sourceUrl, storageUrl, port, secret, rulesYaml: options.rulesYaml });
-  const loaded = options.clientAuth
-    ? { ...hs256, config: { ...hs256.config, client_auth: options.clientAuth } }
-    : hs256;
-  const silent = (await import('pino')).default({ level: process.env.SYNCSCOPE_TEST_LOG ?? 'silent' });
+  let loaded = {
+    ...hs256,
+    config: {
+      ...hs256.config,
+      client_auth: options.clientAuth ?? hs256.config.client_auth,
+      api: { tokens: hs256.config.api?.tokens ?? [], parameters: options.apiParameters }
+    }
+  };
+  const logger =
+    options.logger ?? (await import('pino')).default({ level: process.env.SYNCSCOPE_TEST_LOG ?? 'silent' });
   const start = () =>
-    startDevSyncServer({ loaded, faults: options.faults, logger: silent, keepaliveMs: options.keepaliveMs });
+    startDevSyncServer({
+      loaded,
+      faults: options.faults,
+      logger,
+      keepaliveMs: options.keepaliveMs,
+      retireDelayMs: options.retireDelayMs
+    });
   const harness: DevServerHarness = {
     server: await start(),
     sourceUrl,
@@ -72,8 +92,16 @@ export async function startDevServerHarness(options: {
         await new Promise((r) => setTimeout(r, 20));
       }
     },
-    async restart() {
+    async redeployed(timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (harness.server.versions.deploying) {
+        if (Date.now() > deadline) throw new Error(`the redeploy did not switch within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async restart(restartOptions = {}) {
       await harness.server.close();
+      if (restartOptions.rulesYaml !== undefined) loaded = { ...loaded, syncRulesYaml: restartOptions.rulesYaml };
       harness.server = await start();
     },
     async close() {
