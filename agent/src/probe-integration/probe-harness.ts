@@ -41,7 +41,9 @@ export interface ProbeHarness {
 export async function startProbeHarness(
   name: string,
   rulesYaml = readFileSync(RULES_FILE, 'utf8'),
-  beforeStart: (pool: pg.Pool) => Promise<void> = async () => {}
+  beforeStart: (pool: pg.Pool) => Promise<void> = async () => {},
+  /** Service settings under `api` besides the token (e.g. the PSYNC_S2305 limits in `parameters`). */
+  api: Record<string, unknown> = {}
 ): Promise<ProbeHarness> {
   const appUrl = await createTestDatabase(`${name}_app`);
   const storageUrl = await createTestDatabase(`${name}_storage`);
@@ -68,7 +70,7 @@ export async function startProbeHarness(
       },
       audience: ['powersync-dev', PROBE_AUDIENCE]
     },
-    api: { tokens: [API_TOKEN] }
+    api: { ...api, tokens: [API_TOKEN] }
   };
   const start = () =>
     startDevSyncServer({
