@@ -39,6 +39,7 @@ import { deriveClientSchema } from './sync/derive-client-schema.ts';
 import { type CheckpointLine, type SyncAsUserResult, syncAsUser } from './sync/sync-as-user.ts';
 import { checkWriteCheckpointEcho } from './sync/write-checkpoint-echo.ts';
 import {
+  DEFAULT_PROBE_TOKEN_TTL_SECONDS,
   type MintedProbeToken,
   mintAuditedProbeToken,
   type ProbeTokenAuthorisation
@@ -148,17 +149,21 @@ export async function runProbe(
   const subscriptions = options.subscriptions ?? [];
   const warnings: string[] = [];
   let lastToken: MintedProbeToken | null = null;
-  // One token serves the whole probe (preflight, client, write checkpoint); a new one only near expiry.
+  // One token serves the whole probe (preflight, client, write checkpoint); a new one only near expiry
+  // (its last minute, or last third for a target whose tokens live less than three minutes).
+  const ttlSeconds = target.probeTokenTtlSeconds ?? DEFAULT_PROBE_TOKEN_TTL_SECONDS;
+  const refreshMarginMs = Math.min(60_000, (ttlSeconds * 1000) / 3);
   const mint = async () => {
     const current = lastToken as MintedProbeToken | null;
-    if (current && current.expiresAt.getTime() - Date.now() > 60_000) return current.token;
+    if (current && current.expiresAt.getTime() - Date.now() > refreshMarginMs) return current.token;
     const minted = await mintAuditedProbeToken({
       ...options.authorisation,
       target,
       userId,
       claims: options.claims,
       purpose: 'read',
-      subscriptions
+      subscriptions,
+      ttlSeconds
     });
     lastToken = minted;
     options.logger.info(

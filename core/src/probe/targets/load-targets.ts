@@ -402,6 +402,7 @@ async function resolveTarget(
     audience: entry.audience,
     ...(entry.issuer ? { issuer: entry.issuer } : {}),
     ...(extraClaims ? { extraClaims } : {}),
+    ...(entry.probe_token_ttl_seconds ? { probeTokenTtlSeconds: entry.probe_token_ttl_seconds } : {}),
     ...(uploadUrl ? { uploadUrl } : {}),
     ...(entry.user_search ? { userSearch: userSearchAccess(entry.user_search) } : {}),
     ...(entry.schedule
