@@ -6,7 +6,6 @@ import { formatProbeReport } from '../output/format-report.ts';
 import { SecretScrubber } from '../output/secret-scrubber.ts';
 import {
   assertTargetStreams,
-  exitCodeFor,
   openOpsDatabase,
   parseClaimsJson,
   probeTarget,
@@ -32,6 +31,7 @@ import {
 import { registerProbeKeyCommand } from './probe-key-command.ts';
 import { registerSourceRoleCommand } from './source-role-command.ts';
 import { registerUsersCommands } from './users-commands.ts';
+import { PROBE_COMMANDS, VERDICT_EXIT_CODES, VERDICT_EXIT_HELP } from './verdict-exit.ts';
 import { registerWriteProbeCommand } from './write-probe-command.ts';
 
 export interface CliIo {
@@ -101,9 +101,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   let exitCode: number = EXIT.ok;
   let json = false;
 
-  /** Runs a command body; a thrown error becomes `CODE: message` and exit 2. */
+  /**
+   * Runs a command body; a thrown error becomes `CODE: message` and exit 2, or for the probe commands
+   * (whose exit codes are the verdicts') the `error` verdict's 3.
+   */
   const guarded =
-    <A extends unknown[]>(body: (...args: A) => Promise<number>) =>
+    <A extends unknown[]>(body: (...args: A) => Promise<number>, failed: number = EXIT.failed) =>
     async (...args: A) => {
       try {
         exitCode = await body(...args);
@@ -112,7 +115,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         const message = error instanceof Error ? error.message : String(error);
         if (json) out(`${JSON.stringify({ error: { code, message } }, null, 2)}\n`);
         err(`${code}: ${message}\n`);
-        exitCode = EXIT.failed;
+        exitCode = failed;
       }
     };
 
@@ -143,7 +146,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--partition-helpers <n>', PARTITION_HELPERS_HELP, helperThreads)
     .addHelpText(
       'after',
-      '\nExit codes: 0 consistent, 1 mismatch, 2 the probe could not run.\nNeeds SYNCSCOPE_OPS_DATABASE_URL (the demo target fills it in): every minted token is audited first, and the run is stored.'
+      `\n${VERDICT_EXIT_HELP}\nNeeds SYNCSCOPE_OPS_DATABASE_URL (the demo target fills it in): every minted token is audited first, and the run is stored.`
     )
     .action(
       guarded(
@@ -183,11 +186,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           out(json ? `${JSON.stringify(report, null, 2)}\n` : formatProbeReport(report));
           if (report.verdict === 'error') {
             err(
-              `${report.error?.code ?? 'SYNCSCOPE_E_INTERNAL_ERROR'}: ${report.error?.message ?? report.summary}\n`
+              `${report.reason?.code ?? 'SYNCSCOPE_E_INTERNAL_ERROR'}: ${report.reason?.message ?? report.summary}\n`
             );
           }
-          return exitCodeFor(report);
-        }
+          return VERDICT_EXIT_CODES[report.verdict];
+        },
+        VERDICT_EXIT_CODES.error
       )
     );
 
@@ -371,7 +375,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.failed;
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return EXIT.ok;
+      // A probe command given bad arguments could not run: the error verdict's code.
+      return PROBE_COMMANDS.has(argv[0] ?? '') ? VERDICT_EXIT_CODES.error : EXIT.failed;
+    }
     err(`SYNCSCOPE_E_INTERNAL_ERROR: ${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT.failed;
   }

@@ -11,6 +11,7 @@ import {
   REASON_FLAGS,
   REASON_HELP
 } from './probe-authorisation.ts';
+import { VERDICT_EXIT_CODES, VERDICT_EXIT_HELP } from './verdict-exit.ts';
 
 function seconds(value: string): number {
   const n = Number(value);
@@ -21,7 +22,8 @@ function seconds(value: string): number {
 
 /**
  * `syncscope write-probe --target NAME`: one synthetic write through the app's write path as the
- * target's test user; exit 0 when every leg passed, 1 when one failed (named), 2 when it could not run.
+ * target's test user; exits with its verdict's code (VERDICT_EXIT_CODES: 0 consistent, 1 mismatch, 2
+ * inconclusive, 3 error).
  */
 export function registerWriteProbeCommand(
   program: Command,
@@ -32,7 +34,10 @@ export function registerWriteProbeCommand(
     scrubber: SecretScrubber;
     logger(level: string): Logger;
     setJson(json: boolean): void;
-    guarded<A extends unknown[]>(body: (...args: A) => Promise<number>): (...args: A) => Promise<void>;
+    guarded<A extends unknown[]>(
+      body: (...args: A) => Promise<number>,
+      failed?: number
+    ): (...args: A) => Promise<void>;
   }
 ): void {
   program
@@ -46,6 +51,7 @@ export function registerWriteProbeCommand(
     .option(REASON_FLAGS, REASON_HELP)
     .option(ACTOR_FLAGS, ACTOR_HELP)
     .option('--json', 'print the report as JSON')
+    .addHelpText('after', `\n${VERDICT_EXIT_HELP}`)
     .action(
       io.guarded(
         async (opts: {
@@ -70,8 +76,9 @@ export function registerWriteProbeCommand(
           }).finally(() => ops.close());
           io.out(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatWriteProbeReport(report));
           if (report.error) io.err(`${report.error.code}: ${report.error.message}\n`);
-          return report.verdict === 'consistent' ? 0 : report.verdict === 'mismatch' ? 1 : 2;
-        }
+          return VERDICT_EXIT_CODES[report.verdict];
+        },
+        VERDICT_EXIT_CODES.error
       )
     );
 }

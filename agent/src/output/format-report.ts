@@ -23,7 +23,31 @@ function describeSync(sync: SyncOutcome): string {
       return `token expiring (${sync.secondsLeft} s left)`;
     case 'write-checkpoint-not-echoed':
       return `write checkpoint not echoed within ${sync.seconds} s`;
+    case 'service-error':
+      return `refused by the service (HTTP ${sync.httpStatus}${sync.code ? ` ${sync.code}` : ''}): ${sync.message}`;
+    case 'stream-unstable':
+      return `stream kept failing (${sync.errors} errors, last: ${sync.lastError})`;
+    case 'aborted':
+      return 'stopped by the probe (deadline or lost job lease)';
   }
+}
+
+/** The replication evidence in one line: what the service and the slot said. */
+function describeReplication(r: NonNullable<ProbeReport['replication']>): string {
+  const parts = [
+    ...((r.lagBytesAfter ?? r.lagBytesBefore) !== undefined
+      ? [`service lag ${(r.lagBytesAfter ?? r.lagBytesBefore)!.toLocaleString('en-US')} bytes`]
+      : []),
+    ...(r.lagSeconds !== undefined ? [`service lag ${r.lagSeconds} s`] : []),
+    ...(r.lastCheckpointAt
+      ? [`last checkpoint ${r.lastCheckpointAt} (${r.lastCheckpointAgeSeconds} s ago)`]
+      : []),
+    ...(r.slot ? [`slot ${r.slot.name} ${r.slot.confirmedFlushLagBytes ?? '?'} bytes unconfirmed`] : []),
+    r.writeCheckpointEchoed === null
+      ? 'write checkpoint not checked'
+      : `write checkpoint ${r.writeCheckpointEchoed ? 'echoed' : 'not echoed'}`
+  ];
+  return parts.join(', ');
 }
 
 function json(value: unknown): string {
@@ -59,10 +83,12 @@ export function formatProbeReport(report: ProbeReport): string {
   lines.push(`target ${report.target} · user ${report.userId} · ${seconds(report.durationMs)} · ${token}`);
   if (report.subscriptions?.length)
     lines.push(`subscriptions: ${report.subscriptions.map(formatSubscription).join(', ')}`);
+  if (report.reason) lines.push(`${report.verdict} ${report.reason.code}: ${report.reason.message}`);
   lines.push(`sync: ${describeSync(report.sync)}`);
+  if (report.replication) lines.push(`replication: ${describeReplication(report.replication)}`);
   const phases = Object.entries(report.phases);
   if (phases.length) lines.push(`phases: ${phases.map(([p, ms]) => `${p} ${seconds(ms)}`).join(', ')}`);
-  if (report.error) lines.push(`error: ${report.error.code}: ${report.error.message}`);
+  if (report.error && !report.reason) lines.push(`error: ${report.error.code}: ${report.error.message}`);
 
   const { buckets } = report;
   const missing = new Set(buckets.differences.filter((d) => d.kind === 'missing').map((d) => d.bucket));

@@ -28,7 +28,7 @@ describe('probing a user through the dev sync server', () => {
     expect(report.rows.actual).toBe(report.rows.expected);
     expect(report.rows.differences).toEqual([]);
     expect(report.token.jti).toMatch(/[0-9a-f-]{36}/);
-    expect(report.version).toBe(1);
+    expect(report.version).toBe(2);
   });
 
   it('an omitted row: mismatch naming the undelivered row as a service fault', async () => {
@@ -36,6 +36,7 @@ describe('probing a user through the dev sync server', () => {
     try {
       const report = await probe(h, DEMO_USERS.alice.id);
       expect(report.verdict).toBe('mismatch');
+      expect(report.reason?.code).toBe('SYNCSCOPE_E_ROWS_DIFFER');
       const missing = report.rows.differences.find((d) => d.id === recordId(1));
       expect(missing?.kind).toBe('missing');
       expect(missing?.settled).toBe('persisted');
@@ -97,6 +98,7 @@ describe('probing a user through the dev sync server', () => {
     try {
       const report = await probe(h, DEMO_USERS.alice.id);
       expect(report.verdict).toBe('mismatch');
+      expect(report.reason?.code).toBe('SYNCSCOPE_E_CHECKSUM_FAILURE_LOOP');
       expect(report.sync.kind).toBe('checksum-failure-loop');
       expect(report.summary).toMatch(/checksum-failure loop/);
       expect(report.summary).toContain(workspaceId(1));
@@ -105,12 +107,20 @@ describe('probing a user through the dev sync server', () => {
     }
   });
 
-  it('stalled replication: the changed row persists as different and the explanation says replication is stalled or behind', async () => {
+  it('stalled replication: mismatch REPLICATION_STALLED, saying since when and how far behind, with the row that persisted', async () => {
     h.sync.faults.set({ stallReplication: true });
     try {
+      const stalledAt = Date.now();
       await h.pool.query("UPDATE records SET title = 'changed while stalled' WHERE id = $1", [recordId(2)]);
       const report = await probe(h, DEMO_USERS.alice.id);
       expect(report.verdict).toBe('mismatch');
+      expect(report.reason?.code).toBe('SYNCSCOPE_E_REPLICATION_STALLED');
+      expect(report.reason?.message).toMatch(
+        /Replication has stalled since \d\d:\d\d:\d\d UTC \(lag \d+ s, slot \S+ [\d,]+ bytes unconfirmed, write checkpoint not echoed\)/
+      );
+      const since = Date.parse(report.replication!.stalledSince!);
+      expect(Math.abs(since - stalledAt)).toBeLessThan(2_000);
+      expect(report.replication?.slot?.confirmedFlushLagBytes).toBeGreaterThan(0);
       const diff = report.rows.differences.find((d) => d.id === recordId(2));
       expect(diff?.kind).toBe('different');
       expect(diff?.fields?.map((f) => f.field)).toEqual(['title']);
@@ -146,7 +156,7 @@ describe('probing a user through the dev sync server', () => {
       // Listed in key order: the first 25 ids of alice's records.
       const ids = report.rows.differences.map((d) => d.id);
       expect(ids).toEqual([...ids].sort());
-      expect(report.summary).toMatch(/^Mismatch: 80 row and 0 bucket differences/);
+      expect(report.summary).toMatch(/^Mismatch: 80 row and 0 bucket differences. Replication has stalled/);
       expect(report.checksums.rowMismatches).toBe(80);
       expect(formatProbeReport(report)).toContain(
         '… and 55 more persisted differences not kept in the report'
@@ -182,13 +192,15 @@ describe('probing a user through the dev sync server', () => {
     try {
       const report = await probe(h, DEMO_USERS.alice.id);
       expect(report.verdict).toBe('mismatch');
+      expect(report.reason?.code).toBe('SYNCSCOPE_E_WRITE_CHECKPOINT_NOT_ECHOED');
+      expect(report.replication?.writeCheckpointEchoed).toBe(false);
       expect(report.summary).toMatch(/write checkpoint/);
     } finally {
       h.sync.faults.set({});
     }
   });
 
-  it('a wrong signing key: the probe could not run, and says the key or kid does not match', async () => {
+  it("a wrong signing key: inconclusive SERVICE_REFUSED_TOKEN with the service's code, saying the key or kid does not match", async () => {
     const report = await runProbe(
       {
         ...h.target,
@@ -200,18 +212,21 @@ describe('probing a user through the dev sync server', () => {
         authorisation: h.authorisation
       }
     );
-    expect(report.verdict).toBe('error');
+    expect(report.verdict).toBe('inconclusive');
+    expect(report.reason?.code).toBe('SYNCSCOPE_E_SERVICE_REFUSED_TOKEN');
+    expect(report.reason?.message).toMatch(/PSYNC_S21\d\d/);
     expect(report.summary).toMatch(/signing key and kid/);
     expect(report.sync.kind).toBe('auth-rejected');
   });
 
-  it('an unreachable service: error, with the address', async () => {
+  it('an unreachable service: inconclusive SERVICE_UNREACHABLE, with the address', async () => {
     const report = await runProbe({ ...h.target, syncUrl: 'http://127.0.0.1:9' }, DEMO_USERS.alice.id, {
       logger,
       authorisation: h.authorisation
     });
-    expect(report.verdict).toBe('error');
-    expect(report.summary).toMatch(/unreachable/);
+    expect(report.verdict).toBe('inconclusive');
+    expect(report.reason?.code).toBe('SYNCSCOPE_E_SERVICE_UNREACHABLE');
+    expect(report.summary).toMatch(/unreachable: cannot reach http:\/\/127\.0\.0\.1:9/);
   });
 
   it('a table dropped from the publication and then changed: stale rows explained by the publication', async () => {
@@ -238,9 +253,11 @@ describe('probing a user through the dev sync server', () => {
     expect(report.rows.actual).toBe(0);
   });
 
-  it('malformed sync rules: the probe could not run, and the error names the line', async () => {
+  it('malformed sync rules without an admin API: the probe could not run, and the error names the line', async () => {
     const broken = {
       ...h.target,
+      adminUrl: undefined,
+      adminToken: undefined,
       syncRulesYaml:
         'bucket_definitions:\n  b:\n    data:\n      - SELECT * FROM records WHERE workspace_id = bucket.nope\n'
     };
@@ -248,6 +265,21 @@ describe('probing a user through the dev sync server', () => {
     expect(report.verdict).toBe('error');
     expect(report.error?.code).toBe('SYNCSCOPE_E_SYNC_RULES_INVALID');
     expect(report.summary).toContain('sync_rules.yaml:4:');
+  });
+
+  it("rules that differ from the service's: compared against what the service serves, with a warning", async () => {
+    const stale = {
+      ...h.target,
+      syncRulesYaml:
+        'bucket_definitions:\n  b:\n    data:\n      - SELECT * FROM records WHERE workspace_id = bucket.nope\n'
+    };
+    const report = await runProbe(stale, DEMO_USERS.bob.id, { logger, authorisation: h.authorisation });
+    expect(report.verdict, report.summary).toBe('consistent');
+    expect(report.rows.expected).toBeGreaterThan(0);
+    expect(report.service).toMatchObject({ initialReplicationDone: true, rulesFromService: true });
+    expect(report.warnings.join('\n')).toMatch(
+      /The service serves other sync rules than sync_rules.yaml .*compared against the rules the service serves/
+    );
   });
 
   it('prints no secret in its JSON report', async () => {

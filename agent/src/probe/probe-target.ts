@@ -193,10 +193,6 @@ async function rulesOf(target: ProbeTarget): Promise<LoadedSyncRules> {
 }
 
 /** CLI exit code for a report: 0 consistent, 1 mismatch, 2 the probe could not run. */
-export function exitCodeFor(report: ProbeReport): 0 | 1 | 2 {
-  return report.verdict === 'consistent' ? 0 : report.verdict === 'mismatch' ? 1 : 2;
-}
-
 export function parseClaimsJson(
   text: string | undefined,
   what = '--claims'

@@ -9,7 +9,11 @@ import type { StreamSubscription } from '../sync-rules/stream-subscriptions.ts';
 import type { ExpectedRowStore } from './expected/expected-rows.ts';
 import type { ProbeVerdict, VerdictReason } from './verdicts.ts';
 
-export const PROBE_REPORT_VERSION = 1;
+/**
+ * 2: four verdicts with `reason` (outages are `inconclusive`, no longer `error` or `mismatch`), `service`
+ * and `replication` evidence. Stored version 1 reports are read through `upgradeProbeReport`.
+ */
+export const PROBE_REPORT_VERSION = 2;
 
 /** One PowerSync stack a probe can target. Secrets are resolved from the environment at load time. */
 export interface ProbeTarget {
@@ -118,7 +122,40 @@ export type SyncOutcome =
   | { kind: 'checksum-failure-loop'; failures: number; buckets: string[] }
   | { kind: 'no-progress'; seconds: number }
   | { kind: 'token-expiring'; secondsLeft: number }
-  | { kind: 'write-checkpoint-not-echoed'; seconds: number };
+  | { kind: 'write-checkpoint-not-echoed'; seconds: number }
+  /** The service refused the stream with its own error code (PSYNC_S2305: bucket limit). */
+  | { kind: 'service-error'; httpStatus: number; code?: string; message: string }
+  /** The client's stream kept failing and never completed a checkpoint. */
+  | { kind: 'stream-unstable'; errors: number; lastError: string; seconds: number }
+  /** The probe's signal stopped the sync (deadline or lost job lease). */
+  | { kind: 'aborted' };
+
+/** What the service's admin API said about its rules and replication (absent without an admin API). */
+export interface ServiceEvidence {
+  /** The rules version (from its slot name) the service serves, and one it is reprocessing. */
+  activeSlot?: string;
+  deployingSlot?: string;
+  initialReplicationDone: boolean;
+  /** The probe compared against the service's current rules because they differ from the target's file. */
+  rulesFromService: boolean;
+}
+
+/** Why the probe believes rows are (or are not) stale: replication as the service and Postgres see it. */
+export interface ReplicationEvidence {
+  /** From the admin diagnostics, before the probe and after it when differences persisted. */
+  lagBytesBefore?: number;
+  lagBytesAfter?: number;
+  /** The dev sync server reports how long its oldest unapplied change has waited. */
+  lagSeconds?: number;
+  lastCheckpointAt?: string;
+  lastCheckpointAgeSeconds?: number;
+  /** Whether the service echoed the probe's write checkpoint (null: not checked). */
+  writeCheckpointEchoed: boolean | null;
+  /** pg_current_wal_lsn() − confirmed_flush_lsn of the service's slot, when readable. */
+  slot?: { name: string; confirmedFlushLagBytes: number | null };
+  /** Replication stalled since then (when the verdict is SYNCSCOPE_E_REPLICATION_STALLED). */
+  stalledSince?: string;
+}
 
 export type DiffKind = 'missing' | 'extra' | 'different';
 
@@ -149,7 +186,8 @@ export interface BucketDifference {
 }
 
 export interface ProbeReport {
-  version: typeof PROBE_REPORT_VERSION;
+  /** 1 in reports stored before the four verdicts; readers use `upgradeProbeReport`. */
+  version: typeof PROBE_REPORT_VERSION | 1;
   target: string;
   userId: string;
   /**
@@ -190,5 +228,20 @@ export interface ProbeReport {
     rowMismatches: number;
   };
   warnings: string[];
+  /** The same as `reason` for `error` verdicts (kept for version 1 consumers). */
   error?: { code: string; message: string };
+  service?: ServiceEvidence;
+  replication?: ReplicationEvidence;
+}
+
+/**
+ * A stored report of either version as version 2 reads it: a version 1 report's `error` becomes its
+ * `reason` (its verdict stays what was stored: outages then were `error` or `mismatch`).
+ */
+export function upgradeProbeReport(report: ProbeReport): ProbeReport {
+  if (report.version !== 1 || report.reason || !report.error) return report;
+  return {
+    ...report,
+    reason: { code: report.error.code as VerdictReason['code'], message: report.error.message }
+  };
 }

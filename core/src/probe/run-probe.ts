@@ -1,17 +1,23 @@
 /**
- * A probe: a function with a deadline that returns a verdict, never throws for a failed check.
+ * A probe: a function with a deadline that returns a verdict, never throws for a failed check. Its
+ * lifecycle (phases, events, verdicts and their reasons) is the state machine in probe-lifecycle.ts;
+ * this file runs one phase per state:
  *
- *   mint ─▶ schema ─┬▶ sync (real client as the user) ───────────────────┬─▶ diff (merge of key-ordered pages)
- *                   └▶ expected (source snapshot + rules, rows spilled to disk) ┘
- *        ─▶ settle (re-check differences: lag clears, faults persist) ─▶ report
- *   write-checkpoint echo: from the end of the sync, beside the diff and the settle window
+ *   service-check   admin API: initial replication? a rules version reprocessing? which rules are served?
+ *   sync            mint ─▶ schema ─┬▶ sync (real client as the user) ──────────────────────────┐
+ *                                   └▶ expected (source snapshot + rules, rows spilled to disk) ┴▶
+ *   recheck-*       admin API again when the sync failed: was it initial replication or a redeploy?
+ *   diff            diff (SQLite join of both sides) ─▶ settle (lag clears, faults persist) ─▶ explain;
+ *                   write-checkpoint echo: from the end of the sync's preflight, beside all of this
+ *   replication-check  admin API and the slot again: is the staleness stalled replication?
  */
 
 import pg from 'pg';
-import { isSyncScopeError } from '../errors/index.ts';
+import { ERROR_CODES, type ErrorCode } from '../errors/error-codes.ts';
 import type { Logger } from '../logging/logger.ts';
-import { findTableReferences, loadSyncRules } from '../sync-rules/load-sync-rules.ts';
+import { findTableReferences, type LoadedSyncRules, loadSyncRules } from '../sync-rules/load-sync-rules.ts';
 import { assertSubscribableStreams, type StreamSubscription } from '../sync-rules/stream-subscriptions.ts';
+import { errorEvent, type PhaseResult, syncOutcomeEvent } from './classify-outcome.ts';
 import { DIFF_DEFAULTS, diffStates, type StateDiff } from './diff/diff-states.ts';
 import {
   type DiagnosisContext,
@@ -28,13 +34,22 @@ import {
   type SpilledExpectedState
 } from './expected/expected-state-worker.ts';
 import { defaultPartitionHelperCount } from './expected/partitioned-scan.ts';
+import { abortEvent, type ProbeState, type ProbeTransition, probeTransition } from './probe-lifecycle.ts';
 import {
   PROBE_REPORT_VERSION,
   type ProbeReport,
   type ProbeTarget,
-  type RowDifference,
-  type SyncOutcome
+  type RowDifference
 } from './probe-types.ts';
+import {
+  checkService,
+  recheckService,
+  replicationEvidence,
+  type ServiceCheck,
+  serviceState,
+  slotLag,
+  stalledSentence
+} from './service-evidence.ts';
 import { deriveClientSchema } from './sync/derive-client-schema.ts';
 import { type CheckpointLine, type SyncAsUserResult, syncAsUser } from './sync/sync-as-user.ts';
 import { checkWriteCheckpointEcho } from './sync/write-checkpoint-echo.ts';
@@ -63,7 +78,13 @@ export interface RunProbeOptions {
    * `db.syncStream(name, parameters).subscribe()`; default streams are always included.
    */
   subscriptions?: StreamSubscription[];
+  /** The whole probe's deadline: past it, the verdict is inconclusive SYNCSCOPE_E_PROBE_DEADLINE. */
   deadlineMs?: number;
+  /**
+   * Stops the probe promptly: it returns `inconclusive` with the signal's reason when that is a
+   * catalogue code (SYNCSCOPE_E_JOB_LEASE_LOST, SYNCSCOPE_E_PROBE_DEADLINE), else the deadline's.
+   */
+  signal?: AbortSignal;
   settleMs?: number;
   logger: Logger;
   onPhase?: (phase: string) => void;
@@ -92,13 +113,17 @@ const operationsOf = (checkpoint: CheckpointLine) => checkpoint.buckets.reduce((
 
 class PhaseClock {
   readonly phases: Record<string, number> = {};
+  /** Phases started and not yet finished: what a deadline interrupted. */
+  readonly running = new Set<string>();
   constructor(private readonly onPhase?: (phase: string) => void) {}
   async run<T>(phase: string, fn: () => Promise<T>): Promise<T> {
+    this.running.add(phase);
     this.onPhase?.(phase);
     const started = performance.now();
     try {
       return await fn();
     } finally {
+      this.running.delete(phase);
       this.phases[phase] = Math.round(performance.now() - started);
     }
   }
@@ -119,227 +144,356 @@ async function unpublishedTables(sourceUrl: string, tables: string[]): Promise<S
   }
 }
 
-function syncFailureSummary(outcome: SyncOutcome): string {
-  switch (outcome.kind) {
-    case 'auth-rejected':
-      return `the sync service refused the probe token (HTTP ${outcome.httpStatus} ${outcome.code ?? ''}: ${outcome.message}). Check that the signing key and kid of the target match a key the service trusts (the agent publishes its public half at /.well-known/jwks.json for client_auth.jwks_uri), and that the audience is in client_auth.audience.`;
-    case 'unreachable':
-      return `the sync service is unreachable: ${outcome.message}`;
-    case 'checksum-failure-loop':
-      return `the client is stuck in a checksum-failure loop (${outcome.failures} failures) on ${outcome.buckets.join(', ')}: the service's bucket checksums do not match the operations it sends (a service fault; the client never reaches hasSynced).`;
-    case 'no-progress':
-      return `the client made no sync progress for ${outcome.seconds} s and never reached hasSynced.`;
-    case 'token-expiring':
-      return 'the probe token was already expired when the service saw it: check the clock of this machine against the service.';
-    case 'write-checkpoint-not-echoed':
-      return `the service never echoed a write checkpoint within ${outcome.seconds} s: clients with local writes stay pending forever.`;
-    default:
-      return 'synced';
-  }
-}
-
 export async function runProbe(
   target: ProbeTarget,
   userId: string,
   options: RunProbeOptions
 ): Promise<ProbeReport> {
-  const startedAt = new Date();
-  const clock = new PhaseClock(options.onPhase);
-  const settleMs = options.settleMs ?? PROBE_DEFAULTS.settleMs;
-  const subscriptions = options.subscriptions ?? [];
-  const warnings: string[] = [];
-  let lastToken: MintedProbeToken | null = null;
-  // One token serves the whole probe (preflight, client, write checkpoint); a new one only near expiry
-  // (its last minute, or last third for a target whose tokens live less than three minutes).
-  const ttlSeconds = target.probeTokenTtlSeconds ?? DEFAULT_PROBE_TOKEN_TTL_SECONDS;
-  const refreshMarginMs = Math.min(60_000, (ttlSeconds * 1000) / 3);
-  const mint = async () => {
-    const current = lastToken as MintedProbeToken | null;
-    if (current && current.expiresAt.getTime() - Date.now() > refreshMarginMs) return current.token;
+  const probe = new ProbeRun(target, userId, options);
+  try {
+    return await probe.run();
+  } finally {
+    await probe.close();
+  }
+}
+
+type ReportParts = Partial<ProbeReport> & Pick<ProbeReport, 'verdict' | 'summary'>;
+type Verdict = Extract<ProbeTransition, { verdict: string }>;
+
+/** One probe's state across its phases; `run` walks the lifecycle table. */
+class ProbeRun {
+  private readonly startedAt = new Date();
+  private readonly clock: PhaseClock;
+  private readonly settleMs: number;
+  private readonly deadlineMs: number;
+  private readonly subscriptions: StreamSubscription[];
+  private readonly warnings: string[] = [];
+  /** The probe's deadline and the caller's signal in one. */
+  private readonly signal: AbortSignal;
+  private readonly echoCancel = new AbortController();
+  private lastToken: MintedProbeToken | null = null;
+  private service: ServiceCheck | null = null;
+  private rules: LoadedSyncRules | null = null;
+  private rulesFile: string | undefined;
+  private session: SyncAsUserResult | null = null;
+  private syncing: Promise<SyncAsUserResult> | null = null;
+  private expecting: Promise<SpilledExpectedState> | null = null;
+  /** The in-thread store, closed as soon as the probe ends: its computation then stops at the next row. */
+  private inThreadRows: SpilledExpectedRows | null = null;
+  private echoing: Promise<{ ok: boolean; waitedSeconds: number }> | null = null;
+  private synced: SyncAsUserResult | null = null;
+  private expected: SpilledExpectedState | null = null;
+  /** What the sync phase's failure said, for a recheck that finds nothing else to blame. */
+  private syncFailure: PhaseResult | null = null;
+  /** The diff phase's finding, for the replication check. */
+  private differences: PhaseResult & { head: string; persistingData: boolean } = {
+    event: 'ok',
+    head: '',
+    persistingData: false
+  };
+  private consistentSummary = '';
+  private parts: Partial<ProbeReport> = {};
+
+  constructor(
+    private readonly target: ProbeTarget,
+    private readonly userId: string,
+    private readonly options: RunProbeOptions
+  ) {
+    this.clock = new PhaseClock(options.onPhase);
+    this.settleMs = options.settleMs ?? PROBE_DEFAULTS.settleMs;
+    this.deadlineMs = options.deadlineMs ?? PROBE_DEFAULTS.deadlineMs;
+    this.subscriptions = options.subscriptions ?? [];
+    this.rulesFile = target.syncRulesFile;
+    const deadline = AbortSignal.timeout(this.deadlineMs);
+    this.signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+  }
+
+  private readonly phases: Record<ProbeState, () => Promise<PhaseResult>> = {
+    'service-check': () => this.checkService(),
+    sync: () => this.sync(),
+    'recheck-unreachable': () => this.recheck(),
+    'recheck-unstable': () => this.recheck(),
+    diff: () => this.diff(),
+    'replication-check': () => this.checkReplication()
+  };
+
+  async run(): Promise<ProbeReport> {
+    let state: ProbeState = 'service-check';
+    for (;;) {
+      const result = await this.guarded(this.phases[state]);
+      const step = probeTransition(state, result.event);
+      if ('next' in step) state = step.next;
+      else return this.finish(step, result);
+    }
+  }
+
+  /** A phase's result, a thrown error's event, or the signal's, whichever comes first. */
+  private async guarded(phase: () => Promise<PhaseResult>): Promise<PhaseResult> {
+    let onAbort = () => {};
+    const aborted = new Promise<PhaseResult>((resolve) => {
+      onAbort = () => resolve(this.abortResult());
+      if (this.signal.aborted) onAbort();
+      else this.signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([aborted, phase().catch(errorEvent)]);
+    } finally {
+      this.signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private abortResult(): PhaseResult {
+    const event = abortEvent(this.signal);
+    const during = [...this.clock.running].join(' and ') || 'between phases';
+    return {
+      event,
+      message:
+        event === 'lease-lost'
+          ? `The agent lost its lease on this probe's job during ${during}; it stopped, and the job's new owner runs it.`
+          : `The probe did not finish within its deadline of ${Math.round(this.deadlineMs / 1000)} s: it was stopped during ${during}.`
+    };
+  }
+
+  private finish(step: Verdict, result: PhaseResult): ProbeReport {
+    if (step.verdict === 'consistent')
+      return this.report({ verdict: 'consistent', summary: this.consistentSummary });
+    const code: ErrorCode =
+      step.reason === 'event' ? (result.code ?? 'SYNCSCOPE_E_INTERNAL_ERROR') : step.reason;
+    const message = result.message ?? ERROR_CODES[code].description;
+    const lead = { mismatch: 'Mismatch', inconclusive: 'Inconclusive', error: 'Probe could not run' }[
+      step.verdict
+    ];
+    if (step.verdict === 'error') this.options.logger.error({ err: message, code }, 'probe failed');
+    return this.report({
+      verdict: step.verdict,
+      summary: `${lead}: ${message}`,
+      reason: { code, message },
+      ...(step.verdict === 'error' ? { error: { code, message } } : {})
+    });
+  }
+
+  private report(partial: ReportParts): ProbeReport {
+    const token = this.lastToken;
+    return {
+      version: PROBE_REPORT_VERSION,
+      target: this.target.name,
+      userId: this.userId,
+      subscriptions: this.subscriptions,
+      startedAt: this.startedAt.toISOString(),
+      durationMs: Date.now() - this.startedAt.getTime(),
+      phases: this.clock.phases,
+      token: token
+        ? {
+            kid: token.kid,
+            jti: token.jti,
+            expiresAt: token.expiresAt.toISOString(),
+            audience: token.audience
+          }
+        : { kid: this.target.signing.kid, jti: '', expiresAt: '', audience: this.target.audience },
+      sync: { kind: 'no-progress', seconds: 0 },
+      buckets: { expected: [], actual: [], differences: [], overLimit: false },
+      rows: { expected: 0, actual: 0, perTable: {}, differences: [] },
+      checksums: { bucketMismatches: [], rowMismatches: 0 },
+      warnings: this.warnings,
+      ...(this.service?.evidence ? { service: this.service.evidence } : {}),
+      ...this.parts,
+      ...partial
+    };
+  }
+
+  /**
+   * One token serves the whole probe (preflight, client, write checkpoint); a new one only near expiry
+   * (its last minute, or last third for a target whose tokens live less than three minutes).
+   */
+  private readonly mint = async (): Promise<string> => {
+    const ttlSeconds = this.target.probeTokenTtlSeconds ?? DEFAULT_PROBE_TOKEN_TTL_SECONDS;
+    const current = this.lastToken;
+    if (current && current.expiresAt.getTime() - Date.now() > Math.min(60_000, (ttlSeconds * 1000) / 3))
+      return current.token;
     const minted = await mintAuditedProbeToken({
-      ...options.authorisation,
-      target,
-      userId,
-      claims: options.claims,
+      ...this.options.authorisation,
+      target: this.target,
+      userId: this.userId,
+      claims: this.options.claims,
       purpose: 'read',
-      subscriptions,
+      subscriptions: this.subscriptions,
       ttlSeconds
     });
-    lastToken = minted;
-    options.logger.info(
+    this.lastToken = minted;
+    this.options.logger.info(
       { kid: minted.kid, jti: minted.jti, audience: minted.audience, expiresAt: minted.expiresAt },
       'probe token minted'
     );
     return minted.token;
   };
-  const report = (partial: Partial<ProbeReport> & Pick<ProbeReport, 'verdict' | 'summary'>): ProbeReport => ({
-    version: PROBE_REPORT_VERSION,
-    target: target.name,
-    userId,
-    subscriptions,
-    startedAt: startedAt.toISOString(),
-    durationMs: Date.now() - startedAt.getTime(),
-    phases: clock.phases,
-    token: lastToken
-      ? {
-          kid: lastToken.kid,
-          jti: lastToken.jti,
-          expiresAt: lastToken.expiresAt.toISOString(),
-          audience: lastToken.audience
-        }
-      : { kid: target.signing.kid, jti: '', expiresAt: '', audience: target.audience },
-    sync: { kind: 'no-progress', seconds: 0 },
-    buckets: { expected: [], actual: [], differences: [], overLimit: false },
-    rows: { expected: 0, actual: 0, perTable: {}, differences: [] },
-    checksums: { bucketMismatches: [], rowMismatches: 0 },
-    warnings,
-    ...partial
-  });
 
-  let session: SyncAsUserResult | null = null;
-  let syncing: Promise<SyncAsUserResult> | null = null;
-  let expecting: Promise<SpilledExpectedState> | null = null;
-  // The in-thread store, closed as soon as the probe ends: its computation then stops at the next row.
-  let inThreadRows: SpilledExpectedRows | null = null;
-  const echoCancel = new AbortController();
-  try {
-    const rules = loadSyncRules(target.syncRulesYaml, { file: target.syncRulesFile });
-    // Before any token is minted: a misspelt stream would otherwise be ignored by the service.
-    assertSubscribableStreams(rules.hydrated, subscriptions);
-    await clock.run('mint', mint);
-    // The schema is derived while the sync's preflight request runs.
-    const schema = clock.run('schema', async () => {
-      const client = new pg.Client({ connectionString: target.sourceUrl });
-      await client.connect();
-      try {
-        return await deriveClientSchema(client, rules.config);
-      } finally {
-        await client.end();
-      }
+  // ── service-check ────────────────────────────────────────────────────────────────────────────────
+  private async checkService(): Promise<PhaseResult> {
+    const check = await this.clock.run('service', () => checkService(this.target, this.signal));
+    this.service = check;
+    this.warnings.push(...check.warnings);
+    if (check.servedRules !== undefined) this.rulesFile = 'the rules the service serves';
+    return check.result;
+  }
+
+  // ── sync: the client syncs while the expected state is computed ──────────────────────────────────
+  private async sync(): Promise<PhaseResult> {
+    const rules = loadSyncRules(this.service?.servedRules ?? this.target.syncRulesYaml, {
+      file: this.rulesFile
     });
-    // The write-checkpoint echo is a round trip of its own: once the service has accepted the token, it
-    // runs beside the sync, the diff and the settle window, claiming the preflight's checkpoint so the
-    // service sends it checkpoints only.
-    let echoing: Promise<{ ok: boolean; waitedSeconds: number }> | null = null;
+    this.rules = rules;
+    // Before any token is minted: a misspelt stream would otherwise be ignored by the service.
+    assertSubscribableStreams(rules.hydrated, this.subscriptions);
+    await this.clock.run('mint', this.mint);
+    // The schema is derived while the sync's preflight request runs.
+    const schema = this.clock.run('schema', () => this.deriveSchema(rules));
     let preflighted = (_checkpoint: CheckpointLine | null) => {};
     const firstCheckpoint = new Promise<CheckpointLine | null>((resolve) => {
       preflighted = resolve;
     });
-    const echo = (holding: CheckpointLine | null) => {
-      preflighted(holding);
-      echoing ??= clock.run('write-checkpoint', () =>
-        checkWriteCheckpointEcho(
-          target.syncUrl,
-          mint,
-          PROBE_DEFAULTS.writeCheckpointWaitMs,
-          holding,
-          subscriptions,
-          echoCancel.signal
-        )
-      );
-      echoing.catch(() => {}); // awaited below
-      return echoing;
-    };
-    // The client syncs while the expected state is computed: a snapshot taken before or after the
-    // checkpoint the client reaches differs only by lag, which the settle window below clears.
-    syncing = clock.run('sync', () =>
+    // A snapshot taken before or after the checkpoint the client reaches differs only by lag, which the
+    // settle window clears.
+    this.syncing = this.clock.run('sync', () =>
       syncAsUser({
-        endpoint: target.syncUrl,
+        endpoint: this.target.syncUrl,
         schema,
-        token: mint,
-        subscriptions,
-        deadlineMs: options.deadlineMs,
-        onPreflight: echo,
-        onProgress: options.onSyncProgress
+        token: this.mint,
+        subscriptions: this.subscriptions,
+        signal: this.signal,
+        onPreflight: (checkpoint) => {
+          preflighted(checkpoint);
+          this.echo(checkpoint);
+        },
+        onProgress: this.options.onSyncProgress
       })
     );
-    syncing.then(
+    this.syncing.then(
       (s) => {
-        session = s;
+        this.session = s;
       },
       () => {}
     );
-    syncing.finally(() => preflighted(null)).catch(() => {});
-    expecting = clock.run('expected', async () => {
-      const expectedOptions = {
-        sourceUrl: target.sourceUrl,
-        rules,
-        userId,
-        claims: { ...(target.extraClaims ?? {}), ...(options.claims ?? {}) },
-        subscriptions,
-        // Large tables are split across threads only if their scan would outlast this sync.
-        userOperations: firstCheckpoint.then((c) => (c ? operationsOf(c) : null))
-      };
-      // Without a kept thread, a user the service holds many operations for gets a thread of its own;
-      // anyone else's is computed in-thread once the schema is known (starting earlier was measured
-      // slower: it delays the sync's start).
-      let oneOff: ExpectedStateWorker | null = null;
-      if (!options.expectedStateWorker) {
-        const [checkpoint] = await Promise.all([firstCheckpoint, schema.catch(() => {})]);
-        const operations = checkpoint ? operationsOf(checkpoint) : 0;
-        if (operations >= (options.ownThreadFromOperations ?? PROBE_DEFAULTS.ownThreadFromOperations)) {
-          options.logger.debug({ operations }, 'expected state on a thread of its own');
-          oneOff = new ExpectedStateWorker({ partitionHelpers: options.partitionHelpers });
-        }
-      }
-      const worker = options.expectedStateWorker ?? oneOff;
-      if (worker) {
-        try {
-          return await worker.compute({ ...expectedOptions, rulesFile: target.syncRulesFile });
-        } catch (error) {
-          if (!(error instanceof ExpectedStateWorkerUnavailable)) throw error;
-          options.logger.warn({ err: error.message }, 'expected state computed in-thread instead');
-        } finally {
-          void oneOff?.close();
-        }
-      }
-      // The expected rows go to a temporary SQLite file the diff joins with the client's database.
-      const spill = SpilledExpectedRows.create();
-      inThreadRows = spill;
-      // Threads that start only if a table is large enough to scan in partitions.
-      const helpers = new PartitionHelperThreads(options.partitionHelpers ?? defaultPartitionHelperCount());
-      try {
-        const state = await computeExpectedState({
-          ...expectedOptions,
-          rows: spill,
-          partitionHelpers: helpers
-        });
-        return { ...state, rows: spill };
-      } finally {
-        void helpers.close();
-      }
-    });
-    const [synced, expected] = await Promise.all([syncing, expecting]);
-    session = synced;
+    this.syncing.finally(() => preflighted(null)).catch(() => {});
+    this.expecting = this.clock.run('expected', () => this.computeExpected(rules, schema, firstCheckpoint));
+    const [synced, expected] = await Promise.all([this.syncing, this.expecting]);
+    this.synced = synced;
+    this.expected = expected;
     const expectedBuckets = expected.buckets.map((b) => b.bucket);
-    if (
-      synced.outcome.kind === 'auth-rejected' ||
-      synced.outcome.kind === 'unreachable' ||
-      synced.outcome.kind === 'token-expiring'
-    ) {
-      return report({
-        verdict: 'error',
-        summary: `Probe could not run: ${syncFailureSummary(synced.outcome)}`,
-        sync: synced.outcome,
-        error: { code: synced.outcome.kind, message: syncFailureSummary(synced.outcome) }
-      });
-    }
-    if (synced.outcome.kind !== 'synced' || !synced.client) {
-      return report({
-        verdict: 'mismatch',
-        summary: `Mismatch: ${syncFailureSummary(synced.outcome)}`,
-        sync: synced.outcome,
-        buckets: {
-          expected: expectedBuckets,
-          actual: [],
-          differences: [],
-          overLimit: expectedBuckets.length > 1000
-        }
-      });
-    }
+    this.parts.sync = synced.outcome;
+    this.parts.buckets = {
+      expected: expectedBuckets,
+      actual: [],
+      differences: [],
+      overLimit: expectedBuckets.length > 1000
+    };
+    const result = syncOutcomeEvent(synced.outcome, expected);
+    if (result.event === 'ok' && !synced.client)
+      return { event: 'bug', message: 'the sync ended synced without a client database' };
+    this.syncFailure = result;
+    return result;
+  }
 
-    const client = synced.client;
-    const maxDifferences = options.maxDifferences ?? DIFF_DEFAULTS.maxDifferences;
+  private async deriveSchema(rules: LoadedSyncRules) {
+    const client = new pg.Client({ connectionString: this.target.sourceUrl });
+    await client.connect();
+    try {
+      return await deriveClientSchema(client, rules.config);
+    } finally {
+      await client.end();
+    }
+  }
+
+  /**
+   * The write-checkpoint echo is a round trip of its own: once the service has accepted the token, it
+   * runs beside the sync, the diff and the settle window, claiming the preflight's checkpoint so the
+   * service sends it checkpoints only.
+   */
+  private echo(holding: CheckpointLine | null) {
+    this.echoing ??= this.clock.run('write-checkpoint', () =>
+      checkWriteCheckpointEcho(
+        this.target.syncUrl,
+        this.mint,
+        PROBE_DEFAULTS.writeCheckpointWaitMs,
+        holding,
+        this.subscriptions,
+        AbortSignal.any([this.echoCancel.signal, this.signal])
+      )
+    );
+    this.echoing.catch(() => {}); // awaited in the diff phase
+    return this.echoing;
+  }
+
+  private async computeExpected(
+    rules: LoadedSyncRules,
+    schema: Promise<unknown>,
+    firstCheckpoint: Promise<CheckpointLine | null>
+  ): Promise<SpilledExpectedState> {
+    const { options, target } = this;
+    const expectedOptions = {
+      sourceUrl: target.sourceUrl,
+      rules,
+      userId: this.userId,
+      claims: { ...(target.extraClaims ?? {}), ...(options.claims ?? {}) },
+      subscriptions: this.subscriptions,
+      // Large tables are split across threads only if their scan would outlast this sync.
+      userOperations: firstCheckpoint.then((c) => (c ? operationsOf(c) : null))
+    };
+    // Without a kept thread, a user the service holds many operations for gets a thread of its own;
+    // anyone else's is computed in-thread once the schema is known (starting earlier was measured
+    // slower: it delays the sync's start).
+    let oneOff: ExpectedStateWorker | null = null;
+    if (!options.expectedStateWorker) {
+      const [checkpoint] = await Promise.all([firstCheckpoint, schema.catch(() => {})]);
+      const operations = checkpoint ? operationsOf(checkpoint) : 0;
+      if (operations >= (options.ownThreadFromOperations ?? PROBE_DEFAULTS.ownThreadFromOperations)) {
+        options.logger.debug({ operations }, 'expected state on a thread of its own');
+        oneOff = new ExpectedStateWorker({ partitionHelpers: options.partitionHelpers });
+      }
+    }
+    const worker = options.expectedStateWorker ?? oneOff;
+    if (worker) {
+      try {
+        return await worker.compute({ ...expectedOptions, rulesFile: this.rulesFile });
+      } catch (error) {
+        if (!(error instanceof ExpectedStateWorkerUnavailable)) throw error;
+        options.logger.warn({ err: error.message }, 'expected state computed in-thread instead');
+      } finally {
+        void oneOff?.close();
+      }
+    }
+    // The expected rows go to a temporary SQLite file the diff joins with the client's database.
+    const spill = SpilledExpectedRows.create();
+    this.inThreadRows = spill;
+    // Threads that start only if a table is large enough to scan in partitions.
+    const helpers = new PartitionHelperThreads(options.partitionHelpers ?? defaultPartitionHelperCount());
+    try {
+      const state = await computeExpectedState({
+        ...expectedOptions,
+        rows: spill,
+        partitionHelpers: helpers
+      });
+      return { ...state, rows: spill };
+    } finally {
+      void helpers.close();
+    }
+  }
+
+  // ── recheck-*: was a failed sync the service snapshotting or switching rules? ────────────────────
+  private async recheck(): Promise<PhaseResult> {
+    const diagnostics = await this.clock.run('service-recheck', () =>
+      recheckService(this.target, this.signal)
+    );
+    const state = diagnostics ? serviceState(diagnostics, null) : { event: 'ok' as const };
+    return state.event === 'ok' ? { event: 'ok', message: this.syncFailure?.message } : state;
+  }
+
+  // ── diff: both sides compared, differences given the settle window to clear ──────────────────────
+  private async diff(): Promise<PhaseResult> {
+    const synced = this.synced!;
+    const expected = this.expected!;
+    const client = synced.client!;
+    const expectedBuckets = expected.buckets.map((b) => b.bucket);
+    const maxDifferences = this.options.maxDifferences ?? DIFF_DEFAULTS.maxDifferences;
     const runDiff = () =>
       diffStates({
         expectedBuckets,
@@ -349,57 +503,12 @@ export async function runProbe(
         checkpoint: synced.preflightCheckpoint,
         maxDifferences
       });
-    let diff = await clock.run('diff', async () => runDiff());
-    const firstSeen = Date.now();
-    // Differences that disappear while the client keeps syncing were lag; keep them, marked as cleared.
-    const cleared = new Map<string, RowDifference>();
-    const keyOf = (d: RowDifference) => `${d.kind}\u0000${d.table}\u0000${d.id}`;
-    const rowDifferenceTotal = (d: StateDiff) =>
-      d.differenceCounts.missing + d.differenceCounts.extra + d.differenceCounts.different;
-    await clock.run('settle', async () => {
-      const deadline = Date.now() + settleMs;
-      while ((rowDifferenceTotal(diff) > 0 || diff.bucketDifferences.length > 0) && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 250));
-        const next = await runDiff();
-        const still = new Set(next.rowDifferences.map(keyOf));
-        // A capped list says nothing about keys after its last one: those are not known to have cleared.
-        const horizon =
-          rowDifferenceTotal(next) > next.rowDifferences.length ? next.rowDifferences.at(-1) : undefined;
-        for (const d of diff.rowDifferences) {
-          if (still.has(keyOf(d)) || cleared.has(keyOf(d))) continue;
-          if (horizon && compareRowKeys(d.table, d.id, horizon.table, horizon.id) > 0) continue;
-          cleared.set(keyOf(d), { ...d, settled: 'cleared', clearedAfterMs: Date.now() - firstSeen });
-        }
-        diff = next;
-      }
-    });
+    const first = await this.clock.run('diff', async () => runDiff());
+    const { diff, cleared } = await this.clock.run('settle', () => this.settle(first, runDiff));
     const rowDifferences = [...diff.rowDifferences, ...cleared.values()];
     const persistedTotal = rowDifferenceTotal(diff);
-
-    const echoed = await echo(synced.preflightCheckpoint);
-
-    const differingTables = Object.entries(diff.perTable)
-      .filter(([, c]) => c.expected !== c.actual)
-      .map(([t]) => t);
-    const ctx: DiagnosisContext = {
-      userId,
-      unpublishedTables:
-        rowDifferences.length > 0 || differingTables.length > 0
-          ? await unpublishedTables(target.sourceUrl, [
-              ...new Set([...rowDifferences.map((d) => d.table), ...differingTables])
-            ])
-          : new Set(),
-      replicationLagSeconds: null,
-      settleMs,
-      actualBuckets: new Set(diff.heldBuckets),
-      ruleOf: (table, bucket) => {
-        const definition = expected.buckets.find((b) => b.bucket === bucket)?.definition;
-        const line = findTableReferences(rules.yaml, table)[0]?.line;
-        return definition
-          ? `rule ${definition}${line ? `, ${target.syncRulesFile ?? 'sync_rules.yaml'}:${line}` : ''}`
-          : null;
-      }
-    };
+    const echoed = await this.echo(synced.preflightCheckpoint);
+    const ctx = await this.diagnosisContext(diff, rowDifferences);
     for (const d of rowDifferences) d.explanation = explainRowDifference(d, ctx);
     const bucketDifferences = diff.bucketDifferences.map((d) => ({
       ...d,
@@ -407,36 +516,12 @@ export async function runProbe(
     }));
     const persisted = rowDifferences.filter((d) => d.settled === 'persisted');
     const omitted = persistedTotal - persisted.length;
-    const problems = [
-      ...bucketDifferences.map((d) => d.explanation),
-      ...persisted.map((d) => d.explanation),
-      ...(omitted > 0
-        ? [`${omitted} further row differences (not listed: the report keeps the first ${maxDifferences})`]
-        : []),
-      ...diff.bucketChecksumMismatches.map(
-        (m) => `bucket ${m.bucket}: client checksum ${m.client} ≠ checkpoint ${m.checkpoint}`
-      ),
-      ...(echoed.ok
-        ? []
-        : [syncFailureSummary({ kind: 'write-checkpoint-not-echoed', seconds: echoed.waitedSeconds })])
-    ];
-    const verdict = problems.length === 0 ? 'consistent' : 'mismatch';
-    const summary =
-      verdict === 'consistent'
-        ? `Consistent: ${expected.rows.size} rows in ${expectedBuckets.length} buckets match the source${cleared.size ? ` (${cleared.size} differences cleared within the settle window: replication lag)` : ''}.`
-        : `Mismatch: ${persistedTotal} row and ${bucketDifferences.length} bucket differences. ${problems[0]}`;
-    return report({
-      verdict,
-      summary,
+    this.parts = {
+      ...this.parts,
       sync: echoed.ok
         ? synced.outcome
         : { kind: 'write-checkpoint-not-echoed', seconds: echoed.waitedSeconds },
-      buckets: {
-        expected: expectedBuckets,
-        actual: diff.heldBuckets,
-        differences: bucketDifferences,
-        overLimit: expectedBuckets.length > 1000
-      },
+      buckets: { ...this.parts.buckets!, actual: diff.heldBuckets, differences: bucketDifferences },
       rows: {
         expected: expected.rows.size,
         actual: diff.actualRows,
@@ -448,27 +533,145 @@ export async function runProbe(
       checksums: {
         bucketMismatches: diff.bucketChecksumMismatches,
         rowMismatches: diff.rowChecksumMismatches
+      },
+      replication: replicationEvidence({
+        before: this.service?.diagnostics,
+        writeCheckpointEchoed: echoed.ok,
+        settleMs: this.settleMs
+      }).evidence
+    };
+    const problems = [
+      ...bucketDifferences.map((d) => d.explanation),
+      ...persisted.map((d) => d.explanation),
+      ...(omitted > 0
+        ? [`${omitted} further row differences (not listed: the report keeps the first ${maxDifferences})`]
+        : []),
+      ...diff.bucketChecksumMismatches.map(
+        (m) => `bucket ${m.bucket}: client checksum ${m.client} ≠ checkpoint ${m.checkpoint}`
+      ),
+      ...(echoed.ok
+        ? []
+        : [
+            `the service never echoed a write checkpoint within ${echoed.waitedSeconds} s: clients with local writes stay pending forever.`
+          ])
+    ];
+    if (problems.length === 0) {
+      this.consistentSummary = `Consistent: ${expected.rows.size} rows in ${expectedBuckets.length} buckets match the source${cleared.size ? ` (${cleared.size} differences cleared within the settle window: replication lag)` : ''}.`;
+      return { event: 'ok' };
+    }
+    const persistingData =
+      persistedTotal > 0 || bucketDifferences.length > 0 || diff.bucketChecksumMismatches.length > 0;
+    const code: ErrorCode =
+      bucketDifferences.length > 0
+        ? 'SYNCSCOPE_E_BUCKETS_DIFFER'
+        : persistingData
+          ? 'SYNCSCOPE_E_ROWS_DIFFER'
+          : 'SYNCSCOPE_E_WRITE_CHECKPOINT_NOT_ECHOED';
+    const head = `${persistedTotal} row and ${bucketDifferences.length} bucket differences.`;
+    this.differences = {
+      event: 'differences',
+      code,
+      message: `${head} ${problems[0]}`,
+      head,
+      persistingData
+    };
+    return this.differences;
+  }
+
+  /** Re-diffs until the differences clear or the settle window ends; cleared ones are kept as lag. */
+  private async settle(first: StateDiff, runDiff: () => StateDiff) {
+    let diff = first;
+    const firstSeen = Date.now();
+    const cleared = new Map<string, RowDifference>();
+    const keyOf = (d: RowDifference) => `${d.kind}\u0000${d.table}\u0000${d.id}`;
+    const deadline = Date.now() + this.settleMs;
+    while ((rowDifferenceTotal(diff) > 0 || diff.bucketDifferences.length > 0) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      if (this.signal.aborted) break;
+      const next = runDiff();
+      const still = new Set(next.rowDifferences.map(keyOf));
+      // A capped list says nothing about keys after its last one: those are not known to have cleared.
+      const horizon =
+        rowDifferenceTotal(next) > next.rowDifferences.length ? next.rowDifferences.at(-1) : undefined;
+      for (const d of diff.rowDifferences) {
+        if (still.has(keyOf(d)) || cleared.has(keyOf(d))) continue;
+        if (horizon && compareRowKeys(d.table, d.id, horizon.table, horizon.id) > 0) continue;
+        cleared.set(keyOf(d), { ...d, settled: 'cleared', clearedAfterMs: Date.now() - firstSeen });
       }
+      diff = next;
+    }
+    return { diff, cleared };
+  }
+
+  private async diagnosisContext(
+    diff: StateDiff,
+    rowDifferences: RowDifference[]
+  ): Promise<DiagnosisContext> {
+    const { target, rules } = this;
+    const expected = this.expected!;
+    const differingTables = Object.entries(diff.perTable)
+      .filter(([, c]) => c.expected !== c.actual)
+      .map(([t]) => t);
+    const lag = this.service?.diagnostics?.active_sync_rules?.connections[0]?.replication_lag_seconds;
+    return {
+      userId: this.userId,
+      unpublishedTables:
+        rowDifferences.length > 0 || differingTables.length > 0
+          ? await unpublishedTables(target.sourceUrl, [
+              ...new Set([...rowDifferences.map((d) => d.table), ...differingTables])
+            ])
+          : new Set(),
+      replicationLagSeconds: lag ?? null,
+      settleMs: this.settleMs,
+      actualBuckets: new Set(diff.heldBuckets),
+      ruleOf: (table, bucket) => {
+        const definition = expected.buckets.find((b) => b.bucket === bucket)?.definition;
+        const line = rules ? findTableReferences(rules.yaml, table)[0]?.line : undefined;
+        return definition
+          ? `rule ${definition}${line ? `, ${this.rulesFile ?? 'sync_rules.yaml'}:${line}` : ''}`
+          : null;
+      }
+    };
+  }
+
+  // ── replication-check: differences that persisted, explained by the service's replication? ────────
+  private async checkReplication(): Promise<PhaseResult> {
+    const after = await this.clock.run('replication', () => recheckService(this.target, this.signal));
+    // Rules switched or replication restarted during the probe: the differences say nothing.
+    const state = after ? serviceState(after, null) : { event: 'ok' as const };
+    if (state.event !== 'ok') return state;
+    const slotName = (after ?? this.service?.diagnostics)?.active_sync_rules?.connections[0]?.slot_name;
+    const slot = await slotLag(this.target.sourceUrl, slotName);
+    const { evidence, stalled } = replicationEvidence({
+      before: this.service?.diagnostics,
+      after,
+      writeCheckpointEchoed: this.parts.replication?.writeCheckpointEchoed ?? null,
+      slot,
+      settleMs: this.settleMs
     });
-  } catch (error) {
-    const code = isSyncScopeError(error) ? error.code : 'SYNCSCOPE_E_INTERNAL_ERROR';
-    options.logger.error({ err: (error as Error).message, code }, 'probe failed');
-    return report({
-      verdict: 'error',
-      summary: `Probe could not run: ${(error as Error).message}`,
-      error: { code, message: (error as Error).message }
-    });
-  } finally {
-    echoCancel.abort();
-    (inThreadRows as SpilledExpectedRows | null)?.close();
+    this.parts.replication = evidence;
+    if (stalled && this.differences.persistingData) {
+      return {
+        event: 'replication-stalled',
+        message: `${this.differences.head} ${stalledSentence(evidence)}`
+      };
+    }
+    return { ...this.differences, event: 'ok' };
+  }
+
+  async close(): Promise<void> {
+    this.echoCancel.abort();
+    this.inThreadRows?.close();
     // Rows a thread was still computing when the probe ended (the sync failed first): once handed over.
-    (expecting as Promise<SpilledExpectedState> | null)?.then(
+    this.expecting?.then(
       (e) => e.rows.close(),
       () => {}
     );
-    const open = session as SyncAsUserResult | null;
-    if (open) await open.close();
-    // A sync still running when the expected state failed: close it whenever it ends.
-    else syncing?.then((s) => s.close()).catch(() => {});
+    if (this.session) await this.session.close();
+    // A sync still running when the probe ended: close it whenever it ends.
+    else this.syncing?.then((s) => s.close()).catch(() => {});
   }
 }
+
+const rowDifferenceTotal = (d: StateDiff) =>
+  d.differenceCounts.missing + d.differenceCounts.extra + d.differenceCounts.different;

@@ -77,7 +77,12 @@ function failure(id: number, error: unknown): ExpectedStateReply {
     ok: false,
     error: isSyncScopeError(error)
       ? { code: error.code, message: e.message, details: error.details }
-      : { message: e?.message ?? String(error) }
+      : {
+          message: e?.message ?? String(error),
+          ...(typeof (e as { code?: unknown })?.code === 'string'
+            ? { sqlState: (e as unknown as { code: string }).code }
+            : {})
+        }
   };
 }
 

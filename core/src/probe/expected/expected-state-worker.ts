@@ -41,7 +41,13 @@ export type OperationsNotice = { kind: 'operations'; id: number; operations: num
 
 export type ThreadRequest = ExpectedStateRequest | PartitionRequest | OperationsNotice;
 
-type ReplyError = { code?: ErrorCode; message: string; details?: Record<string, unknown> };
+/** `sqlState`: a driver error's SQLSTATE or socket code, so the probe tells a lost session apart. */
+type ReplyError = {
+  code?: ErrorCode;
+  message: string;
+  details?: Record<string, unknown>;
+  sqlState?: string;
+};
 
 export type ExpectedStateReply =
   | { id: number; ok: true; state: Omit<ComputedExpectedState, 'rows'>; distinctRows: number }
@@ -213,8 +219,9 @@ export class ExpectedStateWorker {
   }
 }
 
-function errorOf({ code, message, details }: ReplyError): Error {
-  return code ? new SyncScopeError(code, message, details) : new Error(message);
+function errorOf({ code, message, details, sqlState }: ReplyError): Error {
+  if (code) return new SyncScopeError(code, message, details);
+  return Object.assign(new Error(message), sqlState ? { code: sqlState } : {});
 }
 
 /** Helper threads for partitioned scans, each an ExpectedStateWorker without helpers of its own. */

@@ -3,12 +3,14 @@
  * throw-away database, stopped with a verdict instead of hanging.
  *
  *   preflight (one request, first line) ──401──▶ auth-rejected
+ *        │                              ──other HTTP error with the service's code──▶ service-error
  *        │                              ──refused/timeout──▶ unreachable
  *        ▼
  *   client connect ──▶ downloading ──checkpoint applied──▶ synced
  *        │  2 checksum failures ──▶ checksum-failure-loop
- *        │  no new ops for noProgressMs ──▶ no-progress
- *        └  deadline ──▶ no-progress
+ *        │  no new ops for noProgressMs ──▶ no-progress, or stream-unstable if the client's stream kept failing
+ *        │  (a stream cut once is retried by the client itself and ends synced)
+ *        └  signal aborted (the probe's deadline, a lost job lease) ──▶ aborted
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -19,7 +21,6 @@ import type { SyncOutcome } from '../probe-types.ts';
 import { ClientDatabase } from './client-database.ts';
 
 export const SYNC_AS_USER_DEFAULTS = {
-  deadlineMs: 120_000,
   noProgressMs: 15_000,
   preflightTimeoutMs: 10_000,
   /** Checksum failures that make a loop (the client retries about every retryDelayMs). */
@@ -53,12 +54,13 @@ export interface SyncAsUserOptions {
   token: () => Promise<string>;
   /** Sync streams the client subscribes to before it connects, besides the default streams. */
   subscriptions?: StreamSubscription[];
-  deadlineMs?: number;
   noProgressMs?: number;
   /** Called when the service has accepted the token, with the first checkpoint it sent. */
   onPreflight?: (checkpoint: CheckpointLine | null) => void;
   /** Operations downloaded so far of the checkpoint's total, as the client reports them. */
   onProgress?: (ops: { done: number; total: number | null }) => void;
+  /** Stops the watch promptly (the probe's deadline or a lost job lease): the outcome is `aborted`. */
+  signal?: AbortSignal;
 }
 
 type Preflight = { ok: true; checkpoint: CheckpointLine | null } | { ok: false; outcome: SyncOutcome };
@@ -113,12 +115,7 @@ async function preflight(
         }
       };
     }
-    if (!response.ok || !response.body) {
-      return {
-        ok: false,
-        outcome: { kind: 'unreachable', message: `the sync service answered HTTP ${response.status}` }
-      };
-    }
+    if (!response.ok || !response.body) return { ok: false, outcome: await serviceError(response) };
     const reader = response.body.getReader();
     let text = '';
     while (!text.includes('\n')) {
@@ -143,6 +140,26 @@ async function preflight(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * A stream request the service refused with another status: the service 1.25 answers PSYNC_S2305 (bucket
+ * limit) as HTTP 500 with `{"error":{"code","description"}}` and no NDJSON; without such a body it is
+ * a proxy or a service in trouble.
+ */
+async function serviceError(response: Response): Promise<SyncOutcome> {
+  const body = (await response.json().catch(() => ({}))) as {
+    error?: { code?: string; description?: string };
+  };
+  if (typeof body.error?.code === 'string') {
+    return {
+      kind: 'service-error',
+      httpStatus: response.status,
+      code: body.error.code,
+      message: body.error.description ?? `HTTP ${response.status}`
+    };
+  }
+  return { kind: 'unreachable', message: `the sync service answered HTTP ${response.status}` };
 }
 
 export async function syncAsUser(options: SyncAsUserOptions): Promise<SyncAsUserResult> {
@@ -232,16 +249,22 @@ async function watch(
   started: number,
   failures: () => { checksumFailures: number; failedBuckets: string[] }
 ): Promise<SyncOutcome> {
-  const deadline = started + (options.deadlineMs ?? SYNC_AS_USER_DEFAULTS.deadlineMs);
   const noProgressMs = options.noProgressMs ?? SYNC_AS_USER_DEFAULTS.noProgressMs;
   // Every status change while downloading (a data line applied, a checkpoint) counts as progress; no
   // polling of the client's database, which would compete with its writer.
   let lastProgressAt = Date.now();
   let lastReachabilityCheck = 0;
+  // Each new download error: the client's stream failed and it reconnects on its own.
+  let streamErrors = 0;
+  let lastStreamError: string | null = null;
   let wake = () => {};
+  options.signal?.addEventListener('abort', () => wake(), { once: true });
   const dispose = db.registerListener({
     statusChanged: (status) => {
-      lastProgressAt = Date.now();
+      const error = status.dataFlowStatus?.downloadError;
+      if (error && error.message !== lastStreamError) streamErrors++;
+      lastStreamError = error ? error.message : lastStreamError;
+      if (!error) lastProgressAt = Date.now();
       if (status.hasSynced) wake(); // the verdict waits for this moment, not for the next poll
       const progress = status.downloadProgress;
       if (progress && options.onProgress)
@@ -257,6 +280,7 @@ async function watch(
   async function watchLoop(): Promise<SyncOutcome> {
     for (;;) {
       if (db.currentStatus.hasSynced) return { kind: 'synced', ms: Date.now() - started };
+      if (options.signal?.aborted) return { kind: 'aborted' };
       const f = failures();
       if (f.checksumFailures >= SYNC_AS_USER_DEFAULTS.checksumFailures) {
         return { kind: 'checksum-failure-loop', failures: f.checksumFailures, buckets: f.failedBuckets };
@@ -271,8 +295,11 @@ async function watch(
         const check = await preflight(options.endpoint, await options.token(), options.subscriptions ?? []);
         if (!check.ok) return check.outcome;
       }
-      if (Date.now() - lastProgressAt > noProgressMs || Date.now() > deadline) {
-        return { kind: 'no-progress', seconds: Math.round((Date.now() - lastProgressAt) / 1000) };
+      if (Date.now() - lastProgressAt > noProgressMs) {
+        const seconds = Math.round((Date.now() - lastProgressAt) / 1000);
+        return lastStreamError
+          ? { kind: 'stream-unstable', errors: streamErrors, lastError: lastStreamError, seconds }
+          : { kind: 'no-progress', seconds };
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 25);
