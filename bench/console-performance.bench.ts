@@ -1,5 +1,10 @@
 import { parseArgs } from 'node:util';
-import { claimProbeJob, enqueueProbeJob, reportProbeProgress } from '@syncscope/core/probe-jobs/probe-jobs';
+import {
+  claimProbeJob,
+  enqueueProbeJob,
+  leaseOf,
+  reportProbeProgress
+} from '@syncscope/core/probe-jobs/probe-jobs';
 import type pg from 'pg';
 import type { Page } from 'playwright-core';
 import { seedProbeRuns } from './lib/console-dataset.ts';
@@ -19,9 +24,10 @@ async function sseLatencies(page: Page, consoleUrl: string, ops: pg.Pool, events
   await page.goto(`${consoleUrl}/probes/jobs/${job.id}`);
   await page.getByTestId('probe-progress').waitFor();
   await page.waitForTimeout(500); // the EventSource is open
-  await claimProbeJob(ops, 'bench-agent');
+  const claimed = await claimProbeJob(ops, 'bench-agent');
+  if (claimed?.id !== job.id) throw new Error('the bench job was not the one claimed');
   for (let i = 0; i < events; i++) {
-    await reportProbeProgress(ops, job.id, 'bench-agent', { phase: 'sync', ops: { done: i, total: events } });
+    await reportProbeProgress(ops, leaseOf(claimed), { phase: 'sync', ops: { done: i, total: events } });
     await new Promise((r) => setTimeout(r, 50));
   }
   await page.waitForTimeout(300);

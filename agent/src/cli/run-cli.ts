@@ -1,6 +1,9 @@
 import { createLogger, isSyncScopeError, type Logger, SyncScopeError } from '@syncscope/core';
+import { RETRY_DEFAULTS } from '@syncscope/core/probe-jobs/job-state-machine';
+import { WORKER_DEFAULTS } from '@syncscope/core/probe-jobs/probe-job-worker';
 import { parseSubscriptionText } from '@syncscope/core/sync-rules/subscription-text';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { registerJobMetrics } from '../metrics/job-metrics.ts';
 import { formatRowTrace } from '../output/format-explanation.ts';
 import { formatProbeReport } from '../output/format-report.ts';
 import { SecretScrubber } from '../output/secret-scrubber.ts';
@@ -72,6 +75,29 @@ function helperThreads(value: string): number {
 
 const PARTITION_HELPERS_HELP =
   "helper threads that scan a large table's parts beside the probe (default: one per further core, at most three; 0: none)";
+
+/** The agent's job-queue flags as the runner's settings (undefined: the worker's defaults). */
+function jobQueueSettings(opts: {
+  jobLeaseSeconds?: number;
+  jobDeadlineSeconds?: number;
+  jobRetryBaseSeconds?: number;
+  jobRetryCapSeconds?: number;
+}) {
+  const ms = (s: number | undefined) => (s === undefined ? undefined : Math.round(s * 1000));
+  const leaseMs = ms(opts.jobLeaseSeconds);
+  return {
+    leaseMs,
+    // Three beats per lease, so one lost beat does not cost the lease.
+    heartbeatMs:
+      leaseMs === undefined ? undefined : Math.min(WORKER_DEFAULTS.heartbeatMs, Math.round(leaseMs / 3)),
+    deadlineMs: ms(opts.jobDeadlineSeconds),
+    retry: {
+      ...RETRY_DEFAULTS,
+      baseMs: ms(opts.jobRetryBaseSeconds) ?? RETRY_DEFAULTS.baseMs,
+      capMs: ms(opts.jobRetryCapSeconds) ?? RETRY_DEFAULTS.capMs
+    }
+  };
+}
 
 /** Repeatable options: every value, in order. */
 function collect(value: string, previous: string[]): string[] {
@@ -266,6 +292,22 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       "also run the console's probe jobs from this ops database (default: $SYNCSCOPE_OPS_DATABASE_URL)"
     )
     .option('--partition-helpers <n>', PARTITION_HELPERS_HELP, helperThreads)
+    .option(
+      '--job-lease-seconds <s>',
+      "a claimed job's lease: each heartbeat renews it; a job not renewed within it is reclaimed by any agent (default 15)",
+      positiveSeconds
+    )
+    .option(
+      '--job-deadline-seconds <s>',
+      "a job attempt's deadline unless its target sets job_deadline_seconds: the probe stops inconclusive and the job is retried (default 180)",
+      positiveSeconds
+    )
+    .option(
+      '--job-retry-base-seconds <s>',
+      'the wait before retrying an inconclusive job, doubled per further attempt (default 5)',
+      positiveSeconds
+    )
+    .option('--job-retry-cap-seconds <s>', 'the longest wait between attempts (default 300)', positiveSeconds)
     .action(
       guarded(
         async (opts: {
@@ -275,6 +317,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           allowedHost: string[];
           opsDb?: string;
           partitionHelpers?: number;
+          jobLeaseSeconds?: number;
+          jobDeadlineSeconds?: number;
+          jobRetryBaseSeconds?: number;
+          jobRetryCapSeconds?: number;
         }) => {
           const token = io.env[AGENT_TOKEN_ENV] || undefined;
           const agentLogger = logger('info');
@@ -314,7 +360,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
                   logger: agentLogger,
                   scrubber,
                   metrics: server.metrics,
-                  expectedStateWorker
+                  onJobEvent: registerJobMetrics(server.metrics.registry, ops.pool).record,
+                  expectedStateWorker,
+                  ...jobQueueSettings(opts)
                 })
               : undefined;
           const schedule = await startProbeScheduler({

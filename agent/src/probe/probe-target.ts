@@ -87,9 +87,24 @@ export function errorReport(
 
 /**
  * Runs one probe with the engine (core/src/probe/run-probe.ts), logs its phases and minted token ids
- * (never the token), and records the metrics. Always resolves with a report.
+ * (never the token), records the metrics and stores the run. Always resolves with a report.
  */
 export async function probeTarget(request: ProbeRequest): Promise<ProbeReport> {
+  const report = await runProbeTarget(request);
+  const runId = await request.ops.recordProbeRun(report, {
+    jobId: request.jobId,
+    requestedBy: request.actor
+  });
+  request.logger.info({ target: request.target.name, runId }, 'probe run recorded');
+  request.onRecorded?.(runId);
+  return report;
+}
+
+/**
+ * probeTarget without storing the run: for the job queue, which stores it under the job's lease. Stops
+ * (inconclusive) when `signal` aborts.
+ */
+export async function runProbeTarget(request: ProbeRequest & { signal?: AbortSignal }): Promise<ProbeReport> {
   const { target, userId, logger } = request;
   const log = logger.child({ target: target.name });
   const startedAt = new Date();
@@ -109,6 +124,7 @@ export async function probeTarget(request: ProbeRequest): Promise<ProbeReport> {
         request.onPhase?.(phase);
       },
       onSyncProgress: request.onSyncProgress,
+      signal: request.signal,
       authorisation: { actor: request.actor, reason: request.reason, audit: request.ops }
     });
   } catch (error) {
@@ -116,12 +132,6 @@ export async function probeTarget(request: ProbeRequest): Promise<ProbeReport> {
     report = { ...errorReport(target, userId, error, startedAt), subscriptions: request.subscriptions ?? [] };
   }
   request.metrics?.record(report);
-  const runId = await request.ops.recordProbeRun(report, {
-    jobId: request.jobId,
-    requestedBy: request.actor
-  });
-  log.info({ runId }, 'probe run recorded');
-  request.onRecorded?.(runId);
   log.info({ verdict: report.verdict, durationMs: report.durationMs }, 'probe finished');
   return report;
 }

@@ -20,6 +20,17 @@ export interface WriteProbeRequest {
 
 /** Runs a write probe: audits its token, counts its legs in the metrics, stores the run. */
 export async function writeProbeTarget(request: WriteProbeRequest): Promise<WriteProbeReport> {
+  const report = await runWriteProbeTarget(request);
+  const runId = await request.ops.recordProbeRun(report, {
+    jobId: request.jobId,
+    requestedBy: request.actor
+  });
+  request.onRecorded?.(runId);
+  return report;
+}
+
+/** writeProbeTarget without storing the run: for the job queue, which stores it under the job's lease. */
+export async function runWriteProbeTarget(request: WriteProbeRequest): Promise<WriteProbeReport> {
   const log = request.logger.child({ target: request.target.name, probe: 'write' });
   const { runWriteProbe } = await import('@syncscope/core/write-probe/run-write-probe');
   const report = await runWriteProbe(request.target, {
@@ -31,11 +42,6 @@ export async function writeProbeTarget(request: WriteProbeRequest): Promise<Writ
     authorisation: { actor: request.actor, reason: request.reason, audit: request.ops }
   });
   request.metrics?.recordWrite(report);
-  const runId = await request.ops.recordProbeRun(report, {
-    jobId: request.jobId,
-    requestedBy: request.actor
-  });
-  request.onRecorded?.(runId);
   log.info(
     { verdict: report.verdict, failedLeg: report.failedLeg, durationMs: report.durationMs },
     'write probe finished'

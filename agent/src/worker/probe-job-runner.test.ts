@@ -83,7 +83,20 @@ describe("the agent's probe jobs", () => {
     h.sync.faults.set({ delayMs: 20_000 });
     const doomed: ChildProcess = spawn(
       process.execPath,
-      ['--import', 'tsx', CLI, 'agent', '--port', '0', '--targets', targetsFile, '--ops-db', opsUrl],
+      [
+        '--import',
+        'tsx',
+        CLI,
+        'agent',
+        '--port',
+        '0',
+        '--targets',
+        targetsFile,
+        '--ops-db',
+        opsUrl,
+        '--job-lease-seconds',
+        '1.5'
+      ],
       { env, stdio: 'ignore' }
     );
     try {
@@ -106,7 +119,7 @@ describe("the agent's probe jobs", () => {
       logger: createLogger('survivor', 'silent'),
       scrubber: new SecretScrubber(),
       agentName: 'survivor',
-      staleAfterMs: 1_500
+      leaseMs: 1_500
     });
     try {
       const done = await waitForJob(job.id, (j) => j.status === 'done');

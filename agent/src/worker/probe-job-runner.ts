@@ -1,14 +1,19 @@
 import os from 'node:os';
 import type { Logger } from '@syncscope/core';
 import type { OpsDatabase } from '@syncscope/core/ops-db/ops-database';
-import { type ProbeJobWorker, startProbeJobWorker } from '@syncscope/core/probe-jobs/probe-job-worker';
+import type { RetryPolicy } from '@syncscope/core/probe-jobs/job-state-machine';
+import {
+  type JobWorkerEvent,
+  type ProbeJobWorker,
+  startProbeJobWorker
+} from '@syncscope/core/probe-jobs/probe-job-worker';
 import type { ProbeProgress } from '@syncscope/core/probe-jobs/probe-jobs';
 import { WRITE_PROBE_LEGS, type WriteProbeLeg } from '@syncscope/core/write-probe/write-probe-types';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import type { SecretScrubber } from '../output/secret-scrubber.ts';
-import { errorReport, type ProbeRequest, probeTarget } from '../probe/probe-target.ts';
+import { errorReport, type ProbeRequest, runProbeTarget } from '../probe/probe-target.ts';
 import { resolveTarget, type TargetsSource } from '../probe/resolve-target.ts';
-import { writeProbeTarget } from '../probe/write-probe-target.ts';
+import { runWriteProbeTarget } from '../probe/write-probe-target.ts';
 
 export interface ProbeJobRunnerOptions {
   opsDatabaseUrl: string;
@@ -17,29 +22,43 @@ export interface ProbeJobRunnerOptions {
   logger: Logger;
   scrubber: SecretScrubber;
   metrics?: AgentMetrics;
+  /** Counts retries, reclaims and lost leases (the agent's job metrics). */
+  onJobEvent?: (event: JobWorkerEvent) => void;
   expectedStateWorker?: ProbeRequest['expectedStateWorker'];
   agentName?: string;
   concurrency?: number;
-  staleAfterMs?: number;
+  pollMs?: number;
+  heartbeatMs?: number;
+  leaseMs?: number;
+  /** An attempt's deadline unless its target sets `job_deadline_seconds`. */
+  deadlineMs?: number;
+  deadlineGraceMs?: number;
+  retry?: RetryPolicy;
 }
 
 /**
  * The agent's side of the console's job queue: claims probe jobs, runs them as the person who asked
- * (audited with their reason), streams phases and op counts, and stores the run. A target that cannot
- * be loaded still ends in a stored run with an error verdict, so the console always has an answer.
+ * (audited with their reason), streams phases and op counts, and hands the report to the worker, which
+ * stores it under the job's lease. A target that cannot be loaded still ends in an error run, so the
+ * console always has an answer.
  */
 export function startProbeJobRunner(options: ProbeJobRunnerOptions): Promise<ProbeJobWorker> {
   return startProbeJobWorker({
     opsDatabaseUrl: options.opsDatabaseUrl,
     agent: options.agentName ?? `${os.hostname()}:${process.pid}`,
     logger: options.logger.child({ part: 'probe-jobs' }),
+    onEvent: options.onJobEvent,
     concurrency: options.concurrency,
-    staleAfterMs: options.staleAfterMs,
-    run: async (job, progress) => {
+    pollMs: options.pollMs,
+    heartbeatMs: options.heartbeatMs,
+    leaseMs: options.leaseMs,
+    deadlineMs: options.deadlineMs,
+    deadlineGraceMs: options.deadlineGraceMs,
+    retry: options.retry,
+    run: async (job, attempt) => {
       let phase = 'starting';
-      const send = (p: ProbeProgress) => progress(p);
+      const send = (p: ProbeProgress) => attempt.progress(p);
       send({ phase });
-      let runId: string | undefined;
       const request = {
         userId: job.userId,
         claims: Object.keys(job.claims).length > 0 ? job.claims : undefined,
@@ -50,36 +69,29 @@ export function startProbeJobRunner(options: ProbeJobRunnerOptions): Promise<Pro
         actor: job.requestedBy,
         reason: job.reason,
         jobId: job.id,
+        signal: attempt.signal,
         onPhase: (next: string) => {
           phase = next;
           send({ phase });
         },
-        onSyncProgress: (ops: { done: number; total: number | null }) => send({ phase, ops }),
-        onRecorded: (id: string) => {
-          runId = id;
-        }
+        onSyncProgress: (ops: { done: number; total: number | null }) => send({ phase, ops })
       };
-      let report: { verdict: string };
       try {
         const target = await resolveTarget(options.targets, job.target, options.scrubber);
-        report =
-          job.kind === 'write'
-            ? await writeProbeTarget({
-                ...request,
-                target,
-                onLeg: (leg) => send({ phase: nextWriteLeg(leg) })
-              })
-            : await probeTarget({ ...request, target, subscriptions: job.subscriptions });
+        if (target.jobDeadlineMs) await attempt.setDeadline(target.jobDeadlineMs);
+        return job.kind === 'write'
+          ? await runWriteProbeTarget({
+              ...request,
+              target,
+              onLeg: (leg) => send({ phase: nextWriteLeg(leg) })
+            })
+          : await runProbeTarget({ ...request, target, subscriptions: job.subscriptions });
       } catch (error) {
-        const failed = {
+        return {
           ...errorReport({ name: job.target, audience: '', signing: { kid: '' } }, job.userId, error),
           subscriptions: job.subscriptions
         };
-        runId = await options.ops.recordProbeRun(failed, { jobId: job.id, requestedBy: job.requestedBy });
-        report = failed;
       }
-      if (!runId) throw new Error('the probe finished but its run was not stored');
-      return { runId, report };
     }
   });
 }

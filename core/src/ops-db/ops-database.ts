@@ -139,7 +139,6 @@ export class OpsDatabase {
     return appendAudit(this.pool, entry);
   }
 
-  /** Stores a probe's report, and its stream subscriptions beside it; returns the run's id (its permanent link). */
   /**
    * Stores a probe's report, and its stream subscriptions beside it, with its `probe.run` audit entry in the
    * same transaction (an unaudited run is never stored); returns the run's id (its permanent link).
@@ -148,40 +147,67 @@ export class OpsDatabase {
     report: ProbeReport | WriteProbeReport,
     origin: { jobId?: string; requestedBy?: string } = {}
   ): Promise<string> {
-    const kind = 'kind' in report ? report.kind : 'read';
-    return inTransaction(this.pool, async (client) => {
-      const { rows } = await client.query<{ id: string }>(
-        `INSERT INTO syncscope.probe_runs
-           (target, user_id, verdict, summary, started_at, duration_ms, report, job_id, requested_by, kind,
-            subscriptions)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
-        [
-          report.target,
-          report.userId,
-          report.verdict,
-          report.summary,
-          report.startedAt,
-          report.durationMs,
-          report,
-          origin.jobId ?? null,
-          origin.requestedBy ?? null,
-          kind,
-          JSON.stringify('subscriptions' in report ? (report.subscriptions ?? []) : [])
-        ]
-      );
-      const runId = rows[0]!.id;
-      await appendAudit(client, {
-        actor: origin.requestedBy ?? 'agent',
-        action: 'probe.run',
-        target: report.target,
-        subjectUser: report.userId,
-        details: { runId, kind, verdict: report.verdict, jobId: origin.jobId ?? null }
-      });
-      return runId;
-    });
+    return inTransaction(this.pool, (client) => insertProbeRun(client, report, origin));
   }
 
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+/** Where a stored run came from: a console job's attempt (final: the job's result), or a direct probe. */
+export interface ProbeRunOrigin {
+  jobId?: string;
+  requestedBy?: string;
+  attempt?: number;
+  final?: boolean;
+}
+
+/**
+ * Inserts a run and its `probe.run` audit entry on `client`, which must be in a transaction (the job queue
+ * stores a run, the job's new state and the audit entry in one). A job has one run per attempt and one
+ * final run: the database refuses a second (unique indexes of migration 8).
+ */
+export async function insertProbeRun(
+  client: pg.PoolClient,
+  report: ProbeReport | WriteProbeReport,
+  origin: ProbeRunOrigin
+): Promise<string> {
+  const kind = 'kind' in report ? report.kind : 'read';
+  const { rows } = await client.query<{ id: string }>(
+    `INSERT INTO syncscope.probe_runs
+       (target, user_id, verdict, summary, started_at, duration_ms, report, job_id, requested_by, kind,
+        subscriptions, attempt, final)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+    [
+      report.target,
+      report.userId,
+      report.verdict,
+      report.summary,
+      report.startedAt,
+      report.durationMs,
+      report,
+      origin.jobId ?? null,
+      origin.requestedBy ?? null,
+      kind,
+      JSON.stringify('subscriptions' in report ? (report.subscriptions ?? []) : []),
+      origin.attempt ?? null,
+      origin.final ?? null
+    ]
+  );
+  const runId = rows[0]!.id;
+  await appendAudit(client, {
+    actor: origin.requestedBy ?? 'agent',
+    action: 'probe.run',
+    target: report.target,
+    subjectUser: report.userId,
+    details: {
+      runId,
+      kind,
+      verdict: report.verdict,
+      jobId: origin.jobId ?? null,
+      ...(origin.attempt === undefined ? {} : { attempt: origin.attempt, final: origin.final ?? false })
+    }
+  });
+  return runId;
 }

@@ -1,31 +1,59 @@
 import pg from 'pg';
 import type { Logger } from '../logging/logger.ts';
+import type { ProbeReport } from '../probe/probe-types.ts';
+import type { WriteProbeReport } from '../write-probe/write-probe-types.ts';
+import { RETRY_DEFAULTS, type RetryPolicy } from './job-state-machine.ts';
 import {
+  CLAIM_DEFAULTS,
   claimProbeJob,
-  completeProbeJob,
   failProbeJob,
+  type JobLease,
+  leaseOf,
   PROBE_JOBS_CHANNEL,
   type ProbeJob,
   type ProbeProgress,
-  recoverStaleProbeJobs,
-  reportProbeProgress
+  reclaimProbeJobs,
+  reportProbeProgress,
+  setJobDeadline,
+  storeJobResult
 } from './probe-jobs.ts';
+
+/** What an attempt gets besides its job: where to report progress, and the signal that stops it. */
+export interface JobAttempt {
+  progress: (p: ProbeProgress) => void;
+  /**
+   * Aborted with reason 'SYNCSCOPE_E_JOB_LEASE_LOST' when the job was reclaimed from this agent, or
+   * 'SYNCSCOPE_E_PROBE_DEADLINE' at the attempt's deadline; the probe then ends inconclusive.
+   */
+  signal: AbortSignal;
+  /** Sets this attempt's deadline (a target's own) counted from the claim, here and in the queue. */
+  setDeadline: (deadlineMs: number) => Promise<void>;
+}
+
+/** What the worker did, for the agent's metrics. */
+export type JobWorkerEvent =
+  | { kind: 'retry'; target: string; reason: string }
+  | { kind: 'reclaimed'; cause: 'heartbeat' | 'deadline' }
+  | { kind: 'lease-lost'; target: string };
 
 export interface ProbeJobWorkerOptions {
   opsDatabaseUrl: string;
   /** This agent's name in the job table (host and pid by default). */
   agent: string;
   logger: Logger;
-  /** Runs one job; reports progress through `progress`; resolves with the stored run. */
-  run: (
-    job: ProbeJob,
-    progress: (p: ProbeProgress) => void
-  ) => Promise<{ runId: string; report: { verdict: string } }>;
+  /** Runs one attempt of a job and resolves with its report; the worker stores it under the lease. */
+  run: (job: ProbeJob, attempt: JobAttempt) => Promise<ProbeReport | WriteProbeReport>;
+  onEvent?: (event: JobWorkerEvent) => void;
   concurrency?: number;
   pollMs?: number;
   heartbeatMs?: number;
-  /** A running job without a heartbeat for this long is considered abandoned by its agent. */
-  staleAfterMs?: number;
+  /** The lease a claim and each heartbeat grant: a job not beaten within it is reclaimed. */
+  leaseMs?: number;
+  /** An attempt's deadline unless the target sets its own. */
+  deadlineMs?: number;
+  /** How long past its deadline a job may still be stored by its agent before the queue reclaims it. */
+  deadlineGraceMs?: number;
+  retry?: RetryPolicy;
 }
 
 export interface ProbeJobWorker {
@@ -33,19 +61,32 @@ export interface ProbeJobWorker {
   stop(): Promise<void>;
 }
 
-export const WORKER_DEFAULTS = { concurrency: 2, pollMs: 2_000, heartbeatMs: 2_000, staleAfterMs: 15_000 };
+export const WORKER_DEFAULTS = {
+  concurrency: 2,
+  pollMs: 2_000,
+  heartbeatMs: 2_000,
+  leaseMs: CLAIM_DEFAULTS.leaseMs,
+  deadlineMs: CLAIM_DEFAULTS.deadlineMs,
+  deadlineGraceMs: 10_000
+};
+
+type Settings = typeof WORKER_DEFAULTS & { retry: RetryPolicy };
 
 /**
  * Claims and runs probe jobs until stopped. It wakes on NOTIFY of a queued job (so a click in the console
- * starts a probe at once) and polls as a fallback; every poll also recovers jobs of agents that died.
+ * starts a probe at once) and polls as a fallback; every poll also reclaims jobs of agents that died or
+ * overran their deadline.
  */
 export async function startProbeJobWorker(options: ProbeJobWorkerOptions): Promise<ProbeJobWorker> {
   // Options left undefined keep their defaults (a spread would overwrite them with undefined).
-  const settings = {
+  const settings: Settings = {
     concurrency: options.concurrency ?? WORKER_DEFAULTS.concurrency,
     pollMs: options.pollMs ?? WORKER_DEFAULTS.pollMs,
     heartbeatMs: options.heartbeatMs ?? WORKER_DEFAULTS.heartbeatMs,
-    staleAfterMs: options.staleAfterMs ?? WORKER_DEFAULTS.staleAfterMs
+    leaseMs: options.leaseMs ?? WORKER_DEFAULTS.leaseMs,
+    deadlineMs: options.deadlineMs ?? WORKER_DEFAULTS.deadlineMs,
+    deadlineGraceMs: options.deadlineGraceMs ?? WORKER_DEFAULTS.deadlineGraceMs,
+    retry: options.retry ?? RETRY_DEFAULTS
   };
   const pool = new pg.Pool({ connectionString: options.opsDatabaseUrl, max: settings.concurrency + 2 });
   pool.on('error', (err) => options.logger.warn({ err: err.message }, 'ops database connection lost'));
@@ -53,69 +94,59 @@ export async function startProbeJobWorker(options: ProbeJobWorkerOptions): Promi
   listener.on('error', (err) => options.logger.warn({ err: err.message }, 'ops database listener lost'));
   await listener.connect();
   await listener.query(`LISTEN ${PROBE_JOBS_CHANNEL}`);
+  const emit = options.onEvent ?? (() => {});
 
   const running = new Set<Promise<void>>();
   let stopped = false;
   let wake: () => void = () => {};
 
   const runOne = async (job: ProbeJob) => {
-    const log = options.logger.child({ jobId: job.id, target: job.target });
-    let latest: ProbeProgress = {};
-    let owned = true;
-    const beat = setInterval(() => {
-      void reportProbeProgress(pool, job.id, options.agent, latest).then((ok) => {
-        owned = ok;
-      });
-    }, settings.heartbeatMs);
-    let lastSent = 0;
-    let sending = Promise.resolve();
-    const progress = (p: ProbeProgress) => {
-      const phaseChanged = p.phase !== latest.phase;
-      latest = p;
-      // Phase changes go out at once; op counts at most every 100 ms; in order, one after the other.
-      if (!phaseChanged && Date.now() - lastSent < 100) return;
-      lastSent = Date.now();
-      sending = sending.then(() =>
-        reportProbeProgress(pool, job.id, options.agent, p).then(
-          () => {},
-          () => {}
-        )
-      );
-    };
+    const attempt = new HeldAttempt(pool, job, settings, options.logger, emit);
     try {
-      log.info({ attempt: job.attempts }, 'probe job claimed');
-      const result = await options.run(job, progress);
-      await sending;
-      if (owned) await completeProbeJob(pool, job.id, options.agent, result);
-      log.info({ verdict: result.report.verdict, runId: result.runId }, 'probe job done');
+      // A probe that ignores its signal is left behind once the lease is gone: its slot is free again,
+      // and nothing it returns later could be stored.
+      const report = await Promise.race([options.run(job, attempt.handle()), attempt.leaseGone]);
+      if (report) await attempt.store(report);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      log.error({ err: message }, 'probe job failed');
-      await failProbeJob(pool, job.id, message).catch(() => {});
+      await attempt.fail(error);
     } finally {
-      clearInterval(beat);
+      attempt.end();
+    }
+  };
+
+  const poll = async () => {
+    for (const job of await reclaimProbeJobs(pool, {
+      deadlineGraceMs: settings.deadlineGraceMs,
+      policy: settings.retry
+    })) {
+      emit({ kind: 'reclaimed', cause: job.cause });
+      if (job.status !== 'failed')
+        emit({
+          kind: 'retry',
+          target: job.target,
+          reason: job.cause === 'deadline' ? 'SYNCSCOPE_E_PROBE_DEADLINE' : 'SYNCSCOPE_E_JOB_LEASE_LOST'
+        });
+      options.logger.warn({ jobId: job.id, cause: job.cause, status: job.status }, job.error);
+    }
+    while (!stopped && running.size < settings.concurrency) {
+      const job = await claimProbeJob(pool, options.agent, settings);
+      if (!job) break;
+      const task = runOne(job).finally(() => {
+        running.delete(task);
+        wake();
+      });
+      running.add(task);
     }
   };
 
   const loop = async () => {
     while (!stopped) {
-      try {
-        await recoverStaleProbeJobs(pool, settings.staleAfterMs);
-        while (!stopped && running.size < settings.concurrency) {
-          const job = await claimProbeJob(pool, options.agent);
-          if (!job) break;
-          const task = runOne(job).finally(() => {
-            running.delete(task);
-            wake();
-          });
-          running.add(task);
-        }
-      } catch (error) {
+      await poll().catch((error: unknown) =>
         options.logger.warn(
           { err: error instanceof Error ? error.message : String(error) },
           'job poll failed'
-        );
-      }
+        )
+      );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, settings.pollMs);
         wake = () => {
@@ -140,4 +171,113 @@ export async function startProbeJobWorker(options: ProbeJobWorkerOptions): Promi
       await pool.end();
     }
   };
+}
+
+/**
+ * One claimed attempt: beats the heartbeat (which extends the lease and carries progress), aborts the
+ * probe at its deadline or when the lease is found lost, and stores the result under the lease.
+ */
+class HeldAttempt {
+  private readonly lease: JobLease;
+  private readonly controller = new AbortController();
+  private readonly claimedAt = Date.now();
+  private readonly log: Logger;
+  private latest: ProbeProgress = {};
+  private lastSent = 0;
+  private leaseLost = false;
+  private resolveLeaseGone: (value: null) => void = () => {};
+  /** Resolves (null) when the lease is found lost. */
+  readonly leaseGone = new Promise<null>((resolve) => {
+    this.resolveLeaseGone = resolve;
+  });
+  private sending = Promise.resolve();
+  private readonly beat: NodeJS.Timeout;
+  private deadline: NodeJS.Timeout;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly job: ProbeJob,
+    private readonly settings: Settings,
+    logger: Logger,
+    private readonly emit: (event: JobWorkerEvent) => void
+  ) {
+    this.lease = leaseOf(job);
+    this.log = logger.child({ jobId: job.id, target: job.target, attempt: job.attempts });
+    this.log.info('probe job claimed');
+    this.beat = setInterval(() => this.send(this.latest), settings.heartbeatMs);
+    this.deadline = this.deadlineTimer(settings.deadlineMs);
+  }
+
+  handle(): JobAttempt {
+    return {
+      signal: this.controller.signal,
+      progress: (p) => this.progress(p),
+      setDeadline: async (deadlineMs) => {
+        clearTimeout(this.deadline);
+        this.deadline = this.deadlineTimer(deadlineMs);
+        if (!(await setJobDeadline(this.pool, this.lease, deadlineMs))) this.lost();
+      }
+    };
+  }
+
+  private deadlineTimer(deadlineMs: number): NodeJS.Timeout {
+    const left = Math.max(0, this.claimedAt + deadlineMs - Date.now());
+    return setTimeout(() => this.controller.abort('SYNCSCOPE_E_PROBE_DEADLINE'), left);
+  }
+
+  private progress(p: ProbeProgress): void {
+    const phaseChanged = p.phase !== this.latest.phase;
+    this.latest = p;
+    // Phase changes go out at once; op counts at most every 100 ms; in order, one after the other.
+    if (!phaseChanged && Date.now() - this.lastSent < 100) return;
+    this.send(p);
+  }
+
+  private send(p: ProbeProgress): void {
+    this.lastSent = Date.now();
+    this.sending = this.sending.then(() =>
+      reportProbeProgress(this.pool, this.lease, p, this.settings.leaseMs).then(
+        (held) => {
+          if (!held) this.lost();
+        },
+        // An unreachable ops database is not a lost lease: the queue decides, once the lease runs out.
+        (error: Error) => this.log.warn({ err: error.message }, 'heartbeat failed')
+      )
+    );
+  }
+
+  private lost(): void {
+    if (this.leaseLost) return;
+    this.leaseLost = true;
+    this.resolveLeaseGone(null);
+    this.log.warn('lease on the job lost (reclaimed by the queue): stopping the probe, storing nothing');
+    this.emit({ kind: 'lease-lost', target: this.job.target });
+    this.controller.abort('SYNCSCOPE_E_JOB_LEASE_LOST');
+  }
+
+  async store(report: ProbeReport | WriteProbeReport): Promise<void> {
+    await this.sending;
+    if (this.leaseLost) return;
+    const outcome = await storeJobResult(this.pool, this.lease, this.job, report, this.settings.retry);
+    if (!outcome.stored) return this.lost();
+    if (!outcome.final) {
+      const reason = 'reason' in report && report.reason ? report.reason.code : report.verdict;
+      this.emit({ kind: 'retry', target: this.job.target, reason });
+    }
+    this.log.info(
+      { verdict: report.verdict, runId: outcome.runId, status: outcome.status },
+      'probe job attempt stored'
+    );
+  }
+
+  async fail(error: unknown): Promise<void> {
+    const message = error instanceof Error ? error.message : String(error);
+    this.log.error({ err: message }, 'probe job failed');
+    await failProbeJob(this.pool, this.lease, message).catch(() => {});
+  }
+
+  end(): void {
+    clearInterval(this.beat);
+    clearTimeout(this.deadline);
+  }
 }

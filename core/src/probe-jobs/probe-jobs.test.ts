@@ -54,8 +54,7 @@ describe('the probe job queue', () => {
         run: async (job) => {
           runs.push({ jobId: job.id, agent });
           await new Promise((r) => setTimeout(r, 20));
-          const runId = await ops.recordProbeRun(probeReportFixture('consistent', { userId: job.userId }));
-          return { runId, report: { verdict: 'consistent' } };
+          return probeReportFixture('consistent', { userId: job.userId });
         }
       });
     const [a, b] = await Promise.all([worker('agent-a'), worker('agent-b')]);
@@ -109,11 +108,8 @@ describe('the probe job queue', () => {
         agent: 'survivor',
         logger,
         pollMs: 100,
-        staleAfterMs: 1_000,
-        run: async (job) => ({
-          runId: await ops.recordProbeRun(probeReportFixture('consistent', { userId: job.userId })),
-          report: { verdict: 'consistent' }
-        })
+        leaseMs: 1_000,
+        run: async (job) => probeReportFixture('consistent', { userId: job.userId })
       });
       try {
         const done = await waitFor(async () => {
@@ -141,7 +137,7 @@ describe('the probe job queue', () => {
         agent: 'sweeper',
         logger,
         pollMs: 100,
-        staleAfterMs: 1_000,
+        leaseMs: 1_000,
         run: () => Promise.reject(new Error('no job should run'))
       });
       try {

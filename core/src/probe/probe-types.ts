@@ -42,6 +42,8 @@ export interface ProbeTarget {
   writeProbe?: WriteProbeSettings;
   /** Users the agent probes on its own, and how often. */
   schedule?: { users: ScheduledUser[]; everySeconds: number };
+  /** A console job's deadline per attempt on this target (`job_deadline_seconds`; else the agent's). */
+  jobDeadlineMs?: number;
   /** The app's users table the console's user search reads (`user_search`); without it, search is refused. */
   userSearch?: UserSearchAccess;
   /** SyncScope's ops database, where probe runs and audit entries are written (optional). */

@@ -13,6 +13,7 @@ await startProbeJobWorker({
   concurrency: 1,
   pollMs: 100,
   heartbeatMs: 200,
+  leaseMs: 1_000,
   run: (job) => {
     process.stdout.write(`claimed ${job.id}\n`);
     return new Promise(() => {});

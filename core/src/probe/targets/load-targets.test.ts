@@ -84,7 +84,7 @@ const INVALID: [string, string, string][] = [
   [
     'unknown target key',
     one(`${VALID_TARGET}    colour: blue\n`),
-    'F: targets.prod.colour: unknown key (allowed here: sync_url, admin_url, admin_token, source_url, sync_rules, signing_key, audience, issuer, extra_claims, probe_token_ttl_seconds, upload_url, write_probe, schedule, user_search)'
+    'F: targets.prod.colour: unknown key (allowed here: sync_url, admin_url, admin_token, source_url, sync_rules, signing_key, audience, issuer, extra_claims, probe_token_ttl_seconds, upload_url, write_probe, schedule, job_deadline_seconds, user_search)'
   ],
   [
     'unknown signing_key key',

@@ -405,6 +405,7 @@ async function resolveTarget(
     ...(entry.probe_token_ttl_seconds ? { probeTokenTtlSeconds: entry.probe_token_ttl_seconds } : {}),
     ...(uploadUrl ? { uploadUrl } : {}),
     ...(entry.user_search ? { userSearch: userSearchAccess(entry.user_search) } : {}),
+    ...(entry.job_deadline_seconds ? { jobDeadlineMs: entry.job_deadline_seconds * 1000 } : {}),
     ...(entry.schedule
       ? {
           schedule: {

@@ -186,6 +186,7 @@ export const TARGET_KEYS = [
   'upload_url',
   'write_probe',
   'schedule',
+  'job_deadline_seconds',
   'user_search'
 ] as const;
 
@@ -286,6 +287,8 @@ export const targetSchema = z
     upload_url: urlField('upload_url', HTTP_PROTOCOLS).optional(),
     write_probe: writeProbeSchema.optional(),
     schedule: scheduleSchema.optional(),
+    /** A console job's attempt on this target is stopped (inconclusive) and reclaimed after this long. */
+    job_deadline_seconds: z.number().int().min(10).max(3_600).optional(),
     user_search: userSearchSchema.optional()
   })
   .superRefine((t, ctx) => {
