@@ -339,7 +339,8 @@ class ProbeRun {
   // ── sync: the client syncs while the expected state is computed ──────────────────────────────────
   private async sync(): Promise<PhaseResult> {
     const rules = loadSyncRules(this.service?.servedRules ?? this.target.syncRulesYaml, {
-      file: this.rulesFile
+      file: this.rulesFile,
+      version: this.service?.servedVersion
     });
     this.rules = rules;
     // Before any token is minted: a misspelt stream would otherwise be ignored by the service.
