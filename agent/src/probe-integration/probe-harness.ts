@@ -32,6 +32,8 @@ export interface ProbeHarness {
   pool: pg.Pool;
   secret: Uint8Array;
   restartSync(): Promise<void>;
+  /** Starts the sync server again on its port, after a test stopped it (`sync.close()`). */
+  startSync(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -39,7 +41,9 @@ export interface ProbeHarness {
 export async function startProbeHarness(
   name: string,
   rulesYaml = readFileSync(RULES_FILE, 'utf8'),
-  beforeStart: (pool: pg.Pool) => Promise<void> = async () => {}
+  beforeStart: (pool: pg.Pool) => Promise<void> = async () => {},
+  /** Service settings under `api` besides the token (e.g. the PSYNC_S2305 limits in `parameters`). */
+  api: Record<string, unknown> = {}
 ): Promise<ProbeHarness> {
   const appUrl = await createTestDatabase(`${name}_app`);
   const storageUrl = await createTestDatabase(`${name}_storage`);
@@ -66,7 +70,7 @@ export async function startProbeHarness(
       },
       audience: ['powersync-dev', PROBE_AUDIENCE]
     },
-    api: { tokens: [API_TOKEN] }
+    api: { ...api, tokens: [API_TOKEN] }
   };
   const start = () =>
     startDevSyncServer({
@@ -96,6 +100,9 @@ export async function startProbeHarness(
     },
     async restartSync() {
       await harness.sync.close();
+      await harness.startSync();
+    },
+    async startSync() {
       harness.sync = await start();
     },
     async close() {

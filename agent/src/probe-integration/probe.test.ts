@@ -116,7 +116,7 @@ describe('probing a user through the dev sync server', () => {
       expect(report.verdict).toBe('mismatch');
       expect(report.reason?.code).toBe('SYNCSCOPE_E_REPLICATION_STALLED');
       expect(report.reason?.message).toMatch(
-        /Replication has stalled since \d\d:\d\d:\d\d UTC \(lag \d+ s, slot \S+ [\d,]+ bytes unconfirmed, write checkpoint not echoed\)/
+        /Replication has stalled since \d\d:\d\d:\d\d UTC \(lag \d+ s, (?:[\d,]+ bytes behind, )?slot \S+ [\d,]+ bytes unconfirmed, write checkpoint not echoed\)/
       );
       const since = Date.parse(report.replication!.stalledSince!);
       expect(Math.abs(since - stalledAt)).toBeLessThan(2_000);

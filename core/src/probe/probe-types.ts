@@ -35,6 +35,8 @@ export interface ProbeTarget {
   issuer?: string;
   /** Claims added to every probe token (e.g. a tenant id that `request.jwt()` rules read). */
   extraClaims?: Record<string, unknown>;
+  /** Lifetime of the probe's tokens (default 240 s, at most 300): a sync that outlasts one refreshes it. */
+  probeTokenTtlSeconds?: number;
   /** The app backend's upload URL (write probes). */
   uploadUrl?: string;
   /** The synthetic write probe's test user, row and upload credential. */

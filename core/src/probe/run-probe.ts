@@ -54,6 +54,7 @@ import { deriveClientSchema } from './sync/derive-client-schema.ts';
 import { type CheckpointLine, type SyncAsUserResult, syncAsUser } from './sync/sync-as-user.ts';
 import { checkWriteCheckpointEcho } from './sync/write-checkpoint-echo.ts';
 import {
+  DEFAULT_PROBE_TOKEN_TTL_SECONDS,
   type MintedProbeToken,
   mintAuditedProbeToken,
   type ProbeTokenAuthorisation
@@ -300,17 +301,23 @@ class ProbeRun {
     };
   }
 
-  /** One token serves the whole probe (preflight, client, write checkpoint); a new one only near expiry. */
+  /**
+   * One token serves the whole probe (preflight, client, write checkpoint); a new one only near expiry
+   * (its last minute, or last third for a target whose tokens live less than three minutes).
+   */
   private readonly mint = async (): Promise<string> => {
+    const ttlSeconds = this.target.probeTokenTtlSeconds ?? DEFAULT_PROBE_TOKEN_TTL_SECONDS;
     const current = this.lastToken;
-    if (current && current.expiresAt.getTime() - Date.now() > 60_000) return current.token;
+    if (current && current.expiresAt.getTime() - Date.now() > Math.min(60_000, (ttlSeconds * 1000) / 3))
+      return current.token;
     const minted = await mintAuditedProbeToken({
       ...this.options.authorisation,
       target: this.target,
       userId: this.userId,
       claims: this.options.claims,
       purpose: 'read',
-      subscriptions: this.subscriptions
+      subscriptions: this.subscriptions,
+      ttlSeconds
     });
     this.lastToken = minted;
     this.options.logger.info(
@@ -332,7 +339,8 @@ class ProbeRun {
   // ── sync: the client syncs while the expected state is computed ──────────────────────────────────
   private async sync(): Promise<PhaseResult> {
     const rules = loadSyncRules(this.service?.servedRules ?? this.target.syncRulesYaml, {
-      file: this.rulesFile
+      file: this.rulesFile,
+      version: this.service?.servedVersion
     });
     this.rules = rules;
     // Before any token is minted: a misspelt stream would otherwise be ignored by the service.

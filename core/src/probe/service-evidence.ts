@@ -20,6 +20,8 @@ export interface ServiceCheck {
   diagnostics?: ServiceDiagnostics;
   /** The rules the service serves, when they differ from the target's. */
   servedRules?: string;
+  /** The version the service serves them as: its bucket ids' prefix (`2#…` after a redeploy). */
+  servedVersion?: number;
   warnings: string[];
 }
 
@@ -64,7 +66,14 @@ export async function checkService(target: ProbeTarget, signal: AbortSignal): Pr
       ]
     : [];
   evidence.rulesFromService = differs;
-  const base = { evidence, diagnostics, warnings, ...(differs ? { servedRules: served } : {}) };
+  const servedVersion = rulesVersionOfSlot(rules.current?.slot_name) ?? undefined;
+  const base = {
+    evidence,
+    diagnostics,
+    warnings,
+    ...(differs ? { servedRules: served } : {}),
+    ...(servedVersion !== undefined ? { servedVersion } : {})
+  };
   return { ...base, result: serviceState(diagnostics, rules) };
 }
 

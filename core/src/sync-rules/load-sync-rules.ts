@@ -23,6 +23,8 @@ export interface SyncRulesProblem {
 
 export interface LoadedSyncRules {
   yaml: string;
+  /** The deployed version the bucket ids carry (`2#by_workspace[…]` after a redeploy). */
+  version: number;
   config: SyncConfig;
   hydrated: HydratedSyncConfig;
   warnings: SyncRulesProblem[];
@@ -75,12 +77,11 @@ export function loadSyncRules(
       { problems: fatal }
     );
   }
-  const hydrated = parsed.config.hydrate({
-    hydrationState: versionedHydrationState(options.version ?? SYNC_RULES_VERSION),
-    sqlite: null
-  });
+  const version = options.version ?? SYNC_RULES_VERSION;
+  const hydrated = parsed.config.hydrate({ hydrationState: versionedHydrationState(version), sqlite: null });
   return {
     yaml,
+    version,
     config: parsed.config,
     hydrated,
     warnings: problems.filter((p) => p.severity === 'warning')

@@ -24,11 +24,11 @@ const port = parentPort;
 if (!port) throw new Error('expected-state-thread runs on a worker thread only');
 
 // A probe target keeps its rules: parse them once per text.
-let cachedRules: { yaml: string; file?: string; rules: LoadedSyncRules } | null = null;
+let cachedRules: { yaml: string; version: number; file?: string; rules: LoadedSyncRules } | null = null;
 
-function rulesOf(yaml: string, file?: string): LoadedSyncRules {
-  if (cachedRules?.yaml !== yaml || cachedRules.file !== file)
-    cachedRules = { yaml, file, rules: loadSyncRules(yaml, { file }) };
+function rulesOf(yaml: string, version: number, file?: string): LoadedSyncRules {
+  if (cachedRules?.yaml !== yaml || cachedRules.version !== version || cachedRules.file !== file)
+    cachedRules = { yaml, version, file, rules: loadSyncRules(yaml, { file, version }) };
   return cachedRules.rules;
 }
 
@@ -42,14 +42,14 @@ if (startHelpers) void helpers?.start().catch(() => {}); // a helper that cannot
 const operations = new Map<number, (n: number | null) => void>();
 
 async function compute(request: ExpectedStateRequest): Promise<ExpectedStateReply> {
-  const { id, kind: _kind, spillFile, rulesYaml, rulesFile, ...options } = request;
+  const { id, kind: _kind, spillFile, rulesYaml, rulesVersion, rulesFile, ...options } = request;
   let rows: SpilledExpectedRows | null = null;
   try {
     rows = SpilledExpectedRows.create(spillFile);
     const userOperations = new Promise<number | null>((resolve) => operations.set(id, resolve));
     const { rows: _store, ...state } = await computeExpectedState({
       ...options,
-      rules: rulesOf(rulesYaml, rulesFile),
+      rules: rulesOf(rulesYaml, rulesVersion, rulesFile),
       rows,
       partitionHelpers: helpers,
       userOperations
@@ -64,7 +64,7 @@ async function compute(request: ExpectedStateRequest): Promise<ExpectedStateRepl
 async function partition(request: PartitionRequest): Promise<ExpectedStateReply> {
   const { id, kind: _kind, ...scan } = request;
   try {
-    return { id, ok: true, partition: await scanPartition(scan, rulesOf(scan.rulesYaml)) };
+    return { id, ok: true, partition: await scanPartition(scan, rulesOf(scan.rulesYaml, scan.rulesVersion)) };
   } catch (error) {
     return failure(id, error);
   }

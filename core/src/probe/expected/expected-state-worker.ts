@@ -30,6 +30,7 @@ export type ExpectedStateRequest = Omit<
   id: number;
   spillFile: string;
   rulesYaml: string;
+  rulesVersion: number;
   rulesFile?: string;
 };
 
@@ -118,7 +119,14 @@ export class ExpectedStateWorker {
     };
     try {
       return await this.request(
-        { ...rest, kind: 'expected-state', id, rulesYaml: rules.yaml, spillFile },
+        {
+          ...rest,
+          kind: 'expected-state',
+          id,
+          rulesYaml: rules.yaml,
+          rulesVersion: rules.version,
+          spillFile
+        },
         tellOperations,
         (reply) => {
           if (!('state' in reply)) throw new Error('expected-state thread: reply of the wrong kind');

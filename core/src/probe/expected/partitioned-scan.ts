@@ -32,6 +32,7 @@ export interface PartitionScanRequest {
   snapshot: string;
   statementTimeoutMs: number;
   rulesYaml: string;
+  rulesVersion: number;
   table: SourceTableInfo;
   /** Indexes into the rules' data sources matching the table: the ones the user has buckets of. */
   sourceIndexes: number[];
@@ -254,6 +255,7 @@ export async function scanInPartitions(scan: PartitionedScan): Promise<Partition
     snapshot,
     statementTimeoutMs: session.statementTimeoutMs,
     rulesYaml: target.rules.yaml,
+    rulesVersion: target.rules.version,
     table: target.table,
     sourceIndexes: target.sources.map((s) => matching.indexOf(s)),
     bucketIds: [...target.bucketIds],

@@ -18,18 +18,43 @@ export async function checkWriteCheckpointEcho(
   cancel?: AbortSignal
 ): Promise<{ ok: boolean; waitedSeconds: number }> {
   const started = Date.now();
-  // One deadline for both requests: the write checkpoint and the stream that should echo it.
+  // One deadline for all requests: the write checkpoint and the stream that should echo it.
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), waitMs);
   const stop = () => controller.abort();
   cancel?.addEventListener('abort', stop);
   try {
+    // A connection that breaks (cut, reset) is not a service that never echoes: ask again while time is left.
+    while (!controller.signal.aborted) {
+      if (await echoOnce(endpoint, token, holding, subscriptions, controller.signal))
+        return { ok: true, waitedSeconds: (Date.now() - started) / 1000 };
+      await new Promise((r) => setTimeout(r, ECHO_RETRY_MS));
+    }
+  } finally {
+    clearTimeout(timer);
+    cancel?.removeEventListener('abort', stop);
+    controller.abort();
+  }
+  return { ok: false, waitedSeconds: Math.round((Date.now() - started) / 1000) };
+}
+
+const ECHO_RETRY_MS = 250;
+
+/** One write checkpoint and one stream read until it is echoed (true), or the stream fails or ends. */
+async function echoOnce(
+  endpoint: string,
+  token: () => Promise<string>,
+  holding: CheckpointLine | null,
+  subscriptions: readonly StreamSubscription[],
+  signal: AbortSignal
+): Promise<boolean> {
+  try {
     const auth = { Authorization: `Token ${await token()}` };
     const created = await fetch(`${endpoint}/write-checkpoint2.json?client_id=syncscope-probe`, {
       headers: auth,
-      signal: controller.signal
+      signal
     });
-    if (!created.ok) return { ok: false, waitedSeconds: 0 };
+    if (!created.ok) return false;
     const target = BigInt(
       ((await created.json()) as { data: { write_checkpoint: string } }).data.write_checkpoint
     );
@@ -43,14 +68,15 @@ export async function checkWriteCheckpointEcho(
         client_id: 'syncscope-probe',
         streams: syncRequestStreams(subscriptions)
       }),
-      signal: controller.signal
+      signal
     });
-    const reader = response.body!.getReader();
+    if (!response.ok || !response.body) return false;
+    const reader = response.body.getReader();
     const decoder = new TextDecoder();
     let buffer = '';
     for (;;) {
       const { value, done } = await reader.read();
-      if (done) break;
+      if (done) return false;
       buffer += decoder.decode(value, { stream: true });
       let newline = buffer.indexOf('\n');
       while (newline >= 0) {
@@ -60,17 +86,12 @@ export async function checkWriteCheckpointEcho(
         };
         buffer = buffer.slice(newline + 1);
         const echoed = line.checkpoint?.write_checkpoint ?? line.checkpoint_diff?.write_checkpoint;
-        if (echoed !== undefined && BigInt(echoed) >= target)
-          return { ok: true, waitedSeconds: (Date.now() - started) / 1000 };
+        if (echoed !== undefined && BigInt(echoed) >= target) return true;
         newline = buffer.indexOf('\n');
       }
     }
   } catch {
-    // aborted at the deadline or cancelled, or the service could not be reached
-  } finally {
-    clearTimeout(timer);
-    cancel?.removeEventListener('abort', stop);
-    controller.abort();
+    // aborted at the deadline or cancelled, or the connection failed (cut mid-line too)
+    return false;
   }
-  return { ok: false, waitedSeconds: Math.round((Date.now() - started) / 1000) };
 }

@@ -84,7 +84,7 @@ const INVALID: [string, string, string][] = [
   [
     'unknown target key',
     one(`${VALID_TARGET}    colour: blue\n`),
-    'F: targets.prod.colour: unknown key (allowed here: sync_url, admin_url, admin_token, source_url, sync_rules, signing_key, audience, issuer, extra_claims, upload_url, write_probe, schedule, job_deadline_seconds, user_search, replication_health)'
+    'F: targets.prod.colour: unknown key (allowed here: sync_url, admin_url, admin_token, source_url, sync_rules, signing_key, audience, issuer, extra_claims, probe_token_ttl_seconds, upload_url, write_probe, schedule, job_deadline_seconds, user_search, replication_health)'
   ],
   [
     'unknown signing_key key',
@@ -97,6 +97,11 @@ const INVALID: [string, string, string][] = [
     'F: targets.prod.sync_rules.content: unknown key (allowed here: path, from_admin_api)'
   ],
   ['missing field', swap('    audience: syncscope-probe\n', ''), 'F: targets.prod.audience: is required'],
+  [
+    'probe token lifetime over the limit',
+    one(`${VALID_TARGET}    probe_token_ttl_seconds: 600\n`),
+    'F: targets.prod.probe_token_ttl_seconds: a probe token lives at most 300 seconds'
+  ],
   [
     'literal admin token',
     one(`${VALID_TARGET}    admin_url: https://sync.example.com\n    admin_token: ${ADMIN_TOKEN}\n`),
@@ -341,6 +346,7 @@ targets:
       tenant_id: acme
       region: !env REGION
     upload_url: https://api.example.com/api/upload
+    probe_token_ttl_seconds: 30
   staging:
     sync_url: http://127.0.0.1:7001
     source_url: postgres://readonly@127.0.0.1:5433/app
@@ -378,8 +384,10 @@ targets:
       issuer: 'syncscope',
       extraClaims: { tenant_id: 'acme', region: 'eu' },
       uploadUrl: 'https://api.example.com/api/upload',
+      probeTokenTtlSeconds: 30,
       signing: { kind: 'hs256', kid: 'probe-1' }
     });
+    expect(targets.get('staging')!.probeTokenTtlSeconds).toBeUndefined();
     expect(Buffer.from((prod.signing as { secret: Uint8Array }).secret)).toEqual(HS_SECRET);
     const staging = targets.get('staging')!;
     expect(staging.signing).toMatchObject({ kind: 'private-jwk', kid: 'probe-es', alg: 'ES256' });

@@ -406,6 +406,7 @@ async function resolveTarget(
     audience: entry.audience,
     ...(entry.issuer ? { issuer: entry.issuer } : {}),
     ...(extraClaims ? { extraClaims } : {}),
+    ...(entry.probe_token_ttl_seconds ? { probeTokenTtlSeconds: entry.probe_token_ttl_seconds } : {}),
     ...(uploadUrl ? { uploadUrl } : {}),
     ...(entry.user_search ? { userSearch: userSearchAccess(entry.user_search) } : {}),
     ...(entry.job_deadline_seconds ? { jobDeadlineMs: entry.job_deadline_seconds * 1000 } : {}),

@@ -5,7 +5,7 @@ import {
   SUBSCRIPTION_EXAMPLE,
   SUBSCRIPTION_FORMS
 } from '../../sync-rules/subscription-text.ts';
-import { RESERVED_PROBE_CLAIMS } from '../tokens/mint-probe-token.ts';
+import { MAX_PROBE_TOKEN_TTL_SECONDS, RESERVED_PROBE_CLAIMS } from '../tokens/mint-probe-token.ts';
 
 /**
  * A `!env NAME` value in a targets file: the variable's name and (when set) its value. Secrets may only
@@ -182,6 +182,7 @@ export const TARGET_KEYS = [
   'audience',
   'issuer',
   'extra_claims',
+  'probe_token_ttl_seconds',
   'upload_url',
   'write_probe',
   'schedule',
@@ -313,6 +314,12 @@ export const targetSchema = z
     audience: nonEmptyString('the `aud` the sync service accepts for probe tokens'),
     issuer: nonEmptyString('the `iss` of probe tokens').optional(),
     extra_claims: extraClaimsSchema.optional(),
+    probe_token_ttl_seconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_PROBE_TOKEN_TTL_SECONDS, `a probe token lives at most ${MAX_PROBE_TOKEN_TTL_SECONDS} seconds`)
+      .optional(),
     upload_url: urlField('upload_url', HTTP_PROTOCOLS).optional(),
     write_probe: writeProbeSchema.optional(),
     schedule: scheduleSchema.optional(),
