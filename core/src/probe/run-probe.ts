@@ -68,7 +68,12 @@ export const PROBE_DEFAULTS = {
   ownThreadFromOperations: 30_000,
   deadlineMs: 120_000,
   settleMs: 5_000,
-  writeCheckpointWaitMs: 5_000
+  /**
+   * How long the service may take to echo a write checkpoint before that is a mismatch. It runs beside
+   * the diff and the settle window, so a healthy service costs nothing; 5 s was seen to run out on an
+   * overloaded 2-core machine (a false mismatch in the stream-cut fault test), an outage no user feels.
+   */
+  writeCheckpointWaitMs: 15_000
 } as const;
 
 export interface RunProbeOptions {
