@@ -29,14 +29,16 @@ export interface RunningPostgres {
 }
 
 // Logical replication for the sync service; loopback only; no unix socket (its default folder may not exist).
+// Slots are cheap until they retain WAL, and each rules version has its own (a redeploy holds two for a
+// while): the test suite's one cluster holds a slot per test database, so 20 ran out.
 function serverFlags(host: string): string[] {
   return [
     '-c',
     'wal_level=logical',
     '-c',
-    'max_replication_slots=20',
+    'max_replication_slots=200',
     '-c',
-    'max_wal_senders=20',
+    'max_wal_senders=40',
     '-c',
     `listen_addresses=${host}`,
     '-c',

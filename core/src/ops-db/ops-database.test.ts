@@ -23,7 +23,8 @@ describe('the ops database', () => {
       '1700000000005_console-grants',
       '1700000000006_audit-hash-chain',
       '1700000000007_probe-verdict-reasons',
-      '1700000000008_probe-job-leases'
+      '1700000000008_probe-job-leases',
+      '1700000000009_replication-health'
     ]);
     expect(await migrateOpsDatabase(url)).toEqual([]);
   });
@@ -35,7 +36,7 @@ describe('the ops database', () => {
       migrateOpsDatabase(url),
       migrateOpsDatabase(url)
     ]);
-    expect(results.map((applied) => applied.length).sort()).toEqual([0, 0, 9]);
+    expect(results.map((applied) => applied.length).sort()).toEqual([0, 0, 10]);
   });
 
   it('keeps probe runs, and an audit log the application cannot edit or delete', async () => {
