@@ -259,7 +259,9 @@ describe('syncscope against the embedded stack (npm start)', () => {
       await waitFor(agent, 'SyncScope agent listening', 30_000);
       const url = `http://127.0.0.1:${port}`;
       const before = await (await fetch(`${url}/metrics`)).text();
-      expect(before).toContain('syncscope_probe_runs_total{target="demo",verdict="consistent",reason="none"} 0');
+      expect(before).toContain(
+        'syncscope_probe_runs_total{target="demo",verdict="consistent",reason="none"} 0'
+      );
 
       const unauthorised = await fetch(`${url}/probes`, {
         method: 'POST',
@@ -285,7 +287,9 @@ describe('syncscope against the embedded stack (npm start)', () => {
       expect(jwks.keys[0]).not.toHaveProperty('d');
 
       const after = await (await fetch(`${url}/metrics`)).text();
-      expect(after).toContain('syncscope_probe_runs_total{target="demo",verdict="consistent",reason="none"} 1');
+      expect(after).toContain(
+        'syncscope_probe_runs_total{target="demo",verdict="consistent",reason="none"} 1'
+      );
       expect(after).toMatch(/syncscope_probe_phase_duration_seconds_count\{target="demo",phase="sync"\} 1/);
       expect(after).not.toContain(alice);
       expect(execFileSync('promtool', ['check', 'metrics'], { input: after, encoding: 'utf8' })).toBe('');
