@@ -5,6 +5,12 @@
  *        ─▶ data lines (per priority, paged with has_more) ─▶ (partial_)checkpoint_complete]
  *        ──▶ wait: new storage checkpoint ─▶ loop | keepalive ─▶ token_expires_in | token expired ─▶ end
  *
+ * Keepalives keep their own clock, as the service's `tokenStream` does beside the checkpoint stream: every
+ * `keepaliveMs` and once `expiryWarningMs` before the token expires, whether or not data is flowing. The
+ * client fetches a new token and reconnects at once when it sees `token_expires_in` ≤ 30; a stream that only
+ * says so when idle would, under steady changes, end at the expiry with `{"token_expires_in":0}`, and the
+ * client would then wait its retry delay (5 s) before reconnecting.
+ *
  * Lines are yielded as objects; the route serialises them as NDJSON.
  */
 import type { HydratedSyncConfig, ResolvedBucket } from '@powersync/service-sync-rules';
@@ -22,6 +28,8 @@ export const SYNC_DEFAULTS = {
   dataLinesPerQuery: 10,
   /** Keepalive (`token_expires_in`) interval. */
   keepaliveMs: 20_000,
+  /** An extra keepalive this long before the token expires (the service's `expire_warning_period`). */
+  expiryWarningMs: 20_000,
   /** Coalesce bursts of storage checkpoints. */
   checkpointDebounceMs: 5
 } as const;
@@ -104,6 +112,7 @@ export async function* syncSession(
   let sentWriteCheckpoint: bigint | null = null;
 
   const wake = createWaker(storage, faults, signal);
+  const keepalive = createKeepaliveClock(req.tokenExpiresAt, deps.keepaliveMs ?? SYNC_DEFAULTS.keepaliveMs);
   try {
     while (!signal.aborted) {
       const secondsLeft = Math.ceil(req.tokenExpiresAt - Date.now() / 1000);
@@ -166,7 +175,7 @@ export async function* syncSession(
         const removed = [...sent.keys()].filter((name) => !entries.has(name));
         if (updated.length === 0 && removed.length === 0 && !writeCheckpointChanged) {
           sent = entries;
-          if (!(yield* waitForChange(wake, req.tokenExpiresAt, signal, deps.keepaliveMs))) return;
+          if (!(yield* waitForChange(wake, keepalive, signal))) return;
           continue;
         }
         yield {
@@ -185,7 +194,7 @@ export async function* syncSession(
 
       const completed = yield* sendData(deps, toFetch, positions, checkpoint.lastOpId, signal);
       if (!completed) return;
-      if (!(yield* waitForChange(wake, req.tokenExpiresAt, signal, deps.keepaliveMs))) return;
+      if (!(yield* waitForChange(wake, keepalive, signal))) return;
     }
   } finally {
     wake.close();
@@ -193,27 +202,49 @@ export async function* syncSession(
 }
 
 /**
- * Waits for new data, sending `token_expires_in` keepalives meanwhile. Returns false when the stream
- * must end (token expired, connection closed).
+ * Waits for new data, sending the keepalives that fall due meanwhile, also when data woke the wait (under
+ * steady changes it always does). Returns false when the stream must end (token expired, connection closed).
  */
 async function* waitForChange(
   wake: Waker,
-  tokenExpiresAt: number,
-  signal: AbortSignal,
-  keepaliveMs: number = SYNC_DEFAULTS.keepaliveMs
+  keepalive: KeepaliveClock,
+  signal: AbortSignal
 ): AsyncGenerator<SyncLine, boolean> {
   for (;;) {
-    const msLeft = tokenExpiresAt * 1000 - Date.now();
-    const woke = await wake.next(Math.max(0, Math.min(keepaliveMs, msLeft)));
+    const woke = await wake.next(keepalive.msUntilDue());
     if (signal.aborted) return false;
-    const secondsLeft = Math.max(0, Math.ceil(tokenExpiresAt - Date.now() / 1000));
-    if (secondsLeft <= 0) {
-      yield { token_expires_in: 0 };
-      return false;
+    const line = keepalive.take();
+    if (line) {
+      yield line;
+      if (line.token_expires_in <= 0) return false;
     }
     if (woke) return true;
-    yield { token_expires_in: secondsLeft };
   }
+}
+
+type KeepaliveClock = ReturnType<typeof createKeepaliveClock>;
+
+/**
+ * When `token_expires_in` lines are due: every `keepaliveMs` from the connect (none at the connect itself,
+ * as the service), once `expiryWarningMs` before the expiry, and at the expiry (0, the last line).
+ */
+function createKeepaliveClock(tokenExpiresAt: number, keepaliveMs: number) {
+  const expiresAtMs = tokenExpiresAt * 1000;
+  const warningAtMs = expiresAtMs - SYNC_DEFAULTS.expiryWarningMs;
+  let nextAtMs = Date.now() + keepaliveMs;
+  let warned = Date.now() >= warningAtMs;
+  const dueAt = () => Math.min(nextAtMs, warned ? expiresAtMs : warningAtMs, expiresAtMs);
+  return {
+    msUntilDue: () => Math.max(0, dueAt() - Date.now()),
+    /** The line due now, if one is, and the clock moved on past it. */
+    take(): { token_expires_in: number } | null {
+      const now = Date.now();
+      if (now < dueAt()) return null;
+      nextAtMs = now + keepaliveMs;
+      if (now >= warningAtMs) warned = true;
+      return { token_expires_in: Math.max(0, Math.ceil(tokenExpiresAt - now / 1000)) };
+    }
+  };
 }
 
 /** Data for the buckets, highest priority (lowest number) first; a partial completion after each priority but the last. */
