@@ -43,7 +43,9 @@ beforeAll(async () => {
     ].join('\n')
   );
   await execSql(sourceUrl, `SELECT pg_create_logical_replication_slot('${SLOT}', 'pgoutput')`);
-  await execSql(sourceUrl, "SELECT pg_logical_emit_message(false, 'syncscope-test', repeat('x', 50000))");
+  // Transactional, so its commit flushes it: a non-transactional message may wait in the WAL buffers
+  // past the poll (the write position, and so the retained bytes, would not include it yet).
+  await execSql(sourceUrl, "SELECT pg_logical_emit_message(true, 'syncscope-test', repeat('x', 50000))");
 });
 
 afterAll(async () => {

@@ -192,7 +192,7 @@ export async function* syncSession(
       sent = entries;
       sentWriteCheckpoint = writeCheckpoint ?? sentWriteCheckpoint;
 
-      const completed = yield* sendData(deps, toFetch, positions, checkpoint.lastOpId, signal);
+      const completed = yield* sendData(deps, toFetch, positions, checkpoint.lastOpId, keepalive, signal);
       if (!completed) return;
       if (!(yield* waitForChange(wake, keepalive, signal))) return;
     }
@@ -253,6 +253,7 @@ async function* sendData(
   buckets: BucketEntry[],
   positions: Map<string, bigint>,
   upTo: bigint,
+  keepalive: KeepaliveClock,
   signal: AbortSignal
 ): AsyncGenerator<SyncLine, boolean> {
   const priorities = [...new Set(buckets.map((b) => b.priority))].sort((a, b) => a - b);
@@ -289,6 +290,13 @@ async function* sendData(
           if (deps.faults.current.dropStreamMidCheckpoint && linesSent >= 1) {
             deps.logger.warn('fault: dropping the stream mid-checkpoint');
             throw new StreamDroppedByFault();
+          }
+          // As the service, whose token stream is merged with the data: a download that outlasts the
+          // token hears so between data lines, and ends at the expiry (the client resumes with a new one).
+          const due = keepalive.take();
+          if (due) {
+            yield due;
+            if (due.token_expires_in <= 0) return false;
           }
         }
         pages = next ? await next : [];

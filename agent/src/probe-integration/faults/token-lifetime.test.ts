@@ -12,9 +12,10 @@ describe('fault: probe tokens that live shorter than the sync', () => {
   });
   afterAll(async () => h?.close());
 
-  it('a 3 s token and a stream slowed to 16 KiB/s: the token is refreshed (audited) and the probe is consistent', async () => {
+  it('a 3 s token and a service slowed to 1 s a line: the token is refreshed (audited) and the probe is consistent', async () => {
     const { proxy, target } = await proxiedSync(h);
-    proxy.setFault({ bytesPerSecond: 16 * 1024 });
+    // The service itself is slow (each line 1 s): the token expires while it is still sending.
+    h.sync.faults.set({ delayMs: 1000 });
     try {
       const report = await probeThrough(
         h,
@@ -39,6 +40,7 @@ describe('fault: probe tokens that live shorter than the sync', () => {
       for (const m of minted) expect(Math.round(m.lifetime)).toBeLessThanOrEqual(TTL_SECONDS);
       expect(report.token.jti).toBe(minted.at(-1)?.jti);
     } finally {
+      h.sync.faults.set({});
       await proxy.close();
     }
   }, 60_000);

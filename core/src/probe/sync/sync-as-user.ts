@@ -291,6 +291,15 @@ async function watch(
     dispose();
   }
 
+  /**
+   * A stream that failed again and again may be a service that went away: the client's reconnect
+   * attempts are status changes too, so the quiet-time check above may never have run. Ask once more.
+   */
+  async function unlessUnreachable(unstable: SyncOutcome): Promise<SyncOutcome> {
+    const check = await preflight(options.endpoint, await options.token(), options.subscriptions ?? []);
+    return check.ok ? unstable : check.outcome;
+  }
+
   async function watchLoop(): Promise<SyncOutcome> {
     for (;;) {
       if (db.currentStatus.hasSynced) return { kind: 'synced', ms: Date.now() - started };
@@ -298,12 +307,12 @@ async function watch(
       const f = failures();
       if (f.streamErrors >= SYNC_AS_USER_DEFAULTS.unstableAfterStreamErrors) {
         const seconds = Math.round((Date.now() - started) / 1000);
-        return {
+        return unlessUnreachable({
           kind: 'stream-unstable',
           errors: f.streamErrors,
           lastError: f.lastStreamError ?? '',
           seconds
-        };
+        });
       }
       if (f.checksumFailures >= SYNC_AS_USER_DEFAULTS.checksumFailures) {
         return { kind: 'checksum-failure-loop', failures: f.checksumFailures, buckets: f.failedBuckets };
@@ -321,7 +330,12 @@ async function watch(
       if (Date.now() - lastProgressAt > noProgressMs) {
         const seconds = Math.round((Date.now() - lastProgressAt) / 1000);
         return f.lastStreamError
-          ? { kind: 'stream-unstable', errors: f.streamErrors, lastError: f.lastStreamError, seconds }
+          ? unlessUnreachable({
+              kind: 'stream-unstable',
+              errors: f.streamErrors,
+              lastError: f.lastStreamError,
+              seconds
+            })
           : { kind: 'no-progress', seconds };
       }
       await new Promise<void>((resolve) => {
