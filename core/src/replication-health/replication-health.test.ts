@@ -68,7 +68,7 @@ describe('replication health from the source Postgres and the admin API', () => 
               pg_create_logical_replication_slot('other_tool_slot', 'test_decoding')`
     );
     // WAL written after the slots were made: the old slot's consumer never confirms it, so it is retained.
-    await execSql(url, "SELECT pg_logical_emit_message(false, 'syncscope-test', repeat('x', 200000))");
+    await execSql(url, "SELECT pg_logical_emit_message(true, 'syncscope-test', repeat('x', 200000))");
     holder = await holdSlot(url, CURRENT);
     await execSql(url, `DROP ROLE IF EXISTS ${ROLE}`);
     const rules = loadSyncRules(readReference('sync-rules.yaml'));

@@ -40,7 +40,7 @@ describe('replication health on the overview', () => {
     await session.app.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [LEFT_BEHIND]);
     // WAL the left-behind slot's (absent) consumer never confirms: Postgres must keep it.
     await session.app.query(
-      "SELECT pg_logical_emit_message(false, 'syncscope-e2e', repeat('x', 3 * 1024 * 1024))"
+      "SELECT pg_logical_emit_message(true, 'syncscope-e2e', repeat('x', 3 * 1024 * 1024))"
     );
     await overviewWithSlot(LEFT_BEHIND);
 
