@@ -9,23 +9,27 @@ import { whileAuditRefuses } from '../testing/test-audit-sink.ts';
 import { createTestDatabase } from '../testing/test-database.ts';
 import { migrateOpsDatabase, OpsDatabase } from './ops-database.ts';
 
+/** Every migration, in order: a new one is added here. */
+const MIGRATIONS = [
+  '1700000000000_probe-runs-and-audit-log',
+  '1700000000001_console-users-and-probe-jobs',
+  '1700000000002_upload-errors',
+  '1700000000003_write-probes-and-inspections',
+  '1700000000004_probe-stream-subscriptions',
+  '1700000000005_console-grants',
+  '1700000000006_audit-hash-chain',
+  '1700000000007_probe-verdict-reasons',
+  '1700000000008_probe-job-leases',
+  '1700000000009_replication-health',
+  '1700000000010_fleet-shared-tables'
+];
+
 const report = (verdict: ProbeReport['verdict']) => probeReportFixture(verdict);
 
 describe('the ops database', () => {
   it('migrates once, then is up to date', async () => {
     const url = await createTestDatabase('ops_migrate');
-    expect(await migrateOpsDatabase(url)).toEqual([
-      '1700000000000_probe-runs-and-audit-log',
-      '1700000000001_console-users-and-probe-jobs',
-      '1700000000002_upload-errors',
-      '1700000000003_write-probes-and-inspections',
-      '1700000000004_probe-stream-subscriptions',
-      '1700000000005_console-grants',
-      '1700000000006_audit-hash-chain',
-      '1700000000007_probe-verdict-reasons',
-      '1700000000008_probe-job-leases',
-      '1700000000009_replication-health'
-    ]);
+    expect(await migrateOpsDatabase(url)).toEqual(MIGRATIONS);
     expect(await migrateOpsDatabase(url)).toEqual([]);
   });
 
@@ -36,7 +40,7 @@ describe('the ops database', () => {
       migrateOpsDatabase(url),
       migrateOpsDatabase(url)
     ]);
-    expect(results.map((applied) => applied.length).sort()).toEqual([0, 0, 10]);
+    expect(results.map((applied) => applied.length).sort()).toEqual([0, 0, MIGRATIONS.length]);
   });
 
   it('keeps probe runs, and an audit log the application cannot edit or delete', async () => {

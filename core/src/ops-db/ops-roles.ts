@@ -30,7 +30,10 @@ export const OPS_TABLE_GRANTS: Record<string, Record<'console' | 'agent', Privil
   upload_error_streaks: { console: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'], agent: ['SELECT'] },
   inspected_databases: { console: ['SELECT', 'INSERT', 'DELETE'], agent: [] },
   // Agents upsert the latest reading per target (the upsert's WHERE reads the stored time); the console reads.
-  replication_health: { console: ['SELECT'], agent: ['SELECT', 'INSERT', 'UPDATE'] }
+  replication_health: { console: ['SELECT'], agent: ['SELECT', 'INSERT', 'UPDATE'] },
+  // Agents hold canaries and sweep targets; the console's fleet view reads both.
+  canary_status: { console: ['SELECT'], agent: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] },
+  target_population: { console: ['SELECT'], agent: ['SELECT', 'INSERT', 'UPDATE'] }
 };
 
 /**
