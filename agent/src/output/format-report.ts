@@ -74,6 +74,18 @@ function rowDifference(d: RowDifference): string[] {
   return lines;
 }
 
+/**
+ * A probe that ended before its diff (an outage, a refused token, the bucket limit): what it expected,
+ * and no claim about what the user holds; check marks and "Differences: none" would read as a pass.
+ */
+function notCompared(report: ProbeReport, lines: string[]): string {
+  const { expected } = report.buckets;
+  lines.push('', `Buckets: ${expected.length} expected; not compared (the probe ended before its diff)`);
+  lines.push(...limited([...expected].sort(), (b) => [`  ? ${b}`], 'buckets'));
+  if (report.warnings.length) lines.push('', 'Warnings:', ...report.warnings.map((w) => `  - ${w}`));
+  return `${lines.join('\n')}\n`;
+}
+
 /** The probe report for a person: the summary line first, then buckets, rows per table and differences. */
 export function formatProbeReport(report: ProbeReport): string {
   const lines: string[] = [report.summary, ''];
@@ -90,6 +102,7 @@ export function formatProbeReport(report: ProbeReport): string {
   if (phases.length) lines.push(`phases: ${phases.map(([p, ms]) => `${p} ${seconds(ms)}`).join(', ')}`);
   if (report.error && !report.reason) lines.push(`error: ${report.error.code}: ${report.error.message}`);
 
+  if (!('diff' in report.phases)) return notCompared(report, lines);
   const { buckets } = report;
   const missing = new Set(buckets.differences.filter((d) => d.kind === 'missing').map((d) => d.bucket));
   const extra = new Set(buckets.differences.filter((d) => d.kind === 'extra').map((d) => d.bucket));

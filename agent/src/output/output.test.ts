@@ -65,7 +65,7 @@ describe('formatProbeReport', () => {
     summary: 'Mismatch: 1 row and 1 bucket differences. records/r1 is missing.',
     startedAt: '2025-01-01T00:00:00.000Z',
     durationMs: 3210,
-    phases: { mint: 4, sync: 1200 },
+    phases: { mint: 4, sync: 1200, diff: 30 },
     token: {
       kid: 'syncscope-probe-1',
       jti: 'jti-1',
@@ -107,7 +107,7 @@ describe('formatProbeReport', () => {
 
 target demo · user u-1 · 3.2 s · token kid syncscope-probe-1, jti jti-1, expires 2025-01-01T00:04:00.000Z
 sync: synced in 1.2 s
-phases: mint 4 ms, sync 1.2 s
+phases: mint 4 ms, sync 1.2 s, diff 30 ms
 
 Buckets: 2 expected, 1 synced
   ✓         1#ws["a"]
@@ -128,5 +128,24 @@ Warnings:
   - clock skew 2 s
 `
     );
+  });
+
+  it('claims nothing about what the user holds when the probe ended before its diff', () => {
+    const unreachable: ProbeReport = {
+      ...report,
+      verdict: 'inconclusive',
+      summary: 'Inconclusive: The sync service is unreachable: cannot reach http://sync (ECONNREFUSED).',
+      reason: { code: 'SYNCSCOPE_E_SERVICE_UNREACHABLE', message: 'cannot reach http://sync (ECONNREFUSED).' },
+      phases: { mint: 4, sync: 300 },
+      sync: { kind: 'unreachable', message: 'cannot reach http://sync (ECONNREFUSED)' },
+      buckets: { expected: ['1#ws["b"]', '1#ws["a"]'], actual: [], differences: [], overLimit: false },
+      rows: { expected: 0, actual: 0, perTable: {}, differences: [] },
+      warnings: []
+    };
+    const text = formatProbeReport(unreachable);
+    expect(text).toContain(
+      'Buckets: 2 expected; not compared (the probe ended before its diff)\n  ? 1#ws["a"]\n  ? 1#ws["b"]\n'
+    );
+    expect(text).not.toMatch(/✓|Differences: none|Rows:/);
   });
 });
