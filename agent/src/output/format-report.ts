@@ -1,4 +1,5 @@
 import type { ProbeReport, RowDifference, SyncOutcome } from '@syncscope/core/probe/probe-types';
+import { reportCompared } from '@syncscope/core/probe/verdicts';
 import { formatSubscription } from '@syncscope/core/sync-rules/subscription-text';
 
 const LIST_LIMIT = 50;
@@ -102,7 +103,7 @@ export function formatProbeReport(report: ProbeReport): string {
   if (phases.length) lines.push(`phases: ${phases.map(([p, ms]) => `${p} ${seconds(ms)}`).join(', ')}`);
   if (report.error && !report.reason) lines.push(`error: ${report.error.code}: ${report.error.message}`);
 
-  if (!('diff' in report.phases)) return notCompared(report, lines);
+  if (!reportCompared(report)) return notCompared(report, lines);
   const { buckets } = report;
   const missing = new Set(buckets.differences.filter((d) => d.kind === 'missing').map((d) => d.bucket));
   const extra = new Set(buckets.differences.filter((d) => d.kind === 'extra').map((d) => d.bucket));

@@ -135,7 +135,10 @@ Warnings:
       ...report,
       verdict: 'inconclusive',
       summary: 'Inconclusive: The sync service is unreachable: cannot reach http://sync (ECONNREFUSED).',
-      reason: { code: 'SYNCSCOPE_E_SERVICE_UNREACHABLE', message: 'cannot reach http://sync (ECONNREFUSED).' },
+      reason: {
+        code: 'SYNCSCOPE_E_SERVICE_UNREACHABLE',
+        message: 'cannot reach http://sync (ECONNREFUSED).'
+      },
       phases: { mint: 4, sync: 300 },
       sync: { kind: 'unreachable', message: 'cannot reach http://sync (ECONNREFUSED)' },
       buckets: { expected: ['1#ws["b"]', '1#ws["a"]'], actual: [], differences: [], overLimit: false },

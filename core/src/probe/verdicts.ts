@@ -72,3 +72,12 @@ export function verdictOfReason(code: string): Exclude<ProbeVerdict, 'consistent
 export function isProbeVerdict(value: unknown): value is ProbeVerdict {
   return typeof value === 'string' && (PROBE_VERDICTS as readonly string[]).includes(value);
 }
+
+/**
+ * Whether a probe got as far as comparing what the user holds with what they should (its diff ran). One
+ * that did not (an outage, a refused token, the bucket limit) says nothing about the user's data: no
+ * check marks, no "every row is equal".
+ */
+export function reportCompared(report: { phases: Record<string, number> }): boolean {
+  return 'diff' in report.phases;
+}

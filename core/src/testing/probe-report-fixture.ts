@@ -13,7 +13,8 @@ export function probeReportFixture(
     summary: `${verdict} summary`,
     startedAt: new Date().toISOString(),
     durationMs: 42,
-    phases: { sync: 10 },
+    // A consistent or mismatching probe compared (its diff ran); an outage ends before that.
+    phases: verdict === 'consistent' || verdict === 'mismatch' ? { sync: 10, diff: 5 } : { sync: 10 },
     token: { kid: 'k', jti: 'j', expiresAt: '', audience: 'a' },
     sync: { kind: 'synced', ms: 10 },
     buckets: { expected: [], actual: [], differences: [], overLimit: false },

@@ -1,3 +1,4 @@
+import { reportCompared } from '@syncscope/core/probe/verdicts';
 import { Badge, Card, Mono, TextLink, Time } from '@/ui/primitives';
 import { UserLabel } from '../user-labels/user-label';
 import { VerdictReason } from '../verdicts/verdict-reason';
@@ -17,7 +18,6 @@ export function ProbeResult({
   /** The user's email or name from the target's user search, if it found one. */
   userLabel: string | undefined;
 }) {
-  const bucketDiffs = report.buckets.differences;
   return (
     <div className="space-y-4">
       <div className="flex flex-wrap items-center gap-3">
@@ -68,61 +68,7 @@ export function ProbeResult({
           </ul>
         </Card>
       ) : null}
-      <div className="grid gap-4 lg:grid-cols-3">
-        <Card
-          title={`Buckets (${report.buckets.expected.length} expected, ${report.buckets.actual.length} synced)`}
-        >
-          <ul className="max-h-48 space-y-0.5 overflow-auto font-mono text-xs">
-            {report.buckets.expected.map((b) => (
-              <li key={b}>{b}</li>
-            ))}
-          </ul>
-          {bucketDiffs.map((d) => (
-            <p key={d.bucket} className="mt-2 text-rose-700 dark:text-rose-400">
-              {d.kind} <Mono>{d.bucket}</Mono>: {d.explanation}
-            </p>
-          ))}
-          {report.buckets.overLimit ? (
-            <p className="mt-2 text-rose-700">Over the 1000-bucket limit.</p>
-          ) : null}
-        </Card>
-        <Card title="Rows per table">
-          <table className="w-full text-xs" data-testid="per-table">
-            <thead className="text-zinc-500">
-              <tr>
-                <th className="text-left font-medium">table</th>
-                <th className="text-right font-medium">expected</th>
-                <th className="text-right font-medium">synced</th>
-              </tr>
-            </thead>
-            <tbody className="tabular-nums">
-              {Object.entries(report.rows.perTable).map(([table, n]) => (
-                <tr key={table} className={n.expected !== n.actual ? 'text-rose-700 dark:text-rose-400' : ''}>
-                  <td className="font-mono">{table}</td>
-                  <td className="text-right">{n.expected.toLocaleString('en')}</td>
-                  <td className="text-right">{n.actual.toLocaleString('en')}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </Card>
-        <Card title="Checksums">
-          {report.checksums.bucketMismatches.length === 0 && report.checksums.rowMismatches === 0 ? (
-            <p>Bucket and row checksums match.</p>
-          ) : (
-            <>
-              <p>{report.checksums.rowMismatches} row checksum mismatches.</p>
-              <ul className="font-mono text-xs">
-                {report.checksums.bucketMismatches.map((m) => (
-                  <li key={m.bucket}>
-                    {m.bucket}: checkpoint {m.checkpoint} ≠ client {m.client}
-                  </li>
-                ))}
-              </ul>
-            </>
-          )}
-        </Card>
-      </div>
+      {reportCompared(report) ? <Compared report={report} /> : <NotCompared report={report} />}
       <p className="text-xs text-zinc-500">
         Permanent link: <TextLink href={`/probes/${run.id}`}>/probes/{run.id}</TextLink> ·{' '}
         <TextLink
@@ -132,6 +78,86 @@ export function ProbeResult({
         </TextLink>
       </p>
     </div>
+  );
+}
+
+/** Buckets, rows per table and checksums of a probe that compared the user's data with the source. */
+function Compared({ report }: { report: ReadReport }) {
+  const bucketDiffs = report.buckets.differences;
+  return (
+    <div className="grid gap-4 lg:grid-cols-3">
+      <Card
+        title={`Buckets (${report.buckets.expected.length} expected, ${report.buckets.actual.length} synced)`}
+      >
+        <ul className="max-h-48 space-y-0.5 overflow-auto font-mono text-xs">
+          {report.buckets.expected.map((b) => (
+            <li key={b}>{b}</li>
+          ))}
+        </ul>
+        {bucketDiffs.map((d) => (
+          <p key={d.bucket} className="mt-2 text-rose-700 dark:text-rose-400">
+            {d.kind} <Mono>{d.bucket}</Mono>: {d.explanation}
+          </p>
+        ))}
+        {report.buckets.overLimit ? <p className="mt-2 text-rose-700">Over the 1000-bucket limit.</p> : null}
+      </Card>
+      <Card title="Rows per table">
+        <table className="w-full text-xs" data-testid="per-table">
+          <thead className="text-zinc-500">
+            <tr>
+              <th className="text-left font-medium">table</th>
+              <th className="text-right font-medium">expected</th>
+              <th className="text-right font-medium">synced</th>
+            </tr>
+          </thead>
+          <tbody className="tabular-nums">
+            {Object.entries(report.rows.perTable).map(([table, n]) => (
+              <tr key={table} className={n.expected !== n.actual ? 'text-rose-700 dark:text-rose-400' : ''}>
+                <td className="font-mono">{table}</td>
+                <td className="text-right">{n.expected.toLocaleString('en')}</td>
+                <td className="text-right">{n.actual.toLocaleString('en')}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </Card>
+      <Card title="Checksums">
+        {report.checksums.bucketMismatches.length === 0 && report.checksums.rowMismatches === 0 ? (
+          <p>Bucket and row checksums match.</p>
+        ) : (
+          <>
+            <p>{report.checksums.rowMismatches} row checksum mismatches.</p>
+            <ul className="font-mono text-xs">
+              {report.checksums.bucketMismatches.map((m) => (
+                <li key={m.bucket}>
+                  {m.bucket}: checkpoint {m.checkpoint} ≠ client {m.client}
+                </li>
+              ))}
+            </ul>
+          </>
+        )}
+      </Card>
+    </div>
+  );
+}
+
+/**
+ * A probe that ended before its diff: the buckets it expected, and no claim about the user's data (check
+ * marks or "checksums match" would read as a pass).
+ */
+function NotCompared({ report }: { report: ReadReport }) {
+  return (
+    <Card title={`Not compared (${report.buckets.expected.length} buckets expected)`}>
+      <p className="mb-2" data-testid="probe-not-compared">
+        The probe ended before it compared what the user holds with the source (see why above): nothing here
+        says whether their data is right. Probe again once the cause is gone.
+      </p>
+      <ul className="max-h-48 space-y-0.5 overflow-auto font-mono text-xs">
+        {report.buckets.expected.map((b) => (
+          <li key={b}>{b}</li>
+        ))}
+      </ul>
+    </Card>
   );
 }
 

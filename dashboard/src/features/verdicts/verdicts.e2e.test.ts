@@ -88,6 +88,14 @@ describe('four verdicts in the console', () => {
     // The id stays visible: under the email and as its tooltip.
     await expect(page.getByTestId('probe-user').textContent()).resolves.toBe(`User${alice.email}${alice.id}`);
     await expect(page.getByTestId('probe-user').getByTitle(alice.id).count()).resolves.toBe(1);
+    // It never compared: no "checksums match", no "every row is equal", said so instead.
+    await expect(page.getByTestId('probe-not-compared').isVisible()).resolves.toBe(true);
+    const text = (await page.locator('main').textContent()) ?? '';
+    expect(text).not.toContain('checksums match');
+    expect(text).not.toContain('Every expected row is present and equal');
+    await page.goto(`${consoleUrl()}/probes/${runs.carol}`);
+    await expect(page.getByTestId('probe-not-compared').count()).resolves.toBe(0);
+    await page.goto(`${consoleUrl()}/probes/${runs.alice}`);
     await screenshot(page, 'probe-result-inconclusive');
   });
 

@@ -1,4 +1,5 @@
 import { roleAllows, roleOn } from '@syncscope/core/console-users/console-users';
+import { reportCompared } from '@syncscope/core/probe/verdicts';
 import { formatSubscription } from '@syncscope/core/sync-rules/subscription-text';
 import type { Metadata } from 'next';
 import { notFound } from 'next/navigation';
@@ -77,41 +78,43 @@ export default async function ProbeRunPage({
         ) : null}
       </PageHeader>
       <ProbeResult run={run} report={run.report} userLabel={userLabel} />
-      <Card
-        className="mt-4"
-        title={`Row differences (${run.differenceCount.toLocaleString('en')}${
-          run.report.rows.differencesOmitted
-            ? ` listed; ${run.report.rows.differencesOmitted.toLocaleString('en')} more counted but not listed`
-            : ''
-        })`}
-      >
-        <nav className="mb-2 flex gap-3 text-xs" aria-label="difference kinds">
-          {[undefined, 'missing', 'extra', 'different'].map((k) => (
-            <TextLink key={k ?? 'all'} href={k ? `${base}?kind=${k}` : base}>
-              {k ?? 'all'}
-              {k ? ` (${sumKinds(run.differenceKinds, k)})` : ''}
-            </TextLink>
-          ))}
-        </nav>
-        {differences.length ? (
-          <>
-            <DifferencesTable rows={differences} target={run.target} userId={run.userId} />
-            <Pager
-              basePath={base}
-              params={{ kind, table: query.table }}
-              offset={offset}
-              limit={PAGE}
-              total={total}
-            />
-          </>
-        ) : (
-          <Empty>
-            {run.differenceCount
-              ? 'No differences of this kind.'
-              : 'Every expected row is present and equal.'}
-          </Empty>
-        )}
-      </Card>
+      {reportCompared(run.report) ? (
+        <Card
+          className="mt-4"
+          title={`Row differences (${run.differenceCount.toLocaleString('en')}${
+            run.report.rows.differencesOmitted
+              ? ` listed; ${run.report.rows.differencesOmitted.toLocaleString('en')} more counted but not listed`
+              : ''
+          })`}
+        >
+          <nav className="mb-2 flex gap-3 text-xs" aria-label="difference kinds">
+            {[undefined, 'missing', 'extra', 'different'].map((k) => (
+              <TextLink key={k ?? 'all'} href={k ? `${base}?kind=${k}` : base}>
+                {k ?? 'all'}
+                {k ? ` (${sumKinds(run.differenceKinds, k)})` : ''}
+              </TextLink>
+            ))}
+          </nav>
+          {differences.length ? (
+            <>
+              <DifferencesTable rows={differences} target={run.target} userId={run.userId} />
+              <Pager
+                basePath={base}
+                params={{ kind, table: query.table }}
+                offset={offset}
+                limit={PAGE}
+                total={total}
+              />
+            </>
+          ) : (
+            <Empty>
+              {run.differenceCount
+                ? 'No differences of this kind.'
+                : 'Every expected row is present and equal.'}
+            </Empty>
+          )}
+        </Card>
+      ) : null}
     </>
   );
 }
