@@ -17,6 +17,7 @@ import {
   warnAboutSourceRoles
 } from '../probe/probe-target.ts';
 import { resolveTarget, targetsSource } from '../probe/resolve-target.ts';
+import { startCanaries } from '../canaries/canary-holder.ts';
 import { startReplicationHealthPoller } from '../replication-health/replication-health-poller.ts';
 import { AGENT_TOKEN_ENV, startAgentServer } from '../server/agent-server.ts';
 import { ALLOWED_HOSTS_ENV, allowedHostNames } from '../server/allowed-hosts.ts';
@@ -385,14 +386,23 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
             registry: server.metrics.registry,
             ops
           });
+          const canaries = await startCanaries({
+            targets,
+            logger: agentLogger,
+            scrubber,
+            registry: server.metrics.registry,
+            ops
+          });
+          const heldCanaries = [...canaries.held.values()].reduce((n, c) => n + c.length, 0);
           out(
-            `SyncScope agent listening on ${server.url} (GET /metrics, GET /healthz, POST /probes with a bearer token${ops ? '' : ': refused without an ops database to audit in'})${jobs ? "; running the console's probe jobs" : ''}${schedule.scheduled ? `; ${schedule.scheduled} scheduled probes` : ''}\n`
+            `SyncScope agent listening on ${server.url} (GET /metrics, GET /healthz, POST /probes with a bearer token${ops ? '' : ': refused without an ops database to audit in'})${jobs ? "; running the console's probe jobs" : ''}${schedule.scheduled ? `; ${schedule.scheduled} scheduled probes` : ''}${heldCanaries ? `; ${heldCanaries} live canaries` : ''}\n`
           );
           io.onAgentListening?.(server.url);
           void warnAboutSourceRoles(targets, scrubber, agentLogger);
           const signal = await (io.untilStopped ?? waitForSignal)();
           out(`${signal}: stopping the agent\n`);
           await schedule.stop();
+          await canaries.stop();
           await replication.stop();
           await jobs?.stop();
           await ops?.close();
