@@ -2,11 +2,7 @@ import { createHash } from 'node:crypto';
 import os from 'node:os';
 import type { Logger } from '@syncscope/core';
 import { removeCanaryStatus, storeCanaryStatus } from '@syncscope/core/canary/canary-status-store';
-import {
-  FreshnessWatch,
-  markerText,
-  writeFreshnessMarker
-} from '@syncscope/core/canary/freshness-marker';
+import { FreshnessWatch, markerText, writeFreshnessMarker } from '@syncscope/core/canary/freshness-marker';
 import { type CanaryStatus, HeldCanary } from '@syncscope/core/canary/held-canary';
 import type { OpsDatabase } from '@syncscope/core/ops-db/ops-database';
 import type { ProbeTarget } from '@syncscope/core/probe/probe-types';
@@ -35,7 +31,9 @@ interface HolderContext {
 
 /** The marker row's id: one per target and host, so restarts overwrite it instead of adding rows. */
 function markerRowId(target: string): string {
-  const h = createHash('sha256').update(`syncscope-freshness\u0000${target}\u0000${os.hostname()}`).digest('hex');
+  const h = createHash('sha256')
+    .update(`syncscope-freshness\u0000${target}\u0000${os.hostname()}`)
+    .digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 

@@ -82,8 +82,7 @@ export async function writeFreshnessMarker(
  * canary receives; each canary's first sight of the marker resolves its lag (once).
  */
 export class FreshnessWatch {
-  private current: (WrittenMarker & { table: string; markerColumn: string; seen: Set<string> }) | null =
-    null;
+  private current: (WrittenMarker & { table: string; markerColumn: string; seen: Set<string> }) | null = null;
 
   constructor(private readonly onLag: (canary: string, seconds: number) => void) {}
 

@@ -67,7 +67,11 @@ export interface CanaryStatus {
   pendingDifferences: number;
   /** Tokens minted (each audited first): the first, refreshes and reconnects. */
   tokensMinted: number;
+  /** The last comparison: everything (reconcile), or the rows a checkpoint_diff touched (their keys, up to 100). */
+  lastComparison: { kind: 'reconcile' | 'touched'; rows: number; keys?: string[] } | null;
 }
+
+const LISTED_KEYS = 100;
 
 export interface HeldCanaryOptions {
   target: ProbeTarget;
@@ -105,6 +109,7 @@ export class HeldCanary {
   private failedConnects = 0;
   private lastCheckpointAt: Date | null = null;
   private tokensMinted = 0;
+  private lastComparison: CanaryStatus['lastComparison'] = null;
   private touched = new Set<string>();
   private queue: Promise<void> = Promise.resolve();
   private settleTimer: NodeJS.Timeout | null = null;
@@ -293,7 +298,9 @@ export class HeldCanary {
     this.reconcileDue = false;
     this.touched.clear();
     const held = heldRows(this.reader.state);
-    this.compare(new Set([...rows.keys(), ...held.keys(), ...this.tracker.pending()]), held);
+    const keys = new Set([...rows.keys(), ...held.keys(), ...this.tracker.pending()]);
+    this.lastComparison = { kind: 'reconcile', rows: keys.size };
+    this.compare(keys, held);
   }
 
   /** The rows the last checkpoint_diff touched, and the pending differences, re-read from the source. */
@@ -316,6 +323,7 @@ export class HeldCanary {
         else expected.rows.delete(key);
       }
     }
+    this.lastComparison = { kind: 'touched', rows: keys.size, keys: [...keys].slice(0, LISTED_KEYS) };
     this.compare(keys, heldRows(this.reader.state));
   }
 
@@ -355,7 +363,8 @@ export class HeldCanary {
       lastCheckpointAt: this.lastCheckpointAt,
       evaluatedAt: new Date(now),
       pendingDifferences: this.tracker.pending().length,
-      tokensMinted: this.tokensMinted
+      tokensMinted: this.tokensMinted,
+      lastComparison: this.lastComparison
     };
   }
 
