@@ -131,7 +131,12 @@ describe('live canaries held by the agent', () => {
   it('both canaries are consistent, stored in canary_status and counted by verdict per target', async () => {
     await verdictOf(ALICE, 'consistent');
     await verdictOf(WRITER, 'consistent');
-    expect(await storedStatus(ALICE)).toMatchObject({ verdict: 'consistent', reason_code: null });
+    // Stored as published (the write is not awaited by the canary).
+    const stored = await eventually(async () => {
+      const row = await storedStatus(ALICE);
+      return row?.verdict === 'consistent' ? row : undefined;
+    });
+    expect(stored.reason_code).toBeNull();
     expect(await metricValue('syncscope_canaries', 'verdict="consistent"')).toBe(
       'syncscope_canaries{target="canaries",verdict="consistent"} 2'
     );
@@ -166,8 +171,11 @@ describe('live canaries held by the agent', () => {
       ]);
       const mismatch = await verdictOf(ALICE, 'mismatch');
       expect(mismatch.reason?.code).toBe('SYNCSCOPE_E_ROWS_DIFFER');
-      await eventually(async () => ((await storedStatus(ALICE))?.verdict === 'mismatch' ? true : undefined));
-      expect(await storedStatus(ALICE)).toMatchObject({ reason_code: 'SYNCSCOPE_E_ROWS_DIFFER' });
+      const stored = await eventually(async () => {
+        const row = await storedStatus(ALICE);
+        return row?.verdict === 'mismatch' ? row : undefined;
+      });
+      expect(stored.reason_code).toBe('SYNCSCOPE_E_ROWS_DIFFER');
       expect(await metricValue('syncscope_canaries', 'verdict="mismatch"')).toBe(
         'syncscope_canaries{target="canaries",verdict="mismatch"} 1'
       );

@@ -11,10 +11,11 @@
  *
  * Evaluations run one at a time and only at a completed checkpoint, when the stream's state is whole.
  */
+import type pg from 'pg';
 import type { ErrorCode } from '../errors/error-codes.ts';
 import { errorEvent, type PhaseResult, syncOutcomeEvent } from '../probe/classify-outcome.ts';
 import { computeExpectedState } from '../probe/expected/compute-expected-state.ts';
-import { withSourceSession } from '../probe/expected/source-session.ts';
+import { openReadOnlyConnection, toProbeError, withSourceSession } from '../probe/expected/source-session.ts';
 import { resolveRuleTables, type SourceTableInfo } from '../probe/expected/source-tables.ts';
 import {
   checkBuckets,
@@ -115,6 +116,7 @@ export class HeldCanary {
   private settleTimer: NodeJS.Timeout | null = null;
   private reconcileTimer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  private source: Promise<pg.Client> | null = null;
   status: CanaryStatus;
 
   constructor(private readonly options: HeldCanaryOptions) {
@@ -143,6 +145,7 @@ export class HeldCanary {
     if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     await this.running;
     await this.queue;
+    await this.source?.then((c) => c.end()).catch(() => {});
   }
 
   private readonly mint = async (): Promise<string> => {
@@ -312,10 +315,8 @@ export class HeldCanary {
     ]);
     this.touched = new Set();
     if (keys.size > 0) {
-      const read = await withSourceSession(
-        this.options.target.sourceUrl,
-        { statementTimeoutMs: CANARY_DEFAULTS.statementTimeoutMs },
-        (session) => readRowsByKey(session, expected.rules, expected.tables, keys, expected.bucketIds)
+      const read = await this.readSource((client) =>
+        readRowsByKey(client, expected.rules, expected.tables, keys, expected.bucketIds)
       );
       for (const key of keys) {
         const row = read.rows.get(key);
@@ -325,6 +326,23 @@ export class HeldCanary {
     }
     this.lastComparison = { kind: 'touched', rows: keys.size, keys: [...keys].slice(0, LISTED_KEYS) };
     this.compare(keys, heldRows(this.reader.state));
+  }
+
+  /** Runs `read` on the kept read-only connection (opened again after a failure). */
+  private async readSource<T>(read: (client: pg.Client) => Promise<T>): Promise<T> {
+    const { sourceUrl } = this.options.target;
+    this.source ??= openReadOnlyConnection(sourceUrl, {
+      statementTimeoutMs: CANARY_DEFAULTS.statementTimeoutMs,
+      applicationName: 'syncscope-canary'
+    });
+    const source = this.source;
+    try {
+      return await read(await source);
+    } catch (error) {
+      this.source = null;
+      void source.then((c) => c.end()).catch(() => {});
+      throw toProbeError(error, sourceUrl, CANARY_DEFAULTS.statementTimeoutMs);
+    }
   }
 
   private compare(keys: Set<string>, held: ReturnType<typeof heldRows>): void {

@@ -8,7 +8,6 @@ import { addDataRows } from '../probe/expected/data-rows.ts';
 import { MemoryExpectedRows } from '../probe/expected/expected-rows.ts';
 import { equalityCondition, selectFrom, type TextRow } from '../probe/expected/row-scan.ts';
 import { bucketDefinitions, selectOutputExpressions } from '../probe/expected/rule-analysis.ts';
-import type { SourceSession } from '../probe/expected/source-session.ts';
 import type { SourceTableInfo } from '../probe/expected/source-tables.ts';
 import type { SyncedRow } from '../probe/probe-types.ts';
 import { withRuleColumns } from '../source-access/source-access.ts';
@@ -69,11 +68,11 @@ function idCondition(table: SourceTableInfo, columns: string[], ids: string[], p
 }
 
 /**
- * What the user should hold for each key, read in `session`'s snapshot: keys with no row in the user's
+ * What the user should hold for each key, read through `client` (read-only): keys with no row in the user's
  * buckets (deleted, moved out, filtered) are absent from the result.
  */
 export async function readRowsByKey(
-  session: SourceSession,
+  client: Pick<pg.Client, 'query'>,
   rules: LoadedSyncRules,
   tables: readonly SourceTableInfo[],
   keys: Iterable<string>,
@@ -91,7 +90,7 @@ export async function readRowsByKey(
     for (const { table, idColumns } of sourcesOfOutput(rules, tables, output)) {
       if (idColumns.length === 0) continue;
       const params: unknown[] = [];
-      const { rows } = await session.client.query<TextRow>(
+      const { rows } = await client.query<TextRow>(
         selectFrom(table, idCondition(table, idColumns, ids, params)),
         params
       );
