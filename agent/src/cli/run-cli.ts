@@ -3,6 +3,7 @@ import { RETRY_DEFAULTS } from '@syncscope/core/probe-jobs/job-state-machine';
 import { WORKER_DEFAULTS } from '@syncscope/core/probe-jobs/probe-job-worker';
 import { parseSubscriptionText } from '@syncscope/core/sync-rules/subscription-text';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { startCanaries } from '../canaries/canary-holder.ts';
 import { registerJobMetrics } from '../metrics/job-metrics.ts';
 import { formatRowTrace } from '../output/format-explanation.ts';
 import { formatProbeReport } from '../output/format-report.ts';
@@ -17,7 +18,6 @@ import {
   warnAboutSourceRoles
 } from '../probe/probe-target.ts';
 import { resolveTarget, targetsSource } from '../probe/resolve-target.ts';
-import { startCanaries } from '../canaries/canary-holder.ts';
 import { startReplicationHealthPoller } from '../replication-health/replication-health-poller.ts';
 import { AGENT_TOKEN_ENV, startAgentServer } from '../server/agent-server.ts';
 import { ALLOWED_HOSTS_ENV, allowedHostNames } from '../server/allowed-hosts.ts';
