@@ -188,11 +188,27 @@ describe('live canaries held by the agent', () => {
     await h.pool.query('DELETE FROM records WHERE id = $1', [id]);
   });
 
+  it('checksums the service keeps getting wrong are a checksum-failure loop, and consistent once healed', async () => {
+    await verdictOf(ALICE, 'consistent');
+    h.sync.faults.set({ corruptChecksums: [`1#by_workspace["${workspaceId(1)}"]`] });
+    try {
+      // A new checksum only reaches a held stream with the next change to the bucket.
+      await h.pool.query("UPDATE records SET title = 'checksum fault' WHERE workspace_id = $1", [
+        workspaceId(1)
+      ]);
+      const loop = await verdictOf(ALICE, 'mismatch');
+      expect(loop.reason?.code).toBe('SYNCSCOPE_E_CHECKSUM_FAILURE_LOOP');
+    } finally {
+      h.sync.faults.set({});
+    }
+    await verdictOf(ALICE, 'consistent');
+  });
+
   it('a token shorter than the hold is refreshed, each one audited before use', async () => {
     const status = await eventually(
       async () => {
         const s = canaryOf(ALICE).status;
-        return s.tokensMinted >= 2 ? s : undefined;
+        return s.tokenRefreshes >= 1 ? s : undefined;
       },
       (TOKEN_TTL_SECONDS + 10) * 1000
     );

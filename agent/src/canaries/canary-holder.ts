@@ -114,7 +114,7 @@ async function holdTarget(
     const canary = canaries.find((c) => c.status.userId === userId);
     if (canary) publish(canary.status, seconds);
   });
-  ctx.metrics.statuses(target.name, []);
+  ctx.metrics.target(target.name);
   for (const user of settings.users) {
     const refused = await assertTargetStreams(target, user.subscriptions).then(
       () => null,

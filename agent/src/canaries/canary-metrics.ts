@@ -13,6 +13,8 @@ export const CANARY_METRICS = {
 const FRESHNESS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
 export interface CanaryMetrics {
+  /** Zeroes the target's series at start, so alerts see 0 rather than nothing. */
+  target(target: string): void;
   /** Sets the target's canaries-by-verdict gauge from its canaries' current statuses. */
   statuses(target: string, statuses: readonly CanaryStatus[]): void;
   freshness(target: string, seconds: number): void;
@@ -41,6 +43,10 @@ export function createCanaryMetrics(registry: Registry): CanaryMetrics {
     registers
   });
   return {
+    target(target) {
+      markerFailures.inc({ target }, 0);
+      for (const verdict of PROBE_VERDICTS) canaries.set({ target, verdict }, 0);
+    },
     statuses(target, statuses) {
       for (const verdict of PROBE_VERDICTS)
         canaries.set({ target, verdict }, statuses.filter((s) => s.verdict === verdict).length);

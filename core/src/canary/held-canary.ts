@@ -68,6 +68,8 @@ export interface CanaryStatus {
   pendingDifferences: number;
   /** Tokens minted (each audited first): the first, refreshes and reconnects. */
   tokensMinted: number;
+  /** Of those, refreshes the service asked for with `token_expires_in` (the stream resumed, no reconnect). */
+  tokenRefreshes: number;
   /** The last comparison: everything (reconcile), or the rows a checkpoint_diff touched (their keys, up to 100). */
   lastComparison: { kind: 'reconcile' | 'touched'; rows: number; keys?: string[] } | null;
 }
@@ -166,7 +168,9 @@ export class HeldCanary {
   private async hold(): Promise<void> {
     while (!this.stop.signal.aborted) {
       try {
-        if ((await this.readStream()) === 'reconnect') continue; // as the client does after a checksum failure
+        // After a checksum failure the failed buckets are downloaded again, as the client does; a
+        // service that keeps failing them is met with the same growing delay as one that is down.
+        if ((await this.readStream()) === 'reconnect') this.failedConnects++;
       } catch (error) {
         if (this.stop.signal.aborted) return;
         this.failedConnects++;
@@ -186,6 +190,8 @@ export class HeldCanary {
       const arrivedAt = Date.now();
       if ('checkpoint' in line || 'checkpoint_diff' in line) this.onCheckpoint(line);
       else if ('data' in line) this.onData(line.data, arrivedAt);
+      else if ('token_expires_in' in line)
+        this.publish(); // a refresh (or not) shows in the status
       else if ('checkpoint_complete' in line) {
         this.atCompleteCheckpoint = true;
         if (!(await this.onComplete())) return 'reconnect';
@@ -382,6 +388,7 @@ export class HeldCanary {
       evaluatedAt: new Date(now),
       pendingDifferences: this.tracker.pending().length,
       tokensMinted: this.tokensMinted,
+      tokenRefreshes: this.reader.tokenRefreshes,
       lastComparison: this.lastComparison
     };
   }
