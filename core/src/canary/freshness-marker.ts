@@ -4,7 +4,6 @@
  * timed until it arrives on each canary's sync stream: the end-to-end lag a user feels between a write
  * and seeing it. One row per agent and target, overwritten (PUT) with a new marker each time.
  */
-import { randomUUID } from 'node:crypto';
 import { SyncScopeError } from '../errors/index.ts';
 import type { DataLine } from '../probe/light/sync-stream-reader.ts';
 import type { ProbeTarget } from '../probe/probe-types.ts';
@@ -85,11 +84,6 @@ export class FreshnessWatch {
   private current: (WrittenMarker & { table: string; markerColumn: string; seen: Set<string> }) | null = null;
 
   constructor(private readonly onLag: (canary: string, seconds: number) => void) {}
-
-  /** A new marker row for this target: its id, fixed per agent and target. */
-  static newRowId(): string {
-    return randomUUID();
-  }
 
   expect(written: WrittenMarker, table: string, markerColumn: string): void {
     this.current = { ...written, table, markerColumn, seen: new Set() };
