@@ -11,6 +11,7 @@
  *
  * Evaluations run one at a time and only at a completed checkpoint, when the stream's state is whole.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import type { ErrorCode } from '../errors/error-codes.ts';
 import { errorEvent, type PhaseResult, syncOutcomeEvent } from '../probe/classify-outcome.ts';
@@ -180,7 +181,8 @@ export class HeldCanary {
         CANARY_DEFAULTS.reconnectCapMs,
         CANARY_DEFAULTS.reconnectBaseMs * 2 ** Math.max(0, this.failedConnects - 1)
       );
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      // Abortable, so closing the canary never waits out a reconnect delay.
+      await sleep(delay, undefined, { signal: this.stop.signal }).catch(() => {});
     }
   }
 
