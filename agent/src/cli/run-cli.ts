@@ -3,6 +3,7 @@ import { RETRY_DEFAULTS } from '@syncscope/core/probe-jobs/job-state-machine';
 import { WORKER_DEFAULTS } from '@syncscope/core/probe-jobs/probe-job-worker';
 import { parseSubscriptionText } from '@syncscope/core/sync-rules/subscription-text';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { startCanaries } from '../canaries/canary-holder.ts';
 import { registerJobMetrics } from '../metrics/job-metrics.ts';
 import { formatRowTrace } from '../output/format-explanation.ts';
 import { formatProbeReport } from '../output/format-report.ts';
@@ -385,14 +386,23 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
             registry: server.metrics.registry,
             ops
           });
+          const canaries = await startCanaries({
+            targets,
+            logger: agentLogger,
+            scrubber,
+            registry: server.metrics.registry,
+            ops
+          });
+          const heldCanaries = [...canaries.held.values()].reduce((n, c) => n + c.length, 0);
           out(
-            `SyncScope agent listening on ${server.url} (GET /metrics, GET /healthz, POST /probes with a bearer token${ops ? '' : ': refused without an ops database to audit in'})${jobs ? "; running the console's probe jobs" : ''}${schedule.scheduled ? `; ${schedule.scheduled} scheduled probes` : ''}\n`
+            `SyncScope agent listening on ${server.url} (GET /metrics, GET /healthz, POST /probes with a bearer token${ops ? '' : ': refused without an ops database to audit in'})${jobs ? "; running the console's probe jobs" : ''}${schedule.scheduled ? `; ${schedule.scheduled} scheduled probes` : ''}${heldCanaries ? `; ${heldCanaries} live canaries` : ''}\n`
           );
           io.onAgentListening?.(server.url);
           void warnAboutSourceRoles(targets, scrubber, agentLogger);
           const signal = await (io.untilStopped ?? waitForSignal)();
           out(`${signal}: stopping the agent\n`);
           await schedule.stop();
+          await canaries.stop();
           await replication.stop();
           await jobs?.stop();
           await ops?.close();

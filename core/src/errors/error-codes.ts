@@ -147,6 +147,11 @@ export const ERROR_CODES = {
     description:
       "Mismatch (write probe): the probe's write never reached the source Postgres: the app backend rejected it, kept rejecting it as retryable, or accepted it without applying it. The report names the leg and the backend's answer; check the backend's upload handler and its permissions for the write probe's user."
   },
+  SYNCSCOPE_E_FRESHNESS_MARKER_FAILED: {
+    status: 503,
+    description:
+      "The canaries' freshness marker could not be written through the target's write path: the app backend was unreachable or refused the upload (the message has its answer). Check `upload_url`, the write probe's upload credential and that the backend lets the write probe's user write `write_probe.table` with `write_probe.values`."
+  },
   SYNCSCOPE_E_INTERNAL_ERROR: {
     status: 500,
     description: 'An unexpected error. The server log has the details; please report it with the log lines.'

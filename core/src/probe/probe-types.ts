@@ -43,6 +43,8 @@ export interface ProbeTarget {
   writeProbe?: WriteProbeSettings;
   /** Users the agent probes on its own, and how often. */
   schedule?: { users: ScheduledUser[]; everySeconds: number };
+  /** Users an agent holds as live canaries (`canaries`; core/src/canary/). */
+  canaries?: CanarySettings;
   /** A console job's deadline per attempt on this target (`job_deadline_seconds`; else the agent's). */
   jobDeadlineMs?: number;
   /** The app's users table the console's user search reads (`user_search`); without it, search is refused. */
@@ -57,6 +59,17 @@ export interface ProbeTarget {
 export interface ScheduledUser {
   userId: string;
   subscriptions: StreamSubscription[];
+}
+
+/** `canaries` as the agent reads it. */
+export interface CanarySettings {
+  users: ScheduledUser[];
+  /** A difference lasting this long is a mismatch. */
+  settleMs: number;
+  /** Between full comparisons of a canary's rows with the source. */
+  reconcileMs: number;
+  /** Between freshness markers written through the write path (absent: none). */
+  freshnessEveryMs?: number;
 }
 
 export interface WriteProbeSettings {

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createCanaryMetrics } from '@syncscope/agent/canaries/canary-metrics';
 import { createAgentMetrics } from '@syncscope/agent/metrics/agent-metrics';
 import { registerJobMetrics } from '@syncscope/agent/metrics/job-metrics';
 import { createScheduleMetrics } from '@syncscope/agent/metrics/schedule-metrics';
@@ -41,6 +42,7 @@ function registries(): Registry[] {
   // Names only: nothing is scraped, so the job metrics' ops database is never queried.
   registerJobMetrics(schedule, { query: () => Promise.reject(new Error('not scraped')) });
   createReplicationHealthMetrics(schedule);
+  createCanaryMetrics(schedule);
   return [agent, schedule, createConsoleMetrics().registry];
 }
 

@@ -189,7 +189,10 @@ export async function startStack(options: {
         table: 'records',
         values: { workspace_id: DEMO_WRITE_PROBE.workspaceId },
         markerColumn: 'title'
-      }
+      },
+      // The write-probe user is the demo's canary: the freshness marker lands in its own workspace, so
+      // no real user's data ever shows it (docs/canaries.md).
+      canaries: { users: [DEMO_WRITE_PROBE.userId], freshnessEverySeconds: 30 }
     });
 
     // The console's side: demo accounts, a probe agent running console jobs, and the console itself.

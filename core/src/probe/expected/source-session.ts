@@ -134,6 +134,34 @@ export async function openSourceSession(
   }
 }
 
+/**
+ * A kept read-only connection (no open transaction: each statement is its own snapshot), with the same
+ * output settings and timeout as a session, for callers that read a few rows often (a live canary's
+ * touched rows), where connecting for each read would cost more than the read.
+ */
+export async function openReadOnlyConnection(
+  sourceUrl: string,
+  options: { statementTimeoutMs: number; applicationName: string }
+): Promise<pg.Client> {
+  const client = new pg.Client({
+    connectionString: sourceUrl,
+    types: rawTextTypes,
+    application_name: options.applicationName,
+    connectionTimeoutMillis: 15_000
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query(
+      `SET default_transaction_read_only = on; SET statement_timeout = ${Math.max(1, Math.floor(options.statementTimeoutMs))}; SET DateStyle = 'ISO, MDY'; SET IntervalStyle = 'postgres'; SET bytea_output = 'hex'; SET extra_float_digits = 1`
+    );
+    return client;
+  } catch (error) {
+    await client.end().catch(() => {});
+    throw toProbeError(error, sourceUrl, options.statementTimeoutMs);
+  }
+}
+
 const SNAPSHOT_ID = /^[0-9A-F]+(-[0-9A-F]+)+$/i;
 
 /** A snapshot id as a SQL literal; SET TRANSACTION SNAPSHOT takes no bind parameters. */

@@ -152,7 +152,7 @@ async function preflight(
  * limit) as HTTP 500 with `{"error":{"code","description"}}` and no NDJSON; without such a body it is
  * a proxy or a service in trouble.
  */
-async function serviceError(response: Response): Promise<SyncOutcome> {
+export async function serviceError(response: Response): Promise<SyncOutcome> {
   const body = (await response.json().catch(() => ({}))) as {
     error?: { code?: string; description?: string };
   };

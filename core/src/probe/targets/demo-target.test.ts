@@ -41,7 +41,8 @@ describe('the demo target', () => {
       home,
       syncUrl: 'http://127.0.0.1:7001',
       uploadUrl: 'http://127.0.0.1:8000/api/upload',
-      syncRulesPath: RULES_PATH
+      syncRulesPath: RULES_PATH,
+      canaries: { users: ['u-canary'] }
     });
     expect(file).toBe(path.join(home, 'targets.yaml'));
     const text = await readFile(file, 'utf8');
@@ -89,8 +90,11 @@ describe('the demo target', () => {
       syncRulesFile: path.relative(home, RULES_PATH),
       audience: 'syncscope-probe',
       uploadUrl: 'http://127.0.0.1:8000/api/upload',
-      signing: { kind: 'private-jwk', kid: 'syncscope-probe-1', alg: 'RS256' }
+      signing: { kind: 'private-jwk', kid: 'syncscope-probe-1', alg: 'RS256' },
+      // Without a write probe there is no write path for freshness markers: canaries only.
+      canaries: { users: [{ userId: 'u-canary', subscriptions: [] }], settleMs: 10_000, reconcileMs: 300_000 }
     });
+    expect(target.canaries?.freshnessEveryMs).toBeUndefined();
 
     // Variables already set win; SYNCSCOPE_API_TOKEN (which the stack itself uses) beats the file.
     const own: NodeJS.ProcessEnv = {

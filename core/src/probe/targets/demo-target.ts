@@ -63,6 +63,8 @@ export async function writeDemoTargetsFile(input: {
   syncRulesPath: string;
   /** The write probe's test user and row (its upload token from the file the stack keeps rotating). */
   writeProbe?: { userId: string; table: string; values: Record<string, string>; markerColumn: string };
+  /** Users the agent holds as live canaries; freshness markers go through the write probe's path. */
+  canaries?: { users: string[]; freshnessEverySeconds?: number };
 }): Promise<string> {
   const doc = new YAML.Document(
     {
@@ -89,6 +91,16 @@ export async function writeDemoTargetsFile(input: {
                   marker_column: input.writeProbe.markerColumn,
                   // Read at every write probe: the stack re-mints this short-lived credential.
                   upload_token_file: path.relative(input.home, demoStackFiles(input.home).writeProbeToken)
+                }
+              }
+            : {}),
+          ...(input.canaries
+            ? {
+                canaries: {
+                  users: input.canaries.users,
+                  ...(input.canaries.freshnessEverySeconds && input.writeProbe
+                    ? { freshness: { every_seconds: input.canaries.freshnessEverySeconds } }
+                    : {})
                 }
               }
             : {})

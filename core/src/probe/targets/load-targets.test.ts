@@ -84,7 +84,7 @@ const INVALID: [string, string, string][] = [
   [
     'unknown target key',
     one(`${VALID_TARGET}    colour: blue\n`),
-    'F: targets.prod.colour: unknown key (allowed here: sync_url, admin_url, admin_token, source_url, sync_rules, signing_key, audience, issuer, extra_claims, probe_token_ttl_seconds, upload_url, write_probe, schedule, job_deadline_seconds, user_search, replication_health)'
+    'F: targets.prod.colour: unknown key (allowed here: sync_url, admin_url, admin_token, source_url, sync_rules, signing_key, audience, issuer, extra_claims, probe_token_ttl_seconds, upload_url, write_probe, schedule, job_deadline_seconds, user_search, replication_health, canaries)'
   ],
   [
     'unknown signing_key key',
@@ -291,6 +291,21 @@ const INVALID: [string, string, string][] = [
     'F: targets.prod.replication_health.every: unknown key (allowed here: every_seconds, wal_budget_bytes, inactive_grace_seconds)'
   ],
   [
+    'canary freshness without a write path',
+    one(`${VALID_TARGET}    canaries: { users: [u-1], freshness: { every_seconds: 60 } }\n`),
+    'F: targets.prod.canaries.freshness: writes its marker row through the write path, which the target lacks: add `write_probe` (test user, table, values, marker_column, upload credential) and `upload_url`, or remove `freshness`'
+  ],
+  [
+    'canaries without users',
+    one(`${VALID_TARGET}    canaries: { users: [] }\n`),
+    'F: targets.prod.canaries.users: Too small: expected array to have >=1 items'
+  ],
+  [
+    'canary key mistyped',
+    one(`${VALID_TARGET}    canaries: { users: [u-1], settle: 5 }\n`),
+    'F: targets.prod.canaries.settle: unknown key (allowed here: users, settle_seconds, reconcile_seconds, freshness)'
+  ],
+  [
     'missing rules file',
     swap('rules.yaml', 'missing-rules.yaml'),
     'F: targets.prod.sync_rules.path: cannot read DIR/missing-rules.yaml (no such file); paths are relative to the targets file'
@@ -438,6 +453,21 @@ targets:
           ]
         }
       ]
+    });
+  });
+
+  it('holds canaries with their settle window and reconcile interval (defaults 10 s and 300 s)', async () => {
+    const file = await targetsFile(
+      one(`${VALID_TARGET}    canaries:\n      users: [u-1, { user: u-2, subscribe: ['todos@1'] }]\n`)
+    );
+    const target = await loadTarget(file, 'prod', ENV);
+    expect(target.canaries).toEqual({
+      users: [
+        { userId: 'u-1', subscriptions: [] },
+        { userId: 'u-2', subscriptions: [{ stream: 'todos', parameters: null, priority: 1 }] }
+      ],
+      settleMs: 10_000,
+      reconcileMs: 300_000
     });
   });
 

@@ -365,7 +365,8 @@ function hideTarget(target: ProbeTarget): ProbeTarget {
     ...(target.writeProbe ? { writeProbe: { ...target.writeProbe, uploadToken: '[redacted]' } } : {}),
     ...(target.schedule ? { schedule: target.schedule } : {}),
     ...(target.userSearch ? { userSearch: target.userSearch } : {}),
-    ...(target.replicationHealth ? { replicationHealth: target.replicationHealth } : {})
+    ...(target.replicationHealth ? { replicationHealth: target.replicationHealth } : {}),
+    ...(target.canaries ? { canaries: target.canaries } : {})
   }));
 }
 
@@ -419,6 +420,7 @@ async function resolveTarget(
           }
         }
       : {}),
+    ...(entry.canaries ? { canaries: canariesOf(entry.canaries) } : {}),
     ...(entry.write_probe && uploadToken
       ? {
           writeProbe: {
@@ -507,6 +509,16 @@ function replicationHealthOf(
     ...(entry.inactive_grace_seconds !== undefined
       ? { inactiveGraceSeconds: entry.inactive_grace_seconds }
       : {})
+  };
+}
+
+/** `canaries` in milliseconds, users as the schedule's. */
+function canariesOf(entry: NonNullable<TargetEntry['canaries']>): NonNullable<ProbeTarget['canaries']> {
+  return {
+    users: entry.users.map(scheduledUserOf),
+    settleMs: entry.settle_seconds * 1000,
+    reconcileMs: entry.reconcile_seconds * 1000,
+    ...(entry.freshness ? { freshnessEveryMs: entry.freshness.every_seconds * 1000 } : {})
   };
 }
 

@@ -188,7 +188,8 @@ export const TARGET_KEYS = [
   'schedule',
   'job_deadline_seconds',
   'user_search',
-  'replication_health'
+  'replication_health',
+  'canaries'
 ] as const;
 
 /** `NAME`, `NAME=JSON` or `NAME@PRIORITY=JSON`, as `syncscope probe --subscribe` takes it. */
@@ -217,6 +218,35 @@ const scheduledUserSchema = z.preprocess(
 const scheduleSchema = z.strictObject({
   users: z.array(scheduledUserSchema).min(1).max(100),
   every_seconds: z.number().int().min(5).max(86_400)
+});
+
+export const CANARY_KEYS = ['users', 'settle_seconds', 'reconcile_seconds', 'freshness'] as const;
+
+/**
+ * Users whose sync stream an agent keeps open (live canaries): every checkpoint_diff's rows are re-read
+ * from the source, a full comparison runs every `reconcile_seconds` (what catches a change the service
+ * never sends), and `freshness` writes a marker row through the write path to time its arrival.
+ */
+const canariesSchema = z.strictObject({
+  users: z.array(scheduledUserSchema).min(1).max(20),
+  settle_seconds: z
+    .number()
+    .min(1)
+    .max(600)
+    .default(10)
+    .describe('how long a difference may last before it is a mismatch (replication lag)'),
+  reconcile_seconds: z
+    .number()
+    .int()
+    .min(5)
+    .max(86_400)
+    .default(300)
+    .describe("seconds between full comparisons of each canary's rows (a full source read per canary)"),
+  freshness: z
+    .strictObject({
+      every_seconds: z.number().int().min(5).max(3_600).describe('seconds between freshness markers')
+    })
+    .optional()
 });
 
 export const WRITE_PROBE_KEYS = [
@@ -326,7 +356,8 @@ export const targetSchema = z
     /** A console job's attempt on this target is stopped (inconclusive) and reclaimed after this long. */
     job_deadline_seconds: z.number().int().min(10).max(3_600).optional(),
     user_search: userSearchSchema.optional(),
-    replication_health: replicationHealthSchema.optional()
+    replication_health: replicationHealthSchema.optional(),
+    canaries: canariesSchema.optional()
   })
   .superRefine((t, ctx) => {
     const fromAdmin = t.sync_rules?.from_admin_api && t.sync_rules.path === undefined;
@@ -350,6 +381,14 @@ export const targetSchema = z
         code: 'custom',
         path: ['write_probe'],
         message: 'needs `upload_url` (the app backend’s upload endpoint the probe writes through)'
+      });
+    }
+    if (t.canaries?.freshness !== undefined && t.write_probe === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['canaries', 'freshness'],
+        message:
+          'writes its marker row through the write path, which the target lacks: add `write_probe` (test user, table, values, marker_column, upload credential) and `upload_url`, or remove `freshness`'
       });
     }
     if (t.admin_token !== undefined && t.admin_url === undefined) {
@@ -390,5 +429,8 @@ export function allowedKeysAt(path: readonly PropertyKey[]): readonly string[] |
   if (path.length === 3 && path[2] === 'replication_health') return REPLICATION_HEALTH_KEYS;
   if (path.length === 3 && path[2] === 'schedule') return ['users', 'every_seconds'];
   if (path.length === 5 && path[2] === 'schedule' && path[3] === 'users') return ['user', 'subscribe'];
+  if (path.length === 3 && path[2] === 'canaries') return CANARY_KEYS;
+  if (path.length === 4 && path[2] === 'canaries' && path[3] === 'freshness') return ['every_seconds'];
+  if (path.length === 5 && path[2] === 'canaries' && path[3] === 'users') return ['user', 'subscribe'];
   return undefined;
 }
