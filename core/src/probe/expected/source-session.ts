@@ -167,7 +167,9 @@ export class SourceSessionPool {
         types: rawTextTypes,
         application_name: 'syncscope-probe',
         connectionTimeoutMillis: 15_000,
-        max: this.maxPerSource
+        max: this.maxPerSource,
+        // Kept connections never hold a one-shot process (the CLI) open.
+        allowExitOnIdle: true
       });
       pool.on('error', () => {});
       this.pools.set(sourceUrl, pool);
