@@ -78,7 +78,14 @@ describe('the ops database', () => {
           action: 'probe.run',
           subject_user: report('mismatch').userId,
           reason: null,
-          details: { runId: id, kind: 'read', verdict: 'mismatch', reasonCode: null, jobId: null }
+          details: {
+            runId: id,
+            kind: 'read',
+            verdict: 'mismatch',
+            reasonCode: null,
+            jobId: null,
+            mode: 'full'
+          }
         },
         {
           actor: 'cli',
