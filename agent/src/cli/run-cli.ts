@@ -1,4 +1,5 @@
 import { createLogger, isSyncScopeError, type Logger, SyncScopeError } from '@syncscope/core';
+import { PROBE_MODES, type ProbeMode } from '@syncscope/core/probe/probe-mode';
 import { RETRY_DEFAULTS } from '@syncscope/core/probe-jobs/job-state-machine';
 import { WORKER_DEFAULTS } from '@syncscope/core/probe-jobs/probe-job-worker';
 import { parseSubscriptionText } from '@syncscope/core/sync-rules/subscription-text';
@@ -59,6 +60,12 @@ function positiveSeconds(value: string): number {
   if (!Number.isFinite(n) || n <= 0 || n > 3600)
     throw new InvalidArgumentError('use a number of seconds between 0 and 3600.');
   return n;
+}
+
+function probeMode(value: string): ProbeMode {
+  if (!(PROBE_MODES as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`use ${PROBE_MODES.join(' or ')} (got "${value}").`);
+  return value as ProbeMode;
 }
 
 function port(value: string): number {
@@ -176,6 +183,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option(REASON_FLAGS, REASON_HELP)
     .option(ACTOR_FLAGS, ACTOR_HELP)
     .option('--partition-helpers <n>', PARTITION_HELPERS_HELP, helperThreads)
+    .option(
+      '--mode <mode>',
+      'full: sync with the real client (default); light: read the sync stream itself, no client database, and confirm any difference with a full probe',
+      probeMode,
+      'full'
+    )
     .addHelpText(
       'after',
       `\n${VERDICT_EXIT_HELP}\nNeeds SYNCSCOPE_OPS_DATABASE_URL (the demo target fills it in): every minted token is audited first, and the run is stored.`
@@ -193,6 +206,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           reason?: string;
           actor?: string;
           partitionHelpers?: number;
+          mode: ProbeMode;
         }) => {
           json = Boolean(opts.json);
           const { actor, reason } = cliAuthorisation(opts, io.env);
@@ -206,6 +220,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           const report = await probeTarget({
             target,
             userId: opts.user,
+            mode: opts.mode,
             claims,
             subscriptions,
             deadlineMs: opts.deadline === undefined ? undefined : opts.deadline * 1000,

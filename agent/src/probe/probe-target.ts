@@ -1,6 +1,8 @@
 import { isSyncScopeError, type Logger, SyncScopeError } from '@syncscope/core';
 import { migrateOpsDatabase, OpsDatabase } from '@syncscope/core/ops-db/ops-database';
 import type { ExpectedStateWorker } from '@syncscope/core/probe/expected/expected-state-worker';
+import { SourceSessionPool } from '@syncscope/core/probe/expected/source-session';
+import type { ProbeMode } from '@syncscope/core/probe/probe-mode';
 import { PROBE_REPORT_VERSION, type ProbeReport, type ProbeTarget } from '@syncscope/core/probe/probe-types';
 import { RESERVED_PROBE_CLAIMS } from '@syncscope/core/probe/tokens/mint-probe-token';
 import type { LoadedSyncRules } from '@syncscope/core/sync-rules/load-sync-rules';
@@ -12,6 +14,11 @@ import { resolveTarget, type TargetsSource, targetNames } from './resolve-target
 export interface ProbeRequest {
   target: ProbeTarget;
   userId: string;
+  /**
+   * `full` (default): the real client. `light`: the stream read at the protocol level, its expected state
+   * from the process's shared source connections; a difference is confirmed by a full probe.
+   */
+  mode?: ProbeMode;
   claims?: Record<string, unknown>;
   /** Sync streams the probe's client subscribes to, besides the default streams. */
   subscriptions?: StreamSubscription[];
@@ -102,6 +109,9 @@ export async function probeTarget(request: ProbeRequest): Promise<ProbeReport> {
   return report;
 }
 
+/** The source connections every light probe of this process shares (a few per source, kept). */
+const lightSessionPool = new SourceSessionPool();
+
 /**
  * probeTarget without storing the run: for the job queue, which stores it under the job's lease. Stops
  * (inconclusive) when `signal` aborts.
@@ -115,6 +125,8 @@ export async function runProbeTarget(request: ProbeRequest): Promise<ProbeReport
     // Loaded on first use: argument errors and the agent's HTTP surface do not wait for the engine.
     const { runProbe } = await import('@syncscope/core/probe/run-probe');
     report = await runProbe(target, userId, {
+      mode: request.mode ?? 'full',
+      sessionPool: request.mode === 'light' ? lightSessionPool : undefined,
       claims: request.claims,
       subscriptions: request.subscriptions,
       deadlineMs: request.deadlineMs,

@@ -1,6 +1,7 @@
 import { isSyncScopeError, type Logger, SyncScopeError } from '@syncscope/core';
 import { bearerTokenMatches } from '@syncscope/core/net/bearer-token';
 import type { OpsDatabase } from '@syncscope/core/ops-db/ops-database';
+import { PROBE_MODES } from '@syncscope/core/probe/probe-mode';
 import type { ProbeReport, ProbeTarget } from '@syncscope/core/probe/probe-types';
 import { resolveSigningKeys } from '@syncscope/core/probe/targets/resolve-target';
 import { probeJwks } from '@syncscope/core/probe/tokens/probe-public-keys';
@@ -70,7 +71,9 @@ const probeBodySchema = z.strictObject({
     )
     .max(50)
     .optional(),
-  deadline_seconds: z.number().positive().max(600).optional()
+  deadline_seconds: z.number().positive().max(600).optional(),
+  /** light: the stream read at the protocol level, differences confirmed by a full probe; full (default). */
+  mode: z.enum(PROBE_MODES).optional()
 });
 
 /**
@@ -209,7 +212,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
         reply,
         new SyncScopeError(
           'SYNCSCOPE_E_REQUEST_INVALID',
-          `Invalid probe request: ${key}: ${issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message}. Send {"target": "<name>", "user": "<user id>", "actor": "<who asks>", "reason": "<why>", "claims"?: {...}, "subscriptions"?: [{"stream": "<name>", "parameters"?: {...}, "priority"?: 0-3}]}.`
+          `Invalid probe request: ${key}: ${issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message}. Send {"target": "<name>", "user": "<user id>", "actor": "<who asks>", "reason": "<why>", "claims"?: {...}, "subscriptions"?: [{"stream": "<name>", "parameters"?: {...}, "priority"?: 0-3}], "mode"?: "light" | "full"}.`
         )
       );
     }
@@ -260,6 +263,7 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
         },
         claims,
         subscriptions: body.subscriptions,
+        mode: body.mode,
         deadlineMs: body.deadline_seconds ? body.deadline_seconds * 1000 : undefined,
         logger: log,
         metrics,

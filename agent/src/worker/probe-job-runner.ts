@@ -93,7 +93,8 @@ export function startProbeJobRunner(options: ProbeJobRunnerOptions): Promise<Pro
           : await (options.readProbe ?? runProbeTarget)({
               ...request,
               target,
-              subscriptions: job.subscriptions
+              subscriptions: job.subscriptions,
+              mode: job.mode
             });
       } catch (error) {
         return {

@@ -21,7 +21,8 @@ const MIGRATIONS = [
   '1700000000007_probe-verdict-reasons',
   '1700000000008_probe-job-leases',
   '1700000000009_replication-health',
-  '1700000000010_fleet-shared-tables'
+  '1700000000010_fleet-shared-tables',
+  '1700000000011_probe-modes'
 ];
 
 const report = (verdict: ProbeReport['verdict']) => probeReportFixture(verdict);
@@ -77,7 +78,14 @@ describe('the ops database', () => {
           action: 'probe.run',
           subject_user: report('mismatch').userId,
           reason: null,
-          details: { runId: id, kind: 'read', verdict: 'mismatch', reasonCode: null, jobId: null }
+          details: {
+            runId: id,
+            kind: 'read',
+            verdict: 'mismatch',
+            reasonCode: null,
+            jobId: null,
+            mode: 'full'
+          }
         },
         {
           actor: 'cli',

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -174,26 +175,44 @@ export async function insertProbeRun(
   origin: ProbeRunOrigin
 ): Promise<string> {
   const kind = 'kind' in report ? report.kind : 'read';
+  const id = randomUUID();
+  let stored = report;
+  if (!('kind' in report) && report.confirmation) {
+    // A light run and the full run that confirmed (or not) its difference: two runs naming each other,
+    // the confirming one first (the references are checked at commit). It is no attempt of the job.
+    const { confirmation, ...light } = report;
+    const confirmedByRun = await insertProbeRun(
+      client,
+      { ...confirmation, confirmsRun: id },
+      { jobId: origin.jobId, requestedBy: origin.requestedBy }
+    );
+    stored = { ...light, confirmedByRun };
+  }
+  const links = 'kind' in stored ? {} : stored;
   const { rows } = await client.query<{ id: string }>(
     `INSERT INTO syncscope.probe_runs
-       (target, user_id, verdict, summary, started_at, duration_ms, report, job_id, requested_by, kind,
-        subscriptions, reason_code, attempt, final)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
+       (id, target, user_id, verdict, summary, started_at, duration_ms, report, job_id, requested_by, kind,
+        subscriptions, reason_code, attempt, final, mode, confirmed_by, confirms)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`,
     [
-      report.target,
-      report.userId,
-      report.verdict,
-      report.summary,
-      report.startedAt,
-      report.durationMs,
-      report,
+      id,
+      stored.target,
+      stored.userId,
+      stored.verdict,
+      stored.summary,
+      stored.startedAt,
+      stored.durationMs,
+      stored,
       origin.jobId ?? null,
       origin.requestedBy ?? null,
       kind,
-      JSON.stringify('subscriptions' in report ? (report.subscriptions ?? []) : []),
-      report.reason?.code ?? null,
+      JSON.stringify('subscriptions' in stored ? (stored.subscriptions ?? []) : []),
+      stored.reason?.code ?? null,
       origin.attempt ?? null,
-      origin.final ?? null
+      origin.final ?? null,
+      ('mode' in links && links.mode) || 'full',
+      ('confirmedByRun' in links && links.confirmedByRun) || null,
+      ('confirmsRun' in links && links.confirmsRun) || null
     ]
   );
   const runId = rows[0]!.id;
@@ -208,6 +227,9 @@ export async function insertProbeRun(
       verdict: report.verdict,
       reasonCode: report.reason?.code ?? null,
       jobId: origin.jobId ?? null,
+      ...('kind' in stored ? {} : { mode: stored.mode ?? 'full' }),
+      ...(!('kind' in stored) && stored.confirmedByRun ? { confirmedByRun: stored.confirmedByRun } : {}),
+      ...(!('kind' in stored) && stored.confirmsRun ? { confirmsRun: stored.confirmsRun } : {}),
       ...(origin.attempt === undefined ? {} : { attempt: origin.attempt, final: origin.final ?? false })
     }
   });

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { insertProbeRun, inTransaction } from '../ops-db/ops-database.ts';
+import type { ProbeMode } from '../probe/probe-mode.ts';
 import type { ProbeReport } from '../probe/probe-types.ts';
 import type { StreamSubscription } from '../sync-rules/stream-subscriptions.ts';
 import type { WriteProbeReport } from '../write-probe/write-probe-types.ts';
@@ -25,6 +26,8 @@ export interface ProbeJob {
   claims: Record<string, unknown>;
   /** Sync streams the probe's client subscribes to besides the default ones (read probes). */
   subscriptions: StreamSubscription[];
+  /** How a read probe syncs (probe-mode.ts); write probes are always full. */
+  mode: ProbeMode;
   reason: string;
   requestedBy: string;
   status: ProbeJobStatus;
@@ -68,7 +71,7 @@ type Queryable = Pick<pg.Pool, 'query'>;
 /** A job's attempts unless its request says otherwise: one retry of an inconclusive run is often not enough. */
 export const DEFAULT_MAX_ATTEMPTS = 3;
 
-const JOB_COLUMNS = `id, kind, target, user_id AS "userId", claims, subscriptions, reason, requested_by AS "requestedBy", status,
+const JOB_COLUMNS = `id, kind, target, user_id AS "userId", claims, subscriptions, mode, reason, requested_by AS "requestedBy", status,
   attempts, max_attempts AS "maxAttempts", agent, lease_epoch AS "leaseEpoch",
   to_json(next_attempt_at) #>> '{}' AS "nextAttemptAt", progress, run_id AS "runId", error, created_at AS "createdAt"`;
 
@@ -80,6 +83,7 @@ export async function enqueueProbeJob(
     userId: string;
     claims?: Record<string, unknown>;
     subscriptions?: StreamSubscription[];
+    mode?: ProbeMode;
     reason: string;
     requestedBy: string;
     /** Attempts before the job fails or keeps its last inconclusive run (DEFAULT_MAX_ATTEMPTS). */
@@ -87,8 +91,8 @@ export async function enqueueProbeJob(
   }
 ): Promise<ProbeJob> {
   const { rows } = await db.query<ProbeJob>(
-    `INSERT INTO syncscope.probe_jobs (kind, target, user_id, claims, subscriptions, reason, requested_by, max_attempts)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${JOB_COLUMNS}`,
+    `INSERT INTO syncscope.probe_jobs (kind, target, user_id, claims, subscriptions, reason, requested_by, max_attempts, mode)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${JOB_COLUMNS}`,
     [
       job.kind ?? 'read',
       job.target,
@@ -97,7 +101,8 @@ export async function enqueueProbeJob(
       JSON.stringify(job.subscriptions ?? []),
       job.reason,
       job.requestedBy,
-      job.maxAttempts ?? DEFAULT_MAX_ATTEMPTS
+      job.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      job.mode ?? 'full'
     ]
   );
   const created = rows[0]!;

@@ -7,6 +7,7 @@ import {
   type ProbeState,
   probeTransition
 } from './probe-lifecycle.ts';
+import type { ProbeMode } from './probe-mode.ts';
 import { verdictOfReason } from './verdicts.ts';
 
 /**
@@ -31,7 +32,10 @@ const ANY = {
   'stream-unstable': 'error INTERNAL_ERROR',
   'checksum-loop': 'error INTERNAL_ERROR',
   differences: 'error INTERNAL_ERROR',
-  'replication-stalled': 'error INTERNAL_ERROR'
+  'replication-stalled': 'error INTERNAL_ERROR',
+  confirmed: 'error INTERNAL_ERROR',
+  unconfirmed: 'error INTERNAL_ERROR',
+  'confirmation-inconclusive': 'error INTERNAL_ERROR'
 } satisfies Record<ProbeEvent, string>;
 
 const EXPECTED: Record<ProbeState, Record<ProbeEvent, string>> = {
@@ -52,11 +56,26 @@ const EXPECTED: Record<ProbeState, Record<ProbeEvent, string>> = {
     ...ANY,
     ok: 'mismatch event',
     'replication-stalled': 'mismatch REPLICATION_STALLED'
+  },
+  // A full probe never confirms anything.
+  confirm: { ...ANY }
+};
+
+/** A light probe: the same table, but every would-be mismatch is confirmed by a full probe first. */
+const EXPECTED_LIGHT: Record<ProbeState, Record<ProbeEvent, string>> = {
+  ...EXPECTED,
+  sync: { ...EXPECTED.sync, 'checksum-loop': '→ confirm' },
+  'replication-check': { ...ANY, ok: '→ confirm', 'replication-stalled': '→ confirm' },
+  confirm: {
+    ...ANY,
+    confirmed: 'mismatch event',
+    unconfirmed: 'consistent',
+    'confirmation-inconclusive': 'inconclusive event'
   }
 };
 
-const render = (state: ProbeState, event: ProbeEvent): string => {
-  const t = probeTransition(state, event);
+const render = (state: ProbeState, event: ProbeEvent, mode: ProbeMode = 'full'): string => {
+  const t = probeTransition(state, event, mode);
   if ('next' in t) return `→ ${t.next}`;
   if (t.verdict === 'consistent') return 'consistent';
   return `${t.verdict} ${t.reason === 'event' ? 'event' : t.reason.replace('SYNCSCOPE_E_', '')}`;
@@ -67,6 +86,18 @@ describe('the probe lifecycle', () => {
 
   it.each(pairs)('$state × $event', ({ state, event }) => {
     expect(render(state, event)).toBe(EXPECTED[state][event]);
+  });
+
+  it.each(pairs)('light: $state × $event', ({ state, event }) => {
+    expect(render(state, event, 'light')).toBe(EXPECTED_LIGHT[state][event]);
+  });
+
+  it('a light probe reaches mismatch only through a full probe that confirmed it', () => {
+    const mismatches = pairs.filter(({ state, event }) => {
+      const t = probeTransition(state, event, 'light');
+      return 'verdict' in t && t.verdict === 'mismatch';
+    });
+    expect(mismatches.map(({ state, event }) => `${state} × ${event}`)).toEqual(['confirm × confirmed']);
   });
 
   it('every reason code the machine gives implies the verdict it gives', () => {

@@ -12,12 +12,24 @@
  *                             └─stream-unstable──▶ recheck-unstable ─ok──▶ inconclusive STREAM_UNSTABLE
  *                                 (both rechecks: initial-replication / reprocessing win over the symptom)
  *
+ * A light probe (mode `light`: the stream read at the protocol level) walks the same table, except that
+ * whatever would be a mismatch goes to `confirm` first: a full probe (the real client) runs, and only
+ * its verdict is reported (LIGHT_OVERRIDES):
+ *
+ *   sync ─checksum-loop─┐
+ *   replication-check ─ok / replication-stalled─┴▶ confirm ─confirmed──▶ mismatch (the full probe's reason)
+ *                                                          ├─unconfirmed──▶ consistent (the full probe, the
+ *                                                          │   reference, found the user consistent: what the
+ *                                                          │   light probe saw did not persist)
+ *                                                          └─confirmation-inconclusive──▶ inconclusive (its reason)
+ *
  * Retries inside the probe are the client's own: a stream cut once is reconnected by the client and the
  * sync phase still ends `synced`; only a stream that keeps failing ends `stream-unstable`.
  * From every state: deadline / lease-lost (the probe's signal), invalid-input (a SyncScopeError for
  * input: unknown stream, bad rules), bug (anything else thrown). An event a state cannot produce is a bug.
  */
 import type { ErrorCode } from '../errors/error-codes.ts';
+import type { ProbeMode } from './probe-mode.ts';
 import type { ProbeVerdict } from './verdicts.ts';
 
 export const PROBE_STATES = [
@@ -26,7 +38,8 @@ export const PROBE_STATES = [
   'recheck-unreachable',
   'recheck-unstable',
   'diff',
-  'replication-check'
+  'replication-check',
+  'confirm'
 ] as const;
 export type ProbeState = (typeof PROBE_STATES)[number];
 
@@ -43,6 +56,9 @@ export const PROBE_EVENTS = [
   'source-timeout',
   'differences',
   'replication-stalled',
+  'confirmed',
+  'unconfirmed',
+  'confirmation-inconclusive',
   'deadline',
   'lease-lost',
   'invalid-input',
@@ -93,12 +109,31 @@ const BY_STATE: Record<ProbeState, Partial<Record<ProbeEvent, ProbeTransition>>>
   'replication-check': {
     ok: { verdict: 'mismatch', reason: 'event' },
     'replication-stalled': { verdict: 'mismatch', reason: 'SYNCSCOPE_E_REPLICATION_STALLED' }
+  },
+  // Only light probes get here.
+  confirm: {}
+};
+
+/** A light probe reports no mismatch of its own: the full probe in `confirm` decides. */
+const CONFIRM: ProbeTransition = { next: 'confirm' };
+const LIGHT_OVERRIDES: Partial<Record<ProbeState, Partial<Record<ProbeEvent, ProbeTransition>>>> = {
+  sync: { 'checksum-loop': CONFIRM },
+  'replication-check': { ok: CONFIRM, 'replication-stalled': CONFIRM },
+  confirm: {
+    confirmed: { verdict: 'mismatch', reason: 'event' },
+    unconfirmed: { verdict: 'consistent' },
+    'confirmation-inconclusive': { verdict: 'inconclusive', reason: 'event' }
   }
 };
 
 /** The one place the lifecycle is decided. */
-export function probeTransition(state: ProbeState, event: ProbeEvent): ProbeTransition {
-  return BY_STATE[state][event] ?? ANY_STATE[event] ?? BUG;
+export function probeTransition(
+  state: ProbeState,
+  event: ProbeEvent,
+  mode: ProbeMode = 'full'
+): ProbeTransition {
+  const light = mode === 'light' ? LIGHT_OVERRIDES[state]?.[event] : undefined;
+  return light ?? BY_STATE[state][event] ?? ANY_STATE[event] ?? BUG;
 }
 
 /** A signal's reason as the event it stands for: a lost lease, else the deadline. */

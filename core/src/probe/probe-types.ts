@@ -3,10 +3,12 @@
  * dashboard. The JSON report (ProbeReport) is a stable, documented schema: bump PROBE_REPORT_VERSION on
  * any breaking change.
  */
+
 import type { SqliteJsonValue } from '@powersync/service-sync-rules';
 import type { UserSearchAccess } from '../source-access/source-access.ts';
 import type { StreamSubscription } from '../sync-rules/stream-subscriptions.ts';
 import type { ExpectedRowStore } from './expected/expected-rows.ts';
+import type { ProbeMode } from './probe-mode.ts';
 import type { ProbeVerdict, VerdictReason } from './verdicts.ts';
 
 /**
@@ -214,6 +216,17 @@ export interface ProbeReport {
    */
   subscriptions?: StreamSubscription[];
   verdict: ProbeVerdict;
+  /** How the probe synced (absent in reports from before light probes: full). */
+  mode?: ProbeMode;
+  /**
+   * A light probe's difference and the full probe that was run to confirm it: its report (until stored:
+   * the runs are then stored apart, linked by `confirmedByRun` / `confirmsRun`).
+   */
+  confirmation?: ProbeReport;
+  /** A stored light run: the id of the full run that confirmed (or not) its difference. */
+  confirmedByRun?: string;
+  /** A stored full run: the id of the light run whose difference it was run to confirm. */
+  confirmsRun?: string;
   /** Why the verdict is not `consistent`: a catalogue code (see verdicts.ts) and one sentence. */
   reason?: VerdictReason;
   /** One line for a person: the verdict and its main cause. */

@@ -25,8 +25,8 @@ import {
   explainRowDifference
 } from './diff/explain-differences.ts';
 import { compareRowKeys } from './diff/row-key-order.ts';
-import { computeExpectedState } from './expected/compute-expected-state.ts';
-import { SpilledExpectedRows } from './expected/expected-rows.ts';
+import { type ComputedExpectedState, computeExpectedState } from './expected/compute-expected-state.ts';
+import { type ExpectedRowStore, MemoryExpectedRows, SpilledExpectedRows } from './expected/expected-rows.ts';
 import {
   ExpectedStateWorker,
   ExpectedStateWorkerUnavailable,
@@ -34,7 +34,11 @@ import {
   type SpilledExpectedState
 } from './expected/expected-state-worker.ts';
 import { defaultPartitionHelperCount } from './expected/partitioned-scan.ts';
+import type { SourceSessionPool } from './expected/source-session.ts';
+import { diffLiveState } from './light/diff-live-state.ts';
+import { followLightSync, type LightSync } from './light/light-sync.ts';
 import { abortEvent, type ProbeState, type ProbeTransition, probeTransition } from './probe-lifecycle.ts';
+import type { ProbeMode } from './probe-mode.ts';
 import {
   PROBE_REPORT_VERSION,
   type ProbeReport,
@@ -77,6 +81,13 @@ export const PROBE_DEFAULTS = {
 } as const;
 
 export interface RunProbeOptions {
+  /**
+   * `full` (default): the real client syncs into a throw-away database. `light`: the stream is read at the
+   * protocol level and the expected rows kept in memory; a difference is confirmed by a full probe.
+   */
+  mode?: ProbeMode;
+  /** Kept source connections for light probes' expected state (many probes in one process). */
+  sessionPool?: SourceSessionPool;
   claims?: Record<string, unknown>;
   /**
    * Sync streams the probe's client subscribes to, as the user's app does with
@@ -163,6 +174,8 @@ export async function runProbe(
 }
 
 type ReportParts = Partial<ProbeReport> & Pick<ProbeReport, 'verdict' | 'summary'>;
+/** The expected state as the diff reads it: spilled (full probes) or in memory (light probes). */
+type DiffableExpectedState = Omit<SpilledExpectedState, 'rows'> & { rows: ExpectedRowStore };
 type Verdict = Extract<ProbeTransition, { verdict: string }>;
 
 /** One probe's state across its phases; `run` walks the lifecycle table. */
@@ -187,7 +200,12 @@ class ProbeRun {
   private inThreadRows: SpilledExpectedRows | null = null;
   private echoing: Promise<{ ok: boolean; waitedSeconds: number }> | null = null;
   private synced: SyncAsUserResult | null = null;
-  private expected: SpilledExpectedState | null = null;
+  private expected: DiffableExpectedState | null = null;
+  private readonly mode: ProbeMode;
+  /** A light probe's followed stream (its reader's state is what the diff reads). */
+  private light: LightSync | null = null;
+  /** The full probe a light probe ran to confirm its difference. */
+  private confirmation: ProbeReport | null = null;
   /** What the sync phase's failure said, for a recheck that finds nothing else to blame. */
   private syncFailure: PhaseResult | null = null;
   /** The diff phase's finding, for the replication check. */
@@ -208,6 +226,7 @@ class ProbeRun {
     this.settleMs = options.settleMs ?? PROBE_DEFAULTS.settleMs;
     this.deadlineMs = options.deadlineMs ?? PROBE_DEFAULTS.deadlineMs;
     this.subscriptions = options.subscriptions ?? [];
+    this.mode = options.mode ?? 'full';
     this.rulesFile = target.syncRulesFile;
     const deadline = AbortSignal.timeout(this.deadlineMs);
     this.signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
@@ -219,14 +238,15 @@ class ProbeRun {
     'recheck-unreachable': () => this.recheck(),
     'recheck-unstable': () => this.recheck(),
     diff: () => this.diff(),
-    'replication-check': () => this.checkReplication()
+    'replication-check': () => this.checkReplication(),
+    confirm: () => this.confirm()
   };
 
   async run(): Promise<ProbeReport> {
     let state: ProbeState = 'service-check';
     for (;;) {
       const result = await this.guarded(this.phases[state]);
-      const step = probeTransition(state, result.event);
+      const step = probeTransition(state, result.event, this.mode);
       if ('next' in step) state = step.next;
       else return this.finish(step, result);
     }
@@ -283,6 +303,8 @@ class ProbeRun {
       version: PROBE_REPORT_VERSION,
       target: this.target.name,
       userId: this.userId,
+      mode: this.mode,
+      ...(this.confirmation ? { confirmation: this.confirmation } : {}),
       subscriptions: this.subscriptions,
       startedAt: this.startedAt.toISOString(),
       durationMs: Date.now() - this.startedAt.getTime(),
@@ -351,6 +373,7 @@ class ProbeRun {
     // Before any token is minted: a misspelt stream would otherwise be ignored by the service.
     assertSubscribableStreams(rules.hydrated, this.subscriptions);
     await this.clock.run('mint', this.mint);
+    if (this.mode === 'light') return this.lightSync(rules);
     // The schema is derived while the sync's preflight request runs.
     const schema = this.clock.run('schema', () => this.deriveSchema(rules));
     let preflighted = (_checkpoint: CheckpointLine | null) => {};
@@ -397,6 +420,109 @@ class ProbeRun {
       return { event: 'bug', message: 'the sync ended synced without a client database' };
     this.syncFailure = result;
     return result;
+  }
+
+  /**
+   * The light probe's sync: the stream read by a SyncStreamReader (light/light-sync.ts) while the expected
+   * rows are computed in memory on this thread, from a kept connection when the caller shares a pool.
+   */
+  private async lightSync(rules: LoadedSyncRules): Promise<PhaseResult> {
+    let firstCheckpoint = (_checkpoint: CheckpointLine | null) => {};
+    const checkpointSeen = new Promise<CheckpointLine | null>((resolve) => {
+      firstCheckpoint = resolve;
+    });
+    const light = followLightSync({
+      endpoint: this.target.syncUrl,
+      token: this.mint,
+      subscriptions: this.subscriptions,
+      signal: this.signal,
+      onFirstCheckpoint: (checkpoint) => {
+        firstCheckpoint(checkpoint);
+        if (checkpoint) this.echo(checkpoint);
+      },
+      onProgress: this.options.onSyncProgress
+    });
+    this.light = light;
+    const syncing = this.clock.run('sync', () => light.outcome);
+    const expecting = this.clock.run('expected', async (): Promise<DiffableExpectedState> => {
+      const rows = new MemoryExpectedRows();
+      const state = await computeExpectedState({
+        sourceUrl: this.target.sourceUrl,
+        rules,
+        userId: this.userId,
+        claims: { ...(this.target.extraClaims ?? {}), ...(this.options.claims ?? {}) },
+        subscriptions: this.subscriptions,
+        rows,
+        sessionPool: this.options.sessionPool,
+        userOperations: checkpointSeen.then((c) => (c ? operationsOf(c) : null))
+      });
+      return { ...state, rows } satisfies ComputedExpectedState;
+    });
+    expecting.catch(() => {});
+    const outcome = await syncing;
+    // A failed sync does not wait for the source: the bucket limit's message is the only reader.
+    const expected = outcome.kind === 'synced' || outcome.kind === 'service-error' ? await expecting : null;
+    this.parts.sync = outcome;
+    if (expected) {
+      this.expected = expected;
+      const expectedBuckets = expected.buckets.map((b) => b.bucket);
+      this.parts.buckets = {
+        expected: expectedBuckets,
+        actual: [],
+        differences: [],
+        overLimit: expectedBuckets.length > 1000
+      };
+    }
+    const result = syncOutcomeEvent(outcome, expected);
+    this.syncFailure = result;
+    return result;
+  }
+
+  /**
+   * A light probe's would-be mismatch: a full probe (the real client) as the same user with the same
+   * subscriptions, within what is left of the deadline; its verdict is the one reported.
+   */
+  private async confirm(): Promise<PhaseResult> {
+    this.light?.stop();
+    const { authorisation } = this.options;
+    const report = await this.clock.run('confirm', () =>
+      runProbe(this.target, this.userId, {
+        ...this.options,
+        mode: 'full',
+        signal: this.signal,
+        deadlineMs: this.deadlineMs - (Date.now() - this.startedAt.getTime()),
+        authorisation: {
+          ...authorisation,
+          reason: `${authorisation.reason} (confirming a light probe's difference)`
+        }
+      })
+    );
+    this.confirmation = report;
+    const light = this.differences.message ?? this.syncFailure?.message ?? 'a difference';
+    switch (report.verdict) {
+      case 'mismatch':
+        return {
+          event: 'confirmed',
+          code: report.reason!.code as ErrorCode,
+          message: `${report.reason!.message} (found by the light probe, confirmed by a full probe with the real client)`
+        };
+      case 'consistent':
+        this.consistentSummary = `Consistent: the light probe saw ${light.replace(/\.$/, '')}, but a full probe with the real client, run right after, found the user consistent: the difference did not persist (replication lag between the two reads).`;
+        this.warnings.push(`light probe difference not confirmed by the full probe: ${light}`);
+        return { event: 'unconfirmed' };
+      case 'inconclusive':
+        return {
+          event: 'confirmation-inconclusive',
+          code: report.reason!.code as ErrorCode,
+          message: `The light probe saw ${light.replace(/\.$/, '')}; the full probe that was to confirm it could not tell: ${report.reason!.message}`
+        };
+      case 'error':
+        return {
+          event: 'invalid-input',
+          code: report.reason!.code as ErrorCode,
+          message: report.reason!.message
+        };
+    }
   }
 
   private async deriveSchema(rules: LoadedSyncRules) {
@@ -495,25 +621,36 @@ class ProbeRun {
 
   // ── diff: both sides compared, differences given the settle window to clear ──────────────────────
   private async diff(): Promise<PhaseResult> {
-    const synced = this.synced!;
     const expected = this.expected!;
-    const client = synced.client!;
     const expectedBuckets = expected.buckets.map((b) => b.bucket);
     const maxDifferences = this.options.maxDifferences ?? DIFF_DEFAULTS.maxDifferences;
-    const runDiff = () =>
-      diffStates({
-        expectedBuckets,
-        expectedRows: expected.rows,
-        actualBuckets: client.buckets(),
-        clientFile: client.file,
-        checkpoint: synced.preflightCheckpoint,
-        maxDifferences
-      });
+    const { light } = this;
+    const firstCheckpoint = light ? light.firstCheckpoint : this.synced!.preflightCheckpoint;
+    const syncOutcome = this.parts.sync!;
+    // A light probe's reader keeps following the stream, so a re-diff sees what arrived since.
+    const runDiff = light
+      ? () =>
+          diffLiveState({
+            expectedBuckets,
+            expectedRows: expected.rows,
+            state: light.reader.state,
+            checkpoint: firstCheckpoint,
+            maxDifferences
+          })
+      : () =>
+          diffStates({
+            expectedBuckets,
+            expectedRows: expected.rows as SpilledExpectedRows,
+            actualBuckets: this.synced!.client!.buckets(),
+            clientFile: this.synced!.client!.file,
+            checkpoint: firstCheckpoint,
+            maxDifferences
+          });
     const first = await this.clock.run('diff', async () => runDiff());
     const { diff, cleared } = await this.clock.run('settle', () => this.settle(first, runDiff));
     const rowDifferences = [...diff.rowDifferences, ...cleared.values()];
     const persistedTotal = rowDifferenceTotal(diff);
-    const echoed = await this.echo(synced.preflightCheckpoint);
+    const echoed = await this.echo(firstCheckpoint);
     const ctx = await this.diagnosisContext(diff, rowDifferences);
     for (const d of rowDifferences) d.explanation = explainRowDifference(d, ctx);
     const bucketDifferences = diff.bucketDifferences.map((d) => ({
@@ -524,9 +661,7 @@ class ProbeRun {
     const omitted = persistedTotal - persisted.length;
     this.parts = {
       ...this.parts,
-      sync: echoed.ok
-        ? synced.outcome
-        : { kind: 'write-checkpoint-not-echoed', seconds: echoed.waitedSeconds },
+      sync: echoed.ok ? syncOutcome : { kind: 'write-checkpoint-not-echoed', seconds: echoed.waitedSeconds },
       buckets: { ...this.parts.buckets!, actual: diff.heldBuckets, differences: bucketDifferences },
       rows: {
         expected: expected.rows.size,
@@ -667,6 +802,7 @@ class ProbeRun {
 
   async close(): Promise<void> {
     this.echoCancel.abort();
+    this.light?.stop();
     this.inThreadRows?.close();
     // Rows a thread was still computing when the probe ended (the sync failed first): once handed over.
     this.expecting?.then(

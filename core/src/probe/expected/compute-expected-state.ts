@@ -13,7 +13,7 @@ import {
 } from './partitioned-scan.ts';
 import { equalityCondition, scanRows, selectFrom, type TextRow } from './row-scan.ts';
 import { bucketParametersOf, dataQueryPushdown, definitionOfSource } from './rule-analysis.ts';
-import { withSourceSession } from './source-session.ts';
+import { type SourceSessionPool, withSourceSession } from './source-session.ts';
 import { resolveRuleTables, type SourceTableInfo } from './source-tables.ts';
 import {
   type ProbeProgress,
@@ -40,6 +40,8 @@ export interface ComputeExpectedStateOptions {
   /** Explicit sync-stream subscriptions of the user's client, besides the default streams. */
   subscriptions?: StreamSubscription[];
   statementTimeoutMs?: number;
+  /** Kept connections to take the snapshot session from (many light probes in one process). */
+  sessionPool?: SourceSessionPool;
   onProgress?: (p: ProbeProgress) => void;
   /** Where the rows go: in memory by default; the probe spills them to disk (SpilledExpectedRows). */
   rows?: ExpectedRowStore;
@@ -77,7 +79,7 @@ export async function computeExpectedState(
   const { rules } = options;
   return withSourceSession(
     options.sourceUrl,
-    { statementTimeoutMs: options.statementTimeoutMs },
+    { statementTimeoutMs: options.statementTimeoutMs, pool: options.sessionPool },
     async (session) => {
       const ctx: ScanContext = {
         session,

@@ -108,26 +108,9 @@ export async function openSourceSession(
     );
   }
   try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    // Another session's snapshot (exportSnapshot) must be imported before anything else runs.
-    if (options.snapshot) await client.query(`SET TRANSACTION SNAPSHOT ${snapshotLiteral(options.snapshot)}`);
-    await client.query(`SET LOCAL statement_timeout = ${statementTimeoutMs}`);
-    await client.query(
-      "SET LOCAL DateStyle = 'ISO, MDY'; SET LOCAL IntervalStyle = 'postgres'; SET LOCAL bytea_output = 'hex'; SET LOCAL extra_float_digits = 1"
-    );
-    // The first query fixes the snapshot; now() is the transaction's start.
-    const { rows } = await client.query<{ at: string }>(
-      `SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at`
-    );
-    return {
-      client,
-      snapshotTakenAt: rows[0]!.at,
-      statementTimeoutMs,
-      async close() {
-        await client.query('ROLLBACK').catch(() => {});
-        await client.end().catch(() => {});
-      }
-    };
+    return await beginSnapshot(client, statementTimeoutMs, options.snapshot, async () => {
+      await client.end().catch(() => {});
+    });
   } catch (error) {
     await client.end().catch(() => {});
     throw toProbeError(error, sourceUrl, statementTimeoutMs);
@@ -162,6 +145,92 @@ export async function openReadOnlyConnection(
   }
 }
 
+/** Starts the read-only snapshot transaction on a connected client; `end` runs after its ROLLBACK. */
+async function beginSnapshot(
+  client: pg.Client | pg.PoolClient,
+  statementTimeoutMs: number,
+  snapshot: string | undefined,
+  end: () => Promise<void>
+): Promise<SourceSession> {
+  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  // Another session's snapshot (exportSnapshot) must be imported before anything else runs.
+  if (snapshot) await client.query(`SET TRANSACTION SNAPSHOT ${snapshotLiteral(snapshot)}`);
+  await client.query(`SET LOCAL statement_timeout = ${statementTimeoutMs}`);
+  await client.query(
+    "SET LOCAL DateStyle = 'ISO, MDY'; SET LOCAL IntervalStyle = 'postgres'; SET LOCAL bytea_output = 'hex'; SET LOCAL extra_float_digits = 1"
+  );
+  // The first query fixes the snapshot; now() is the transaction's start.
+  const { rows } = await client.query<{ at: string }>(
+    `SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at`
+  );
+  return {
+    client: client as pg.Client,
+    snapshotTakenAt: rows[0]!.at,
+    statementTimeoutMs,
+    async close() {
+      await client.query('ROLLBACK').catch(() => {});
+      await end();
+    }
+  };
+}
+
+/**
+ * Snapshot sessions on kept connections, one small pool per source: many light probes in one process
+ * share a few connections (queued for one rather than each opening its own, which would run a source
+ * out of connections at a few hundred probes). Each session is still its own transaction and snapshot.
+ */
+export class SourceSessionPool {
+  private readonly pools = new Map<string, pg.Pool>();
+  constructor(private readonly maxPerSource = 8) {}
+
+  async open(sourceUrl: string, options: { statementTimeoutMs?: number } = {}): Promise<SourceSession> {
+    const statementTimeoutMs = Math.max(
+      1,
+      Math.floor(options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS)
+    );
+    let pool = this.pools.get(sourceUrl);
+    if (!pool) {
+      pool = new pg.Pool({
+        connectionString: sourceUrl,
+        types: rawTextTypes,
+        application_name: 'syncscope-probe',
+        connectionTimeoutMillis: 15_000,
+        max: this.maxPerSource,
+        // Kept connections never hold a one-shot process (the CLI) open.
+        allowExitOnIdle: true
+      });
+      pool.on('error', () => {});
+      this.pools.set(sourceUrl, pool);
+    }
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      const mapped = toProbeError(error, sourceUrl, statementTimeoutMs);
+      throw mapped instanceof SyncScopeError
+        ? mapped
+        : new SyncScopeError(
+            'SYNCSCOPE_E_PG_UNREACHABLE',
+            `The source Postgres ${describeSourceUrl(sourceUrl)} could not be reached: ${(error as Error).message}`,
+            undefined,
+            { cause: error }
+          );
+    }
+    try {
+      return await beginSnapshot(client, statementTimeoutMs, undefined, async () => client.release());
+    } catch (error) {
+      // A connection that failed mid-setup is not given to the next probe.
+      client.release(true);
+      throw toProbeError(error, sourceUrl, statementTimeoutMs);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((p) => p.end()));
+    this.pools.clear();
+  }
+}
+
 const SNAPSHOT_ID = /^[0-9A-F]+(-[0-9A-F]+)+$/i;
 
 /** A snapshot id as a SQL literal; SET TRANSACTION SNAPSHOT takes no bind parameters. */
@@ -182,10 +251,12 @@ export async function exportSnapshot(session: SourceSession): Promise<string> {
 /** Runs `fn` in a fresh snapshot session and always closes it; driver errors become probe errors. */
 export async function withSourceSession<T>(
   sourceUrl: string,
-  options: { statementTimeoutMs?: number },
+  options: { statementTimeoutMs?: number; pool?: SourceSessionPool },
   fn: (session: SourceSession) => Promise<T>
 ): Promise<T> {
-  const session = await openSourceSession(sourceUrl, options);
+  const session = options.pool
+    ? await options.pool.open(sourceUrl, options)
+    : await openSourceSession(sourceUrl, options);
   try {
     return await fn(session);
   } catch (error) {

@@ -1,4 +1,5 @@
 import 'server-only';
+import { PROBE_MODES } from '@syncscope/core/probe/probe-mode';
 import { RESERVED_PROBE_CLAIMS } from '@syncscope/core/probe/tokens/mint-probe-token';
 import { enqueueProbeJob } from '@syncscope/core/probe-jobs/probe-jobs';
 import { z } from 'zod';
@@ -16,6 +17,8 @@ const probeRequestSchema = z.strictObject({
   claims: z.record(z.string(), z.unknown()).optional(),
   /** The form's stream subscriptions, one `NAME`, `NAME=JSON` or `NAME@PRIORITY=JSON` per line (read probes). */
   subscriptions: z.string().max(20_000).default(''),
+  /** How a read probe syncs: full (the real client) or light (the stream itself; differences confirmed by a full probe). */
+  mode: z.enum(PROBE_MODES).default('full'),
   reason: z
     .string()
     .trim()
@@ -35,7 +38,7 @@ export async function handleEnqueueProbe(request: Request): Promise<Response> {
     const problem = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
     return errorResponse(400, 'SYNCSCOPE_E_REQUEST_INVALID', problem);
   }
-  const { kind, target, claims, reason } = parsed.data;
+  const { kind, target, claims, reason, mode } = parsed.data;
   const denied = auth.deny(target);
   if (denied) return denied;
   if (!(await listTargets()).includes(target))
@@ -58,6 +61,12 @@ export async function handleEnqueueProbe(request: Request): Promise<Response> {
       'SYNCSCOPE_E_PROBE_TOKEN_INVALID',
       `Claims may not set ${reserved.join(', ')}: the probe token sets them itself.`
     );
+  if (kind === 'write' && mode === 'light')
+    return errorResponse(
+      400,
+      'SYNCSCOPE_E_REQUEST_INVALID',
+      'mode: a write probe writes through the real client and is always full; drop mode, or run a read probe.'
+    );
   if (kind === 'write' && parsed.data.subscriptions.trim())
     return errorResponse(
       400,
@@ -73,7 +82,7 @@ export async function handleEnqueueProbe(request: Request): Promise<Response> {
     target,
     subjectUser: userId,
     reason,
-    details: { kind, claims: Object.keys(claims ?? {}), subscriptions }
+    details: { kind, mode, claims: Object.keys(claims ?? {}), subscriptions }
   });
   const job = await enqueueProbeJob(opsPool(), {
     kind,
@@ -81,6 +90,7 @@ export async function handleEnqueueProbe(request: Request): Promise<Response> {
     userId,
     claims,
     subscriptions,
+    mode,
     reason,
     requestedBy: auth.user.email
   });

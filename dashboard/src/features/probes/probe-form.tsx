@@ -66,6 +66,7 @@ export function ProbeForm({ targets, initialTarget, initialUser, initialSubscrip
         userId: user.trim(),
         claims,
         subscriptions: form.get('subscriptions') ?? '',
+        mode: form.get('mode') ?? 'full',
         reason: form.get('reason')
       })
     });
@@ -128,6 +129,15 @@ export function ProbeForm({ targets, initialTarget, initialUser, initialSubscrip
         />
       </label>
       <SubscriptionsField target={target} initial={initialSubscriptions} />
+      <label className="grid gap-1">
+        <span className="text-xs text-zinc-500">Mode</span>
+        <select name="mode" defaultValue="full" className={inputClass}>
+          <option value="full">full: sync with the real client</option>
+          <option value="light">
+            light: read the sync stream; a difference is confirmed by a full probe
+          </option>
+        </select>
+      </label>
       <label className="grid gap-1">
         <span className="text-xs text-zinc-500">Reason (goes to the audit log)</span>
         <input
