@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { SyncScopeError } from '../../errors/index.ts';
 import { userSearchAccess } from '../../source-access/source-access.ts';
 import { parseSubscriptionText } from '../../sync-rules/subscription-text.ts';
-import type { ProbeSigningKey, ProbeTarget, ScheduledUser } from '../probe-types.ts';
+import type { ProbeSchedule, ProbeSigningKey, ProbeTarget, ScheduledUser } from '../probe-types.ts';
 import { hideOnPrint, urlWithoutPassword } from '../tokens/hide-secrets.ts';
 import { hideSigningKey } from '../tokens/mint-probe-token.ts';
 import {
@@ -364,6 +364,7 @@ function hideTarget(target: ProbeTarget): ProbeTarget {
     ...(target.uploadUrl ? { uploadUrl: target.uploadUrl } : {}),
     ...(target.writeProbe ? { writeProbe: { ...target.writeProbe, uploadToken: '[redacted]' } } : {}),
     ...(target.schedule ? { schedule: target.schedule } : {}),
+    ...(target.maxConcurrentProbes ? { maxConcurrentProbes: target.maxConcurrentProbes } : {}),
     ...(target.userSearch ? { userSearch: target.userSearch } : {}),
     ...(target.replicationHealth ? { replicationHealth: target.replicationHealth } : {})
   }));
@@ -411,14 +412,8 @@ async function resolveTarget(
     ...(entry.user_search ? { userSearch: userSearchAccess(entry.user_search) } : {}),
     ...(entry.job_deadline_seconds ? { jobDeadlineMs: entry.job_deadline_seconds * 1000 } : {}),
     ...(entry.replication_health ? { replicationHealth: replicationHealthOf(entry.replication_health) } : {}),
-    ...(entry.schedule
-      ? {
-          schedule: {
-            users: entry.schedule.users.map(scheduledUserOf),
-            everySeconds: entry.schedule.every_seconds
-          }
-        }
-      : {}),
+    ...(entry.schedule ? { schedule: scheduleOf(entry.schedule) } : {}),
+    ...(entry.max_concurrent_probes ? { maxConcurrentProbes: entry.max_concurrent_probes } : {}),
     ...(entry.write_probe && uploadToken
       ? {
           writeProbe: {
@@ -507,6 +502,21 @@ function replicationHealthOf(
     ...(entry.inactive_grace_seconds !== undefined
       ? { inactiveGraceSeconds: entry.inactive_grace_seconds }
       : {})
+  };
+}
+
+/** `schedule` as the agents read it (keys left out stay out). */
+function scheduleOf(entry: NonNullable<TargetEntry['schedule']>): ProbeSchedule {
+  return {
+    users: (entry.users ?? []).map(scheduledUserOf),
+    ...(entry.every_seconds !== undefined ? { everySeconds: entry.every_seconds } : {}),
+    ...(entry.sample !== undefined ? { sample: entry.sample } : {}),
+    ...(entry.sweep ? { sweepPeriodSeconds: entry.sweep.period_seconds } : {}),
+    ...(entry.users_query !== undefined ? { usersQuery: entry.users_query } : {}),
+    ...(entry.users_query_timeout_seconds !== undefined
+      ? { usersQueryTimeoutMs: entry.users_query_timeout_seconds * 1000 }
+      : {}),
+    ...(entry.mode ? { mode: entry.mode } : {})
   };
 }
 
