@@ -1,5 +1,6 @@
 import { isSyncScopeError, type Logger, SyncScopeError } from '@syncscope/core';
 import { migrateOpsDatabase, OpsDatabase } from '@syncscope/core/ops-db/ops-database';
+import type { ProbeMode } from '@syncscope/core/probe/probe-mode';
 import type { ExpectedStateWorker } from '@syncscope/core/probe/expected/expected-state-worker';
 import { PROBE_REPORT_VERSION, type ProbeReport, type ProbeTarget } from '@syncscope/core/probe/probe-types';
 import { RESERVED_PROBE_CLAIMS } from '@syncscope/core/probe/tokens/mint-probe-token';
@@ -15,6 +16,8 @@ export interface ProbeRequest {
   claims?: Record<string, unknown>;
   /** Sync streams the probe's client subscribes to, besides the default streams. */
   subscriptions?: StreamSubscription[];
+  /** The probe to run (a schedule's `mode`; the light probe is built on branch light-probe). */
+  mode?: ProbeMode;
   deadlineMs?: number;
   /** Stops the probe promptly (a lost job lease): see RunProbeOptions.signal. */
   signal?: AbortSignal;

@@ -463,6 +463,22 @@ export async function loadTargets(
 }
 
 /**
+ * Each target's `max_concurrent_probes` (targets without one are absent): the file's structure only, no
+ * secret resolved, cheap enough to read before every round of job claims.
+ */
+export async function listTargetLimits(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env
+): Promise<Record<string, number>> {
+  const parsed = await parseTargetsFile(path.resolve(file), env);
+  return Object.fromEntries(
+    [...parsed.entries]
+      .filter(([, entry]) => entry.max_concurrent_probes !== undefined)
+      .map(([name, entry]) => [name, entry.max_concurrent_probes!])
+  );
+}
+
+/**
  * Only the targets' probe signing keys, each resolved on its own (its `!env` secret and nothing else: no
  * admin API, no other secret), so publishing a key does not depend on the rest of its target.
  */
