@@ -1,4 +1,4 @@
-import { SCHEDULE_KINDS } from '@syncscope/core/schedules/schedule-periods';
+import type { ScheduleKind } from '@syncscope/core/schedules/schedule-periods';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 /**
@@ -9,8 +9,8 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 export interface ScheduleMetrics {
   interval: Gauge<'target'>;
   started: Gauge<'target'>;
-  /** Marks `target` as probed every `everySeconds` from now on. */
-  scheduled(target: string, everySeconds: number): void;
+  /** Marks `target` as probed every `everySeconds` from now on, by these schedules. */
+  scheduled(target: string, everySeconds: number, kinds?: readonly ScheduleKind[]): void;
   /** This agent queued `count` jobs of the target's schedule (canaries, sample or sweep). */
   enqueued(target: string, schedule: string, count: number): void;
   /** Expanding the target's schedule failed with this catalogue code. */
@@ -55,10 +55,10 @@ export function createScheduleMetrics(registry: Registry): ScheduleMetrics {
   return {
     interval,
     started,
-    scheduled(target, everySeconds) {
+    scheduled(target, everySeconds, kinds = []) {
       interval.set({ target }, everySeconds);
       started.set({ target }, Date.now() / 1000);
-      for (const schedule of SCHEDULE_KINDS) enqueued.inc({ target, schedule }, 0);
+      for (const schedule of kinds) enqueued.inc({ target, schedule }, 0);
     },
     enqueued: (target, schedule, count) => enqueued.inc({ target, schedule }, count),
     expansionFailed: (target, code) => failures.inc({ target, code })

@@ -1,7 +1,7 @@
 import { isSyncScopeError, type Logger, SyncScopeError } from '@syncscope/core';
 import { migrateOpsDatabase, OpsDatabase } from '@syncscope/core/ops-db/ops-database';
-import type { ProbeMode } from '@syncscope/core/probe/probe-mode';
 import type { ExpectedStateWorker } from '@syncscope/core/probe/expected/expected-state-worker';
+import type { ProbeMode } from '@syncscope/core/probe/probe-mode';
 import { PROBE_REPORT_VERSION, type ProbeReport, type ProbeTarget } from '@syncscope/core/probe/probe-types';
 import { RESERVED_PROBE_CLAIMS } from '@syncscope/core/probe/tokens/mint-probe-token';
 import type { LoadedSyncRules } from '@syncscope/core/sync-rules/load-sync-rules';

@@ -3,7 +3,11 @@ import { isSyncScopeError, type Logger } from '@syncscope/core';
 import type { OpsDatabase } from '@syncscope/core/ops-db/ops-database';
 import type { ProbeSchedule, ProbeTarget } from '@syncscope/core/probe/probe-types';
 import { type ExpansionStep, expandSchedules } from '@syncscope/core/schedules/expand-schedules';
-import { probeIntervalSeconds } from '@syncscope/core/schedules/schedule-periods';
+import {
+  currentPeriods,
+  probeIntervalSeconds,
+  type ScheduleKind
+} from '@syncscope/core/schedules/schedule-periods';
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import { createScheduleMetrics } from '../metrics/schedule-metrics.ts';
 import type { SecretScrubber } from '../output/secret-scrubber.ts';
@@ -48,7 +52,10 @@ export async function startProbeScheduler(options: {
   let scheduled = 0;
   for (const name of await targetNames(options.targets)) {
     const target = await resolveTarget(options.targets, name, options.scrubber).catch((error: unknown) => {
-      log.warn({ target: name, err: (error as Error).message }, 'target not loadable; nothing scheduled for it');
+      log.warn(
+        { target: name, err: (error as Error).message },
+        'target not loadable; nothing scheduled for it'
+      );
       return null;
     });
     if (!target?.schedule) continue;
@@ -57,8 +64,9 @@ export async function startProbeScheduler(options: {
       continue;
     }
     names.push(name);
-    scheduled += scheduleCount(target.schedule);
-    metrics?.scheduled(name, probeIntervalSeconds(target.schedule) ?? 0);
+    const kinds = scheduleKinds(target.schedule);
+    scheduled += kinds.length;
+    metrics?.scheduled(name, probeIntervalSeconds(target.schedule) ?? 0, kinds);
   }
   const warned = new Set<string>();
 
@@ -91,12 +99,9 @@ export async function startProbeScheduler(options: {
 
   let stopped = false;
   let current: Promise<void> = Promise.resolve();
-  const timer = setInterval(
-    () => {
-      current = current.then(() => (stopped ? undefined : tick()));
-    },
-    options.tickMs ?? SCHEDULER_DEFAULTS.tickMs
-  );
+  const timer = setInterval(() => {
+    current = current.then(() => (stopped ? undefined : tick()));
+  }, options.tickMs ?? SCHEDULER_DEFAULTS.tickMs);
   if (names.length > 0) {
     current = tick();
     log.info({ scheduled, targets: names }, 'schedules expanded into probe jobs');
@@ -115,10 +120,8 @@ export async function startProbeScheduler(options: {
   };
 }
 
-function scheduleCount(schedule: ProbeSchedule): number {
-  return [schedule.users.length > 0, schedule.sample !== undefined, schedule.sweepPeriodSeconds !== undefined].filter(
-    Boolean
-  ).length;
+function scheduleKinds(schedule: ProbeSchedule): ScheduleKind[] {
+  return currentPeriods(schedule, new Date()).map((period) => period.kind);
 }
 
 /** The canaries whose streams the rules define; a stream they lack would only store an error run at every period. */

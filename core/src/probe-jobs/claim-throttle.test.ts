@@ -27,7 +27,12 @@ describe('claim throttle policy', () => {
     ['never below 1, so recovery is seen', at(1), times(10, inconclusive), 1],
     ['recovery adds one per five healthy results', at(2), times(10, fast), 4],
     ['recovery stops at capacity', at(7), times(30, fast), 8],
-    ['slightly slower (1.5x) is not struggling', at(4), times(10, { durationMs: 1_500, inconclusive: false }), 6],
+    [
+      'slightly slower (1.5x) is not struggling',
+      at(4),
+      times(10, { durationMs: 1_500, inconclusive: false }),
+      6
+    ],
     ['one inconclusive in ten is not struggling', at(4), [inconclusive, ...times(9, fast)], 6]
   ];
   it.each(cases)('%s', (_what, start, results, allowance) => {

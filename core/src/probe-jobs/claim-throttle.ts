@@ -19,7 +19,13 @@ export interface ThrottleState {
   sinceChange: number;
 }
 
-export const THROTTLE = { WINDOW: 10, MIN_RESULTS: 5, STEP_RESULTS: 5, INCONCLUSIVE_SHARE: 1 / 3, SLOW_FACTOR: 2 };
+export const THROTTLE = {
+  WINDOW: 10,
+  MIN_RESULTS: 5,
+  STEP_RESULTS: 5,
+  INCONCLUSIVE_SHARE: 1 / 3,
+  SLOW_FACTOR: 2
+};
 
 export function initialThrottle(capacity: number): ThrottleState {
   return { allowance: capacity, recent: [], baselineMs: null, sinceChange: 0 };

@@ -3,11 +3,12 @@
  * dashboard. The JSON report (ProbeReport) is a stable, documented schema: bump PROBE_REPORT_VERSION on
  * any breaking change.
  */
-import type { ProbeMode } from './probe-mode.ts';
+
 import type { SqliteJsonValue } from '@powersync/service-sync-rules';
 import type { UserSearchAccess } from '../source-access/source-access.ts';
 import type { StreamSubscription } from '../sync-rules/stream-subscriptions.ts';
 import type { ExpectedRowStore } from './expected/expected-rows.ts';
+import type { ProbeMode } from './probe-mode.ts';
 import type { ProbeVerdict, VerdictReason } from './verdicts.ts';
 
 /**

@@ -132,7 +132,16 @@ function expandStep(
       `UPDATE syncscope.schedule_periods SET cursor = $4, unsettled_queued = $5, listed = $6, complete = $7,
          expanded_by = $8, updated_at = now()
        WHERE target = $1 AND schedule = $2 AND period_start = $3`,
-      [target.name, period.kind, period.start, next.cursor, next.unsettledQueued, next.listed, next.complete, options.agent]
+      [
+        target.name,
+        period.kind,
+        period.start,
+        next.cursor,
+        next.unsettledQueued,
+        next.listed,
+        next.complete,
+        options.agent
+      ]
     );
     if (period.kind === 'sweep' && next.complete) await recordPopulation(client, target.name, next.listed);
     return { ...at, enqueued, outcome: 'expanded' };
@@ -168,12 +177,20 @@ async function planStep(
   return {
     jobs: bare(ids),
     unsettled: false,
-    next: { cursor: ids.at(-1) ?? row.cursor, listed: row.listed + ids.length, complete: ids.length < pageSize }
+    next: {
+      cursor: ids.at(-1) ?? row.cursor,
+      listed: row.listed + ids.length,
+      complete: ids.length < pageSize
+    }
   };
 }
 
 /** The target's users whose latest read probe within two periods was not consistent (at most 10,000). */
-async function unsettledUsers(client: pg.PoolClient, target: string, period: SchedulePeriod): Promise<string[]> {
+async function unsettledUsers(
+  client: pg.PoolClient,
+  target: string,
+  period: SchedulePeriod
+): Promise<string[]> {
   const { rows } = await client.query<{ userId: string }>(
     `SELECT user_id AS "userId" FROM (
        SELECT DISTINCT ON (user_id) user_id, verdict FROM syncscope.probe_runs
@@ -196,7 +213,8 @@ async function waitingJobs(client: pg.PoolClient, target: string): Promise<numbe
 
 function reasonOf(kind: SchedulePeriod['kind'], schedule: ProbeSchedule): string {
   if (kind === 'canaries') return `scheduled probe every ${schedule.everySeconds} s`;
-  if (kind === 'sample') return `scheduled sample of ${schedule.sample} users every ${schedule.everySeconds} s`;
+  if (kind === 'sample')
+    return `scheduled sample of ${schedule.sample} users every ${schedule.everySeconds} s`;
   return `scheduled sweep: every user once per ${schedule.sweepPeriodSeconds} s`;
 }
 
@@ -209,9 +227,13 @@ async function insertJobs(
 ): Promise<number> {
   if (plan.jobs.length === 0) return 0;
   const { target } = options;
-  const settled = plan.unsettled ? new Map<string, string>() : await lastVerdicts(client, target.name, plan.jobs);
+  const settled = plan.unsettled
+    ? new Map<string, string>()
+    : await lastVerdicts(client, target.name, plan.jobs);
   const priorityOf = (userId: string) =>
-    plan.unsettled || (settled.get(userId) ?? 'consistent') !== 'consistent' ? PRIORITY.unsettled : PRIORITY.scheduled;
+    plan.unsettled || (settled.get(userId) ?? 'consistent') !== 'consistent'
+      ? PRIORITY.unsettled
+      : PRIORITY.scheduled;
   const { rowCount } = await client.query(
     `INSERT INTO syncscope.probe_jobs (target, user_id, subscriptions, reason, requested_by, max_attempts,
        dedup_key, priority, mode)
@@ -238,7 +260,11 @@ async function insertJobs(
   return rowCount ?? 0;
 }
 
-async function lastVerdicts(client: pg.PoolClient, target: string, jobs: PlannedJob[]): Promise<Map<string, string>> {
+async function lastVerdicts(
+  client: pg.PoolClient,
+  target: string,
+  jobs: PlannedJob[]
+): Promise<Map<string, string>> {
   const { rows } = await client.query<{ userId: string; verdict: string }>(
     `SELECT DISTINCT ON (user_id) user_id AS "userId", verdict FROM syncscope.probe_runs
      WHERE target = $1 AND kind = 'read' AND user_id = ANY($2::text[]) ORDER BY user_id, started_at DESC`,

@@ -5,8 +5,9 @@
  * (the least-privilege role), and only when every table it names is one SyncScope may read: the sync
  * rules' tables or the `user_search` table (core/src/source-access/).
  */
-import { astVisitor, parseFirst, type Statement } from 'pgsql-ast-parser';
+
 import pg from 'pg';
+import { astVisitor, parseFirst, type Statement } from 'pgsql-ast-parser';
 import { SyncScopeError } from '../errors/index.ts';
 import type { ProbeTarget } from '../probe/probe-types.ts';
 import { ruleTableAccess, ruleTableFor, tableLabel } from '../source-access/source-access.ts';
@@ -37,7 +38,11 @@ function tablesNamed(target: string, sql: string): { schema: string; name: strin
     statement = parseFirst(sql);
   } catch (error) {
     const first = (error as Error).message.split('\n')[0];
-    throw invalid(target, `is not valid SQL (${first})`, `write one SELECT returning \`user_id\`, ${EXAMPLE}`);
+    throw invalid(
+      target,
+      `is not valid SQL (${first})`,
+      `write one SELECT returning \`user_id\`, ${EXAMPLE}`
+    );
   }
   if (!['select', 'with', 'union', 'union all', 'with recursive'].includes(statement.type))
     throw invalid(target, `is a ${statement.type.toUpperCase()} statement`, `write a SELECT, ${EXAMPLE}`);
@@ -88,13 +93,21 @@ function explainFailure(source: UsersQuerySource, error: unknown): unknown {
       );
     case '42703':
       return /user_id/.test(pgError.message ?? '')
-        ? invalid(source.target, 'returns no `user_id` column', `name the users' id column \`user_id\`, ${EXAMPLE}`)
+        ? invalid(
+            source.target,
+            'returns no `user_id` column',
+            `name the users' id column \`user_id\`, ${EXAMPLE}`
+          )
         : invalid(source.target, `names a column its tables lack (${said})`, 'fix the column name');
     case '42601':
     case '42P01':
     case '42883':
     case '42804':
-      return invalid(source.target, `cannot run (${said})`, `fix the query; it must return \`user_id\`, ${EXAMPLE}`);
+      return invalid(
+        source.target,
+        `cannot run (${said})`,
+        `fix the query; it must return \`user_id\`, ${EXAMPLE}`
+      );
     case '42501':
       return invalid(
         source.target,
@@ -133,7 +146,11 @@ const inner = (source: UsersQuerySource) => source.usersQuery.trim().replace(/;\
  * The next page of user ids after `after` (null: from the start), in the id column's own order, each
  * once. The comparison is on the column's own type, so an index on it serves every page.
  */
-export function listUsersPage(source: UsersQuerySource, after: string | null, limit: number): Promise<string[]> {
+export function listUsersPage(
+  source: UsersQuerySource,
+  after: string | null,
+  limit: number
+): Promise<string[]> {
   return readIds(
     source,
     `SELECT user_id::text AS user_id FROM (${inner(source)}) AS users_query

@@ -237,7 +237,15 @@ const scheduleSchema = z
     users: z.array(scheduledUserSchema).min(1).max(100).optional(),
     every_seconds: z.number().int().min(5).max(86_400).optional(),
     sample: z.number().int().min(1).max(10_000).optional(),
-    sweep: z.strictObject({ period_seconds: z.number().int().min(5).max(90 * 86_400) }).optional(),
+    sweep: z
+      .strictObject({
+        period_seconds: z
+          .number()
+          .int()
+          .min(5)
+          .max(90 * 86_400)
+      })
+      .optional(),
     users_query: nonEmptyString('SQL returning one row per user with a `user_id` column').optional(),
     users_query_timeout_seconds: z.number().int().min(1).max(300).optional(),
     mode: checked<ProbeMode>((v) =>
@@ -247,7 +255,8 @@ const scheduleSchema = z
     ).optional()
   })
   .superRefine((s, ctx) => {
-    const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    const problem = (path: string, message: string) =>
+      ctx.addIssue({ code: 'custom', path: [path], message });
     if (!s.users && s.sample === undefined && !s.sweep) {
       ctx.addIssue({
         code: 'custom',
@@ -260,7 +269,10 @@ const scheduleSchema = z
     if (s.every_seconds !== undefined && !s.users && s.sample === undefined)
       problem('every_seconds', 'only applies to `users` and `sample`; a sweep has `sweep.period_seconds`');
     if ((s.sample !== undefined || s.sweep) && s.users_query === undefined)
-      problem('users_query', `is required with \`sample\` and \`sweep\`, to list the target's users: e.g. ${USERS_QUERY_EXAMPLE}`);
+      problem(
+        'users_query',
+        `is required with \`sample\` and \`sweep\`, to list the target's users: e.g. ${USERS_QUERY_EXAMPLE}`
+      );
     if (s.users_query !== undefined && s.sample === undefined && !s.sweep)
       problem('users_query', 'is only read by `sample` and `sweep`; add one of them or remove it');
   });
