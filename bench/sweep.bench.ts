@@ -203,7 +203,8 @@ async function sweepOnce(input: {
   const counts = async () =>
     (
       await ops.pool.query<{ runs: number; users: number }>(
-        `SELECT count(*)::int AS runs, count(DISTINCT user_id)::int AS users FROM syncscope.probe_runs`
+        // A job's final run is its verdict (an inconclusive attempt that is retried stores a run too).
+        `SELECT count(*)::int AS runs, count(DISTINCT user_id)::int AS users FROM syncscope.probe_runs WHERE final`
       )
     ).rows[0]!;
   while ((await counts()).users < input.users) await new Promise((r) => setTimeout(r, 250));
@@ -213,9 +214,15 @@ async function sweepOnce(input: {
     await agent.runner.stop();
   }
   const { runs, users } = await counts();
+  const stored = await ops.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM syncscope.probe_runs');
   const bytes = (await opsBytes(ops.pool)) - before;
   await ops.close();
-  return { usersPerSecond: users / seconds, duplicates: runs - users, bytesPerRun: bytes / runs, seconds };
+  return {
+    usersPerSecond: users / seconds,
+    duplicates: runs - users,
+    bytesPerRun: bytes / stored.rows[0]!.n,
+    seconds
+  };
 }
 
 await main();
