@@ -68,6 +68,13 @@ function probeMode(value: string): ProbeMode {
   return value as ProbeMode;
 }
 
+function probeConcurrency(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64)
+    throw new InvalidArgumentError('use a whole number of probes between 1 and 64.');
+  return n;
+}
+
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535)
@@ -329,6 +336,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       positiveSeconds
     )
     .option('--job-retry-cap-seconds <s>', 'the longest wait between attempts (default 300)', positiveSeconds)
+    .option(
+      '--job-concurrency <n>',
+      "probe jobs this agent runs at once, console's and schedules' (default 2); a target's max_concurrent_probes limits all agents together",
+      probeConcurrency
+    )
     .action(
       guarded(
         async (opts: {
@@ -342,6 +354,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           jobDeadlineSeconds?: number;
           jobRetryBaseSeconds?: number;
           jobRetryCapSeconds?: number;
+          jobConcurrency?: number;
         }) => {
           const token = io.env[AGENT_TOKEN_ENV] || undefined;
           const agentLogger = logger('info');
@@ -383,6 +396,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
                   metrics: server.metrics,
                   onJobEvent: registerJobMetrics(server.metrics.registry, ops.pool).record,
                   expectedStateWorker,
+                  concurrency: opts.jobConcurrency,
                   ...jobQueueSettings(opts)
                 })
               : undefined;
@@ -391,8 +405,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
             logger: agentLogger,
             scrubber,
             metrics: server.metrics,
-            ops,
-            expectedStateWorker
+            ops
           });
           const replication = await startReplicationHealthPoller({
             targets,
@@ -410,7 +423,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           });
           const heldCanaries = [...canaries.held.values()].reduce((n, c) => n + c.length, 0);
           out(
-            `SyncScope agent listening on ${server.url} (GET /metrics, GET /healthz, POST /probes with a bearer token${ops ? '' : ': refused without an ops database to audit in'})${jobs ? "; running the console's probe jobs" : ''}${schedule.scheduled ? `; ${schedule.scheduled} scheduled probes` : ''}${heldCanaries ? `; ${heldCanaries} live canaries` : ''}\n`
+            `SyncScope agent listening on ${server.url} (GET /metrics, GET /healthz, POST /probes with a bearer token${ops ? '' : ': refused without an ops database to audit in'})${jobs ? "; running the console's probe jobs" : ''}${schedule.scheduled ? `; ${schedule.scheduled} schedules` : ''}${heldCanaries ? `; ${heldCanaries} live canaries` : ''}\n`
           );
           io.onAgentListening?.(server.url);
           void warnAboutSourceRoles(targets, scrubber, agentLogger);

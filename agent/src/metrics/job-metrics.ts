@@ -56,10 +56,17 @@ export function registerJobMetrics(registry: Registry, ops: Pick<pg.Pool, 'query
     labelNames: ['target'] as const,
     registers
   });
+  const allowance = new Gauge({
+    name: 'syncscope_probe_claim_allowance',
+    help: "Probes of the target this agent allows itself at once: below its capacity while the target's probes are slow or inconclusive (claim-throttle.ts). Only targets whose allowance changed.",
+    labelNames: ['target'] as const,
+    registers
+  });
   return {
     record(event) {
       if (event.kind === 'retry') retries.inc({ target: event.target, reason: event.reason });
       else if (event.kind === 'reclaimed') reclaimed.inc({ cause: event.cause });
+      else if (event.kind === 'allowance') allowance.set({ target: event.target }, event.allowance);
       else leasesLost.inc({ target: event.target });
     }
   };

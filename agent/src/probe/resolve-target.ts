@@ -5,7 +5,12 @@ import {
 } from '@syncscope/core/probe/targets/resolve-target';
 import type { SecretScrubber } from '../output/secret-scrubber.ts';
 
-export { type TargetsSource, targetNames, targetsSource } from '@syncscope/core/probe/targets/resolve-target';
+export {
+  type TargetsSource,
+  targetLimits,
+  targetNames,
+  targetsSource
+} from '@syncscope/core/probe/targets/resolve-target';
 
 /** Loads one target (core's resolution) and registers its secrets with the scrubber. */
 export function resolveTarget(

@@ -12,7 +12,7 @@ import { WRITE_PROBE_LEGS, type WriteProbeLeg } from '@syncscope/core/write-prob
 import type { AgentMetrics } from '../metrics/agent-metrics.ts';
 import type { SecretScrubber } from '../output/secret-scrubber.ts';
 import { errorReport, type ProbeRequest, runProbeTarget } from '../probe/probe-target.ts';
-import { resolveTarget, type TargetsSource } from '../probe/resolve-target.ts';
+import { resolveTarget, type TargetsSource, targetLimits } from '../probe/resolve-target.ts';
 import { runWriteProbeTarget } from '../probe/write-probe-target.ts';
 
 export interface ProbeJobRunnerOptions {
@@ -54,6 +54,7 @@ export function startProbeJobRunner(options: ProbeJobRunnerOptions): Promise<Pro
     logger: options.logger.child({ part: 'probe-jobs' }),
     onEvent: options.onJobEvent,
     concurrency: options.concurrency,
+    targetLimits: readAtMostEvery(5_000, () => targetLimits(options.targets)),
     pollMs: options.pollMs,
     heartbeatMs: options.heartbeatMs,
     leaseMs: options.leaseMs,
@@ -104,6 +105,15 @@ export function startProbeJobRunner(options: ProbeJobRunnerOptions): Promise<Pro
       }
     }
   });
+}
+
+/** `read`, called at most once per `ms` (claims come in bursts; the targets file changes rarely). */
+function readAtMostEvery<T>(ms: number, read: () => Promise<T>): () => Promise<T> {
+  let last: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    if (!last || Date.now() - last.at >= ms) last = { at: Date.now(), value: read() };
+    return last.value;
+  };
 }
 
 /** The write probe's phase after a leg: the next leg, or where it stopped. */

@@ -12,6 +12,7 @@ import {
   subscribeToWorkspace,
   WORKSPACE_STREAMS
 } from '../probe-integration/workspace-streams.ts';
+import { startProbeJobRunner } from './probe-job-runner.ts';
 import { startProbeScheduler } from './probe-scheduler.ts';
 
 // A file of its own: a second dev sync server in the same file would want the first one's replication slot.
@@ -31,13 +32,16 @@ describe('scheduled probes of an app that subscribes to sync streams', () => {
         `        - user: ${DEMO_USERS.bob.id}\n          subscribe: ['workspace_record']\n`
     );
     try {
-      const scheduler = await startProbeScheduler({
+      const common = {
         targets: targetsSource(path.join(home.dir, 'targets.yaml'), home.env),
         logger: createLogger('schedule-test', 'silent'),
         scrubber: new SecretScrubber(),
         ops: streamsOps
-      });
-      expect(scheduler.scheduled).toBe(1); // bob's stream is misspelt: not scheduled (the log says why)
+      };
+      const runner = await startProbeJobRunner({ ...common, opsDatabaseUrl: opsUrl, pollMs: 500 });
+      const scheduler = await startProbeScheduler(common);
+      // Both canaries are one schedule; bob's stream is misspelt: he gets no job (the log says why).
+      expect(scheduler.scheduled).toBe(1);
       const stored = async () =>
         (
           await streamsOps.pool.query<{ verdict: string; subscriptions: unknown; records: unknown }>(
@@ -48,7 +52,10 @@ describe('scheduled probes of an app that subscribes to sync streams', () => {
       while ((await stored()).length === 0 && Date.now() < until)
         await new Promise((r) => setTimeout(r, 250));
       await scheduler.stop();
+      await runner.stop();
       const [run] = await stored();
+      const jobs = await streamsOps.pool.query('SELECT user_id FROM syncscope.probe_jobs');
+      expect(jobs.rows).toEqual([{ user_id: DEMO_USERS.alice.id }]);
       expect(run?.verdict).toBe('consistent');
       expect(run?.subscriptions).toEqual([subscribeToWorkspace(1)]);
       // The subscribed stream's rows were expected and synced, not just the default stream's.

@@ -117,6 +117,16 @@ export const ERROR_CODES = {
     description:
       "Probe inconclusive: the agent lost its lease on the job (it was reclaimed after a missed heartbeat or its deadline), so it stopped and stored nothing. The job's new owner runs it; nothing to do unless it repeats, then check the agent's health."
   },
+  SYNCSCOPE_E_USERS_QUERY_INVALID: {
+    status: 400,
+    description:
+      "A target's `schedule.users_query` cannot list its users: a syntax error, no `user_id` column, a table the sync rules do not read, or a table the source role may not read. The message names which and quotes Postgres's error; fix the query in the targets file (it must return one row per user with a text-castable `user_id` column, e.g. `SELECT id AS user_id FROM users`)."
+  },
+  SYNCSCOPE_E_USERS_QUERY_TIMEOUT: {
+    status: 504,
+    description:
+      "A page of a target's `schedule.users_query` took longer than its statement timeout. The sweep reads users a page at a time ordered by `user_id`: make the query cheap to resume (an index on the id column, no sort over a join), or raise `schedule.users_query_timeout_seconds`."
+  },
   SYNCSCOPE_E_ROWS_DIFFER: {
     status: 409,
     description:

@@ -22,7 +22,8 @@ const MIGRATIONS = [
   '1700000000008_probe-job-leases',
   '1700000000009_replication-health',
   '1700000000010_fleet-shared-tables',
-  '1700000000011_probe-modes'
+  '1700000000011_probe-modes',
+  '1700000000012_schedules'
 ];
 
 const report = (verdict: ProbeReport['verdict']) => probeReportFixture(verdict);

@@ -16,7 +16,8 @@ export const OPS_TABLE_GRANTS: Record<string, Record<'console' | 'agent', Privil
   audit_log: { console: ['SELECT', 'INSERT'], agent: ['SELECT', 'INSERT'] },
   audit_chain_head: { console: ['SELECT'], agent: ['SELECT'] },
   probe_runs: { console: ['SELECT'], agent: ['SELECT', 'INSERT'] },
-  probe_jobs: { console: ['SELECT', 'INSERT'], agent: ['SELECT', 'UPDATE'] },
+  // Agents insert the jobs of the schedules they expand (core/src/schedules/).
+  probe_jobs: { console: ['SELECT', 'INSERT'], agent: ['SELECT', 'INSERT', 'UPDATE'] },
   // Console users, grants and ingest keys are changed by the console's admin pages and by the CLI as the
   // owner, never by an agent: a compromised agent host must not make itself a console admin.
   console_users: { console: ['SELECT', 'INSERT', 'UPDATE'], agent: [] },
@@ -33,7 +34,9 @@ export const OPS_TABLE_GRANTS: Record<string, Record<'console' | 'agent', Privil
   replication_health: { console: ['SELECT'], agent: ['SELECT', 'INSERT', 'UPDATE'] },
   // Agents hold canaries and sweep targets; the console's fleet view reads both.
   canary_status: { console: ['SELECT'], agent: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] },
-  target_population: { console: ['SELECT'], agent: ['SELECT', 'INSERT', 'UPDATE'] }
+  target_population: { console: ['SELECT'], agent: ['SELECT', 'INSERT', 'UPDATE'] },
+  // Agents expand schedules into jobs, one period page at a time; the console may show where they stand.
+  schedule_periods: { console: ['SELECT'], agent: ['SELECT', 'INSERT', 'UPDATE'] }
 };
 
 /**

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Logger } from '../logging/logger.ts';
 import type { ProbeReport } from '../probe/probe-types.ts';
 import type { WriteProbeReport } from '../write-probe/write-probe-types.ts';
+import { ClaimThrottle } from './claim-throttle.ts';
 import { RETRY_DEFAULTS, type RetryPolicy } from './job-state-machine.ts';
 import {
   CLAIM_DEFAULTS,
@@ -34,7 +35,9 @@ export interface JobAttempt {
 export type JobWorkerEvent =
   | { kind: 'retry'; target: string; reason: string }
   | { kind: 'reclaimed'; cause: 'heartbeat' | 'deadline' }
-  | { kind: 'lease-lost'; target: string };
+  | { kind: 'lease-lost'; target: string }
+  /** This agent's claim allowance for the target changed (claim-throttle.ts). */
+  | { kind: 'allowance'; target: string; allowance: number };
 
 export interface ProbeJobWorkerOptions {
   opsDatabaseUrl: string;
@@ -44,7 +47,13 @@ export interface ProbeJobWorkerOptions {
   /** Runs one attempt of a job and resolves with its report; the worker stores it under the lease. */
   run: (job: ProbeJob, attempt: JobAttempt) => Promise<ProbeReport | WriteProbeReport>;
   onEvent?: (event: JobWorkerEvent) => void;
+  /** How many probes this agent runs at once (its capacity). */
   concurrency?: number;
+  /**
+   * Per-target limits on running probes across all agents (the targets file's max_concurrent_probes),
+   * read before each round of claims.
+   */
+  targetLimits?: () => Promise<Record<string, number>>;
   pollMs?: number;
   heartbeatMs?: number;
   /** The lease a claim and each heartbeat grant: a job not beaten within it is reclaimed. */
@@ -97,20 +106,31 @@ export async function startProbeJobWorker(options: ProbeJobWorkerOptions): Promi
   const emit = options.onEvent ?? (() => {});
 
   const running = new Set<Promise<void>>();
+  const throttle = new ClaimThrottle(settings.concurrency);
   let stopped = false;
   let wake: () => void = () => {};
 
   const runOne = async (job: ProbeJob) => {
     const attempt = new HeldAttempt(pool, job, settings, options.logger, emit);
+    let result: { durationMs: number; inconclusive: boolean } | null = null;
+    throttle.started(job.target);
     try {
       // A probe that ignores its signal is left behind once the lease is gone: its slot is free again,
       // and nothing it returns later could be stored.
       const report = await Promise.race([options.run(job, attempt.handle()), attempt.leaseGone]);
       if (report) await attempt.store(report);
+      result = report && { durationMs: report.durationMs, inconclusive: report.verdict === 'inconclusive' };
     } catch (error) {
       await attempt.fail(error);
     } finally {
       attempt.end();
+      const before = throttle.allowance(job.target);
+      throttle.finished(job.target, result);
+      const allowance = throttle.allowance(job.target);
+      if (allowance !== before) {
+        emit({ kind: 'allowance', target: job.target, allowance });
+        options.logger.info({ target: job.target, allowance }, 'claim allowance for the target changed');
+      }
     }
   };
 
@@ -128,8 +148,9 @@ export async function startProbeJobWorker(options: ProbeJobWorkerOptions): Promi
         });
       options.logger.warn({ jobId: job.id, cause: job.cause, status: job.status }, job.error);
     }
+    const limits = (await options.targetLimits?.()) ?? {};
     while (!stopped && running.size < settings.concurrency) {
-      const job = await claimProbeJob(pool, options.agent, settings);
+      const job = await claimProbeJob(pool, options.agent, settings, { limits, paused: throttle.paused() });
       if (!job) break;
       const task = runOne(job).finally(() => {
         running.delete(task);
@@ -157,7 +178,8 @@ export async function startProbeJobWorker(options: ProbeJobWorkerOptions): Promi
     }
   };
   listener.on('notification', (message) => {
-    if (message.payload?.includes('"status":"queued"')) wake();
+    // A job queued, or one finished (its slot under a target's limit is free again).
+    if (/"status":"(queued|done|failed)"/.test(message.payload ?? '')) wake();
   });
   const looping = loop();
 

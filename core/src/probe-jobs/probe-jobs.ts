@@ -140,26 +140,56 @@ export interface ClaimSettings {
 export const CLAIM_DEFAULTS: ClaimSettings = { leaseMs: 15_000, deadlineMs: 180_000 };
 
 /**
- * Claims the job due longest (queued, or waiting to retry and due) for this agent, under a new lease
- * epoch; null when none is due. Concurrent agents never get the same job (FOR UPDATE SKIP LOCKED).
+ * Which jobs a claim may take besides "due": per-target limits on running jobs across all agents (the
+ * targets file's `max_concurrent_probes`), and targets this agent holds back from (claim-throttle.ts).
+ */
+export interface ClaimScope {
+  limits?: Record<string, number>;
+  paused?: readonly string[];
+}
+
+/** Claims with per-target limits take turns on this lock, so two agents never both take a limit's last slot. */
+const CLAIM_LOCK_KEY = 0x5_c1a1;
+
+/**
+ * Claims the job first in line (lowest priority number, then due longest: queued, or waiting to retry
+ * and due) for this agent, under a new lease epoch; null when none is due. Concurrent agents never get
+ * the same job (FOR UPDATE SKIP LOCKED). With limits, claims are serialised (a transaction-level
+ * advisory lock, held for the one statement) and a target with as many running jobs as its limit is
+ * passed over; so is a paused target.
  */
 export async function claimProbeJob(
-  db: Queryable,
+  pool: pg.Pool,
   agent: string,
-  settings: ClaimSettings = CLAIM_DEFAULTS
+  settings: ClaimSettings = CLAIM_DEFAULTS,
+  scope: ClaimScope = {}
 ): Promise<ProbeJob | null> {
-  const { rows } = await db.query<ProbeJob>(
-    `UPDATE syncscope.probe_jobs SET status = 'running', agent = $1, attempts = attempts + 1,
-       lease_epoch = lease_epoch + 1, heartbeat_at = now(), started_at = now(), progress = '{}',
-       lease_expires_at = now() + ${interval('$2')}, deadline_at = now() + ${interval('$3')}
-     WHERE id = (SELECT id FROM syncscope.probe_jobs
-                 WHERE status IN ('queued', 'retry_wait') AND next_attempt_at <= now()
-                 ORDER BY next_attempt_at FOR UPDATE SKIP LOCKED LIMIT 1)
-     RETURNING ${JOB_COLUMNS}`,
-    [agent, settings.leaseMs, settings.deadlineMs]
-  );
+  const limits = scope.limits ?? {};
+  const claim = async (db: Queryable) =>
+    db.query<ProbeJob>(
+      `WITH saturated AS (
+         SELECT l.key AS target FROM jsonb_each_text($4::jsonb) l
+         WHERE (SELECT count(*) FROM syncscope.probe_jobs r WHERE r.status = 'running' AND r.target = l.key)
+               >= l.value::int)
+       UPDATE syncscope.probe_jobs SET status = 'running', agent = $1, attempts = attempts + 1,
+         lease_epoch = lease_epoch + 1, heartbeat_at = now(), started_at = now(), progress = '{}',
+         lease_expires_at = now() + ${interval('$2')}, deadline_at = now() + ${interval('$3')}
+       WHERE id = (SELECT id FROM syncscope.probe_jobs
+                   WHERE status IN ('queued', 'retry_wait') AND next_attempt_at <= now()
+                     AND target <> ALL($5::text[]) AND target NOT IN (SELECT target FROM saturated)
+                   ORDER BY priority, next_attempt_at FOR UPDATE SKIP LOCKED LIMIT 1)
+       RETURNING ${JOB_COLUMNS}`,
+      [agent, settings.leaseMs, settings.deadlineMs, JSON.stringify(limits), scope.paused ?? []]
+    );
+  const { rows } =
+    Object.keys(limits).length === 0
+      ? await claim(pool)
+      : await inTransaction(pool, async (client) => {
+          await client.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK_KEY]);
+          return claim(client);
+        });
   const job = rows[0] ?? null;
-  if (job) await notify(db, eventOf(job, 'running', {}));
+  if (job) await notify(pool, eventOf(job, 'running', {}));
   return job;
 }
 

@@ -44,7 +44,9 @@ export interface ProbeTarget {
   /** The synthetic write probe's test user, row and upload credential. */
   writeProbe?: WriteProbeSettings;
   /** Users the agent probes on its own, and how often. */
-  schedule?: { users: ScheduledUser[]; everySeconds: number };
+  schedule?: ProbeSchedule;
+  /** At most this many probes of the target at once, across all agents (`max_concurrent_probes`). */
+  maxConcurrentProbes?: number;
   /** Users an agent holds as live canaries (`canaries`; core/src/canary/). */
   canaries?: CanarySettings;
   /** A console job's deadline per attempt on this target (`job_deadline_seconds`; else the agent's). */
@@ -55,6 +57,25 @@ export interface ProbeTarget {
   replicationHealth?: { everySeconds?: number; walBudgetBytes?: number; inactiveGraceSeconds?: number };
   /** SyncScope's ops database, where probe runs and audit entries are written (optional). */
   opsDatabaseUrl?: string;
+}
+
+/**
+ * What the agents probe on their own (the targets file's `schedule`, docs/schedules.md): canaries
+ * (`users`) and a `sample` of users every `everySeconds`, a sweep of every user once per
+ * `sweepPeriodSeconds`; sample and sweep list users with `usersQuery`.
+ */
+export interface ProbeSchedule {
+  /** Canaries: fixed users (empty when the schedule has none). */
+  users: ScheduledUser[];
+  everySeconds?: number;
+  /** This many distinct users, drawn anew every `everySeconds`. */
+  sample?: number;
+  sweepPeriodSeconds?: number;
+  /** SQL returning a `user_id` column, one row per user; read a page at a time. */
+  usersQuery?: string;
+  usersQueryTimeoutMs?: number;
+  /** The probe the schedule's jobs run (full unless `mode: light`). */
+  mode?: ProbeMode;
 }
 
 /** A user a target's schedule probes, with the stream subscriptions their client makes (often none). */

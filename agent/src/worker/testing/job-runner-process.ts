@@ -7,48 +7,12 @@
  */
 import { createLogger } from '@syncscope/core';
 import { OpsDatabase } from '@syncscope/core/ops-db/ops-database';
-import { PROBE_REPORT_VERSION, type ProbeReport } from '@syncscope/core/probe/probe-types';
 import { SecretScrubber } from '../../output/secret-scrubber.ts';
-import type { ProbeRequest } from '../../probe/probe-target.ts';
 import { targetsSource } from '../../probe/resolve-target.ts';
 import { startProbeJobRunner } from '../probe-job-runner.ts';
+import { lightProbe } from './light-probe.ts';
 
 const [opsDatabaseUrl, targetsFile, probe] = process.argv.slice(2) as [string, string, 'real' | 'light'];
-
-/** Stands in for the engine: phases, a short wait that its signal can cut, a consistent report. */
-async function lightProbe(request: ProbeRequest): Promise<ProbeReport> {
-  const startedAt = new Date();
-  for (const phase of ['mint', 'sync', 'diff']) {
-    request.onPhase?.(phase);
-    await new Promise((resolve) => {
-      const timer = setTimeout(resolve, 15 + Math.random() * 85);
-      request.signal?.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve(null);
-      });
-    });
-  }
-  const aborted = request.signal?.aborted;
-  return {
-    version: PROBE_REPORT_VERSION,
-    target: request.target.name,
-    userId: request.userId,
-    verdict: aborted ? 'inconclusive' : 'consistent',
-    ...(aborted
-      ? { reason: { code: 'SYNCSCOPE_E_PROBE_DEADLINE', message: String(request.signal?.reason) } }
-      : {}),
-    summary: aborted ? 'stopped' : 'light probe',
-    startedAt: startedAt.toISOString(),
-    durationMs: Date.now() - startedAt.getTime(),
-    phases: {},
-    token: { kid: '', jti: '', expiresAt: '', audience: '' },
-    sync: { kind: 'synced', ms: 0 },
-    buckets: { expected: [], actual: [], differences: [], overLimit: false },
-    rows: { expected: 0, actual: 0, perTable: {}, differences: [] },
-    checksums: { bucketMismatches: [], rowMismatches: 0 },
-    warnings: []
-  };
-}
 
 const ops = new OpsDatabase(opsDatabaseUrl);
 await startProbeJobRunner({

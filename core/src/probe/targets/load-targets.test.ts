@@ -84,7 +84,7 @@ const INVALID: [string, string, string][] = [
   [
     'unknown target key',
     one(`${VALID_TARGET}    colour: blue\n`),
-    'F: targets.prod.colour: unknown key (allowed here: sync_url, admin_url, admin_token, source_url, sync_rules, signing_key, audience, issuer, extra_claims, probe_token_ttl_seconds, upload_url, write_probe, schedule, job_deadline_seconds, user_search, replication_health, canaries)'
+    'F: targets.prod.colour: unknown key (allowed here: sync_url, admin_url, admin_token, source_url, sync_rules, signing_key, audience, issuer, extra_claims, probe_token_ttl_seconds, upload_url, write_probe, schedule, job_deadline_seconds, max_concurrent_probes, user_search, replication_health, canaries)'
   ],
   [
     'unknown signing_key key',
@@ -274,6 +274,36 @@ const INVALID: [string, string, string][] = [
     'scheduled user without its id',
     one(`${VALID_TARGET}    schedule: { users: [{ subscribe: ['lists'] }], every_seconds: 60 }\n`),
     'F: targets.prod.schedule.users.0.user: is required'
+  ],
+  [
+    'schedule naming nothing to probe',
+    one(`${VALID_TARGET}    schedule: { every_seconds: 60 }\n`),
+    'F: targets.prod.schedule: names nothing to probe: add `users: [...]` (canaries), `sample: N` (N users every interval) or `sweep: { period_seconds: S }` (every user once per period); targets.prod.schedule.every_seconds: only applies to `users` and `sample`; a sweep has `sweep.period_seconds`'
+  ],
+  [
+    'sweep without users_query',
+    one(`${VALID_TARGET}    schedule: { sweep: { period_seconds: 86400 } }\n`),
+    "F: targets.prod.schedule.users_query: is required with `sample` and `sweep`, to list the target's users: e.g. `users_query: SELECT id AS user_id FROM users`"
+  ],
+  [
+    'sample without its interval',
+    one(`${VALID_TARGET}    schedule: { sample: 20, users_query: SELECT id AS user_id FROM users }\n`),
+    'F: targets.prod.schedule.every_seconds: is required with `users` and `sample`: the seconds between their probes'
+  ],
+  [
+    'unknown probe mode',
+    one(`${VALID_TARGET}    schedule: { users: [u-1], every_seconds: 60, mode: quick }\n`),
+    'F: targets.prod.schedule.mode: must be `light` or `full` (full: the real client; light: the stream alone)'
+  ],
+  [
+    'mistyped sweep key',
+    one(`${VALID_TARGET}    schedule: { sweep: { every: 60 }, users_query: SELECT 1 AS user_id }\n`),
+    'F: targets.prod.schedule.sweep.period_seconds: is required; targets.prod.schedule.sweep.every: unknown key (allowed here: period_seconds)'
+  ],
+  [
+    'per-target limit of zero',
+    one(`${VALID_TARGET}    max_concurrent_probes: 0\n`),
+    'F: targets.prod.max_concurrent_probes: Too small: expected number to be >=1'
   ],
   [
     'replication health polled too often',
@@ -468,6 +498,27 @@ targets:
       ],
       settleMs: 10_000,
       reconcileMs: 300_000
+    });
+  });
+
+  it('reads samples, sweeps, their users_query, the mode and the per-target limit', async () => {
+    const file = await targetsFile(
+      one(
+        `${VALID_TARGET}    max_concurrent_probes: 4\n    schedule:\n      sample: 20\n      every_seconds: 300\n` +
+          '      sweep: { period_seconds: 86400 }\n      users_query: SELECT id AS user_id FROM users\n' +
+          '      users_query_timeout_seconds: 30\n      mode: light\n'
+      )
+    );
+    const target = await loadTarget(file, 'prod', ENV);
+    expect(target.maxConcurrentProbes).toBe(4);
+    expect(target.schedule).toEqual({
+      users: [],
+      everySeconds: 300,
+      sample: 20,
+      sweepPeriodSeconds: 86400,
+      usersQuery: 'SELECT id AS user_id FROM users',
+      usersQueryTimeoutMs: 30_000,
+      mode: 'light'
     });
   });
 

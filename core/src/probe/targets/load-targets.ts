@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { SyncScopeError } from '../../errors/index.ts';
 import { userSearchAccess } from '../../source-access/source-access.ts';
 import { parseSubscriptionText } from '../../sync-rules/subscription-text.ts';
-import type { ProbeSigningKey, ProbeTarget, ScheduledUser } from '../probe-types.ts';
+import type { ProbeSchedule, ProbeSigningKey, ProbeTarget, ScheduledUser } from '../probe-types.ts';
 import { hideOnPrint, urlWithoutPassword } from '../tokens/hide-secrets.ts';
 import { hideSigningKey } from '../tokens/mint-probe-token.ts';
 import {
@@ -364,6 +364,7 @@ function hideTarget(target: ProbeTarget): ProbeTarget {
     ...(target.uploadUrl ? { uploadUrl: target.uploadUrl } : {}),
     ...(target.writeProbe ? { writeProbe: { ...target.writeProbe, uploadToken: '[redacted]' } } : {}),
     ...(target.schedule ? { schedule: target.schedule } : {}),
+    ...(target.maxConcurrentProbes ? { maxConcurrentProbes: target.maxConcurrentProbes } : {}),
     ...(target.userSearch ? { userSearch: target.userSearch } : {}),
     ...(target.replicationHealth ? { replicationHealth: target.replicationHealth } : {}),
     ...(target.canaries ? { canaries: target.canaries } : {})
@@ -412,14 +413,8 @@ async function resolveTarget(
     ...(entry.user_search ? { userSearch: userSearchAccess(entry.user_search) } : {}),
     ...(entry.job_deadline_seconds ? { jobDeadlineMs: entry.job_deadline_seconds * 1000 } : {}),
     ...(entry.replication_health ? { replicationHealth: replicationHealthOf(entry.replication_health) } : {}),
-    ...(entry.schedule
-      ? {
-          schedule: {
-            users: entry.schedule.users.map(scheduledUserOf),
-            everySeconds: entry.schedule.every_seconds
-          }
-        }
-      : {}),
+    ...(entry.schedule ? { schedule: scheduleOf(entry.schedule) } : {}),
+    ...(entry.max_concurrent_probes ? { maxConcurrentProbes: entry.max_concurrent_probes } : {}),
     ...(entry.canaries ? { canaries: canariesOf(entry.canaries) } : {}),
     ...(entry.write_probe && uploadToken
       ? {
@@ -467,6 +462,22 @@ export async function loadTargets(
     targets.set(name, await resolveTarget(parsed.file, name, entry, options.fetch ?? fetch));
   }
   return targets;
+}
+
+/**
+ * Each target's `max_concurrent_probes` (targets without one are absent): the file's structure only, no
+ * secret resolved, cheap enough to read before every round of job claims.
+ */
+export async function listTargetLimits(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env
+): Promise<Record<string, number>> {
+  const parsed = await parseTargetsFile(path.resolve(file), env);
+  return Object.fromEntries(
+    [...parsed.entries]
+      .filter(([, entry]) => entry.max_concurrent_probes !== undefined)
+      .map(([name, entry]) => [name, entry.max_concurrent_probes!])
+  );
 }
 
 /**
@@ -519,6 +530,21 @@ function canariesOf(entry: NonNullable<TargetEntry['canaries']>): NonNullable<Pr
     settleMs: entry.settle_seconds * 1000,
     reconcileMs: entry.reconcile_seconds * 1000,
     ...(entry.freshness ? { freshnessEveryMs: entry.freshness.every_seconds * 1000 } : {})
+  };
+}
+
+/** `schedule` as the agents read it (keys left out stay out). */
+function scheduleOf(entry: NonNullable<TargetEntry['schedule']>): ProbeSchedule {
+  return {
+    users: (entry.users ?? []).map(scheduledUserOf),
+    ...(entry.every_seconds !== undefined ? { everySeconds: entry.every_seconds } : {}),
+    ...(entry.sample !== undefined ? { sample: entry.sample } : {}),
+    ...(entry.sweep ? { sweepPeriodSeconds: entry.sweep.period_seconds } : {}),
+    ...(entry.users_query !== undefined ? { usersQuery: entry.users_query } : {}),
+    ...(entry.users_query_timeout_seconds !== undefined
+      ? { usersQueryTimeoutMs: entry.users_query_timeout_seconds * 1000 }
+      : {}),
+    ...(entry.mode ? { mode: entry.mode } : {})
   };
 }
 

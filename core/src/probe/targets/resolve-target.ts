@@ -2,7 +2,13 @@ import path from 'node:path';
 import { isSyncScopeError, SyncScopeError } from '../../errors/index.ts';
 import type { ProbeTarget } from '../probe-types.ts';
 import { DEMO_TARGET, fillDemoTargetEnv } from './demo-target.ts';
-import { defaultTargetsFile, listTargetNames, loadSigningKeys, loadTarget } from './load-targets.ts';
+import {
+  defaultTargetsFile,
+  listTargetLimits,
+  listTargetNames,
+  loadSigningKeys,
+  loadTarget
+} from './load-targets.ts';
 
 /** Which targets file to read, and the environment its `!env` tags resolve against. */
 export interface TargetsSource {
@@ -53,6 +59,11 @@ export async function resolveTarget(
 
 export function targetNames(source: TargetsSource): Promise<string[]> {
   return listTargetNames(source.file, source.env);
+}
+
+/** Each target's `max_concurrent_probes`, by name (see listTargetLimits). */
+export function targetLimits(source: TargetsSource): Promise<Record<string, number>> {
+  return listTargetLimits(source.file, source.env);
 }
 
 /** Every target's probe signing key alone (see loadSigningKeys), the demo target's filled in as above. */

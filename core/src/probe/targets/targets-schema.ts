@@ -5,6 +5,7 @@ import {
   SUBSCRIPTION_EXAMPLE,
   SUBSCRIPTION_FORMS
 } from '../../sync-rules/subscription-text.ts';
+import { PROBE_MODES, type ProbeMode } from '../probe-mode.ts';
 import { MAX_PROBE_TOKEN_TTL_SECONDS, RESERVED_PROBE_CLAIMS } from '../tokens/mint-probe-token.ts';
 
 /**
@@ -187,6 +188,7 @@ export const TARGET_KEYS = [
   'write_probe',
   'schedule',
   'job_deadline_seconds',
+  'max_concurrent_probes',
   'user_search',
   'replication_health',
   'canaries'
@@ -214,11 +216,67 @@ const scheduledUserSchema = z.preprocess(
   })
 );
 
-/** Users an agent probes on its own, every `every_seconds` (their verdicts feed metrics and the trend). */
-const scheduleSchema = z.strictObject({
-  users: z.array(scheduledUserSchema).min(1).max(100),
-  every_seconds: z.number().int().min(5).max(86_400)
-});
+export const SCHEDULE_KEYS = [
+  'users',
+  'every_seconds',
+  'sample',
+  'sweep',
+  'users_query',
+  'users_query_timeout_seconds',
+  'mode'
+] as const;
+
+const USERS_QUERY_EXAMPLE = '`users_query: SELECT id AS user_id FROM users`';
+
+/**
+ * What the agents probe on their own (docs/schedules.md): `users` (canaries) and/or `sample: N` users
+ * every `every_seconds`, and/or a `sweep` of every user once per `period_seconds`; sample and sweep list
+ * the users with `users_query`. Expanded into probe jobs shared by all agents (core/src/schedules/).
+ */
+const scheduleSchema = z
+  .strictObject({
+    users: z.array(scheduledUserSchema).min(1).max(100).optional(),
+    every_seconds: z.number().int().min(5).max(86_400).optional(),
+    sample: z.number().int().min(1).max(10_000).optional(),
+    sweep: z
+      .strictObject({
+        period_seconds: z
+          .number()
+          .int()
+          .min(5)
+          .max(90 * 86_400)
+      })
+      .optional(),
+    users_query: nonEmptyString('SQL returning one row per user with a `user_id` column').optional(),
+    users_query_timeout_seconds: z.number().int().min(1).max(300).optional(),
+    mode: checked<ProbeMode>((v) =>
+      (PROBE_MODES as readonly unknown[]).includes(v)
+        ? undefined
+        : `must be ${PROBE_MODES.map((m) => `\`${m}\``).join(' or ')} (full: the real client; light: the stream alone)`
+    ).optional()
+  })
+  .superRefine((s, ctx) => {
+    const problem = (path: string, message: string) =>
+      ctx.addIssue({ code: 'custom', path: [path], message });
+    if (!s.users && s.sample === undefined && !s.sweep) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'names nothing to probe: add `users: [...]` (canaries), `sample: N` (N users every interval) or `sweep: { period_seconds: S }` (every user once per period)'
+      });
+    }
+    if ((s.users || s.sample !== undefined) && s.every_seconds === undefined)
+      problem('every_seconds', 'is required with `users` and `sample`: the seconds between their probes');
+    if (s.every_seconds !== undefined && !s.users && s.sample === undefined)
+      problem('every_seconds', 'only applies to `users` and `sample`; a sweep has `sweep.period_seconds`');
+    if ((s.sample !== undefined || s.sweep) && s.users_query === undefined)
+      problem(
+        'users_query',
+        `is required with \`sample\` and \`sweep\`, to list the target's users: e.g. ${USERS_QUERY_EXAMPLE}`
+      );
+    if (s.users_query !== undefined && s.sample === undefined && !s.sweep)
+      problem('users_query', 'is only read by `sample` and `sweep`; add one of them or remove it');
+  });
 
 export const CANARY_KEYS = ['users', 'settle_seconds', 'reconcile_seconds', 'freshness'] as const;
 
@@ -355,6 +413,8 @@ export const targetSchema = z
     schedule: scheduleSchema.optional(),
     /** A console job's attempt on this target is stopped (inconclusive) and reclaimed after this long. */
     job_deadline_seconds: z.number().int().min(10).max(3_600).optional(),
+    /** At most this many probes of the target run at once, across all agents (enforced at claim time). */
+    max_concurrent_probes: z.number().int().min(1).max(1_000).optional(),
     user_search: userSearchSchema.optional(),
     replication_health: replicationHealthSchema.optional(),
     canaries: canariesSchema.optional()
@@ -427,7 +487,8 @@ export function allowedKeysAt(path: readonly PropertyKey[]): readonly string[] |
   if (path.length === 3 && path[2] === 'write_probe') return WRITE_PROBE_KEYS;
   if (path.length === 3 && path[2] === 'user_search') return USER_SEARCH_KEYS;
   if (path.length === 3 && path[2] === 'replication_health') return REPLICATION_HEALTH_KEYS;
-  if (path.length === 3 && path[2] === 'schedule') return ['users', 'every_seconds'];
+  if (path.length === 3 && path[2] === 'schedule') return SCHEDULE_KEYS;
+  if (path.length === 4 && path[2] === 'schedule' && path[3] === 'sweep') return ['period_seconds'];
   if (path.length === 5 && path[2] === 'schedule' && path[3] === 'users') return ['user', 'subscribe'];
   if (path.length === 3 && path[2] === 'canaries') return CANARY_KEYS;
   if (path.length === 4 && path[2] === 'canaries' && path[3] === 'freshness') return ['every_seconds'];
