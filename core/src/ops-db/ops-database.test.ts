@@ -21,7 +21,8 @@ const MIGRATIONS = [
   '1700000000007_probe-verdict-reasons',
   '1700000000008_probe-job-leases',
   '1700000000009_replication-health',
-  '1700000000010_fleet-shared-tables'
+  '1700000000010_fleet-shared-tables',
+  '1700000000014_probe-run-rollups-and-retention'
 ];
 
 const report = (verdict: ProbeReport['verdict']) => probeReportFixture(verdict);
