@@ -1,8 +1,10 @@
 import { createLogger, isSyncScopeError, type Logger, SyncScopeError } from '@syncscope/core';
+import { readRunRetention } from '@syncscope/core/fleet-results/retention-config';
 import { RETRY_DEFAULTS } from '@syncscope/core/probe-jobs/job-state-machine';
 import { WORKER_DEFAULTS } from '@syncscope/core/probe-jobs/probe-job-worker';
 import { parseSubscriptionText } from '@syncscope/core/sync-rules/subscription-text';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { startRunMaintenance } from '../fleet-results/run-maintenance-loop.ts';
 import { registerJobMetrics } from '../metrics/job-metrics.ts';
 import { formatRowTrace } from '../output/format-explanation.ts';
 import { formatProbeReport } from '../output/format-report.ts';
@@ -313,6 +315,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       positiveSeconds
     )
     .option('--job-retry-cap-seconds <s>', 'the longest wait between attempts (default 300)', positiveSeconds)
+    .option(
+      '--run-retention-days <days>',
+      'raw probe runs older than this are pruned, hourly rollups and the audit log are kept (default 30; also SYNCSCOPE_RUN_RETENTION_DAYS)'
+    )
     .action(
       guarded(
         async (opts: {
@@ -326,8 +332,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           jobDeadlineSeconds?: number;
           jobRetryBaseSeconds?: number;
           jobRetryCapSeconds?: number;
+          runRetentionDays?: string;
         }) => {
           const token = io.env[AGENT_TOKEN_ENV] || undefined;
+          const retention = readRunRetention(io.env, opts);
           const agentLogger = logger('info');
           const targets = targetsSource(opts.targets, io.env);
           // One kept thread computes every probe's expected state, off the thread the clients sync on.
@@ -378,6 +386,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
             ops,
             expectedStateWorker
           });
+          const maintenance = ops
+            ? startRunMaintenance({ ops, retention, logger: agentLogger, registry: server.metrics.registry })
+            : undefined;
           const replication = await startReplicationHealthPoller({
             targets,
             logger: agentLogger,
@@ -394,6 +405,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           out(`${signal}: stopping the agent\n`);
           await schedule.stop();
           await replication.stop();
+          await maintenance?.stop();
           await jobs?.stop();
           await ops?.close();
           await server.close();

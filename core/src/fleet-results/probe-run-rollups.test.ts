@@ -135,7 +135,7 @@ describe('compact storage of consistent runs', () => {
   const consistent = run('consistent', {
     userId: 'u-compact',
     summary: 'Consistent: 200 rows in 201 buckets.',
-    subscriptions: [{ stream: 'todos', parameters: { list: 'l1' } }],
+    subscriptions: [{ stream: 'todos', parameters: { list: 'l1' }, priority: null }],
     buckets: { expected: buckets, actual: buckets, differences: [], overLimit: false },
     rows: { expected: 200, actual: 200, perTable: { todos: { expected: 200, actual: 200 } }, differences: [] }
   });
