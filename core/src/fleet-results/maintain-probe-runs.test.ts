@@ -25,14 +25,29 @@ const count = async (sql: string) => Number((await ops.pool.query(sql)).rows[0].
 describe('probe-run maintenance', () => {
   it('prunes runs past the retention in batches, with the jobs they finished, and keeps rollups and audit entries', async () => {
     for (let i = 0; i < 250; i++)
-      await ops.recordProbeRun(probeReportFixture(i % 5 ? 'consistent' : 'mismatch', { startedAt: daysAgo(31 + (i % 3)) }));
-    for (let i = 0; i < 7; i++) await ops.recordProbeRun(probeReportFixture('consistent', { startedAt: daysAgo(29) }));
+      await ops.recordProbeRun(
+        probeReportFixture(i % 5 ? 'consistent' : 'mismatch', { startedAt: daysAgo(31 + (i % 3)) })
+      );
+    for (let i = 0; i < 7; i++)
+      await ops.recordProbeRun(probeReportFixture('consistent', { startedAt: daysAgo(29) }));
     // A console job whose final run is old: the job names the run, so it goes with it.
-    const job = await enqueueProbeJob(ops.pool, { target: 'demo', userId: 'u-1', reason: 'r', requestedBy: 'a@b.c' });
+    const job = await enqueueProbeJob(ops.pool, {
+      target: 'demo',
+      userId: 'u-1',
+      reason: 'r',
+      requestedBy: 'a@b.c'
+    });
     const claimed = await claimProbeJob(ops.pool, 'agent-1');
     expect(claimed?.id).toBe(job.id);
-    await storeJobResult(ops.pool, leaseOf(claimed!), claimed!, probeReportFixture('mismatch', { startedAt: daysAgo(40) }));
-    const rollupBefore = await ops.pool.query('SELECT * FROM syncscope.probe_run_hourly ORDER BY hour, target, kind');
+    await storeJobResult(
+      ops.pool,
+      leaseOf(claimed!),
+      claimed!,
+      probeReportFixture('mismatch', { startedAt: daysAgo(40) })
+    );
+    const rollupBefore = await ops.pool.query(
+      'SELECT * FROM syncscope.probe_run_hourly ORDER BY hour, target, kind'
+    );
     const auditBefore = await count('SELECT count(*) AS n FROM syncscope.audit_log');
 
     const result = await maintainProbeRuns(ops.pool, RETENTION, { now: NOW });
@@ -41,9 +56,9 @@ describe('probe-run maintenance', () => {
     expect(result.batches).toBeGreaterThanOrEqual(3);
     expect(await count('SELECT count(*) AS n FROM syncscope.probe_runs')).toBe(7);
     expect(await count('SELECT count(*) AS n FROM syncscope.probe_jobs')).toBe(0);
-    expect((await ops.pool.query('SELECT * FROM syncscope.probe_run_hourly ORDER BY hour, target, kind')).rows).toEqual(
-      rollupBefore.rows
-    );
+    expect(
+      (await ops.pool.query('SELECT * FROM syncscope.probe_run_hourly ORDER BY hour, target, kind')).rows
+    ).toEqual(rollupBefore.rows);
     expect(await count('SELECT count(*) AS n FROM syncscope.audit_log')).toBe(auditBefore);
     expect(await count("SELECT count(*) AS n FROM syncscope.audit_log WHERE action = 'probe.run'")).toBe(258);
   });
@@ -51,7 +66,12 @@ describe('probe-run maintenance', () => {
   it('compacts consistent runs stored whole before migration 14', async () => {
     const whole = probeReportFixture('consistent', {
       startedAt: daysAgo(1),
-      buckets: { expected: ['1#a[]', '1#b["x"]'], actual: ['1#a[]', '1#b["x"]'], differences: [], overLimit: false }
+      buckets: {
+        expected: ['1#a[]', '1#b["x"]'],
+        actual: ['1#a[]', '1#b["x"]'],
+        differences: [],
+        overLimit: false
+      }
     });
     const { rows } = await ops.pool.query<{ id: string }>(
       `INSERT INTO syncscope.probe_runs (target, user_id, verdict, summary, started_at, duration_ms, report)
@@ -60,8 +80,15 @@ describe('probe-run maintenance', () => {
     );
     const result = await maintainProbeRuns(ops.pool, RETENTION, { now: NOW });
     expect(result.runsCompacted).toBe(1);
-    const stored = await ops.pool.query('SELECT report FROM syncscope.probe_runs WHERE id = $1', [rows[0]!.id]);
-    expect(stored.rows[0].report.buckets).toEqual({ expectedCount: 2, actualCount: 2, byRule: { a: 1, b: 1 }, overLimit: false });
+    const stored = await ops.pool.query('SELECT report FROM syncscope.probe_runs WHERE id = $1', [
+      rows[0]!.id
+    ]);
+    expect(stored.rows[0].report.buckets).toEqual({
+      expectedCount: 2,
+      actualCount: 2,
+      byRule: { a: 1, b: 1 },
+      overLimit: false
+    });
   });
 
   it('does nothing while another agent holds the maintenance lock', async () => {
@@ -70,9 +97,15 @@ describe('probe-run maintenance', () => {
     await other.connect();
     try {
       await other.query("SELECT pg_advisory_lock(hashtext('syncscope-probe-run-maintenance'))");
-      expect(await maintainProbeRuns(ops.pool, RETENTION, { now: NOW })).toMatchObject({ ran: false, runsPruned: 0 });
+      expect(await maintainProbeRuns(ops.pool, RETENTION, { now: NOW })).toMatchObject({
+        ran: false,
+        runsPruned: 0
+      });
       await other.query("SELECT pg_advisory_unlock(hashtext('syncscope-probe-run-maintenance'))");
-      expect(await maintainProbeRuns(ops.pool, RETENTION, { now: NOW })).toMatchObject({ ran: true, runsPruned: 1 });
+      expect(await maintainProbeRuns(ops.pool, RETENTION, { now: NOW })).toMatchObject({
+        ran: true,
+        runsPruned: 1
+      });
     } finally {
       await other.end();
     }

@@ -54,7 +54,14 @@ export async function maintainProbeRuns(
   retention: RunRetention,
   options: { now?: Date; signal?: AbortSignal } = {}
 ): Promise<MaintenanceResult> {
-  const result: MaintenanceResult = { ran: false, runsPruned: 0, jobsPruned: 0, runsCompacted: 0, batches: 0, workMs: 0 };
+  const result: MaintenanceResult = {
+    ran: false,
+    runsPruned: 0,
+    jobsPruned: 0,
+    runsCompacted: 0,
+    batches: 0,
+    workMs: 0
+  };
   const client = await pool.connect();
   try {
     const { rows } = await client.query<{ locked: boolean }>(
@@ -65,8 +72,12 @@ export async function maintainProbeRuns(
     result.ran = true;
     try {
       const cutoff = new Date((options.now ?? new Date()).getTime() - retention.rawRunDays * 86_400_000);
-      const batch = async (sql: string, values: unknown[]): Promise<{ rowCount: number; rows: unknown[] }> => {
-        if (result.batches > 0 && retention.pauseMs > 0) await sleep(retention.pauseMs, undefined, { signal: options.signal });
+      const batch = async (
+        sql: string,
+        values: unknown[]
+      ): Promise<{ rowCount: number; rows: unknown[] }> => {
+        if (result.batches > 0 && retention.pauseMs > 0)
+          await sleep(retention.pauseMs, undefined, { signal: options.signal });
         options.signal?.throwIfAborted();
         const started = performance.now();
         const answer = await client.query(sql, values);

@@ -8,7 +8,11 @@ import { expandCompactReport } from './compact-report.ts';
 const HOUR = '2026-03-02T10:00:00.000Z';
 const at = (minute: number) => `2026-03-02T10:${String(minute).padStart(2, '0')}:00.000Z`;
 
-const diff = (table: string, buckets: string[], settled: RowDifference['settled'] = 'persisted'): RowDifference => ({
+const diff = (
+  table: string,
+  buckets: string[],
+  settled: RowDifference['settled'] = 'persisted'
+): RowDifference => ({
   kind: 'missing',
   table,
   id: `${table}-${buckets.join()}-${settled}`,
@@ -41,7 +45,9 @@ async function hourly(target: string) {
 
 describe('the hourly rollup of probe runs', () => {
   it('counts verdicts, rows checked, and the tables and rules behind persisted differences', async () => {
-    await ops.recordProbeRun(run('consistent', { rows: { expected: 120, actual: 120, perTable: {}, differences: [] } }));
+    await ops.recordProbeRun(
+      run('consistent', { rows: { expected: 120, actual: 120, perTable: {}, differences: [] } })
+    );
     await ops.recordProbeRun(
       run('mismatch', {
         startedAt: at(59),
@@ -71,7 +77,15 @@ describe('the hourly rollup of probe runs', () => {
     await ops.recordProbeRun(run('mismatch', { startedAt: '2026-03-02T11:00:00.000Z' }));
 
     expect(await hourly('fleet')).toEqual([
-      { kind: 'read', consistent: 1, mismatch: 1, inconclusive: 1, error: 0, rows_checked: 200, row_differences: 43 }
+      {
+        kind: 'read',
+        consistent: 1,
+        mismatch: 1,
+        inconclusive: 1,
+        error: 0,
+        rows_checked: 200,
+        row_differences: 43
+      }
     ]);
     const { rows } = await ops.pool.query(
       `SELECT dimension, name, differences::int, runs FROM syncscope.probe_run_hourly_differences
@@ -115,7 +129,15 @@ describe('the hourly rollup of probe runs', () => {
       await Promise.all(agents.map((agent) => agent.close()));
     }
     expect(await hourly('busy')).toEqual([
-      { kind: 'read', consistent: 25, mismatch: 25, inconclusive: 25, error: 25, rows_checked: 1000, row_differences: 100 }
+      {
+        kind: 'read',
+        consistent: 25,
+        mismatch: 25,
+        inconclusive: 25,
+        error: 25,
+        rows_checked: 1000,
+        row_differences: 100
+      }
     ]);
     const { rows } = await ops.pool.query(
       `SELECT name, differences::int FROM syncscope.probe_run_hourly_differences

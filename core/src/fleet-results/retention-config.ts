@@ -16,8 +16,20 @@ export interface RunRetention {
 
 /** Each setting: where it is read from and its range (the message names both). */
 const SETTINGS = {
-  rawRunDays: { env: 'SYNCSCOPE_RUN_RETENTION_DAYS', flag: '--run-retention-days', min: 1, max: 3650, fallback: 30 },
-  batchRows: { env: 'SYNCSCOPE_RUN_PRUNE_BATCH_ROWS', flag: undefined, min: 100, max: 100_000, fallback: 5_000 },
+  rawRunDays: {
+    env: 'SYNCSCOPE_RUN_RETENTION_DAYS',
+    flag: '--run-retention-days',
+    min: 1,
+    max: 3650,
+    fallback: 30
+  },
+  batchRows: {
+    env: 'SYNCSCOPE_RUN_PRUNE_BATCH_ROWS',
+    flag: undefined,
+    min: 100,
+    max: 100_000,
+    fallback: 5_000
+  },
   pauseMs: { env: 'SYNCSCOPE_RUN_PRUNE_PAUSE_MS', flag: undefined, min: 0, max: 60_000, fallback: 200 }
 } as const;
 
@@ -43,7 +55,10 @@ const retentionSchema = z.strictObject({
  * The retention from the agent's `--run-retention-days` (over SYNCSCOPE_RUN_RETENTION_DAYS) and the
  * environment, validated once at start; a bad value is SYNCSCOPE_E_RUN_RETENTION_INVALID naming it.
  */
-export function readRunRetention(env: NodeJS.ProcessEnv, flags: { runRetentionDays?: string } = {}): RunRetention {
+export function readRunRetention(
+  env: NodeJS.ProcessEnv,
+  flags: { runRetentionDays?: string } = {}
+): RunRetention {
   const raw = {
     rawRunDays: flags.runRetentionDays ?? blankToUndefined(env[SETTINGS.rawRunDays.env]),
     batchRows: blankToUndefined(env[SETTINGS.batchRows.env]),
