@@ -67,12 +67,15 @@ beforeAll(async () => {
   carolRun = await storeRun('demo', carol.id, 'consistent', 23);
   await storeRun('orders', 'u-orders-1', 'consistent', 30);
   await session.ops.query(
-    `INSERT INTO syncscope.target_population (target, users, counted_at) VALUES ('demo', 10, now())`
+    `INSERT INTO syncscope.target_population (target, users, counted_at) VALUES ('demo', 10, now())
+     ON CONFLICT (target) DO UPDATE SET users = 10, counted_at = now()`
   );
   await session.ops.query(
     `INSERT INTO syncscope.canary_status (target, user_id, agent, verdict, held_since, last_checkpoint_at, last_freshness_seconds)
      VALUES ('demo', $1, 'agent-a', 'consistent', now() - interval '3 hours', now() - interval '5 seconds', 0.42),
-            ('demo', $2, 'agent-b', 'consistent', now() - interval '2 hours', now() - interval '10 minutes', 1.5)`,
+            ('demo', $2, 'agent-b', 'consistent', now() - interval '2 hours', now() - interval '10 minutes', 1.5)
+     ON CONFLICT (target, user_id) DO UPDATE SET agent = excluded.agent, held_since = excluded.held_since,
+       last_checkpoint_at = excluded.last_checkpoint_at, last_freshness_seconds = excluded.last_freshness_seconds`,
     [alice.id, bob.id]
   );
 }, 240_000);
@@ -139,26 +142,37 @@ describe('the fleet view', () => {
   it('lists the users with most runs not consistent, by email, and the canaries least fresh first', async () => {
     const users = page.getByTestId('problem-users').locator('tbody tr');
     await expect(users.count()).resolves.toBe(2);
-    expect(await users.nth(0).locator('td').first().innerText()).toContain(alice.email);
-    expect((await users.nth(0).locator('td').nth(2).innerText()).trim()).toBe('3 of 3');
-    expect(await users.nth(1).locator('td').first().innerText()).toContain(bob.email);
-    expect((await users.nth(1).locator('td').nth(2).innerText()).trim()).toBe('1 of 3');
+    expect(await users.nth(0).locator('td').first().textContent()).toContain(alice.email);
+    expect(await users.nth(0).locator('td').nth(2).textContent()).toBe('3 of 3');
+    expect(await users.nth(1).locator('td').first().textContent()).toContain(bob.email);
+    expect(await users.nth(1).locator('td').nth(2).textContent()).toBe('1 of 3');
 
-    const canaries = await page.getByTestId('canaries').locator('tbody tr').allInnerTexts();
-    expect(canaries).toHaveLength(2);
-    expect(canaries[0]).toContain(bob.email);
-    expect(canaries[0]).toMatch(/\t10 min ago\t1\.50 s\tagent-b\t2 h$/);
-    expect(canaries[1]).toContain(alice.email);
-    expect(canaries[1]).toMatch(/\t\d+ s ago\t0\.42 s\tagent-a\t3 h$/);
+    const canaries = page.getByTestId('canaries').locator('tbody tr');
+    const order = await canaries.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-testid')));
+    // Least fresh first: bob's stream delivered 10 minutes ago, alice's seconds ago.
+    expect(order.indexOf(`canary-${bob.id}`)).toBeLessThan(order.indexOf(`canary-${alice.id}`));
+    const bobRow = await page.getByTestId(`canary-${bob.id}`).innerText();
+    expect(bobRow).toContain(bob.email);
+    expect(bobRow).toMatch(/\t10 min ago\t1\.50 s\tagent-b\t2 h$/);
+    const aliceRow = await page.getByTestId(`canary-${alice.id}`).innerText();
+    expect(aliceRow).toContain(alice.email);
+    expect(aliceRow).toMatch(/\t\d+ s ago\t0\.42 s\tagent-a\t3 h$/);
     await screenshot(page, 'fleet-view');
   });
 
   it('renders a consistent run stored compact, with its buckets counted per rule', async () => {
     await page.goto(`${consoleUrl()}/probes/${carolRun}`);
     await expect(page.getByText('Buckets (2 expected, 2 synced)').count()).resolves.toBe(1);
-    expect(await page.getByTestId('buckets-by-rule').innerText()).toBe('by_list\t2');
-    expect(await page.getByTestId('per-table').locator('tbody').innerText()).toBe('todos\t20\t20');
-    expect(await page.getByTestId('probe-user').innerText()).toContain(carol.email);
+    expect(await page.getByTestId('buckets-by-rule').locator('td').allTextContents()).toEqual([
+      'by_list',
+      '2'
+    ]);
+    expect(await page.getByTestId('per-table').locator('tbody td').allTextContents()).toEqual([
+      'todos',
+      '20',
+      '20'
+    ]);
+    expect(await page.getByTestId('probe-user').textContent()).toContain(carol.email);
     await screenshot(page, 'fleet-compact-run');
   });
 });
