@@ -53,7 +53,7 @@ export default async function FleetPage() {
         <Card title="Users with most runs not consistent (24 h)">
           <ProblemUsers users={users} label={label} />
         </Card>
-        <Card title="Canaries, least fresh first">
+        <Card title="Canaries, least fresh first" className="xl:col-span-2">
           <CanaryTable canaries={canaries} label={label} now={now} />
         </Card>
       </div>
