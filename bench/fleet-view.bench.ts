@@ -2,6 +2,7 @@
  * The fleet view over 1M stored runs: its LCP in Chromium against the sign-in page, bytes per stored
  * run before and after compaction, and the prune rate.
  */
+import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { maintainProbeRuns } from '@syncscope/core/fleet-results/maintain-probe-runs';
 import type { ProbeReport, RowDifference } from '@syncscope/core/probe/probe-types';
@@ -19,17 +20,23 @@ const TARGETS = 5;
 const USERS = 50_000;
 const DAYS = 30;
 
-/** A consistent read report as a user of the demo's rules would get: 60 buckets, 4 tables. */
+/** A uuid-shaped id per `seed`, so bucket ids differ as real ones do (and compress as little). */
+const uuid = (seed: string) =>
+  createHash('sha1')
+    .update(seed)
+    .digest('hex')
+    .slice(0, 32)
+    .replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-');
+
+/** A consistent read report as a user of the demo's rules would get: 200 buckets, 4 tables. */
 function consistentReport(): ProbeReport {
-  const buckets = Array.from({ length: 60 }, (_, i) =>
-    i < 50
-      ? `1#by_list["7c9e6679-7425-40de-944b-e07fc1f90a${String(i).padStart(2, '0')}"]`
-      : `1#global_${i}[]`
+  const buckets = Array.from({ length: 200 }, (_, i) =>
+    i < 190 ? `1#by_list["${uuid(`list-${i}`)}"]` : `1#by_workspace["${uuid(`ws-${i}`)}"]`
   );
   const perTable = { lists: 50, todos: 1200, users: 1, workspaces: 3 };
   return probeReportFixture('consistent', {
     userId: 'ffffffff-0000-4000-8000-000000000000',
-    summary: 'Consistent: 1,254 rows in 60 buckets match the source and the rules.',
+    summary: 'Consistent: 1,254 rows in 200 buckets match the source and the rules.',
     subscriptions: [],
     phases: { mint: 3, schema: 40, sync: 820, expected: 610, diff: 45, settle: 0, 'write-checkpoint': 120 },
     token: {

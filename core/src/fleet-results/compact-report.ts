@@ -16,8 +16,24 @@ export interface CompactBuckets {
  */
 export type CompactStoredReport = Omit<
   ProbeReport,
-  'target' | 'userId' | 'verdict' | 'summary' | 'startedAt' | 'durationMs' | 'subscriptions' | 'buckets'
-> & { compact: true; buckets: CompactBuckets };
+  | 'target'
+  | 'userId'
+  | 'verdict'
+  | 'summary'
+  | 'startedAt'
+  | 'durationMs'
+  | 'subscriptions'
+  | 'buckets'
+  | 'token'
+  | 'sync'
+  | 'service'
+  | 'replication'
+> & {
+  compact: true;
+  buckets: CompactBuckets;
+  token: Pick<ProbeReport['token'], 'kid' | 'jti'>;
+  sync: Pick<ProbeReport['sync'], 'kind'>;
+};
 
 /** A read report as readers get it back: whole, or expanded from its compact form (`compactBuckets`). */
 export type ExpandedReport<R extends Pick<ProbeReport, 'buckets'> = ProbeReport> = R & {
@@ -41,16 +57,18 @@ export function isCompactReport(report: object): report is CompactStoredReport {
 
 /**
  * The report a compact one stands for, from the run's columns: bucket lists empty (no bucket ids are kept
- * for a consistent run) and `compactBuckets` with their counts. Any other report is returned as it is.
+ * for a consistent run) and `compactBuckets` with their counts; the token without expiry and audience,
+ * the sync outcome as its kind. Any other report is returned as it is.
  */
 export function expandCompactReport<R extends Pick<ProbeReport, 'buckets'>>(
   stored: R | CompactStoredReport,
   run: StoredRunColumns
 ): ExpandedReport<R> {
   if (!isCompactReport(stored)) return stored;
-  const { compact: _compact, buckets, ...rest } = stored;
+  const { compact: _compact, buckets, token, ...rest } = stored;
   return {
     ...rest,
+    token: { ...token, expiresAt: '', audience: '' },
     target: run.target,
     userId: run.userId,
     verdict: run.verdict,

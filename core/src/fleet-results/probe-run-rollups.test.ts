@@ -181,9 +181,12 @@ describe('compact storage of consistent runs', () => {
       byRule: { by_list: 200, global: 1 },
       overLimit: false
     });
-    const { buckets: _b, ...rest } = consistent;
-    const { buckets: _e, compactBuckets: _c, ...back } = expanded;
+    // Everything the result page shows; the token's expiry and audience and the sync's timing are not kept.
+    const { buckets: _b, token, sync, ...rest } = consistent;
+    const { buckets: _e, compactBuckets: _c, token: backToken, sync: backSync, ...back } = expanded;
     expect(back).toEqual(rest);
+    expect(backToken).toEqual({ kid: token.kid, jti: token.jti, expiresAt: '', audience: '' });
+    expect(backSync).toEqual({ kind: sync.kind });
   });
 
   it('keeps a mismatch whole', async () => {

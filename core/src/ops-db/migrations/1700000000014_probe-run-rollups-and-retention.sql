@@ -97,13 +97,17 @@ CREATE FUNCTION syncscope.roll_up_probe_runs(run_ids uuid[]) RETURNS void LANGUA
 $$;
 
 -- A consistent read probe's report as stored: what its result page shows, without the bucket lists
--- (counts and counts per rule instead) and without what the run's columns already hold. Marked
--- `compact`; the console expands it (core/src/fleet-results/compact-report.ts).
+-- (counts and counts per rule instead), the service and replication evidence (a consistent run needs
+-- none), the token's expiry and audience, and what the run's columns already hold. Marked `compact`; the
+-- console expands it (core/src/fleet-results/compact-report.ts).
 CREATE FUNCTION syncscope.compact_probe_report(report jsonb) RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT (report - ARRAY['target', 'userId', 'verdict', 'summary', 'startedAt', 'durationMs', 'subscriptions',
-                         'reason', 'error', 'buckets'])
-    || jsonb_build_object('compact', true, 'buckets', jsonb_build_object(
+                         'reason', 'error', 'buckets', 'service', 'replication', 'token', 'sync'])
+    || jsonb_build_object('compact', true,
+         'token', jsonb_build_object('kid', report->'token'->'kid', 'jti', report->'token'->'jti'),
+         'sync', jsonb_build_object('kind', report->'sync'->'kind'),
+         'buckets', jsonb_build_object(
          'expectedCount', jsonb_array_length(coalesce(report->'buckets'->'expected', '[]')),
          'actualCount', jsonb_array_length(coalesce(report->'buckets'->'actual', '[]')),
          'byRule', (SELECT coalesce(jsonb_object_agg(rule, n), '{}') FROM (
