@@ -71,7 +71,8 @@ $$;
 
 -- Adds runs to the rollups. Called by the transaction that stores them (insertProbeRun), and once below
 -- for the runs stored before this migration. Keys are upserted in order, so two transactions adding to
--- the same hours lock its rows in the same order.
+-- the same hours lock its rows in the same order. The ids are joined, not matched with `= ANY`: a
+-- parameter array is searched linearly per row, which over a million runs never ends.
 CREATE FUNCTION syncscope.roll_up_probe_runs(run_ids uuid[]) RETURNS void LANGUAGE sql AS $$
   INSERT INTO syncscope.probe_run_hourly AS h
     (target, hour, kind, consistent, mismatch, inconclusive, error, rows_checked, row_differences)
@@ -80,7 +81,7 @@ CREATE FUNCTION syncscope.roll_up_probe_runs(run_ids uuid[]) RETURNS void LANGUA
     count(*) FILTER (WHERE verdict = 'inconclusive'), count(*) FILTER (WHERE verdict = 'error'),
     coalesce(sum((report->'rows'->>'expected')::bigint), 0),
     coalesce(sum(syncscope.probe_report_row_differences(report)), 0)
-  FROM syncscope.probe_runs WHERE id = ANY(run_ids)
+  FROM unnest(run_ids) AS u(id) JOIN syncscope.probe_runs USING (id)
   GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
   ON CONFLICT (target, hour, kind) DO UPDATE SET
     consistent = h.consistent + excluded.consistent, mismatch = h.mismatch + excluded.mismatch,
@@ -89,8 +90,9 @@ CREATE FUNCTION syncscope.roll_up_probe_runs(run_ids uuid[]) RETURNS void LANGUA
     row_differences = h.row_differences + excluded.row_differences;
   INSERT INTO syncscope.probe_run_hourly_differences AS d (target, hour, dimension, name, differences, runs)
   SELECT r.target, date_trunc('hour', r.started_at, 'UTC'), c.dimension, c.name, sum(c.differences), count(*)
-  FROM syncscope.probe_runs r, syncscope.probe_report_differences(r.report) c
-  WHERE r.id = ANY(run_ids) AND c.name IS NOT NULL
+  FROM unnest(run_ids) AS u(id) JOIN syncscope.probe_runs r USING (id),
+    syncscope.probe_report_differences(r.report) c
+  WHERE c.name IS NOT NULL
   GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
   ON CONFLICT (target, hour, dimension, name) DO UPDATE SET
     differences = d.differences + excluded.differences, runs = d.runs + excluded.runs;
