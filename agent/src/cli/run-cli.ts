@@ -1,10 +1,12 @@
 import { createLogger, isSyncScopeError, type Logger, SyncScopeError } from '@syncscope/core';
+import { readRunRetention } from '@syncscope/core/fleet-results/retention-config';
 import { PROBE_MODES, type ProbeMode } from '@syncscope/core/probe/probe-mode';
 import { RETRY_DEFAULTS } from '@syncscope/core/probe-jobs/job-state-machine';
 import { WORKER_DEFAULTS } from '@syncscope/core/probe-jobs/probe-job-worker';
 import { parseSubscriptionText } from '@syncscope/core/sync-rules/subscription-text';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { startCanaries } from '../canaries/canary-holder.ts';
+import { startRunMaintenance } from '../fleet-results/run-maintenance-loop.ts';
 import { registerJobMetrics } from '../metrics/job-metrics.ts';
 import { formatRowTrace } from '../output/format-explanation.ts';
 import { formatProbeReport } from '../output/format-report.ts';
@@ -341,6 +343,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       "probe jobs this agent runs at once, console's and schedules' (default 2); a target's max_concurrent_probes limits all agents together",
       probeConcurrency
     )
+    .option(
+      '--run-retention-days <days>',
+      'raw probe runs older than this are pruned, hourly rollups and the audit log are kept (default 30; also SYNCSCOPE_RUN_RETENTION_DAYS)'
+    )
     .action(
       guarded(
         async (opts: {
@@ -355,8 +361,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           jobRetryBaseSeconds?: number;
           jobRetryCapSeconds?: number;
           jobConcurrency?: number;
+          runRetentionDays?: string;
         }) => {
           const token = io.env[AGENT_TOKEN_ENV] || undefined;
+          const retention = readRunRetention(io.env, opts);
           const agentLogger = logger('info');
           const targets = targetsSource(opts.targets, io.env);
           // One kept thread computes every probe's expected state, off the thread the clients sync on.
@@ -407,6 +415,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
             metrics: server.metrics,
             ops
           });
+          const maintenance = ops
+            ? startRunMaintenance({ ops, retention, logger: agentLogger, registry: server.metrics.registry })
+            : undefined;
           const replication = await startReplicationHealthPoller({
             targets,
             logger: agentLogger,
@@ -432,6 +443,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           await schedule.stop();
           await canaries.stop();
           await replication.stop();
+          await maintenance?.stop();
           await jobs?.stop();
           await ops?.close();
           await server.close();

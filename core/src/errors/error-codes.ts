@@ -289,6 +289,11 @@ export const ERROR_CODES = {
     description:
       "The ops database needs migrations this role may not run (the console and agent roles cannot change the schema). Run the setup as the ops owner: `npm start` does it, compose's `setup` service does, or call setupOpsDatabase as a superuser; then start again."
   },
+  SYNCSCOPE_E_RUN_RETENTION_INVALID: {
+    status: 500,
+    description:
+      'A probe-run retention setting (`--run-retention-days`, SYNCSCOPE_RUN_RETENTION_DAYS, SYNCSCOPE_RUN_PRUNE_BATCH_ROWS, SYNCSCOPE_RUN_PRUNE_PAUSE_MS) is not a whole number in its range. The message names the setting and the range; fix it and start the agent again.'
+  },
   SYNCSCOPE_E_OPS_GRANTS_MISSING: {
     status: 500,
     description:

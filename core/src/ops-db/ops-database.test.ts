@@ -23,7 +23,8 @@ const MIGRATIONS = [
   '1700000000009_replication-health',
   '1700000000010_fleet-shared-tables',
   '1700000000011_probe-modes',
-  '1700000000012_schedules'
+  '1700000000012_schedules',
+  '1700000000014_probe-run-rollups-and-retention'
 ];
 
 const report = (verdict: ProbeReport['verdict']) => probeReportFixture(verdict);

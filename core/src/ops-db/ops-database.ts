@@ -165,9 +165,10 @@ export interface ProbeRunOrigin {
 }
 
 /**
- * Inserts a run and its `probe.run` audit entry on `client`, which must be in a transaction (the job queue
- * stores a run, the job's new state and the audit entry in one). A job has one run per attempt and one
- * final run: the database refuses a second (unique indexes of migration 8).
+ * Inserts a run, its hourly rollup counts and its `probe.run` audit entry on `client`, which must be in a
+ * transaction (the job queue stores a run, the job's new state and the audit entry in one). A job has one
+ * run per attempt and one final run: the database refuses a second (unique indexes of migration 8). A
+ * consistent read probe's report is stored compact (migration 14; core/src/fleet-results/).
  */
 export async function insertProbeRun(
   client: pg.PoolClient,
@@ -193,7 +194,9 @@ export async function insertProbeRun(
     `INSERT INTO syncscope.probe_runs
        (id, target, user_id, verdict, summary, started_at, duration_ms, report, job_id, requested_by, kind,
         subscriptions, reason_code, attempt, final, mode, confirmed_by, confirms)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`,
+     VALUES ($1, $2, $3, $4, $5, $6, $7,
+       CASE WHEN $4 = 'consistent' AND $11 = 'read' THEN syncscope.compact_probe_report($8) ELSE $8 END,
+       $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING id`,
     [
       id,
       stored.target,
@@ -216,6 +219,8 @@ export async function insertProbeRun(
     ]
   );
   const runId = rows[0]!.id;
+  // In this transaction: the run and its counts commit together, whichever agent stores it.
+  await client.query('SELECT syncscope.roll_up_probe_runs(ARRAY[$1::uuid])', [runId]);
   await appendAudit(client, {
     actor: origin.requestedBy ?? 'agent',
     action: 'probe.run',

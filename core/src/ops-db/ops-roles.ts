@@ -15,9 +15,14 @@ type Privilege = 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE';
 export const OPS_TABLE_GRANTS: Record<string, Record<'console' | 'agent', Privilege[]>> = {
   audit_log: { console: ['SELECT', 'INSERT'], agent: ['SELECT', 'INSERT'] },
   audit_chain_head: { console: ['SELECT'], agent: ['SELECT'] },
-  probe_runs: { console: ['SELECT'], agent: ['SELECT', 'INSERT'] },
-  // Agents insert the jobs of the schedules they expand (core/src/schedules/).
-  probe_jobs: { console: ['SELECT', 'INSERT'], agent: ['SELECT', 'INSERT', 'UPDATE'] },
+  // Agents store runs, compact consistent ones stored whole before migration 14 (UPDATE) and prune runs,
+  // and the finished jobs that name them, past the retention (DELETE: core/src/fleet-results/).
+  probe_runs: { console: ['SELECT'], agent: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] },
+  // Agents also insert the jobs of the schedules they expand (core/src/schedules/).
+  probe_jobs: { console: ['SELECT', 'INSERT'], agent: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] },
+  // Rolled up by the transaction that stores a run (agents); the fleet view reads them.
+  probe_run_hourly: { console: ['SELECT'], agent: ['SELECT', 'INSERT', 'UPDATE'] },
+  probe_run_hourly_differences: { console: ['SELECT'], agent: ['SELECT', 'INSERT', 'UPDATE'] },
   // Console users, grants and ingest keys are changed by the console's admin pages and by the CLI as the
   // owner, never by an agent: a compromised agent host must not make itself a console admin.
   console_users: { console: ['SELECT', 'INSERT', 'UPDATE'], agent: [] },

@@ -47,6 +47,7 @@ const api = (methods: RoutePolicy['methods']) => ({ kind: 'api' as const, method
 
 export const ROUTE_POLICY = {
   '/': page('viewer', 'listed'),
+  '/fleet': page('viewer', 'listed'),
   '/probe': page('operator', 'listed'),
   '/probes': page('viewer', 'listed'),
   '/probes/[id]': page('viewer', 'probe-run'),

@@ -5,6 +5,7 @@ import { useEffect } from 'react';
 /** `g` then a letter goes to a page (like GitHub); `/` focuses the page's search box. */
 const GO: Record<string, string> = {
   o: '/',
+  f: '/fleet',
   p: '/probe',
   h: '/probes',
   t: '/trace',

@@ -10,6 +10,7 @@ import { ThemeToggle } from '@/ui/theme-toggle';
 
 const NAV: { href: PagePath; label: string; key?: string }[] = [
   { href: '/', label: 'Overview', key: 'g o' },
+  { href: '/fleet', label: 'Fleet', key: 'g f' },
   { href: '/probe', label: 'Probe a user', key: 'g p' },
   { href: '/probes', label: 'Probes', key: 'g h' },
   { href: '/trace', label: 'Row trace', key: 'g t' },

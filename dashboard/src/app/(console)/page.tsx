@@ -37,7 +37,9 @@ export default async function OverviewPage() {
   );
   return (
     <>
-      <PageHeader title="Overview" />
+      <PageHeader title="Overview">
+        <TextLink href="/fleet">Fleet view: users verified, verdicts over time, canaries</TextLink>
+      </PageHeader>
       <FiringAlertsCard scope={access.scope} />
       <VerdictTiles counts={last24h} />
       <Card title={`Open problems (${problems.length})`} className="mb-4">

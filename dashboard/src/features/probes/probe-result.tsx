@@ -1,3 +1,4 @@
+import type { CompactBuckets as CompactBucketCounts } from '@syncscope/core/fleet-results/compact-report';
 import { reportCompared } from '@syncscope/core/probe/verdicts';
 import { Badge, Card, Mono, TextLink, Time } from '@/ui/primitives';
 import { UserLabel } from '../user-labels/user-label';
@@ -87,13 +88,17 @@ function Compared({ report }: { report: ReadReport }) {
   return (
     <div className="grid gap-4 lg:grid-cols-3">
       <Card
-        title={`Buckets (${report.buckets.expected.length} expected, ${report.buckets.actual.length} synced)`}
+        title={`Buckets (${report.compactBuckets?.expectedCount ?? report.buckets.expected.length} expected, ${report.compactBuckets?.actualCount ?? report.buckets.actual.length} synced)`}
       >
-        <ul className="max-h-48 space-y-0.5 overflow-auto font-mono text-xs">
-          {report.buckets.expected.map((b) => (
-            <li key={b}>{b}</li>
-          ))}
-        </ul>
+        {report.compactBuckets ? (
+          <CompactBuckets buckets={report.compactBuckets} />
+        ) : (
+          <ul className="max-h-48 space-y-0.5 overflow-auto font-mono text-xs">
+            {report.buckets.expected.map((b) => (
+              <li key={b}>{b}</li>
+            ))}
+          </ul>
+        )}
         {bucketDiffs.map((d) => (
           <p key={d.bucket} className="mt-2 text-rose-700 dark:text-rose-400">
             {d.kind} <Mono>{d.bucket}</Mono>: {d.explanation}
@@ -158,6 +163,27 @@ function NotCompared({ report }: { report: ReadReport }) {
         ))}
       </ul>
     </Card>
+  );
+}
+
+/** A consistent run's buckets as stored: counts per rule (bucket ids are not kept; see compact-report.ts). */
+function CompactBuckets({ buckets }: { buckets: CompactBucketCounts }) {
+  return (
+    <>
+      <table className="w-full text-xs" data-testid="buckets-by-rule">
+        <tbody className="tabular-nums">
+          {Object.entries(buckets.byRule).map(([rule, n]) => (
+            <tr key={rule}>
+              <td className="font-mono">{rule}</td>
+              <td className="text-right">{n.toLocaleString('en')}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p className="mt-1 text-xs text-zinc-500">
+        Buckets per rule: a consistent run is stored without its bucket ids.
+      </p>
+    </>
   );
 }
 

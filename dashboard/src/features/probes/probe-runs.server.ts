@@ -1,4 +1,5 @@
 import 'server-only';
+import { type ExpandedReport, expandCompactReport } from '@syncscope/core/fleet-results/compact-report';
 import { type ProbeReport, type RowDifference, upgradeProbeReport } from '@syncscope/core/probe/probe-types';
 import type { StreamSubscription } from '@syncscope/core/sync-rules/stream-subscriptions';
 import type { WriteProbeReport } from '@syncscope/core/write-probe/write-probe-types';
@@ -78,8 +79,13 @@ export async function listProbeRuns(
   return { runs: page.rows, total: count.rows[0]!.n };
 }
 
-/** A read probe's report as the detail page loads it: without its row differences (paged separately). */
-export type ReadReport = Omit<ProbeReport, 'rows'> & { rows: Omit<ProbeReport['rows'], 'differences'> };
+/**
+ * A read probe's report as the detail page loads it: without its row differences (paged separately); a
+ * consistent run's compact report expanded, with bucket counts (`compactBuckets`) instead of bucket lists.
+ */
+export type ReadReport = ExpandedReport<
+  Omit<ProbeReport, 'rows'> & { rows: Omit<ProbeReport['rows'], 'differences'> }
+>;
 
 export const isWriteReport = (report: ReadReport | WriteProbeReport): report is WriteProbeReport =>
   'kind' in report && report.kind === 'write';
@@ -104,8 +110,10 @@ export async function getProbeRun(id: string): Promise<ProbeRunDetail | null> {
     [id]
   );
   const run = rows[0];
+  if (!run) return null;
   // Runs stored before the four verdicts carry their code in `error` only.
-  return run ? { ...run, report: upgradeProbeReport(run.report) } : null;
+  const report = isWriteReport(run.report) ? run.report : expandCompactReport(run.report, run);
+  return { ...run, report: upgradeProbeReport(report) };
 }
 
 /** One page of a run's row differences, optionally of one kind, in report order. */
