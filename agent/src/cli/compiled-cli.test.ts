@@ -7,7 +7,11 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 
 /** Runs a command from the repository root with plain node: no tsx, no TypeScript. */
 function run(command: string, args: string[]) {
-  const r = spawnSync(command, args, { cwd: REPO, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  const r = spawnSync(command, args, {
+    cwd: REPO,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '' }
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -322,10 +322,19 @@ describe('syncscope against the embedded stack (npm start)', () => {
     expectNoSecrets(r.stdout + r.stderr);
   });
 
-  it("the compiled agent computes expected states on its worker thread and helper threads (files beside the bundle)", async () => {
+  it('the compiled agent computes expected states on its worker thread and helper threads (files beside the bundle)', async () => {
     const port = await findFreePort();
     const agent = start(
-      [COMPILED_CLI, 'agent', '--port', String(port), '--ops-db', opsDatabaseUrl(env), '--partition-helpers', '1'],
+      [
+        COMPILED_CLI,
+        'agent',
+        '--port',
+        String(port),
+        '--ops-db',
+        opsDatabaseUrl(env),
+        '--partition-helpers',
+        '1'
+      ],
       { ...env, SYNCSCOPE_AGENT_TOKEN: AGENT_TOKEN },
       { compiled: true }
     );
@@ -334,7 +343,12 @@ describe('syncscope against the embedded stack (npm start)', () => {
       const res = await fetch(`http://127.0.0.1:${port}/probes`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${AGENT_TOKEN}` },
-        body: JSON.stringify({ target: 'demo', user: alice, actor: 'e2e@example.com', reason: 'compiled agent' })
+        body: JSON.stringify({
+          target: 'demo',
+          user: alice,
+          actor: 'e2e@example.com',
+          reason: 'compiled agent'
+        })
       });
       expect(res.status).toBe(200);
       expect(((await res.json()) as ProbeReport).verdict).toBe('consistent');
