@@ -22,6 +22,8 @@ const nodeOnly = [
 ];
 
 const config: NextConfig = {
+  // `.next/standalone`: the server with only the files it needs, which the console image runs.
+  output: 'standalone',
   poweredByHeader: false,
   reactStrictMode: true,
   transpilePackages: ['@syncscope/core'],

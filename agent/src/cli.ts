@@ -1,5 +1,5 @@
-#!/usr/bin/env -S npx tsx
-/** `syncscope` (npm run syncscope -- …): probe, explain, agent. See agent/src/cli/run-cli.ts. */
+#!/usr/bin/env node
+/** `syncscope` (npm run syncscope -- …, or the compiled agent/dist/syncscope.mjs, the package bin): probe, explain, agent. See agent/src/cli/run-cli.ts. */
 import { runCli } from './cli/run-cli.ts';
 
 const fatal = (error: unknown) => {

@@ -1,8 +1,8 @@
-import { type Logger, SyncScopeError } from '@syncscope/core';
+import { SyncScopeError } from '@syncscope/core/errors/index';
+import type { Logger } from '@syncscope/core/logging/logger';
 import { type ChainVerdict, verifyAuditChain } from '@syncscope/core/ops-db/audit-chain';
-import { opsDatabaseUrl } from '@syncscope/core/probe/targets/demo-target';
 import type { Command } from 'commander';
-import pg from 'pg';
+import type pg from 'pg';
 import type { UsersIo } from './users-commands.ts';
 
 /** The verdict as people read it: the count and head, or the first bad entry and what is wrong with it. */
@@ -60,6 +60,8 @@ export function registerAuditCommands(program: Command, io: Omit<UsersIo, 'readS
             'SYNCSCOPE_E_REQUEST_INVALID',
             '--expect-head takes the 64 hex digits of a head hash printed by `syncscope audit verify`.'
           );
+        const { opsDatabaseUrl } = await import('@syncscope/core/probe/targets/demo-target');
+        const { default: pg } = await import('pg');
         const pool = new pg.Pool({ connectionString: opts.opsDb ?? opsDatabaseUrl(io.env), max: 1 });
         try {
           const verdict = await verifyAuditChain(pool, { expectHead: opts.expectHead });

@@ -21,9 +21,13 @@ interface Proc {
   exited: Promise<number | null>;
 }
 
-function start(args: string[], env: Record<string, string>): Proc {
+/** The compiled CLI, as the package bin and the agent image run it (scripts/build.mjs writes it). */
+const COMPILED_CLI = 'agent/dist/syncscope.mjs';
+
+/** A process from the sources through tsx, or with `compiled`, plain node on compiled JavaScript. */
+function start(args: string[], env: Record<string, string>, { compiled = false } = {}): Proc {
   let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+  const child = spawn(process.execPath, [...(compiled ? [] : ['--import', 'tsx']), ...args], {
     cwd: REPO,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
@@ -43,12 +47,16 @@ async function waitFor(proc: Proc, text: string, timeoutMs = 90_000): Promise<vo
   }
 }
 
-/** Runs the CLI to completion: stdout, stderr (logs at trace level go there) and the exit code. */
-function cli(args: string[], env: Record<string, string>) {
+/**
+ * Runs the CLI to completion: stdout, stderr (logs at trace level go there) and the exit code. From the
+ * sources through tsx, or with `compiled`, the compiled CLI with plain node.
+ */
+function cli(args: string[], env: Record<string, string>, { compiled = false } = {}) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     let stdout = '';
     let stderr = '';
-    const child = spawn(process.execPath, ['--import', 'tsx', 'agent/src/cli.ts', ...args], {
+    const entry = compiled ? [COMPILED_CLI] : ['--import', 'tsx', 'agent/src/cli.ts'];
+    const child = spawn(process.execPath, [...entry, ...args], {
       cwd: REPO,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe']
@@ -83,6 +91,8 @@ describe('syncscope against the embedded stack (npm start)', () => {
       SYNCSCOPE_SEED_RECORDS: '100',
       SYNCSCOPE_LOG_LEVEL: 'trace'
     };
+    // The compiled CLI from these sources (a second or so), for the tests that run it.
+    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: REPO, stdio: 'pipe' });
     stack = start(['demo/src/stack/main.ts'], { ...env, SYNCSCOPE_LOG_LEVEL: 'warn' });
     await waitFor(stack, 'Press Ctrl-C');
     const jwk = JSON.parse(
@@ -298,6 +308,57 @@ describe('syncscope against the embedded stack (npm start)', () => {
       expect(await agent.exited).toBe(0);
     }
     expect(agent.output()).toContain('"msg":"probe finished"');
+    expectNoSecrets(agent.output());
+  });
+
+  it('the compiled CLI (the package bin, the agent image) probes the stack: consistent, exit 0, no secret printed', async () => {
+    const r = await cli(['probe', '--target', 'demo', '--user', alice, '--json'], env, { compiled: true });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as ProbeReport;
+    expect(report).toMatchObject({ target: 'demo', userId: alice, verdict: 'consistent' });
+    expect(report.buckets.expected).toHaveLength(2);
+    expect(report.buckets.actual).toHaveLength(2);
+    expect(r.stderr).toContain('"msg":"probe token minted"');
+    expectNoSecrets(r.stdout + r.stderr);
+  });
+
+  it('the compiled agent computes expected states on its worker thread and helper threads (files beside the bundle)', async () => {
+    const port = await findFreePort();
+    const agent = start(
+      [
+        COMPILED_CLI,
+        'agent',
+        '--port',
+        String(port),
+        '--ops-db',
+        opsDatabaseUrl(env),
+        '--partition-helpers',
+        '1'
+      ],
+      { ...env, SYNCSCOPE_AGENT_TOKEN: AGENT_TOKEN },
+      { compiled: true }
+    );
+    try {
+      await waitFor(agent, 'SyncScope agent listening', 30_000);
+      const res = await fetch(`http://127.0.0.1:${port}/probes`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${AGENT_TOKEN}` },
+        body: JSON.stringify({
+          target: 'demo',
+          user: alice,
+          actor: 'e2e@example.com',
+          reason: 'compiled agent'
+        })
+      });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as ProbeReport).verdict).toBe('consistent');
+    } finally {
+      agent.child.kill('SIGTERM');
+      expect(await agent.exited).toBe(0);
+    }
+    expect(agent.output()).toContain('"msg":"probe finished"');
+    // A thread that cannot start (an entry file missing from dist/) makes the agent say so and fall back.
+    expect(agent.output()).not.toMatch(/computed in-thread/);
     expectNoSecrets(agent.output());
   });
 });

@@ -1,21 +1,23 @@
-import { SyncScopeError } from '@syncscope/core';
-import { migrateOpsDatabase } from '@syncscope/core/ops-db/ops-database';
-import { opsDatabaseUrl } from '@syncscope/core/probe/targets/demo-target';
-import { createIngestKey, listIngestKeys, revokeIngestKey } from '@syncscope/core/upload-errors/ingest-keys';
+import { SyncScopeError } from '@syncscope/core/errors/index';
 import type { Command } from 'commander';
-import pg from 'pg';
+import type pg from 'pg';
 import type { UsersIo } from './users-commands.ts';
 
 async function withPool<T>(
   env: NodeJS.ProcessEnv,
   opsDb: string | undefined,
-  fn: (pool: pg.Pool) => Promise<T>
+  fn: (pool: pg.Pool, keys: typeof import('@syncscope/core/upload-errors/ingest-keys')) => Promise<T>
 ) {
+  // Loaded when a command runs (run-cli.ts).
+  const { opsDatabaseUrl } = await import('@syncscope/core/probe/targets/demo-target');
+  const { migrateOpsDatabase } = await import('@syncscope/core/ops-db/ops-database');
+  const { default: pg } = await import('pg');
+  const keys = await import('@syncscope/core/upload-errors/ingest-keys');
   const url = opsDb ?? opsDatabaseUrl(env, 'owner');
   await migrateOpsDatabase(url);
   const pool = new pg.Pool({ connectionString: url, max: 1 });
   try {
-    return await fn(pool);
+    return await fn(pool, keys);
   } finally {
     await pool.end();
   }
@@ -41,8 +43,8 @@ export function registerIngestKeysCommands(program: Command, io: Omit<UsersIo, '
     .option(...opsOption)
     .action(
       io.guarded(async (opts: { target: string; label: string; opsDb?: string }) => {
-        const { key, info } = await withPool(io.env, opts.opsDb, (pool) =>
-          createIngestKey(pool, {
+        const { key, info } = await withPool(io.env, opts.opsDb, (pool, keys) =>
+          keys.createIngestKey(pool, {
             target: opts.target,
             label: opts.label,
             createdBy: `cli:${io.env.USER ?? 'unknown'}`
@@ -59,7 +61,7 @@ export function registerIngestKeysCommands(program: Command, io: Omit<UsersIo, '
     .option(...opsOption)
     .action(
       io.guarded(async (opts: { opsDb?: string }) => {
-        const list = await withPool(io.env, opts.opsDb, listIngestKeys);
+        const list = await withPool(io.env, opts.opsDb, (pool, keys) => keys.listIngestKeys(pool));
         for (const k of list)
           io.out(
             `${k.id}\t${k.target}\t${k.label}\t${k.createdAt.toISOString()}\t${k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : 'active'}\n`
@@ -81,8 +83,8 @@ export function registerIngestKeysCommands(program: Command, io: Omit<UsersIo, '
             'SYNCSCOPE_E_REQUEST_INVALID',
             `"${opts.id}" is not a key id; see \`syncscope ingest-keys list\`.`
           );
-        const revoked = await withPool(io.env, opts.opsDb, (pool) =>
-          revokeIngestKey(pool, { id: opts.id, revokedBy: `cli:${io.env.USER ?? 'unknown'}` })
+        const revoked = await withPool(io.env, opts.opsDb, (pool, keys) =>
+          keys.revokeIngestKey(pool, { id: opts.id, revokedBy: `cli:${io.env.USER ?? 'unknown'}` })
         );
         io.out(revoked ? `Revoked ${opts.id}.\n` : `No active key ${opts.id}.\n`);
         return revoked ? 0 : 2;

@@ -2,12 +2,6 @@ import os from 'node:os';
 import { SyncScopeError } from '@syncscope/core';
 import { DEMO_TARGET } from '@syncscope/core/probe/targets/demo-target';
 
-export const REASON_FLAGS = '--reason <text>';
-export const REASON_HELP =
-  'why you impersonate this user (audited before the token is minted; required except for the demo target)';
-export const ACTOR_FLAGS = '--actor <name>';
-export const ACTOR_HELP = 'who asks, for the audit log (default: cli:<OS user name>)';
-
 /** The OS user running the CLI; `unknown` where the system cannot say (a container without a passwd entry). */
 function osUserName(env: NodeJS.ProcessEnv): string {
   if (env.USER || env.LOGNAME) return (env.USER || env.LOGNAME) as string;

@@ -1,8 +1,7 @@
 import { writeFile } from 'node:fs/promises';
-import { SyncScopeError } from '@syncscope/core';
+import { SyncScopeError } from '@syncscope/core/errors/index';
 import { publicJwkOf } from '@syncscope/core/probe/tokens/probe-public-keys';
 import type { Command } from 'commander';
-import { exportJWK, generateKeyPair } from 'jose';
 import type { UsersIo } from './users-commands.ts';
 
 const ALGS = ['EdDSA', 'ES256', 'RS256'] as const;
@@ -35,6 +34,7 @@ export function registerProbeKeyCommand(program: Command, io: Omit<UsersIo, 'rea
           );
         }
         const alg = opts.alg as ProbeKeyAlg;
+        const { exportJWK, generateKeyPair } = await import('jose');
         const { privateKey } = await generateKeyPair(alg, { extractable: true, modulusLength: 2048 });
         const jwk = { ...(await exportJWK(privateKey)), kid: opts.kid, alg };
         await writeFile(opts.out, `${JSON.stringify(jwk)}\n`, { mode: 0o600, flag: 'wx' }).catch(

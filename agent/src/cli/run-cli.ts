@@ -1,46 +1,24 @@
-import { createLogger, isSyncScopeError, type Logger, SyncScopeError } from '@syncscope/core';
-import { readRunRetention } from '@syncscope/core/fleet-results/retention-config';
+import { isSyncScopeError } from '@syncscope/core/errors/index';
 import { PROBE_MODES, type ProbeMode } from '@syncscope/core/probe/probe-mode';
-import { RETRY_DEFAULTS } from '@syncscope/core/probe-jobs/job-state-machine';
-import { WORKER_DEFAULTS } from '@syncscope/core/probe-jobs/probe-job-worker';
-import { parseSubscriptionText } from '@syncscope/core/sync-rules/subscription-text';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { startCanaries } from '../canaries/canary-holder.ts';
-import { startRunMaintenance } from '../fleet-results/run-maintenance-loop.ts';
-import { registerJobMetrics } from '../metrics/job-metrics.ts';
-import { formatRowTrace } from '../output/format-explanation.ts';
-import { formatProbeReport } from '../output/format-report.ts';
 import { SecretScrubber } from '../output/secret-scrubber.ts';
-import {
-  assertTargetStreams,
-  openOpsDatabase,
-  parseClaimsJson,
-  probeTarget,
-  requireOpsDatabase,
-  sourceRoleWarning,
-  warnAboutSourceRoles
-} from '../probe/probe-target.ts';
-import { resolveTarget, targetsSource } from '../probe/resolve-target.ts';
-import { startReplicationHealthPoller } from '../replication-health/replication-health-poller.ts';
-import { AGENT_TOKEN_ENV, startAgentServer } from '../server/agent-server.ts';
-import { ALLOWED_HOSTS_ENV, allowedHostNames } from '../server/allowed-hosts.ts';
-import { startProbeJobRunner } from '../worker/probe-job-runner.ts';
-import { startProbeScheduler } from '../worker/probe-scheduler.ts';
-import { logAuditHead, registerAuditCommands } from './audit-commands.ts';
+import { AGENT_TOKEN_ENV } from '../server/agent-token-env.ts';
+import { ALLOWED_HOSTS_ENV } from '../server/allowed-hosts.ts';
+import type { AgentCommandOptions } from './agent-command.ts';
+import { registerAuditCommands } from './audit-commands.ts';
+import { ACTOR_FLAGS, ACTOR_HELP, REASON_FLAGS, REASON_HELP } from './authorisation-flags.ts';
+import type { CommandContext } from './command-context.ts';
+import type { ExplainCommandOptions } from './explain-command.ts';
 import { registerIngestKeysCommands } from './ingest-keys-commands.ts';
 import { registerInspectCommand } from './inspect-command.ts';
-import {
-  ACTOR_FLAGS,
-  ACTOR_HELP,
-  cliAuthorisation,
-  REASON_FLAGS,
-  REASON_HELP
-} from './probe-authorisation.ts';
+import type { ProbeCommandOptions } from './probe-command.ts';
 import { registerProbeKeyCommand } from './probe-key-command.ts';
 import { registerSourceRoleCommand } from './source-role-command.ts';
 import { registerUsersCommands } from './users-commands.ts';
-import { PROBE_COMMANDS, VERDICT_EXIT_CODES, VERDICT_EXIT_HELP } from './verdict-exit.ts';
+import { EXIT, PROBE_COMMANDS, VERDICT_EXIT_CODES, VERDICT_EXIT_HELP } from './verdict-exit.ts';
 import { registerWriteProbeCommand } from './write-probe-command.ts';
+
+export { EXIT } from './verdict-exit.ts';
 
 export interface CliIo {
   stdout: { write(text: string): unknown };
@@ -53,9 +31,6 @@ export interface CliIo {
   /** Text piped on stdin (a password for `users add`); undefined when nothing is piped. */
   readStdin?: () => Promise<string | undefined>;
 }
-
-/** Exit codes: 0 consistent (or done), 1 mismatch, 2 the command could not run. */
-export const EXIT = { ok: 0, mismatch: 1, failed: 2 } as const;
 
 function positiveSeconds(value: string): number {
   const n = Number(value);
@@ -94,29 +69,6 @@ function helperThreads(value: string): number {
 const PARTITION_HELPERS_HELP =
   "helper threads that scan a large table's parts beside the probe (default: one per further core, at most three; 0: none)";
 
-/** The agent's job-queue flags as the runner's settings (undefined: the worker's defaults). */
-function jobQueueSettings(opts: {
-  jobLeaseSeconds?: number;
-  jobDeadlineSeconds?: number;
-  jobRetryBaseSeconds?: number;
-  jobRetryCapSeconds?: number;
-}) {
-  const ms = (s: number | undefined) => (s === undefined ? undefined : Math.round(s * 1000));
-  const leaseMs = ms(opts.jobLeaseSeconds);
-  return {
-    leaseMs,
-    // Three beats per lease, so one lost beat does not cost the lease.
-    heartbeatMs:
-      leaseMs === undefined ? undefined : Math.min(WORKER_DEFAULTS.heartbeatMs, Math.round(leaseMs / 3)),
-    deadlineMs: ms(opts.jobDeadlineSeconds),
-    retry: {
-      ...RETRY_DEFAULTS,
-      baseMs: ms(opts.jobRetryBaseSeconds) ?? RETRY_DEFAULTS.baseMs,
-      capMs: ms(opts.jobRetryCapSeconds) ?? RETRY_DEFAULTS.capMs
-    }
-  };
-}
-
 /** Repeatable options: every value, in order. */
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -140,10 +92,23 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const scrubber = new SecretScrubber();
   const out = (text: string) => io.stdout.write(scrubber.scrub(text));
   const err = (text: string) => io.stderr.write(scrubber.scrub(text));
-  const logger = (defaultLevel: string): Logger =>
-    createLogger('syncscope', io.env.SYNCSCOPE_LOG_LEVEL ?? defaultLevel, scrubber.destination(io.stderr));
   let exitCode: number = EXIT.ok;
   let json = false;
+  // Each command's implementation is imported when it runs (`syncscope --help` loads none of them).
+  const ctx: CommandContext = {
+    out,
+    err,
+    env: io.env,
+    scrubber,
+    logger: async (defaultLevel) => {
+      const { createLogger } = await import('@syncscope/core/logging/logger');
+      const level = io.env.SYNCSCOPE_LOG_LEVEL ?? defaultLevel;
+      return createLogger('syncscope', level, scrubber.destination(io.stderr));
+    },
+    setJson: (value) => {
+      json = value;
+    }
+  };
 
   /**
    * Runs a command body; a thrown error becomes `CODE: message` and exit 2, or for the probe commands
@@ -203,52 +168,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       `\n${VERDICT_EXIT_HELP}\nNeeds SYNCSCOPE_OPS_DATABASE_URL (the demo target fills it in): every minted token is audited first, and the run is stored.`
     )
     .action(
-      guarded(
-        async (opts: {
-          target: string;
-          user: string;
-          claims?: string;
-          subscribe: string[];
-          json?: boolean;
-          targets?: string;
-          deadline?: number;
-          reason?: string;
-          actor?: string;
-          partitionHelpers?: number;
-          mode: ProbeMode;
-        }) => {
-          json = Boolean(opts.json);
-          const { actor, reason } = cliAuthorisation(opts, io.env);
-          const claims = parseClaimsJson(opts.claims);
-          const subscriptions = opts.subscribe.map(parseSubscriptionText);
-          const target = await resolveTarget(targetsSource(opts.targets, io.env), opts.target, scrubber);
-          await assertTargetStreams(target, subscriptions);
-          const warning = await sourceRoleWarning(target);
-          if (warning) err(`warning: ${warning}\n`);
-          const ops = await requireOpsDatabase(target.opsDatabaseUrl, 'syncscope probe');
-          const report = await probeTarget({
-            target,
-            userId: opts.user,
-            mode: opts.mode,
-            claims,
-            subscriptions,
-            deadlineMs: opts.deadline === undefined ? undefined : opts.deadline * 1000,
-            logger: logger('warn'),
-            ops,
-            actor,
-            reason,
-            partitionHelpers: opts.partitionHelpers
-          }).finally(() => ops.close());
-          out(json ? `${JSON.stringify(report, null, 2)}\n` : formatProbeReport(report));
-          if (report.verdict === 'error') {
-            err(
-              `${report.reason?.code ?? 'SYNCSCOPE_E_INTERNAL_ERROR'}: ${report.reason?.message ?? report.summary}\n`
-            );
-          }
-          return VERDICT_EXIT_CODES[report.verdict];
-        },
-        VERDICT_EXIT_CODES.error
-      )
+      guarded(async (opts: ProbeCommandOptions) => {
+        const { runProbeCommand } = await import('./probe-command.ts');
+        return runProbeCommand(opts, ctx);
+      }, VERDICT_EXIT_CODES.error)
     );
 
   program
@@ -265,42 +188,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option('--json', 'print JSON')
     .option('--targets <file>', 'targets file (default: $SYNCSCOPE_HOME/targets.yaml)')
     .action(
-      guarded(
-        async (opts: {
-          target: string;
-          table: string;
-          id: string;
-          user?: string;
-          claims?: string;
-          subscribe: string[];
-          json?: boolean;
-          targets?: string;
-        }) => {
-          json = Boolean(opts.json);
-          const claims = parseClaimsJson(opts.claims);
-          const subscriptions = opts.subscribe.map(parseSubscriptionText);
-          if (subscriptions.length > 0 && !opts.user)
-            throw new SyncScopeError(
-              'SYNCSCOPE_E_REQUEST_INVALID',
-              '--subscribe needs --user: subscriptions decide which stream buckets one user holds. Add --user ID, or drop --subscribe.'
-            );
-          const target = await resolveTarget(targetsSource(opts.targets, io.env), opts.target, scrubber);
-          // Loaded on first use, like the probe engine.
-          const { explainRow } = await import('@syncscope/core/probe/explain/explain-row');
-          const { loadSyncRules } = await import('@syncscope/core/sync-rules/load-sync-rules');
-          const trace = await explainRow({
-            sourceUrl: target.sourceUrl,
-            rules: loadSyncRules(target.syncRulesYaml, { file: target.syncRulesFile }),
-            table: opts.table,
-            id: opts.id,
-            userId: opts.user,
-            claims: { ...(target.extraClaims ?? {}), ...(claims ?? {}) },
-            subscriptions
-          });
-          out(json ? `${JSON.stringify(trace, null, 2)}\n` : formatRowTrace(trace));
-          return EXIT.ok;
-        }
-      )
+      guarded(async (opts: ExplainCommandOptions) => {
+        const { runExplainCommand } = await import('./explain-command.ts');
+        return runExplainCommand(opts, ctx);
+      })
     );
 
   program
@@ -348,140 +239,20 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       'raw probe runs older than this are pruned, hourly rollups and the audit log are kept (default 30; also SYNCSCOPE_RUN_RETENTION_DAYS)'
     )
     .action(
-      guarded(
-        async (opts: {
-          port: number;
-          host: string;
-          targets?: string;
-          allowedHost: string[];
-          opsDb?: string;
-          partitionHelpers?: number;
-          jobLeaseSeconds?: number;
-          jobDeadlineSeconds?: number;
-          jobRetryBaseSeconds?: number;
-          jobRetryCapSeconds?: number;
-          jobConcurrency?: number;
-          runRetentionDays?: string;
-        }) => {
-          const token = io.env[AGENT_TOKEN_ENV] || undefined;
-          const retention = readRunRetention(io.env, opts);
-          const agentLogger = logger('info');
-          const targets = targetsSource(opts.targets, io.env);
-          // One kept thread computes every probe's expected state, off the thread the clients sync on.
-          const { ExpectedStateWorker } = await import(
-            '@syncscope/core/probe/expected/expected-state-worker'
-          );
-          const expectedStateWorker = new ExpectedStateWorker({ partitionHelpers: opts.partitionHelpers });
-          expectedStateWorker.start().catch((error: Error) => {
-            agentLogger.warn({ err: error.message }, 'expected states will be computed in-thread');
-          });
-          const opsUrl = opts.opsDb ?? (io.env.SYNCSCOPE_OPS_DATABASE_URL || undefined);
-          const ops = await openOpsDatabase(opsUrl);
-          const server = await startAgentServer({
-            host: opts.host,
-            port: opts.port,
-            targets,
-            logger: agentLogger,
-            scrubber,
-            token,
-            allowedHosts: allowedHostNames(opts.allowedHost, io.env),
-            ops,
-            expectedStateWorker
-          }).catch(async (error: unknown) => {
-            await ops?.close();
-            await expectedStateWorker.close();
-            throw error;
-          });
-          if (ops) await logAuditHead(ops.pool, agentLogger);
-          const jobs =
-            ops && opsUrl
-              ? await startProbeJobRunner({
-                  opsDatabaseUrl: opsUrl,
-                  ops,
-                  targets,
-                  logger: agentLogger,
-                  scrubber,
-                  metrics: server.metrics,
-                  onJobEvent: registerJobMetrics(server.metrics.registry, ops.pool).record,
-                  expectedStateWorker,
-                  concurrency: opts.jobConcurrency,
-                  ...jobQueueSettings(opts)
-                })
-              : undefined;
-          const schedule = await startProbeScheduler({
-            targets,
-            logger: agentLogger,
-            scrubber,
-            metrics: server.metrics,
-            ops
-          });
-          const maintenance = ops
-            ? startRunMaintenance({ ops, retention, logger: agentLogger, registry: server.metrics.registry })
-            : undefined;
-          const replication = await startReplicationHealthPoller({
-            targets,
-            logger: agentLogger,
-            scrubber,
-            registry: server.metrics.registry,
-            ops
-          });
-          const canaries = await startCanaries({
-            targets,
-            logger: agentLogger,
-            scrubber,
-            registry: server.metrics.registry,
-            ops
-          });
-          const heldCanaries = [...canaries.held.values()].reduce((n, c) => n + c.length, 0);
-          out(
-            `SyncScope agent listening on ${server.url} (GET /metrics, GET /healthz, POST /probes with a bearer token${ops ? '' : ': refused without an ops database to audit in'})${jobs ? "; running the console's probe jobs" : ''}${schedule.scheduled ? `; ${schedule.scheduled} schedules` : ''}${heldCanaries ? `; ${heldCanaries} live canaries` : ''}\n`
-          );
-          io.onAgentListening?.(server.url);
-          void warnAboutSourceRoles(targets, scrubber, agentLogger);
-          const signal = await (io.untilStopped ?? waitForSignal)();
-          out(`${signal}: stopping the agent\n`);
-          await schedule.stop();
-          await canaries.stop();
-          await replication.stop();
-          await maintenance?.stop();
-          await jobs?.stop();
-          await ops?.close();
-          await server.close();
-          await expectedStateWorker.close();
-          return EXIT.ok;
-        }
-      )
+      guarded(async (opts: AgentCommandOptions) => {
+        const { runAgentCommand } = await import('./agent-command.ts');
+        const untilStopped = io.untilStopped ?? waitForSignal;
+        return runAgentCommand(opts, { ...ctx, untilStopped, onAgentListening: io.onAgentListening });
+      })
     );
-  registerUsersCommands(program, {
-    out,
-    env: io.env,
-    readStdin: io.readStdin ?? (async () => undefined),
-    guarded
-  });
-  registerIngestKeysCommands(program, { out, env: io.env, guarded });
-  registerAuditCommands(program, { out, env: io.env, guarded });
-  registerProbeKeyCommand(program, { out, env: io.env, guarded });
-  registerSourceRoleCommand(program, { out, env: io.env, guarded, scrubber });
-  registerInspectCommand(program, {
-    out,
-    env: io.env,
-    scrubber,
-    setJson: (value) => {
-      json = value;
-    },
-    guarded
-  });
-  registerWriteProbeCommand(program, {
-    out,
-    err,
-    env: io.env,
-    scrubber,
-    logger,
-    setJson: (value) => {
-      json = value;
-    },
-    guarded
-  });
+  const commands = { ...ctx, guarded };
+  registerUsersCommands(program, { ...commands, readStdin: io.readStdin ?? (async () => undefined) });
+  registerIngestKeysCommands(program, commands);
+  registerAuditCommands(program, commands);
+  registerProbeKeyCommand(program, commands);
+  registerSourceRoleCommand(program, commands);
+  registerInspectCommand(program, commands);
+  registerWriteProbeCommand(program, commands);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -1,8 +1,7 @@
-import { SyncScopeError } from '@syncscope/core';
+import { SyncScopeError } from '@syncscope/core/errors/index';
 import type { SourceAccess } from '@syncscope/core/source-access/source-access';
 import type { Command } from 'commander';
 import type { SecretScrubber } from '../output/secret-scrubber.ts';
-import { resolveTarget, targetsSource } from '../probe/resolve-target.ts';
 import type { UsersIo } from './users-commands.ts';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -99,6 +98,7 @@ export function registerSourceRoleCommand(program: Command, io: Io): void {
       io.guarded(async (opts: Options) => {
         fromEnv(io, '--password-env', opts.passwordEnv, false);
         const adminUrl = fromEnv(io, '--apply-url-env', opts.applyUrlEnv, true);
+        const { resolveTarget, targetsSource } = await import('../probe/resolve-target.ts');
         const target = await resolveTarget(targetsSource(opts.targets, io.env), opts.target, io.scrubber);
         const { loadSyncRules } = await import('@syncscope/core/sync-rules/load-sync-rules');
         const { sourceAccessOf } = await import('@syncscope/core/source-access/source-access');

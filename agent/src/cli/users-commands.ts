@@ -1,16 +1,11 @@
-import { SyncScopeError } from '@syncscope/core';
-import {
-  addConsoleUser,
-  grantConsoleRole,
-  revokeConsoleRole,
-  setConsoleUserRole
-} from '@syncscope/core/console-users/console-grants';
 import { CONSOLE_ROLES, listConsoleUsers } from '@syncscope/core/console-users/console-users';
 import { describeGrant } from '@syncscope/core/console-users/describe-grant';
 import { generatePassword } from '@syncscope/core/console-users/password-hash';
-import { migrateOpsDatabase, OpsDatabase } from '@syncscope/core/ops-db/ops-database';
-import { opsDatabaseUrl } from '@syncscope/core/probe/targets/demo-target';
+import { SyncScopeError } from '@syncscope/core/errors/index';
+import type { OpsDatabase } from '@syncscope/core/ops-db/ops-database';
 import type { Command } from 'commander';
+
+type ConsoleGrants = typeof import('@syncscope/core/console-users/console-grants');
 
 export interface UsersIo {
   out(text: string): void;
@@ -23,13 +18,17 @@ export interface UsersIo {
 async function withOps<T>(
   env: NodeJS.ProcessEnv,
   opsDb: string | undefined,
-  fn: (ops: OpsDatabase) => Promise<T>
+  fn: (ops: OpsDatabase, grants: ConsoleGrants) => Promise<T>
 ) {
+  // Loaded when a command runs (run-cli.ts).
+  const { opsDatabaseUrl } = await import('@syncscope/core/probe/targets/demo-target');
+  const { migrateOpsDatabase, OpsDatabase } = await import('@syncscope/core/ops-db/ops-database');
+  const grants = await import('@syncscope/core/console-users/console-grants');
   const url = opsDb ?? opsDatabaseUrl(env, 'owner');
   await migrateOpsDatabase(url);
   const ops = new OpsDatabase(url);
   try {
-    return await fn(ops);
+    return await fn(ops, grants);
   } finally {
     await ops.close();
   }
@@ -73,8 +72,8 @@ export function registerUsersCommands(program: Command, io: UsersIo): void {
       io.guarded(async (opts: { email: string; role: string; target?: string; opsDb?: string }) => {
         const typed = (await io.readStdin())?.replace(/\r?\n$/, '');
         const password = typed || generatePassword();
-        const user = await withOps(io.env, opts.opsDb, (ops) =>
-          addConsoleUser(
+        const user = await withOps(io.env, opts.opsDb, (ops, grants) =>
+          grants.addConsoleUser(
             ops.pool,
             { email: opts.email, role: opts.role, password, target: opts.target },
             actor()
@@ -108,8 +107,8 @@ export function registerUsersCommands(program: Command, io: UsersIo): void {
     .option(...opsOption)
     .action(
       io.guarded(async (opts: { email: string; role: string; opsDb?: string }) => {
-        const changed = await withOps(io.env, opts.opsDb, (ops) =>
-          setConsoleUserRole(ops.pool, opts.email, opts.role, actor())
+        const changed = await withOps(io.env, opts.opsDb, (ops, grants) =>
+          grants.setConsoleUserRole(ops.pool, opts.email, opts.role, actor())
         );
         if (!changed)
           throw new SyncScopeError(
@@ -135,8 +134,8 @@ function registerGrantCommands(users: Command, io: UsersIo, actor: () => string)
     .action(
       io.guarded(async (opts: { email: string; role: string; opsDb?: string } & ScopeOptions) => {
         const target = scopeOf(opts);
-        const { previous } = await withOps(io.env, opts.opsDb, (ops) =>
-          grantConsoleRole(ops.pool, { email: opts.email, role: opts.role, target }, actor())
+        const { previous } = await withOps(io.env, opts.opsDb, (ops, grants) =>
+          grants.grantConsoleRole(ops.pool, { email: opts.email, role: opts.role, target }, actor())
         );
         const grant = describeGrant({ target, role: opts.role as (typeof CONSOLE_ROLES)[number] });
         io.out(`${opts.email.toLowerCase()} is now ${grant}${previous ? ` (was ${previous})` : ''}.\n`);
@@ -154,8 +153,8 @@ function registerGrantCommands(users: Command, io: UsersIo, actor: () => string)
     .action(
       io.guarded(async (opts: { email: string; role?: string; opsDb?: string } & ScopeOptions) => {
         const target = scopeOf(opts);
-        const { revoked } = await withOps(io.env, opts.opsDb, (ops) =>
-          revokeConsoleRole(ops.pool, { email: opts.email, target, role: opts.role }, actor())
+        const { revoked } = await withOps(io.env, opts.opsDb, (ops, grants) =>
+          grants.revokeConsoleRole(ops.pool, { email: opts.email, target, role: opts.role }, actor())
         );
         io.out(`Revoked ${describeGrant({ target, role: revoked })} from ${opts.email.toLowerCase()}.\n`);
         return 0;

@@ -1,16 +1,6 @@
-import type { Logger } from '@syncscope/core';
 import { type Command, InvalidArgumentError } from 'commander';
-import type { SecretScrubber } from '../output/secret-scrubber.ts';
-import { requireOpsDatabase } from '../probe/probe-target.ts';
-import { resolveTarget, targetsSource } from '../probe/resolve-target.ts';
-import { formatWriteProbeReport, writeProbeTarget } from '../probe/write-probe-target.ts';
-import {
-  ACTOR_FLAGS,
-  ACTOR_HELP,
-  cliAuthorisation,
-  REASON_FLAGS,
-  REASON_HELP
-} from './probe-authorisation.ts';
+import { ACTOR_FLAGS, ACTOR_HELP, REASON_FLAGS, REASON_HELP } from './authorisation-flags.ts';
+import type { CommandContext } from './command-context.ts';
 import { VERDICT_EXIT_CODES, VERDICT_EXIT_HELP } from './verdict-exit.ts';
 
 function seconds(value: string): number {
@@ -27,13 +17,7 @@ function seconds(value: string): number {
  */
 export function registerWriteProbeCommand(
   program: Command,
-  io: {
-    out(text: string): void;
-    err(text: string): void;
-    env: NodeJS.ProcessEnv;
-    scrubber: SecretScrubber;
-    logger(level: string): Logger;
-    setJson(json: boolean): void;
+  io: CommandContext & {
     guarded<A extends unknown[]>(
       body: (...args: A) => Promise<number>,
       failed?: number
@@ -63,12 +47,17 @@ export function registerWriteProbeCommand(
           json?: boolean;
         }) => {
           io.setJson(Boolean(opts.json));
+          // Loaded when the command runs, as every command's implementation (run-cli.ts).
+          const { cliAuthorisation } = await import('./probe-authorisation.ts');
+          const { requireOpsDatabase } = await import('../probe/probe-target.ts');
+          const { resolveTarget, targetsSource } = await import('../probe/resolve-target.ts');
+          const { formatWriteProbeReport, writeProbeTarget } = await import('../probe/write-probe-target.ts');
           const { actor, reason } = cliAuthorisation(opts, io.env);
           const target = await resolveTarget(targetsSource(opts.targets, io.env), opts.target, io.scrubber);
           const ops = await requireOpsDatabase(target.opsDatabaseUrl, 'syncscope write-probe');
           const report = await writeProbeTarget({
             target,
-            logger: io.logger('warn'),
+            logger: await io.logger('warn'),
             ops,
             actor,
             reason,

@@ -18,9 +18,9 @@ import {
   sourceRoleWarning
 } from '../probe/probe-target.ts';
 import { resolveTarget, type TargetsSource, targetNames } from '../probe/resolve-target.ts';
+import { AGENT_TOKEN_ENV } from './agent-token-env.ts';
 import { hostAllowed } from './allowed-hosts.ts';
 
-export const AGENT_TOKEN_ENV = 'SYNCSCOPE_AGENT_TOKEN';
 const MIN_TOKEN_LENGTH = 16;
 /** Bounds of the audit fields a caller sends with POST /probes. */
 const MAX_ACTOR_LENGTH = 200;

@@ -1,4 +1,4 @@
-import { SyncScopeError } from '@syncscope/core';
+import { SyncScopeError } from '@syncscope/core/errors/index';
 
 export const ALLOWED_HOSTS_ENV = 'SYNCSCOPE_AGENT_ALLOWED_HOSTS';
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '::1'];

@@ -84,6 +84,44 @@ describe('repository files stay true', () => {
     expect(env('demo-backend').DEMO_DATABASE_URL).toMatch(/^postgres:\/\/demo_app:/);
   });
 
+  it("compose runs SyncScope's compiled images: no TypeScript compiled and no console built at start", () => {
+    const services = YAML.parse(composeConfig(COMPOSE_ENV)).services as Record<
+      string,
+      { image?: string; build?: { target?: string }; command?: string[] }
+    >;
+    const ours = Object.fromEntries(
+      Object.entries(services)
+        .filter(([, service]) => service.build)
+        .map(([name, service]) => [name, [service.image, service.build!.target]])
+    );
+    expect(ours).toEqual({
+      setup: ['syncscope/demo', 'demo'],
+      'demo-backend': ['syncscope/demo', 'demo'],
+      'syncscope-agent': ['syncscope/agent', 'agent'],
+      'syncscope-console': ['syncscope/console', 'console']
+    });
+    for (const [name, service] of Object.entries(services))
+      expect(JSON.stringify(service.command ?? []), name).not.toMatch(/tsx|next build|npm run build/);
+  });
+
+  it('the Dockerfile builds each runtime image on the slim base, as a non-root user, without compilers', () => {
+    const stages = read('Dockerfile')
+      .split(/^(?=FROM )/m)
+      .filter((stage) => stage.startsWith('FROM '))
+      .map((stage) => ({ name: /^FROM \S+ AS (\S+)/.exec(stage)?.[1], text: stage }));
+    const byName = new Map(stages.map((s) => [s.name, s.text]));
+    expect(byName.get('runtime')).toMatch(/^FROM \$\{NODE_IMAGE\} AS runtime/);
+    expect(byName.get('runtime')).toMatch(/^USER node$/m);
+    for (const target of ['agent', 'console', 'demo']) {
+      const text = byName.get(target)!;
+      expect(text, target).toMatch(new RegExp(`^FROM runtime AS ${target}`));
+      expect(text, target).not.toMatch(/g\+\+|make|python3|apt-get|tsx|next build/);
+      // A stage that switches to root switches back before its command.
+      const users = [...text.matchAll(/^USER (\S+)$/gm)].map((m) => m[1]);
+      if (users.length) expect(users.at(-1), target).toBe('node');
+    }
+  });
+
   it('prometheus/prometheus.yml passes promtool', () => {
     const out = execFileSync('promtool', ['check', 'config', 'prometheus/prometheus.yml'], {
       cwd: ROOT,

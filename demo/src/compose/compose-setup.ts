@@ -19,8 +19,12 @@ const PASSWORD_VARIABLES = {
 } as const;
 
 export const DEMO_APP_ROLE = 'demo_app';
-/** The rules the compose stack's PowerSync service runs (powersync/service.yaml reads the same file). */
-const SYNC_RULES_PATH = path.resolve(
+/**
+ * The rules the compose stack's PowerSync service runs (powersync/service.yaml reads the same file); the
+ * demo image, whose compiled setup is not beside the sources, names its copy in
+ * SYNCSCOPE_SETUP_SYNC_RULES_FILE.
+ */
+const REPO_SYNC_RULES = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
   '../../../powersync/sync_rules.yaml'
 );
@@ -75,7 +79,8 @@ export async function composeSetup(env: NodeJS.ProcessEnv): Promise<void> {
   await ensureDemoAppRole(appUrl, passwords.demoApp);
   // The source read role: the SQL `syncscope source-role` prints for these rules (only the tables and
   // columns they read, read-only, with timeouts).
-  const rules = loadSyncRules(await readFile(SYNC_RULES_PATH, 'utf8'), { file: SYNC_RULES_PATH });
+  const rulesFile = env.SYNCSCOPE_SETUP_SYNC_RULES_FILE || REPO_SYNC_RULES;
+  const rules = loadSyncRules(await readFile(rulesFile, 'utf8'), { file: rulesFile });
   await ensureReadOnlyProbeRole(appUrl, passwords.source, rules);
   await setupOpsDatabase({
     superuserUrl: `${base}/syncscope`,
