@@ -274,6 +274,11 @@ export const ERROR_CODES = {
     description:
       "The ops database needs migrations this role may not run (the console and agent roles cannot change the schema). Run the setup as the ops owner: `npm start` does it, compose's `setup` service does, or call setupOpsDatabase as a superuser; then start again."
   },
+  SYNCSCOPE_E_OPS_DB_UNREACHABLE: {
+    status: 503,
+    description:
+      "The ops database did not answer a readiness check in time (the message gives the driver's reason). Check SYNCSCOPE_OPS_DATABASE_URL (host, port, role password), that Postgres runs, and that the network lets this pod reach it; the pod stays out of its Service until it answers."
+  },
   SYNCSCOPE_E_OPS_GRANTS_MISSING: {
     status: 500,
     description:
