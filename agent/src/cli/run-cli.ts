@@ -25,6 +25,7 @@ import { startProbeScheduler } from '../worker/probe-scheduler.ts';
 import { logAuditHead, registerAuditCommands } from './audit-commands.ts';
 import { registerIngestKeysCommands } from './ingest-keys-commands.ts';
 import { registerInspectCommand } from './inspect-command.ts';
+import { registerOpsDbCommand } from './ops-db-command.ts';
 import {
   ACTOR_FLAGS,
   ACTOR_HELP,
@@ -411,6 +412,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   registerIngestKeysCommands(program, { out, env: io.env, guarded });
   registerAuditCommands(program, { out, env: io.env, guarded });
   registerProbeKeyCommand(program, { out, env: io.env, guarded });
+  registerOpsDbCommand(program, { out, env: io.env, guarded });
   registerSourceRoleCommand(program, { out, env: io.env, guarded, scrubber });
   registerInspectCommand(program, {
     out,
