@@ -11,6 +11,7 @@ import type { CommandContext } from './command-context.ts';
 import type { ExplainCommandOptions } from './explain-command.ts';
 import { registerIngestKeysCommands } from './ingest-keys-commands.ts';
 import { registerInspectCommand } from './inspect-command.ts';
+import { registerOpsDbCommand } from './ops-db-command.ts';
 import type { ProbeCommandOptions } from './probe-command.ts';
 import { registerProbeKeyCommand } from './probe-key-command.ts';
 import { registerSourceRoleCommand } from './source-role-command.ts';
@@ -250,6 +251,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   registerIngestKeysCommands(program, commands);
   registerAuditCommands(program, commands);
   registerProbeKeyCommand(program, commands);
+  registerOpsDbCommand(program, commands);
   registerSourceRoleCommand(program, commands);
   registerInspectCommand(program, commands);
   registerWriteProbeCommand(program, commands);

@@ -1,6 +1,7 @@
 import { isSyncScopeError, type Logger, SyncScopeError } from '@syncscope/core';
 import { bearerTokenMatches } from '@syncscope/core/net/bearer-token';
 import type { OpsDatabase } from '@syncscope/core/ops-db/ops-database';
+import { checkOpsDatabaseReady } from '@syncscope/core/ops-db/ops-readiness';
 import { PROBE_MODES } from '@syncscope/core/probe/probe-mode';
 import type { ProbeReport, ProbeTarget } from '@syncscope/core/probe/probe-types';
 import { resolveSigningKeys } from '@syncscope/core/probe/targets/resolve-target';
@@ -77,7 +78,8 @@ const probeBodySchema = z.strictObject({
 });
 
 /**
- * The agent: `GET /healthz`, `GET /metrics` (Prometheus), and
+ * The agent: `GET /healthz` (liveness: the process answers), `GET /readyz` (readiness: the ops database
+ * it audits in answers and is migrated; 503 with the coded reason otherwise), `GET /metrics` (Prometheus), and
  * `POST /probes {target, user, actor, reason, claims?, subscriptions?}` behind a bearer token, which
  * audits, runs a probe, stores the run and answers its report with the run's id. Every route refuses a
  * Host header that does not name the agent (DNS rebinding). Targets are read from the targets file on
@@ -174,6 +176,18 @@ export async function startAgentServer(options: AgentServerOptions): Promise<Age
   );
 
   app.get('/healthz', async () => ({ ok: true, targets: known.length, probesRunning: running }));
+
+  // Without the ops database an agent can neither run jobs nor audit a probe token, so it takes no
+  // traffic (POST /probes, the JWKS that only matters once tokens are minted) until it answers again.
+  app.get('/readyz', async (_request, reply) => {
+    if (!options.ops) return { ready: true, opsDatabase: 'not configured' };
+    const readiness = await checkOpsDatabaseReady(options.ops.databaseUrl);
+    if (!readiness.ready) {
+      log.warn({ code: readiness.code }, 'not ready: ops database');
+      return fail(reply, new SyncScopeError(readiness.code, readiness.message));
+    }
+    return { ready: true, opsDatabase: 'ok' };
+  });
 
   // The probe keys' public halves, for the sync service's client_auth.jwks_uri. Only the signing keys are
   // read (no admin API, no other secret), from the targets file on every request, so a rotated key is

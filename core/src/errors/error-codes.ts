@@ -294,6 +294,11 @@ export const ERROR_CODES = {
     description:
       'A probe-run retention setting (`--run-retention-days`, SYNCSCOPE_RUN_RETENTION_DAYS, SYNCSCOPE_RUN_PRUNE_BATCH_ROWS, SYNCSCOPE_RUN_PRUNE_PAUSE_MS) is not a whole number in its range. The message names the setting and the range; fix it and start the agent again.'
   },
+  SYNCSCOPE_E_OPS_DB_UNREACHABLE: {
+    status: 503,
+    description:
+      "The ops database did not answer a readiness check in time (the message gives the driver's reason). Check SYNCSCOPE_OPS_DATABASE_URL (host, port, role password), that Postgres runs, and that the network lets this pod reach it; the pod stays out of its Service until it answers."
+  },
   SYNCSCOPE_E_OPS_GRANTS_MISSING: {
     status: 500,
     description:

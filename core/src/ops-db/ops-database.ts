@@ -131,7 +131,8 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
 export class OpsDatabase {
   readonly pool: pg.Pool;
 
-  constructor(databaseUrl: string) {
+  /** `databaseUrl` is kept for readiness checks, which connect on their own (ops-readiness.ts). */
+  constructor(readonly databaseUrl: string) {
     this.pool = new pg.Pool({ connectionString: databaseUrl, max: 4, application_name: 'syncscope-ops' });
     this.pool.on('error', () => {});
   }

@@ -55,6 +55,13 @@ const INSERT_COLUMNS: Record<string, string[]> = {
 
 const id = pg.escapeIdentifier;
 
+/** `url` on another database (same credentials, host, port and options such as sslmode). */
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${encodeURIComponent(database)}`;
+  return parsed.toString();
+}
+
 /** `url` with another user and password (and the same host, port and database). */
 export function withCredentials(url: string, user: string, password: string): string {
   const parsed = new URL(url);
@@ -158,6 +165,20 @@ async function grantTablePrivileges(client: pg.Client, database: string): Promis
       for (const { seq } of seqs) if (seq) await client.query(`GRANT USAGE ON SEQUENCE ${seq} TO ${name}`);
     }
   }
+}
+
+/**
+ * Creates the ops database when the server lacks it (compose's init script and `npm start` create theirs;
+ * a bring-your-own Postgres may not have it yet). `serverUrl` names no database; the check connects to
+ * `postgres`. Returns whether it created it.
+ */
+export async function createOpsDatabaseIfMissing(serverUrl: string, database: string): Promise<boolean> {
+  return withClient(withDatabase(serverUrl, 'postgres'), async (client) => {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (rowCount) return false;
+    await client.query(`CREATE DATABASE ${id(database)}`);
+    return true;
+  });
 }
 
 /**

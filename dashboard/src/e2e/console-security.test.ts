@@ -206,7 +206,9 @@ const CASES: Record<string, Case> = {
   'GET /api/probes/jobs/[id]/events': { url: () => `/api/probes/jobs/${ids.job}/events`, scope: 'demo' },
   'GET /api/targets/[name]/streams': { url: () => '/api/targets/demo/streams', scope: 'demo' },
   'GET /api/targets/[name]/users': { url: () => '/api/targets/demo/users?q=a', scope: 'demo' },
-  'GET /metrics': { url: () => '/metrics' }
+  'GET /metrics': { url: () => '/metrics' },
+  'GET /healthz': { url: () => '/healthz' },
+  'GET /readyz': { url: () => '/readyz' }
 };
 
 const RANK = { viewer: 0, operator: 1, admin: 2 } as const;

@@ -74,7 +74,10 @@ export const ROUTE_POLICY = {
   '/api/probes/jobs/[id]/events': api({ GET: { access: 'viewer', target: 'probe-job' } }),
   '/api/targets/[name]/streams': api({ GET: { access: 'operator', target: 'param' } }),
   '/api/targets/[name]/users': api({ GET: { access: 'operator', target: 'param' } }),
-  '/metrics': api({ GET: { access: 'metrics-token', target: 'none' } })
+  '/metrics': api({ GET: { access: 'metrics-token', target: 'none' } }),
+  // For the kubelet's probes: they say only whether the process and the ops database answer.
+  '/healthz': api({ GET: { access: 'public', target: 'none' } }),
+  '/readyz': api({ GET: { access: 'public', target: 'none' } })
 } as const satisfies Record<string, RoutePolicy>;
 
 export type RoutePath = keyof typeof ROUTE_POLICY;

@@ -67,8 +67,8 @@ export function diffLiveState(input: LiveDiffInput): StateDiff {
   const counts: Record<DiffKind, number> = { missing: 0, extra: 0, different: 0 };
   const perTable: StateDiff['perTable'] = {};
   const tally = (table: string, side: 'expected' | 'actual') => {
-    const t = (perTable[table] ??= { expected: 0, actual: 0 });
-    t[side]++;
+    perTable[table] ??= { expected: 0, actual: 0 };
+    perTable[table][side]++;
   };
   const differences: RowDifference[] = [];
   for (const row of input.expectedRows.values()) {
