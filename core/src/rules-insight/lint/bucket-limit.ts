@@ -64,8 +64,9 @@ export async function bucketLimitFinding(
     .flatMap((d) => d.sources)
     .flatMap((s) => (s.kind === 'table' ? (sourceSql(a, s) ?? []) : []));
   for (const s of sources.filter((x) => !x.byUser)) {
-    const { rows } = await client.query<{ n: number | null }>(`SELECT max(n)::int AS n FROM (${s.perKey}) x`);
-    parts.push({ definition: s.definition, line: s.line, n: rows[0]?.n ?? 0 });
+    // The session returns Postgres's text forms (source-session.ts).
+    const { rows } = await client.query<{ n: string | null }>(`SELECT max(n)::int AS n FROM (${s.perKey}) x`);
+    parts.push({ definition: s.definition, line: s.line, n: Number(rows[0]?.n ?? 0) });
   }
   const byUser = sources.filter((x) => x.byUser);
   let top: { user: string; total: number; per: Record<string, number> } | undefined;
@@ -73,10 +74,10 @@ export async function bucketLimitFinding(
     const union = byUser
       .map((s, i) => `SELECT k, n, ${i} AS src FROM (${s.perKey}) p${i}`)
       .join(' UNION ALL ');
-    const { rows } = await client.query<{ k: string; total: number; per: Record<string, number> }>(
+    const { rows } = await client.query<{ k: string; total: string; per: string }>(
       `SELECT k, sum(n)::int AS total, jsonb_object_agg(src, n) AS per FROM (${union}) x GROUP BY k ORDER BY 2 DESC, 1 LIMIT 1`
     );
-    if (rows[0]) top = { user: rows[0].k, total: rows[0].total, per: rows[0].per };
+    if (rows[0]) top = { user: rows[0].k, total: Number(rows[0].total), per: JSON.parse(rows[0].per) };
   }
   for (const [i, s] of byUser.entries())
     parts.push({ definition: s.definition, line: s.line, n: top?.per[String(i)] ?? 0 });
