@@ -5,7 +5,6 @@
  */
 import pg from 'pg';
 import { planCoverage } from '../coverage/compute-coverage.ts';
-import type { DataQueryShape } from '../coverage/rule-shapes.ts';
 import type { SourceAnalysis } from '../coverage/source-analysis.ts';
 import { type CatalogTable, tableKey } from '../coverage/source-catalog.ts';
 import {
@@ -14,6 +13,7 @@ import {
   withRulesAnalysis
 } from '../coverage/with-rules-analysis.ts';
 import { bucketLimitFinding, DEFAULT_BUCKET_LIMIT } from './bucket-limit.ts';
+import { wideSelectStar } from './wide-columns.ts';
 
 export { DEFAULT_BUCKET_LIMIT };
 
@@ -39,9 +39,6 @@ export interface LintFinding {
   fix: string;
 }
 
-/** A column averaging this many bytes or more makes `SELECT *` a finding. */
-export const WIDE_COLUMN_BYTES = 1024;
-
 const TABLE_RULES = {
   missing: 'missing-table',
   'not-published': 'table-not-published',
@@ -59,7 +56,7 @@ function unindexedFilters(a: SourceAnalysis): LintFinding[] {
   const out: LintFinding[] = [];
   const check = (table: CatalogTable | undefined, column: string, line: number, compared: string) => {
     const key = `${table && tableKey(table)}.${column}`;
-    if (!table || !table.columns.has(column) || table.indexedLeadColumns.has(column) || seen.has(key)) return;
+    if (!table?.columns.has(column) || table.indexedLeadColumns.has(column) || seen.has(key)) return;
     seen.add(key);
     out.push({
       rule: 'unindexed-filter',
@@ -78,22 +75,6 @@ function unindexedFilters(a: SourceAnalysis): LintFinding[] {
         check(a.catalog.get(tableKey(q.table)), b.column, q.line, `bucket.${b.parameter}`);
   }
   return out;
-}
-
-function wideSelectStar(a: SourceAnalysis, q: DataQueryShape): LintFinding | undefined {
-  const table = a.catalog.get(tableKey(q.table));
-  if (!q.selectStar || !table) return undefined;
-  const columns = [...table.columns.values()];
-  const wide = columns.filter((c) => (c.avgWidth ?? 0) >= WIDE_COLUMN_BYTES);
-  if (wide.length === 0) return undefined;
-  const keep = columns.filter((c) => !wide.includes(c)).map((c) => c.name);
-  return {
-    rule: 'wide-select-star',
-    severity: 'warning',
-    line: q.line,
-    message: `SELECT * syncs ${wide.map((c) => `${q.table.name}.${c.name} (${c.typeName}, ${c.avgWidth!.toLocaleString('en-US')} bytes on average)`).join(', ')} in every row of every bucket.`,
-    fix: `name the columns the app needs: SELECT ${keep.join(', ')} FROM ${q.table.name} …`
-  };
 }
 
 /** Lint findings, errors first, then by line. */
@@ -119,7 +100,6 @@ export async function lintRules(
       fix: m.fix
     })),
     ...unindexedFilters(a),
-    ...a.shapes.definitions.flatMap((d) => d.dataQueries.flatMap((q) => wideSelectStar(a, q) ?? [])),
     ...a.shapes.notAnalysed.map((n) => ({
       rule: 'not-analysed' as const,
       severity: 'info' as const,
@@ -128,6 +108,10 @@ export async function lintRules(
       fix: 'none needed; SyncScope checks `column = bucket.parameter` and `column = request value` filters'
     }))
   ];
+  for (const q of a.shapes.definitions.flatMap((d) => d.dataQueries)) {
+    const wide = await wideSelectStar(client, a, q);
+    if (wide) findings.push(wide);
+  }
   const limit = await bucketLimitFinding(client, a, options.bucketLimit ?? DEFAULT_BUCKET_LIMIT);
   if (limit) findings.push(limit);
   const rank = { error: 0, warning: 1, info: 2 };
