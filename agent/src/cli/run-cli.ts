@@ -33,6 +33,7 @@ import {
   REASON_HELP
 } from './probe-authorisation.ts';
 import { registerProbeKeyCommand } from './probe-key-command.ts';
+import { registerRulesCommands } from './rules-commands.ts';
 import { registerSourceRoleCommand } from './source-role-command.ts';
 import { registerUsersCommands } from './users-commands.ts';
 import { PROBE_COMMANDS, VERDICT_EXIT_CODES, VERDICT_EXIT_HELP } from './verdict-exit.ts';
@@ -412,6 +413,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   registerAuditCommands(program, { out, env: io.env, guarded });
   registerProbeKeyCommand(program, { out, env: io.env, guarded });
   registerSourceRoleCommand(program, { out, env: io.env, guarded, scrubber });
+  registerRulesCommands(program, {
+    out,
+    env: io.env,
+    scrubber,
+    setJson: (value) => {
+      json = value;
+    },
+    guarded
+  });
   registerInspectCommand(program, {
     out,
     env: io.env,

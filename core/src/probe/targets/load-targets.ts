@@ -365,7 +365,8 @@ function hideTarget(target: ProbeTarget): ProbeTarget {
     ...(target.writeProbe ? { writeProbe: { ...target.writeProbe, uploadToken: '[redacted]' } } : {}),
     ...(target.schedule ? { schedule: target.schedule } : {}),
     ...(target.userSearch ? { userSearch: target.userSearch } : {}),
-    ...(target.replicationHealth ? { replicationHealth: target.replicationHealth } : {})
+    ...(target.replicationHealth ? { replicationHealth: target.replicationHealth } : {}),
+    ...(target.rulesInsight ? { rulesInsight: target.rulesInsight } : {})
   }));
 }
 
@@ -411,6 +412,7 @@ async function resolveTarget(
     ...(entry.user_search ? { userSearch: userSearchAccess(entry.user_search) } : {}),
     ...(entry.job_deadline_seconds ? { jobDeadlineMs: entry.job_deadline_seconds * 1000 } : {}),
     ...(entry.replication_health ? { replicationHealth: replicationHealthOf(entry.replication_health) } : {}),
+    ...(entry.rules_insight ? { rulesInsight: rulesInsightOf(entry.rules_insight) } : {}),
     ...(entry.schedule
       ? {
           schedule: {
@@ -507,6 +509,15 @@ function replicationHealthOf(
     ...(entry.inactive_grace_seconds !== undefined
       ? { inactiveGraceSeconds: entry.inactive_grace_seconds }
       : {})
+  };
+}
+
+/** `rules_insight` as the CLI and agent read it (keys left out keep their defaults). */
+function rulesInsightOf(entry: NonNullable<TargetEntry['rules_insight']>): ProbeTarget['rulesInsight'] {
+  return {
+    ...(entry.every_seconds !== undefined ? { everySeconds: entry.every_seconds } : {}),
+    ...(entry.bucket_limit !== undefined ? { bucketLimit: entry.bucket_limit } : {}),
+    ...(entry.sample_size !== undefined ? { sampleSize: entry.sample_size } : {})
   };
 }
 

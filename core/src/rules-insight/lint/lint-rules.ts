@@ -15,8 +15,6 @@ import {
 import { bucketLimitFinding, DEFAULT_BUCKET_LIMIT } from './bucket-limit.ts';
 import { wideSelectStar } from './wide-columns.ts';
 
-export { DEFAULT_BUCKET_LIMIT };
-
 export type LintSeverity = 'error' | 'warning' | 'info';
 
 export type LintRule =
