@@ -18,6 +18,7 @@ import {
 } from '../probe/probe-target.ts';
 import { resolveTarget, targetsSource } from '../probe/resolve-target.ts';
 import { startReplicationHealthPoller } from '../replication-health/replication-health-poller.ts';
+import { startRulesCoveragePoller } from '../rules-insight/rules-coverage-poller.ts';
 import { AGENT_TOKEN_ENV, startAgentServer } from '../server/agent-server.ts';
 import { ALLOWED_HOSTS_ENV, allowedHostNames } from '../server/allowed-hosts.ts';
 import { startProbeJobRunner } from '../worker/probe-job-runner.ts';
@@ -386,6 +387,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
             registry: server.metrics.registry,
             ops
           });
+          const coverage = await startRulesCoveragePoller({
+            targets,
+            logger: agentLogger,
+            scrubber,
+            registry: server.metrics.registry
+          });
           out(
             `SyncScope agent listening on ${server.url} (GET /metrics, GET /healthz, POST /probes with a bearer token${ops ? '' : ': refused without an ops database to audit in'})${jobs ? "; running the console's probe jobs" : ''}${schedule.scheduled ? `; ${schedule.scheduled} scheduled probes` : ''}\n`
           );
@@ -395,6 +402,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           out(`${signal}: stopping the agent\n`);
           await schedule.stop();
           await replication.stop();
+          await coverage.stop();
           await jobs?.stop();
           await ops?.close();
           await server.close();
