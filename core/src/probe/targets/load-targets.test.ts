@@ -84,7 +84,7 @@ const INVALID: [string, string, string][] = [
   [
     'unknown target key',
     one(`${VALID_TARGET}    colour: blue\n`),
-    'F: targets.prod.colour: unknown key (allowed here: sync_url, admin_url, admin_token, source_url, sync_rules, signing_key, audience, issuer, extra_claims, probe_token_ttl_seconds, upload_url, write_probe, schedule, job_deadline_seconds, user_search, replication_health)'
+    'F: targets.prod.colour: unknown key (allowed here: sync_url, admin_url, admin_token, source_url, sync_rules, signing_key, audience, issuer, extra_claims, probe_token_ttl_seconds, upload_url, write_probe, schedule, job_deadline_seconds, user_search, replication_health, rules_insight)'
   ],
   [
     'unknown signing_key key',
@@ -289,6 +289,16 @@ const INVALID: [string, string, string][] = [
     'replication health unknown key',
     one(`${VALID_TARGET}    replication_health: { every: 30 }\n`),
     'F: targets.prod.replication_health.every: unknown key (allowed here: every_seconds, wal_budget_bytes, inactive_grace_seconds)'
+  ],
+  [
+    'rules coverage read too often',
+    one(`${VALID_TARGET}    rules_insight: { every_seconds: 5 }\n`),
+    'F: targets.prod.rules_insight.every_seconds: Too small: expected number to be >=30'
+  ],
+  [
+    'rules insight unknown key',
+    one(`${VALID_TARGET}    rules_insight: { max_buckets: 2000 }\n`),
+    'F: targets.prod.rules_insight.max_buckets: unknown key (allowed here: every_seconds, bucket_limit, sample_size)'
   ],
   [
     'missing rules file',
@@ -655,6 +665,16 @@ describe('docs/targets.md', () => {
     expect(
       (await loadTarget(await targetsFile(one(VALID_TARGET)), 'prod', ENV)).replicationHealth
     ).toBeUndefined();
+  });
+
+  it('reads rules_insight: interval, bucket limit and sample size; keys left out keep their defaults', async () => {
+    const file = await targetsFile(
+      one(`${VALID_TARGET}    rules_insight: { every_seconds: 600, bucket_limit: 2000 }\n`)
+    );
+    expect((await loadTarget(file, 'prod', ENV)).rulesInsight).toEqual({
+      everySeconds: 600,
+      bucketLimit: 2000
+    });
   });
 
   it('refuses a write probe without an upload_url, naming the key', async () => {
