@@ -6,7 +6,7 @@
  * Overlaps between two queries of one definition are counted twice, so it is an upper bound.
  */
 import type pg from 'pg';
-import { columnSql, conditionsSql } from '../coverage/filter-sql.ts';
+import { columnSql, conditionsSql, ifTranslatable } from '../coverage/filter-sql.ts';
 import { holderSql } from '../coverage/held-buckets-sql.ts';
 import type { TableParameterSource } from '../coverage/rule-shapes.ts';
 import type { SourceAnalysis } from '../coverage/source-analysis.ts';
@@ -62,7 +62,7 @@ export async function bucketLimitFinding(
   }
   const sources = a.shapes.definitions
     .flatMap((d) => d.sources)
-    .flatMap((s) => (s.kind === 'table' ? (sourceSql(a, s) ?? []) : []));
+    .flatMap((s) => (s.kind === 'table' ? (ifTranslatable(() => sourceSql(a, s)) ?? []) : []));
   for (const s of sources.filter((x) => !x.byUser)) {
     // The session returns Postgres's text forms (source-session.ts).
     const { rows } = await client.query<{ n: string | null }>(`SELECT max(n)::int AS n FROM (${s.perKey}) x`);
