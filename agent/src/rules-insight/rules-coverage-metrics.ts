@@ -6,7 +6,7 @@ import { Gauge, type Registry } from 'prom-client';
  * (`schema.name` of a table the rules sync: bounded by the rules; a table that leaves them loses its series).
  */
 export const RULES_COVERAGE_METRICS = {
-  rowsInNoBucket: 'syncscope_rules_rows_in_no_bucket',
+  uncoveredRows: 'syncscope_rules_uncovered_rows',
   usersWithoutBuckets: 'syncscope_rules_users_without_buckets',
   lastSuccess: 'syncscope_rules_coverage_last_success_timestamp_seconds',
   interval: 'syncscope_rules_coverage_interval_seconds'
@@ -22,7 +22,7 @@ export function createRulesCoverageMetrics(registry: Registry): RulesCoverageMet
   const registers = [registry];
   const m = RULES_COVERAGE_METRICS;
   const rows = new Gauge({
-    name: m.rowsInNoBucket,
+    name: m.uncoveredRows,
     help: 'Rows of a synced table that no data query puts in a bucket a user holds (syncscope rules coverage).',
     labelNames: ['target', 'table'] as const,
     registers

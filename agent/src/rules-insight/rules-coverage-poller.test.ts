@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -70,17 +71,21 @@ describe('the agent exports rows in no bucket per table', () => {
     try {
       await poller.pollNow();
       expect(await series(registry)).toEqual([
-        'syncscope_rules_rows_in_no_bucket{target="watched",table="public.records"} 2',
+        'syncscope_rules_uncovered_rows{target="watched",table="public.records"} 2',
         'syncscope_rules_users_without_buckets{target="watched"} 1',
         'syncscope_rules_coverage_interval_seconds{target="watched"} 3600'
       ]);
       await execSql(sourceUrl, "INSERT INTO memberships VALUES ('m2', 'u2', 'ws-2')");
       await poller.pollNow();
       expect(await series(registry)).toEqual([
-        'syncscope_rules_rows_in_no_bucket{target="watched",table="public.records"} 0',
+        'syncscope_rules_uncovered_rows{target="watched",table="public.records"} 0',
         'syncscope_rules_users_without_buckets{target="watched"} 0',
         'syncscope_rules_coverage_interval_seconds{target="watched"} 3600'
       ]);
+      // Names and types as Prometheus's linter wants them (no `_bucket` suffix on a gauge, units).
+      expect(
+        execFileSync('promtool', ['check', 'metrics'], { input: await registry.metrics(), encoding: 'utf8' })
+      ).toBe('');
       expect(await registry.metrics()).toMatch(
         /syncscope_rules_coverage_last_success_timestamp_seconds\{target="watched"\} \d+/
       );
