@@ -8,6 +8,7 @@ import { registerJobMetrics } from '../metrics/job-metrics.ts';
 import { openOpsDatabase, warnAboutSourceRoles } from '../probe/probe-target.ts';
 import { targetsSource } from '../probe/resolve-target.ts';
 import { startReplicationHealthPoller } from '../replication-health/replication-health-poller.ts';
+import { startRulesCoveragePoller } from '../rules-insight/rules-coverage-poller.ts';
 import { startAgentServer } from '../server/agent-server.ts';
 import { AGENT_TOKEN_ENV } from '../server/agent-token-env.ts';
 import { allowedHostNames } from '../server/allowed-hosts.ts';
@@ -113,6 +114,7 @@ export async function runAgentCommand(
     registry: server.metrics.registry,
     ops
   });
+  const coverage = await startRulesCoveragePoller({ ...common, registry: server.metrics.registry });
   const canaries = await startCanaries({ ...common, registry: server.metrics.registry, ops });
   const heldCanaries = [...canaries.held.values()].reduce((n, c) => n + c.length, 0);
   ctx.out(
@@ -123,6 +125,7 @@ export async function runAgentCommand(
   const signal = await ctx.untilStopped();
   ctx.out(`${signal}: stopping the agent\n`);
   await canaries.stop();
+  await coverage.stop();
   await maintenance?.stop();
   await schedule.stop();
   await replication.stop();

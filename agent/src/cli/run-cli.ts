@@ -14,6 +14,7 @@ import { registerInspectCommand } from './inspect-command.ts';
 import { registerOpsDbCommand } from './ops-db-command.ts';
 import type { ProbeCommandOptions } from './probe-command.ts';
 import { registerProbeKeyCommand } from './probe-key-command.ts';
+import { registerRulesCommands } from './rules-commands.ts';
 import { registerSourceRoleCommand } from './source-role-command.ts';
 import { registerUsersCommands } from './users-commands.ts';
 import { EXIT, PROBE_COMMANDS, VERDICT_EXIT_CODES, VERDICT_EXIT_HELP } from './verdict-exit.ts';
@@ -255,6 +256,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   registerSourceRoleCommand(program, commands);
   registerInspectCommand(program, commands);
   registerWriteProbeCommand(program, commands);
+  registerRulesCommands(program, commands);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -7,6 +7,7 @@ import { createAgentMetrics } from '@syncscope/agent/metrics/agent-metrics';
 import { registerJobMetrics } from '@syncscope/agent/metrics/job-metrics';
 import { createScheduleMetrics } from '@syncscope/agent/metrics/schedule-metrics';
 import { createReplicationHealthMetrics } from '@syncscope/agent/replication-health/replication-health-metrics';
+import { createRulesCoverageMetrics } from '@syncscope/agent/rules-insight/rules-coverage-metrics';
 import { SERVICE_METRIC_NAMES } from '@syncscope/powersync/metrics/server-metrics';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
@@ -43,6 +44,7 @@ function registries(): Registry[] {
   registerJobMetrics(schedule, { query: () => Promise.reject(new Error('not scraped')) });
   createReplicationHealthMetrics(schedule);
   createCanaryMetrics(schedule);
+  createRulesCoverageMetrics(schedule);
   return [agent, schedule, createConsoleMetrics().registry];
 }
 

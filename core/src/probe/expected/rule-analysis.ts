@@ -57,7 +57,7 @@ export function textOf(sql: string, expr: Expr): string {
 }
 
 /** The top-level `AND` terms of a WHERE clause (an `OR` stays one term). */
-function conjuncts(where: Expr | null | undefined): Expr[] {
+export function conjuncts(where: Expr | null | undefined): Expr[] {
   if (!where) return [];
   if (where.type === 'binary' && where.op === 'AND')
     return [...conjuncts(where.left), ...conjuncts(where.right)];
@@ -65,7 +65,7 @@ function conjuncts(where: Expr | null | undefined): Expr[] {
 }
 
 /** A bare column of the queried table (`col`, `t.col`), not an expression. */
-function plainColumn(expr: Expr, rowTables: Set<string>): string | null {
+export function plainColumn(expr: Expr, rowTables: Set<string>): string | null {
   if (expr.type !== 'ref' || expr.name === '*') return null;
   if (expr.table && (expr.table.schema || !rowTables.has(expr.table.name))) return null;
   return expr.name;
@@ -74,7 +74,7 @@ function plainColumn(expr: Expr, rowTables: Set<string>): string | null {
 const REQUEST_TABLES = new Set(['token_parameters', 'user_parameters']);
 
 /** True when the expression reads only request values (token, client parameters), no row column. */
-function isRequestOnly(expr: Expr): boolean {
+export function isRequestOnly(expr: Expr): boolean {
   let readsRow = false;
   let readsRequest = false;
   walk(expr, (n) => {

@@ -82,6 +82,8 @@ export async function writeDemoTargetsFile(input: {
           user_search: DEMO_USER_SEARCH,
           // A demo shows a change soon: the agent reads its slots and WAL every 10 s (30 s by default).
           replication_health: { every_seconds: 10 },
+          // Rows in no bucket (syncscope_rules_uncovered_rows) every minute rather than every 5.
+          rules_insight: { every_seconds: 60 },
           ...(input.writeProbe
             ? {
                 write_probe: {

@@ -84,7 +84,7 @@ const INVALID: [string, string, string][] = [
   [
     'unknown target key',
     one(`${VALID_TARGET}    colour: blue\n`),
-    'F: targets.prod.colour: unknown key (allowed here: sync_url, admin_url, admin_token, source_url, sync_rules, signing_key, audience, issuer, extra_claims, probe_token_ttl_seconds, upload_url, write_probe, schedule, job_deadline_seconds, max_concurrent_probes, user_search, replication_health, canaries)'
+    'F: targets.prod.colour: unknown key (allowed here: sync_url, admin_url, admin_token, source_url, sync_rules, signing_key, audience, issuer, extra_claims, probe_token_ttl_seconds, upload_url, write_probe, schedule, job_deadline_seconds, max_concurrent_probes, user_search, replication_health, canaries, rules_insight)'
   ],
   [
     'unknown signing_key key',
@@ -334,6 +334,16 @@ const INVALID: [string, string, string][] = [
     'canary key mistyped',
     one(`${VALID_TARGET}    canaries: { users: [u-1], settle: 5 }\n`),
     'F: targets.prod.canaries.settle: unknown key (allowed here: users, settle_seconds, reconcile_seconds, freshness)'
+  ],
+  [
+    'rules coverage read too often',
+    one(`${VALID_TARGET}    rules_insight: { every_seconds: 5 }\n`),
+    'F: targets.prod.rules_insight.every_seconds: Too small: expected number to be >=30'
+  ],
+  [
+    'rules insight unknown key',
+    one(`${VALID_TARGET}    rules_insight: { max_buckets: 2000 }\n`),
+    'F: targets.prod.rules_insight.max_buckets: unknown key (allowed here: every_seconds, bucket_limit, sample_size)'
   ],
   [
     'missing rules file',
@@ -736,6 +746,16 @@ describe('docs/targets.md', () => {
     expect(
       (await loadTarget(await targetsFile(one(VALID_TARGET)), 'prod', ENV)).replicationHealth
     ).toBeUndefined();
+  });
+
+  it('reads rules_insight: interval, bucket limit and sample size; keys left out keep their defaults', async () => {
+    const file = await targetsFile(
+      one(`${VALID_TARGET}    rules_insight: { every_seconds: 600, bucket_limit: 2000 }\n`)
+    );
+    expect((await loadTarget(file, 'prod', ENV)).rulesInsight).toEqual({
+      everySeconds: 600,
+      bucketLimit: 2000
+    });
   });
 
   it('refuses a write probe without an upload_url, naming the key', async () => {

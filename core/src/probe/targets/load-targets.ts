@@ -367,7 +367,8 @@ function hideTarget(target: ProbeTarget): ProbeTarget {
     ...(target.maxConcurrentProbes ? { maxConcurrentProbes: target.maxConcurrentProbes } : {}),
     ...(target.userSearch ? { userSearch: target.userSearch } : {}),
     ...(target.replicationHealth ? { replicationHealth: target.replicationHealth } : {}),
-    ...(target.canaries ? { canaries: target.canaries } : {})
+    ...(target.canaries ? { canaries: target.canaries } : {}),
+    ...(target.rulesInsight ? { rulesInsight: target.rulesInsight } : {})
   }));
 }
 
@@ -416,6 +417,7 @@ async function resolveTarget(
     ...(entry.schedule ? { schedule: scheduleOf(entry.schedule) } : {}),
     ...(entry.max_concurrent_probes ? { maxConcurrentProbes: entry.max_concurrent_probes } : {}),
     ...(entry.canaries ? { canaries: canariesOf(entry.canaries) } : {}),
+    ...(entry.rules_insight ? { rulesInsight: rulesInsightOf(entry.rules_insight) } : {}),
     ...(entry.write_probe && uploadToken
       ? {
           writeProbe: {
@@ -545,6 +547,15 @@ function scheduleOf(entry: NonNullable<TargetEntry['schedule']>): ProbeSchedule 
       ? { usersQueryTimeoutMs: entry.users_query_timeout_seconds * 1000 }
       : {}),
     ...(entry.mode ? { mode: entry.mode } : {})
+  };
+}
+
+/** `rules_insight` as the CLI and agent read it (keys left out keep their defaults). */
+function rulesInsightOf(entry: NonNullable<TargetEntry['rules_insight']>): ProbeTarget['rulesInsight'] {
+  return {
+    ...(entry.every_seconds !== undefined ? { everySeconds: entry.every_seconds } : {}),
+    ...(entry.bucket_limit !== undefined ? { bucketLimit: entry.bucket_limit } : {}),
+    ...(entry.sample_size !== undefined ? { sampleSize: entry.sample_size } : {})
   };
 }
 

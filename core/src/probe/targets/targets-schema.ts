@@ -191,7 +191,8 @@ export const TARGET_KEYS = [
   'max_concurrent_probes',
   'user_search',
   'replication_health',
-  'canaries'
+  'canaries',
+  'rules_insight'
 ] as const;
 
 /** `NAME`, `NAME=JSON` or `NAME@PRIORITY=JSON`, as `syncscope probe --subscribe` takes it. */
@@ -382,6 +383,34 @@ const replicationHealthSchema = z.strictObject({
     )
 });
 
+export const RULES_INSIGHT_KEYS = ['every_seconds', 'bucket_limit', 'sample_size'] as const;
+
+/** `syncscope rules coverage|lint` and the agent's coverage metrics (docs/rules-insight.md). */
+const rulesInsightSchema = z.strictObject({
+  every_seconds: z
+    .number()
+    .int()
+    .min(30)
+    .max(86_400)
+    .optional()
+    .describe('seconds between the agent’s coverage readings (default 300); each scans the rules’ tables'),
+  bucket_limit: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe(
+      'the service’s api.parameters.max_buckets_per_connection (default 1000), for the bucket-limit lint'
+    ),
+  sample_size: z
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .optional()
+    .describe('row and user ids listed per finding (default 5)')
+});
+
 export const USER_SEARCH_KEYS = ['table', 'id_column', 'email_column'] as const;
 
 /** The app's users table, which the console's user search reads (id, and email when given) and nothing else. */
@@ -417,7 +446,8 @@ export const targetSchema = z
     max_concurrent_probes: z.number().int().min(1).max(1_000).optional(),
     user_search: userSearchSchema.optional(),
     replication_health: replicationHealthSchema.optional(),
-    canaries: canariesSchema.optional()
+    canaries: canariesSchema.optional(),
+    rules_insight: rulesInsightSchema.optional()
   })
   .superRefine((t, ctx) => {
     const fromAdmin = t.sync_rules?.from_admin_api && t.sync_rules.path === undefined;
@@ -489,6 +519,7 @@ export function allowedKeysAt(path: readonly PropertyKey[]): readonly string[] |
   if (path.length === 3 && path[2] === 'replication_health') return REPLICATION_HEALTH_KEYS;
   if (path.length === 3 && path[2] === 'schedule') return SCHEDULE_KEYS;
   if (path.length === 4 && path[2] === 'schedule' && path[3] === 'sweep') return ['period_seconds'];
+  if (path.length === 3 && path[2] === 'rules_insight') return RULES_INSIGHT_KEYS;
   if (path.length === 5 && path[2] === 'schedule' && path[3] === 'users') return ['user', 'subscribe'];
   if (path.length === 3 && path[2] === 'canaries') return CANARY_KEYS;
   if (path.length === 4 && path[2] === 'canaries' && path[3] === 'freshness') return ['every_seconds'];

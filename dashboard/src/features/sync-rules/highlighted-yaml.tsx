@@ -46,19 +46,61 @@ function highlightLine(line: string): ReactNode[] {
   return out;
 }
 
-export function HighlightedYaml({ text, problemLines }: { text: string; problemLines: Set<number> }) {
+/** A lint finding shown under its line. */
+export interface LineFinding {
+  line: number;
+  severity: 'error' | 'warning' | 'info';
+  rule: string;
+  message: string;
+  fix: string;
+}
+
+const FINDING_STYLES = {
+  error: { line: 'bg-rose-100 dark:bg-rose-950', text: 'text-rose-800 dark:text-rose-300' },
+  warning: { line: 'bg-amber-50 dark:bg-amber-950', text: 'text-amber-800 dark:text-amber-300' },
+  info: { line: '', text: 'text-zinc-500' }
+} as const;
+
+function lineClass(problem: boolean, findings: LineFinding[]): string | undefined {
+  if (problem || findings.some((f) => f.severity === 'error')) return FINDING_STYLES.error.line;
+  return findings.some((f) => f.severity === 'warning') ? FINDING_STYLES.warning.line : undefined;
+}
+
+export function HighlightedYaml({
+  text,
+  problemLines,
+  findings = []
+}: {
+  text: string;
+  problemLines: Set<number>;
+  findings?: LineFinding[];
+}) {
   return (
     <pre
       className="overflow-auto rounded-md bg-zinc-50 p-3 font-mono text-xs leading-5 dark:bg-zinc-900"
       data-testid="rules-yaml"
     >
-      {text.split('\n').map((line, i) => (
-        // biome-ignore lint/suspicious/noArrayIndexKey: lines are positional (the line number is their identity)
-        <div key={i} className={problemLines.has(i + 1) ? 'bg-rose-100 dark:bg-rose-950' : undefined}>
-          <span className="mr-3 inline-block w-8 select-none text-right text-zinc-400">{i + 1}</span>
-          {highlightLine(line)}
-        </div>
-      ))}
+      {text.split('\n').map((line, i) => {
+        const at = findings.filter((f) => f.line === i + 1);
+        return (
+          // biome-ignore lint/suspicious/noArrayIndexKey: lines are positional (the line number is their identity)
+          <div key={i} className={lineClass(problemLines.has(i + 1), at)}>
+            <span className="mr-3 inline-block w-8 select-none text-right text-zinc-400">{i + 1}</span>
+            {highlightLine(line)}
+            {at.map((f) => (
+              <div
+                key={f.rule + f.message}
+                className={`ml-11 whitespace-pre-wrap font-sans ${FINDING_STYLES[f.severity].text}`}
+                data-testid={`finding-line-${f.line}`}
+              >
+                {f.severity} · {f.message}
+                <br />
+                fix: <span className="font-mono">{f.fix}</span>
+              </div>
+            ))}
+          </div>
+        );
+      })}
     </pre>
   );
 }

@@ -1,36 +1,54 @@
 import type { Metadata } from 'next';
 import { requirePage } from '@/features/auth/guard.server';
+import { CoverageView } from '@/features/sync-rules/coverage-view';
 import { HighlightedYaml } from '@/features/sync-rules/highlighted-yaml';
+import { LintCard } from '@/features/sync-rules/lint-card';
+import { rulesCoverage, rulesLint } from '@/features/sync-rules/rules-insight.server';
 import { rulesOverview } from '@/features/sync-rules/rules-overview.server';
 import { listTargets } from '@/server/targets';
 import { Card, Empty, ErrorBox, Mono, PageHeader, TextLink } from '@/ui/primitives';
 
 export const metadata: Metadata = { title: 'Sync rules' };
 
-export default async function RulesPage({ searchParams }: { searchParams: Promise<{ target?: string }> }) {
-  const access = await requirePage('/rules');
-  const asked = (await searchParams).target;
-  if (asked) access.requireTarget(asked);
-  const targets = access.allowed(await listTargets());
-  const target = asked ?? targets[0];
-  if (!target) return <Empty>No targets configured that you may see.</Empty>;
+const VIEWS = { rules: 'Rules and lint', coverage: 'Coverage' } as const;
+type View = keyof typeof VIEWS;
+
+function Tabs({ target, view }: { target: string; view: View }) {
+  return (
+    <nav
+      className="mb-4 flex gap-4 border-b border-zinc-200 text-sm dark:border-zinc-800"
+      data-testid="rules-tabs"
+    >
+      {(Object.keys(VIEWS) as View[]).map((v) => (
+        <a
+          key={v}
+          href={`/rules?target=${encodeURIComponent(target)}${v === 'rules' ? '' : `&view=${v}`}`}
+          aria-current={v === view ? 'page' : undefined}
+          className={`-mb-px border-b-2 px-1 pb-1 ${v === view ? 'border-sky-600 font-semibold' : 'border-transparent text-zinc-500'}`}
+        >
+          {VIEWS[v]}
+        </a>
+      ))}
+    </nav>
+  );
+}
+
+async function CoverageTab({ target }: { target: string }) {
+  const coverage = await rulesCoverage(target);
+  return coverage.ok ? <CoverageView report={coverage.value} /> : <ErrorBox>{coverage.message}</ErrorBox>;
+}
+
+async function RulesTab({ target }: { target: string }) {
   let overview: Awaited<ReturnType<typeof rulesOverview>>;
   try {
     overview = await rulesOverview(target);
   } catch (error) {
     return <ErrorBox>{(error as Error).message}</ErrorBox>;
   }
+  const fatal = overview.problems.some((p) => p.severity === 'fatal');
+  const lint = fatal ? undefined : await rulesLint(target);
   return (
     <>
-      <PageHeader title={`Sync rules · ${target}`}>
-        <nav className="flex gap-3 text-xs">
-          {targets.map((t) => (
-            <TextLink key={t} href={`/rules?target=${encodeURIComponent(t)}`}>
-              {t}
-            </TextLink>
-          ))}
-        </nav>
-      </PageHeader>
       <p className="mb-3 text-xs text-zinc-500">
         From <Mono>{overview.source}</Mono>
       </p>
@@ -57,8 +75,13 @@ export default async function RulesPage({ searchParams }: { searchParams: Promis
           <p>The rules validate without errors or warnings.</p>
         )}
       </Card>
+      {lint ? <LintCard lint={lint} /> : null}
       <div className="grid gap-4 xl:grid-cols-2">
-        <HighlightedYaml text={overview.yaml} problemLines={new Set(overview.problems.map((p) => p.line))} />
+        <HighlightedYaml
+          text={overview.yaml}
+          problemLines={new Set(overview.problems.map((p) => p.line))}
+          findings={lint?.ok ? lint.value : []}
+        />
         <div className="space-y-3">
           {overview.definitions.map((d) => (
             <Card key={d.name} title={d.name}>
@@ -86,6 +109,38 @@ export default async function RulesPage({ searchParams }: { searchParams: Promis
           ))}
         </div>
       </div>
+    </>
+  );
+}
+
+export default async function RulesPage({
+  searchParams
+}: {
+  searchParams: Promise<{ target?: string; view?: string }>;
+}) {
+  const access = await requirePage('/rules');
+  const { target: asked, view: askedView } = await searchParams;
+  if (asked) access.requireTarget(asked);
+  const targets = access.allowed(await listTargets());
+  const target = asked ?? targets[0];
+  if (!target) return <Empty>No targets configured that you may see.</Empty>;
+  const view: View = askedView === 'coverage' ? 'coverage' : 'rules';
+  return (
+    <>
+      <PageHeader title={`Sync rules · ${target}`}>
+        <nav className="flex gap-3 text-xs">
+          {targets.map((t) => (
+            <TextLink
+              key={t}
+              href={`/rules?target=${encodeURIComponent(t)}${view === 'rules' ? '' : `&view=${view}`}`}
+            >
+              {t}
+            </TextLink>
+          ))}
+        </nav>
+      </PageHeader>
+      <Tabs target={target} view={view} />
+      {view === 'coverage' ? <CoverageTab target={target} /> : <RulesTab target={target} />}
     </>
   );
 }

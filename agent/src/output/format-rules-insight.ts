@@ -1,0 +1,90 @@
+import type { CoverageReport } from '@syncscope/core/rules-insight/coverage/compute-coverage';
+import type { LintFinding } from '@syncscope/core/rules-insight/lint/lint-rules';
+
+const n = (value: number) => value.toLocaleString('en-US');
+const ids = (list: string[], total: number) => `${list.join(', ')}${total > list.length ? ', …' : ''}`;
+
+function tableLines(report: CoverageReport): string[] {
+  const out: string[] = [];
+  for (const t of report.tables) {
+    if (t.rowsInNoBucket === 0) {
+      out.push(`${t.table}: every row (${n(t.rows)}) is in a bucket a user holds`);
+      continue;
+    }
+    out.push(`${t.table}: ${n(t.rowsInNoBucket)} of ${n(t.rows)} rows in no bucket a user holds`);
+    for (const q of t.queries) {
+      const parts = [
+        q.inUnheldBucket
+          ? `${n(q.inUnheldBucket)} in a bucket no user holds (${q.bucketParameters.join(', ')})`
+          : '',
+        q.nullParameter ? `${n(q.nullParameter)} with a NULL bucket column` : '',
+        q.conditionFails ? `${n(q.conditionFails)} its condition leaves out` : ''
+      ].filter(Boolean);
+      if (parts.length) out.push(`  ${q.definition} (line ${q.line}): ${parts.join('; ')}`);
+    }
+    for (const s of t.samples) out.push(`  ${s.id}: ${s.reason}`);
+  }
+  return out;
+}
+
+function userLines(report: CoverageReport): string[] {
+  const out: string[] = [];
+  const w = report.usersWithoutBuckets;
+  if (w)
+    out.push(
+      w.count === 0
+        ? `Users: every one of ${n(w.users)} known users gets a bucket`
+        : `Users: ${n(w.count)} of ${n(w.users)} known users get no bucket at all ("connected, but no data"): ${ids(w.sampleUserIds, w.count)}`
+    );
+  for (const g of report.parameterGaps.filter((x) => x.usersWithout > 0))
+    out.push(
+      `  ${g.definition} (line ${g.line}) gives ${n(g.usersWithout)} of ${n(g.users)} users nothing: ${ids(g.sampleUserIds, g.usersWithout)}`
+    );
+  return out;
+}
+
+function problemLines(report: CoverageReport): string[] {
+  const out: string[] = [];
+  for (const p of report.tableProblems) out.push(`line ${p.line}: ${p.message}`, `  fix: ${p.fix}`);
+  for (const m of report.typeMismatches) out.push(`line ${m.line}: ${m.message}`, `  fix: ${m.fix}`);
+  for (const x of report.notAnalysed)
+    out.push(
+      'table' in x ? `not analysed: ${x.table}: ${x.reason}` : `not analysed: line ${x.line}: ${x.reason}`
+    );
+  if (report.streams.length)
+    out.push(
+      `not analysed: sync streams (their buckets follow client subscriptions): ${report.streams.join(', ')}`
+    );
+  return out;
+}
+
+/** `syncscope rules coverage`'s text: tables first, then users, then the problems with their fixes. */
+export function formatCoverage(report: CoverageReport, rulesFile: string): string {
+  const uncovered = report.tables.reduce((sum, t) => sum + t.rowsInNoBucket, 0);
+  const head = `${uncovered === 0 ? 'Every row is in a bucket a user holds' : `${n(uncovered)} rows are in no bucket a user holds`} (${rulesFile}, snapshot ${report.snapshotTakenAt})`;
+  return `${[head, '', ...tableLines(report), ...userLines(report), ...problemLines(report)].join('\n')}\n`;
+}
+
+/** Whether coverage found something to fix: rows or users left out, table problems, type mismatches. */
+export function coverageHasGaps(report: CoverageReport): boolean {
+  return (
+    report.tables.some((t) => t.rowsInNoBucket > 0) ||
+    (report.usersWithoutBuckets?.count ?? 0) > 0 ||
+    report.tableProblems.length > 0 ||
+    report.typeMismatches.length > 0
+  );
+}
+
+/** `syncscope rules lint`'s text: one finding per block, `file:line`, then its fix. */
+export function formatLint(findings: LintFinding[], rulesFile: string): string {
+  const count = (s: LintFinding['severity']) => findings.filter((f) => f.severity === s).length;
+  const lines = findings.flatMap((f) => [
+    `${f.severity.padEnd(7)} ${rulesFile}:${f.line} ${f.rule}: ${f.message}`,
+    `        fix: ${f.fix}`
+  ]);
+  const summary =
+    findings.length === 0
+      ? 'No findings.'
+      : `${findings.length} finding${findings.length === 1 ? '' : 's'}: ${count('error')} error(s), ${count('warning')} warning(s), ${count('info')} note(s).`;
+  return `${[...lines, summary].join('\n')}\n`;
+}
