@@ -164,6 +164,7 @@ interface Case {
 
 const CASES: Record<string, Case> = {
   'GET /': { url: () => '/', scope: 'anywhere' },
+  'GET /fleet': { url: () => '/fleet', scope: 'anywhere' },
   'GET /probe': { url: () => '/probe?target=demo', scope: 'demo' },
   'GET /probes': { url: () => '/probes?target=demo', scope: 'demo' },
   'GET /probes/[id]': { url: () => `/probes/${ids.run}`, scope: 'demo' },
