@@ -118,6 +118,9 @@ describe('light probes', () => {
   }, 60_000);
 
   it('the sync server killed mid-probe: inconclusive SERVICE_UNREACHABLE, never a mismatch, nothing to confirm', async () => {
+    // Each stream line waits 1 s, so the service goes away while the light probe's stream is open (a
+    // kill after the sync would leave only the write-checkpoint echo to fail, which a full probe confirms).
+    h.sync.faults.set({ delayMs: 1000 });
     const running = runProbe(h.target, DEMO_USERS.alice.id, {
       mode: 'light',
       logger,
@@ -125,13 +128,14 @@ describe('light probes', () => {
       settleMs: 500,
       deadlineMs: 20_000
     });
-    setTimeout(() => void h.sync.close(), 30);
+    setTimeout(() => void h.sync.close(), 300);
     try {
       const report = await running;
       expect(report.verdict, report.summary).toBe('inconclusive');
       expect(report.reason?.code).toBe('SYNCSCOPE_E_SERVICE_UNREACHABLE');
       expect(report.confirmation).toBeUndefined();
     } finally {
+      h.sync.faults.set({});
       await h.restartSync();
     }
   }, 40_000);
