@@ -10,6 +10,7 @@ import {
 import type { Registry } from 'prom-client';
 import type { SecretScrubber } from '../output/secret-scrubber.ts';
 import { resolveTarget, type TargetsSource, targetNames } from '../probe/resolve-target.ts';
+import { pollEachTarget } from '../worker/poll-each-target.ts';
 import { createReplicationHealthMetrics } from './replication-health-metrics.ts';
 
 export interface ReplicationHealthPoller {
@@ -36,10 +37,7 @@ export async function startReplicationHealthPoller(options: {
   const log = options.logger.child({ part: 'replication-health' });
   const metrics = createReplicationHealthMetrics(options.registry);
   const reader = new ReplicationHealthReader();
-  const timers = new Map<string, NodeJS.Timeout>();
-  const running = new Map<string, Promise<number>>();
   const lastFindings = new Map<string, string>();
-  let stopped = false;
 
   const record = async (health: ReplicationHealth) => {
     metrics.record(health);
@@ -73,34 +71,5 @@ export async function startReplicationHealthPoller(options: {
     }
   };
 
-  const tick = (name: string): Promise<number> => {
-    const already = running.get(name);
-    if (already) return already;
-    const run = readTarget(name).finally(() => running.delete(name));
-    running.set(name, run);
-    return run;
-  };
-
-  const loop = (name: string) => {
-    void tick(name).then((seconds) => {
-      if (!stopped)
-        timers.set(
-          name,
-          setTimeout(() => loop(name), seconds * 1000)
-        );
-    });
-  };
-
-  const names = await targetNames(options.targets);
-  for (const name of names) loop(name);
-  return {
-    async pollNow() {
-      await Promise.all(names.map(tick));
-    },
-    async stop() {
-      stopped = true;
-      for (const t of timers.values()) clearTimeout(t);
-      await Promise.allSettled(running.values());
-    }
-  };
+  return pollEachTarget(await targetNames(options.targets), readTarget);
 }

@@ -6,6 +6,7 @@ import {
 import type { Registry } from 'prom-client';
 import type { SecretScrubber } from '../output/secret-scrubber.ts';
 import { resolveTarget, type TargetsSource, targetNames } from '../probe/resolve-target.ts';
+import { pollEachTarget } from '../worker/poll-each-target.ts';
 import { createRulesCoverageMetrics } from './rules-coverage-metrics.ts';
 
 export interface RulesCoveragePoller {
@@ -28,9 +29,6 @@ export async function startRulesCoveragePoller(options: {
 }): Promise<RulesCoveragePoller> {
   const log = options.logger.child({ part: 'rules-coverage' });
   const metrics = createRulesCoverageMetrics(options.registry);
-  const timers = new Map<string, NodeJS.Timeout>();
-  const running = new Map<string, Promise<number>>();
-  let stopped = false;
 
   /** One reading of a target; returns the seconds until its next. */
   const readTarget = async (name: string): Promise<number> => {
@@ -50,34 +48,5 @@ export async function startRulesCoveragePoller(options: {
     return seconds;
   };
 
-  const tick = (name: string): Promise<number> => {
-    const already = running.get(name);
-    if (already) return already;
-    const run = readTarget(name).finally(() => running.delete(name));
-    running.set(name, run);
-    return run;
-  };
-
-  const loop = (name: string) => {
-    void tick(name).then((seconds) => {
-      if (!stopped)
-        timers.set(
-          name,
-          setTimeout(() => loop(name), seconds * 1000)
-        );
-    });
-  };
-
-  const names = await targetNames(options.targets);
-  for (const name of names) loop(name);
-  return {
-    async pollNow() {
-      await Promise.all(names.map(tick));
-    },
-    async stop() {
-      stopped = true;
-      for (const t of timers.values()) clearTimeout(t);
-      await Promise.allSettled(running.values());
-    }
-  };
+  return pollEachTarget(await targetNames(options.targets), readTarget);
 }
