@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -163,6 +163,24 @@ describe('repository files stay true', () => {
     expect(services['syncscope-console']!.environment!.SYNCSCOPE_PROMETHEUS_URL).toBe(
       'http://prometheus:9090'
     );
+  });
+
+  it("every relative link in the repository's Markdown names a file or folder that exists", () => {
+    const docs = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*.md'], {
+      cwd: ROOT,
+      encoding: 'utf8'
+    })
+      .split('\n')
+      .filter((f) => f && !f.includes('node_modules/'));
+    expect(docs).toContain('docs/architecture.md');
+    const broken = docs.flatMap((file) =>
+      [...read(file).matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)]
+        .map((m) => m[1] as string)
+        .filter((link) => !/^[a-z]+:/i.test(link))
+        .filter((link) => !existsSync(path.join(ROOT, path.dirname(file), link)))
+        .map((link) => `${file} -> ${link}`)
+    );
+    expect(broken).toEqual([]);
   });
 
   it('every error code follows SYNCSCOPE_E_<AREA>_<WHAT> and says what to do', () => {
