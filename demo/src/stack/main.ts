@@ -6,7 +6,8 @@ import { startStack } from './start-stack.ts';
 async function main(): Promise<void> {
   const started = performance.now();
   const logger = createLogger('syncscope', process.env.SYNCSCOPE_LOG_LEVEL ?? 'warn');
-  const stack = await startStack({ logger });
+  // Every demo user is light-probed once per 10 minutes, so the fleet view shows a share from the start.
+  const stack = await startStack({ logger, sweepPeriodSeconds: 600 });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   // Passwords go to a terminal only: piped or redirected output ends up in logs.
   console.log(stack.describe(seconds, { showPasswords: Boolean(process.stdout.isTTY) }));

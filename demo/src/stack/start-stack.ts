@@ -63,6 +63,11 @@ export interface RunningStack {
 export async function startStack(options: {
   logger: Logger;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Light-probe every demo user once per this many seconds (`npm start`: the fleet view then has a
+   * share of users verified). Off for tests, whose probe histories must hold only their own runs.
+   */
+  sweepPeriodSeconds?: number;
 }): Promise<RunningStack> {
   const config = readStackConfig(options.env);
   const stops: (() => Promise<void>)[] = [];
@@ -192,7 +197,8 @@ export async function startStack(options: {
       },
       // The write-probe user is the demo's canary: the freshness marker lands in its own workspace, so
       // no real user's data ever shows it (docs/canaries.md).
-      canaries: { users: [DEMO_WRITE_PROBE.userId], freshnessEverySeconds: 30 }
+      canaries: { users: [DEMO_WRITE_PROBE.userId], freshnessEverySeconds: 30 },
+      ...(options.sweepPeriodSeconds ? { sweepPeriodSeconds: options.sweepPeriodSeconds } : {})
     });
 
     // The console's side: demo accounts, a probe agent running console jobs, and the console itself.

@@ -117,6 +117,36 @@ describe('the demo target', () => {
     expect(old[DEMO_TARGET.env.sourceUrl]).toBe('postgres://postgres:pw@127.0.0.1:5433/app');
   });
 
+  it("npm start's demo target light-probes every demo user once per period; tests' stacks schedule nothing", async () => {
+    const env: NodeJS.ProcessEnv = {
+      SYNCSCOPE_HOME: home,
+      [DEMO_TARGET.env.apiToken]: 'stack-api-token-0123456789',
+      [DEMO_TARGET.env.sourceUrl]: 'postgres://me@localhost/app',
+      [DEMO_TARGET.env.probeJwk]: JSON.stringify(
+        await exportJWK((await generateKeyPair('RS256', { extractable: true })).privateKey)
+      )
+    };
+    const input = {
+      home,
+      syncUrl: 'http://127.0.0.1:7001',
+      uploadUrl: 'http://127.0.0.1:8000/api/upload',
+      syncRulesPath: RULES_PATH
+    };
+    const swept = await loadTarget(
+      await writeDemoTargetsFile({ ...input, sweepPeriodSeconds: 600 }),
+      'demo',
+      env
+    );
+    expect(swept.schedule).toMatchObject({
+      users: [],
+      sweepPeriodSeconds: 600,
+      usersQuery: 'SELECT id AS user_id FROM public.users',
+      mode: 'light'
+    });
+    const plain = await loadTarget(await writeDemoTargetsFile(input), 'demo', env);
+    expect(plain.schedule).toBeUndefined();
+  });
+
   it("reaches the stack's ops database as its agent role once npm start made it, never as the superuser", async () => {
     const opsHome = await mkdtemp(path.join(os.tmpdir(), 'syncscope-ops-home-'));
     try {

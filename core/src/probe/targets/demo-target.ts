@@ -65,6 +65,8 @@ export async function writeDemoTargetsFile(input: {
   writeProbe?: { userId: string; table: string; values: Record<string, string>; markerColumn: string };
   /** Users the agent holds as live canaries; freshness markers go through the write probe's path. */
   canaries?: { users: string[]; freshnessEverySeconds?: number };
+  /** Light-probe every demo user once per this many seconds (the fleet view's share of users verified). */
+  sweepPeriodSeconds?: number;
 }): Promise<string> {
   const doc = new YAML.Document(
     {
@@ -103,6 +105,15 @@ export async function writeDemoTargetsFile(input: {
                   ...(input.canaries.freshnessEverySeconds && input.writeProbe
                     ? { freshness: { every_seconds: input.canaries.freshnessEverySeconds } }
                     : {})
+                }
+              }
+            : {}),
+          ...(input.sweepPeriodSeconds
+            ? {
+                schedule: {
+                  sweep: { period_seconds: input.sweepPeriodSeconds },
+                  users_query: `SELECT ${DEMO_USER_SEARCH.id_column} AS user_id FROM ${DEMO_USER_SEARCH.table}`,
+                  mode: 'light'
                 }
               }
             : {})
