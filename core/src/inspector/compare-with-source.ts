@@ -13,6 +13,7 @@ import { ClientDatabase } from '../probe/sync/client-database.ts';
 import { findTableReferences, type LoadedSyncRules, loadSyncRules } from '../sync-rules/load-sync-rules.ts';
 import { type StreamSubscription, streamNamesOf } from '../sync-rules/stream-subscriptions.ts';
 import { formatSubscription } from '../sync-rules/subscription-text.ts';
+import { counted } from '../text/counted.ts';
 import {
   type ClientStreamSubscription,
   describeClientSubscription,
@@ -125,7 +126,7 @@ function verdictOf(
   return rows + buckets === 0
     ? {
         verdict: 'consistent',
-        summary: `The exported database matches the source${withSubscriptions}: ${diff.expectedRows} rows in ${expectedBuckets} buckets.`
+        summary: `The exported database matches the source${withSubscriptions}: ${counted(diff.expectedRows, 'row')} in ${counted(expectedBuckets, 'bucket')}.`
       }
     : {
         verdict: 'mismatch',

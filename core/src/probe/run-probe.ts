@@ -17,6 +17,7 @@ import { ERROR_CODES, type ErrorCode } from '../errors/error-codes.ts';
 import type { Logger } from '../logging/logger.ts';
 import { findTableReferences, type LoadedSyncRules, loadSyncRules } from '../sync-rules/load-sync-rules.ts';
 import { assertSubscribableStreams, type StreamSubscription } from '../sync-rules/stream-subscriptions.ts';
+import { counted } from '../text/counted.ts';
 import { errorEvent, type PhaseResult, syncOutcomeEvent } from './classify-outcome.ts';
 import { DIFF_DEFAULTS, diffStates, type StateDiff } from './diff/diff-states.ts';
 import {
@@ -697,7 +698,7 @@ class ProbeRun {
           ])
     ];
     if (problems.length === 0) {
-      this.consistentSummary = `Consistent: ${expected.rows.size} rows in ${expectedBuckets.length} buckets match the source${cleared.size ? ` (${cleared.size} differences cleared within the settle window: replication lag)` : ''}.`;
+      this.consistentSummary = `Consistent: ${counted(expected.rows.size, 'row')} in ${counted(expectedBuckets.length, 'bucket')} match the source${cleared.size ? ` (${counted(cleared.size, 'difference')} cleared within the settle window: replication lag)` : ''}.`;
       return { event: 'ok' };
     }
     const persistingData =
