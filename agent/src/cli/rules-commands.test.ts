@@ -109,6 +109,9 @@ describe('syncscope rules coverage on the demo', () => {
 
     const text = await cli(['rules', 'coverage', '--target', 'demo']);
     expect(text.code).toBe(1);
+    expect(text.stdout.split(' (')[0]).toBe(
+      `${before + 3} rows are in no bucket a user holds; 1 user gets no bucket`
+    );
     expect(text.stdout).toContain(`public.records: ${before + 3} of `);
     expect(text.stdout).toContain(
       `  by_workspace (line 6): ${before + 3} in a bucket no user holds (workspace_id)\n  0-orphan-1: by_workspace (line 6) puts it in a bucket no user holds`

@@ -1,5 +1,6 @@
 import type { CoverageReport } from '@syncscope/core/rules-insight/coverage/compute-coverage';
 import type { LintFinding } from '@syncscope/core/rules-insight/lint/lint-rules';
+import { counted } from '@syncscope/core/text/counted';
 
 const n = (value: number) => value.toLocaleString('en-US');
 const ids = (list: string[], total: number) => `${list.join(', ')}${total > list.length ? ', …' : ''}`;
@@ -58,10 +59,25 @@ function problemLines(report: CoverageReport): string[] {
   return out;
 }
 
+/** The first line names every kind of gap, so it never reads as all clear when a user gets nothing. */
+function coverageHeadline(report: CoverageReport): string {
+  const uncovered = report.tables.reduce((sum, t) => sum + t.rowsInNoBucket, 0);
+  const withoutBuckets = report.usersWithoutBuckets?.count ?? 0;
+  const problems = report.tableProblems.length + report.typeMismatches.length;
+  return [
+    uncovered === 0
+      ? 'Every row is in a bucket a user holds'
+      : `${counted(uncovered, 'row is', 'rows are')} in no bucket a user holds`,
+    withoutBuckets ? `${counted(withoutBuckets, 'user gets', 'users get')} no bucket` : '',
+    problems ? `${counted(problems, 'problem')} with the rules' tables or types` : ''
+  ]
+    .filter(Boolean)
+    .join('; ');
+}
+
 /** `syncscope rules coverage`'s text: tables first, then users, then the problems with their fixes. */
 export function formatCoverage(report: CoverageReport, rulesFile: string): string {
-  const uncovered = report.tables.reduce((sum, t) => sum + t.rowsInNoBucket, 0);
-  const head = `${uncovered === 0 ? 'Every row is in a bucket a user holds' : `${n(uncovered)} rows are in no bucket a user holds`} (${rulesFile}, snapshot ${report.snapshotTakenAt})`;
+  const head = `${coverageHeadline(report)} (${rulesFile}, snapshot ${report.snapshotTakenAt})`;
   return `${[head, '', ...tableLines(report), ...userLines(report), ...problemLines(report)].join('\n')}\n`;
 }
 
