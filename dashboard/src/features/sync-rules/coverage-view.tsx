@@ -1,4 +1,6 @@
 import type { CoverageReport } from '@syncscope/core/rules-insight/coverage/compute-coverage';
+import { UserLabel } from '@/features/user-labels/user-label';
+import type { UserLabels } from '@/features/user-labels/user-labels.server';
 import { Card, Mono, rowClass, TableHead } from '@/ui/primitives';
 
 const n = (value: number) => value.toLocaleString('en-US');
@@ -6,7 +8,7 @@ const n = (value: number) => value.toLocaleString('en-US');
 function TablesCard({ report }: { report: CoverageReport }) {
   return (
     <Card title="Rows in no bucket a user holds" className="mb-4">
-      <table className="w-full text-sm" data-testid="coverage-tables">
+      <table className="w-full text-left text-sm" data-testid="coverage-tables">
         <TableHead
           labels={['table', 'rows', 'in no bucket', 'nearest rule']}
           right={['rows', 'in no bucket']}
@@ -14,7 +16,7 @@ function TablesCard({ report }: { report: CoverageReport }) {
         <tbody>
           {report.tables.map((t) => (
             <tr key={t.table} className={rowClass} data-testid={`coverage-${t.table}`}>
-              <td className="py-1 pr-3">
+              <td className="whitespace-nowrap py-1 pr-3">
                 <Mono>{t.table}</Mono>
               </td>
               <td className="py-1 pr-3 text-right">{n(t.rows)}</td>
@@ -52,7 +54,13 @@ function TablesCard({ report }: { report: CoverageReport }) {
   );
 }
 
-function UsersCard({ report }: { report: CoverageReport }) {
+function UsersCard({
+  report,
+  label
+}: {
+  report: CoverageReport;
+  label: (userId: string) => string | undefined;
+}) {
   const w = report.usersWithoutBuckets;
   const gaps = report.parameterGaps.filter((g) => g.usersWithout > 0);
   if (!w && gaps.length === 0) return null;
@@ -62,11 +70,17 @@ function UsersCard({ report }: { report: CoverageReport }) {
         {w ? (
           <p>
             {n(w.count)} of {n(w.users)} known users get no bucket at all (“connected, but no data”)
-            {w.sampleUserIds.length ? ': ' : '.'}
-            {w.sampleUserIds.map((id) => (
-              <Mono key={id}>{id} </Mono>
-            ))}
+            {w.sampleUserIds.length ? ':' : '.'}
           </p>
+        ) : null}
+        {w?.sampleUserIds.length ? (
+          <ul className="flex flex-wrap gap-x-4 gap-y-1">
+            {w.sampleUserIds.map((id) => (
+              <li key={id}>
+                <UserLabel userId={id} label={label(id)} />
+              </li>
+            ))}
+          </ul>
         ) : null}
         {gaps.map((g) => (
           <p key={g.line} className="text-xs">
@@ -118,12 +132,20 @@ function ProblemsCard({ report }: { report: CoverageReport }) {
 }
 
 /** The coverage tab: computed on request from one snapshot of the source (aggregates and samples only). */
-export function CoverageView({ report }: { report: CoverageReport }) {
+export function CoverageView({
+  target,
+  report,
+  labels
+}: {
+  target: string;
+  report: CoverageReport;
+  labels: UserLabels;
+}) {
   return (
     <>
       <p className="mb-3 text-xs text-zinc-500">Snapshot of the source at {report.snapshotTakenAt}</p>
       <TablesCard report={report} />
-      <UsersCard report={report} />
+      <UsersCard report={report} label={(userId) => labels(target, userId)} />
       <ProblemsCard report={report} />
     </>
   );

@@ -5,6 +5,7 @@ import { HighlightedYaml } from '@/features/sync-rules/highlighted-yaml';
 import { LintCard } from '@/features/sync-rules/lint-card';
 import { rulesCoverage, rulesLint } from '@/features/sync-rules/rules-insight.server';
 import { rulesOverview } from '@/features/sync-rules/rules-overview.server';
+import { userLabels } from '@/features/user-labels/user-labels.server';
 import { listTargets } from '@/server/targets';
 import { Card, Empty, ErrorBox, Mono, PageHeader, TextLink } from '@/ui/primitives';
 
@@ -35,7 +36,10 @@ function Tabs({ target, view }: { target: string; view: View }) {
 
 async function CoverageTab({ target }: { target: string }) {
   const coverage = await rulesCoverage(target);
-  return coverage.ok ? <CoverageView report={coverage.value} /> : <ErrorBox>{coverage.message}</ErrorBox>;
+  if (!coverage.ok) return <ErrorBox>{coverage.message}</ErrorBox>;
+  const users = coverage.value.usersWithoutBuckets?.sampleUserIds ?? [];
+  const labels = await userLabels(users.map((userId) => ({ target, userId })));
+  return <CoverageView target={target} report={coverage.value} labels={labels} />;
 }
 
 async function RulesTab({ target }: { target: string }) {
