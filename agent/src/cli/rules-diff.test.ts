@@ -305,7 +305,7 @@ describe('a dry run adding a sync stream over a table the source role may not re
           bytesDropped: 0
         });
       }
-      const sortBuckets = (c: { gained: { bucket: string }[] }) => ({
+      const sortBuckets = <T extends { gained: { bucket: string }[] }>(c: T): T => ({
         ...c,
         gained: [...c.gained].sort((a, b) => (a.bucket < b.bucket ? -1 : 1))
       });
