@@ -30,6 +30,16 @@ interface DiffOptions extends Options {
 export const RULES_DIFF_EXIT_HELP =
   'Exit codes: 0 no considered user loses a row, 1 some user would lose rows or the draft is invalid, 2 could not run.';
 
+/** The users' emails from the target's user search; none without one, or when the lookup fails (a label is a convenience). */
+async function emailsOf(
+  target: Awaited<ReturnType<typeof targetOf>>,
+  ids: string[]
+): Promise<ReadonlyMap<string, string>> {
+  if (!target.userSearch || ids.length === 0) return new Map();
+  const { lookupUsers } = await import('@syncscope/core/source-access/user-search');
+  return lookupUsers(target.sourceUrl, target.userSearch, ids).catch(() => new Map());
+}
+
 export const RULES_EXIT_HELP =
   'Exit codes: 0 nothing to fix, 1 findings (coverage: rows or users left out, table problems, type mismatches; lint: a finding of severity error), 2 could not run.';
 
@@ -122,8 +132,15 @@ function registerDiffCommand(rules: Command, io: Io): void {
         const { runDryRun } = await import('@syncscope/core/rules-insight/dry-run/run-dry-run');
         const { draftLosesRows } = await import('@syncscope/core/rules-insight/dry-run/dry-run-report');
         const report = await runDryRun(target, draftYaml, users ? { users } : {});
-        const { formatDryRun } = await import('../output/format-rules-dry-run.ts');
-        io.out(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatDryRun(report, opts.draft));
+        if (opts.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
+        else {
+          const { formatDryRun, shownUsers } = await import('../output/format-rules-dry-run.ts');
+          const labels = await emailsOf(
+            target,
+            shownUsers(report).map((u) => u.userId)
+          );
+          io.out(formatDryRun(report, opts.draft, labels));
+        }
         return !report.valid || draftLosesRows(report) ? 1 : 0;
       })
     );

@@ -196,7 +196,7 @@ describe('a dry run of the demo rules with categories moved to a per-user bucket
     const r = await cli(['rules', 'diff', '--target', 'demo', '--draft', path.join(dir, 'per-user.yaml')]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain(`  ${DEMO_USERS.alice.id}: +0 rows (0 B), -4 rows (`);
+    expect(r.stdout).toContain(`  ${DEMO_USERS.alice.email} (${DEMO_USERS.alice.id}): -4 rows (`);
     expect(r.stdout).toContain(
       `    + my_categories["${DEMO_USERS.alice.id}"] (my_categories, line 6): 4 rows, `
     );

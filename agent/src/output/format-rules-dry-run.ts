@@ -32,13 +32,24 @@ function problemLines(report: DryRunReport, draftFile: string): string[] {
 const bucketLine = (sign: string, b: BucketChange) =>
   `    ${sign} ${b.bucket} (${b.definition}, line ${b.line}): ${n(b.rows)} rows, ${formatBytes(b.bytes)}`;
 
-function userLines(u: UserChange): string[] {
+function rowChanges(u: UserChange): string {
+  const parts = [
+    u.rowsDownloaded ? `+${n(u.rowsDownloaded)} rows (${formatBytes(u.bytesDownloaded)})` : '',
+    u.rowsDropped ? `-${n(u.rowsDropped)} rows (${formatBytes(u.bytesDropped)})` : ''
+  ].filter(Boolean);
+  return parts.length ? parts.join(', ') : 'same rows, other buckets';
+}
+
+function userLines(u: UserChange, label: string | undefined): string[] {
   return [
-    `  ${u.userId}: +${n(u.rowsDownloaded)} rows (${formatBytes(u.bytesDownloaded)}), -${n(u.rowsDropped)} rows (${formatBytes(u.bytesDropped)})`,
+    `  ${label ? `${label} (${u.userId})` : u.userId}: ${rowChanges(u)}`,
     ...u.gained.map((b) => bucketLine('+', b)),
     ...u.lost.map((b) => bucketLine('-', b))
   ];
 }
+
+/** The users the text lists, largest change first. */
+export const shownUsers = (report: DryRunReport): UserChange[] => report.users.changed.slice(0, USERS_SHOWN);
 
 function selectionText(report: DryRunReport): string {
   const s = report.users.selection;
@@ -48,7 +59,12 @@ function selectionText(report: DryRunReport): string {
 }
 
 /** The dry run as text: problems at their lines, or the users' changes, reprocessing and uncovered rows. */
-export function formatDryRun(report: DryRunReport, draftFile: string): string {
+export function formatDryRun(
+  report: DryRunReport,
+  draftFile: string,
+  /** Emails (user search) of the users shown, by id. */
+  labels: ReadonlyMap<string, string> = new Map()
+): string {
   const service = report.service.checked
     ? `service validate: ${report.service.ok ? 'ok' : 'refused'}`
     : `service validate: not checked (${report.service.reason})`;
@@ -65,7 +81,7 @@ export function formatDryRun(report: DryRunReport, draftFile: string): string {
     `Users: ${n(report.users.considered)} considered (${selectionText(report)}); ${n(report.users.changed.length)} change, ${n(t.usersGaining)} gain, ${n(t.usersLosing)} lose`,
     `Rows: +${n(t.rowsDownloaded)} downloaded (${formatBytes(t.bytesDownloaded)}), -${n(t.rowsDropped)} dropped (${formatBytes(t.bytesDropped)})`
   );
-  for (const u of report.users.changed.slice(0, USERS_SHOWN)) lines.push(...userLines(u));
+  for (const u of shownUsers(report)) lines.push(...userLines(u, labels.get(u.userId)));
   if (report.users.changed.length > USERS_SHOWN)
     lines.push(`  … ${n(report.users.changed.length - USERS_SHOWN)} more users (--json lists all)`);
   lines.push(
