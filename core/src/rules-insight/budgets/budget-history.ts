@@ -107,7 +107,11 @@ export function describeForecast(forecast: Forecast, limit: number): string {
 }
 
 /** Stores a reading and prunes the target's readings past BUDGET_HISTORY_DAYS. */
-export async function storeBudgetReading(db: Queryable, reading: BudgetReading, agent: string): Promise<void> {
+export async function storeBudgetReading(
+  db: Queryable,
+  reading: BudgetReading,
+  agent: string
+): Promise<void> {
   const { report } = reading;
   await db.query(
     `INSERT INTO syncscope.bucket_budget_runs
@@ -134,7 +138,10 @@ export async function storeBudgetReading(db: Queryable, reading: BudgetReading, 
 
 /** The target's latest stored reading, if any. */
 export async function latestBudgetReading(db: Queryable, target: string): Promise<BudgetReading | undefined> {
-  const { rows } = await db.query<{ computed_at: Date; report: Omit<BudgetReading, 'target' | 'computedAt'> }>(
+  const { rows } = await db.query<{
+    computed_at: Date;
+    report: Omit<BudgetReading, 'target' | 'computedAt'>;
+  }>(
     `SELECT computed_at, report FROM syncscope.bucket_budget_runs WHERE target = $1
      ORDER BY computed_at DESC LIMIT 1`,
     [target]

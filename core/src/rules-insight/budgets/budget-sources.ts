@@ -7,12 +7,12 @@
  * twice, so a count is an upper bound.
  */
 import type pg from 'pg';
+import { PgOid } from '../../values/pg-values.ts';
 import { columnSql, conditionsSql, ifTranslatable } from '../coverage/filter-sql.ts';
 import { holderSql } from '../coverage/held-buckets-sql.ts';
 import type { TableParameterSource } from '../coverage/rule-shapes.ts';
 import type { SourceAnalysis } from '../coverage/source-analysis.ts';
 import { type CatalogTable, tableKey } from '../coverage/source-catalog.ts';
-import { PgOid } from '../../values/pg-values.ts';
 
 /** The service's default `max_buckets_per_connection` (PSYNC_S2305 past it). */
 export const DEFAULT_BUCKET_LIMIT = 1000;
@@ -59,8 +59,7 @@ function bucketsSql(table: CatalogTable, s: TableParameterSource): string {
   if (outputs.length === 0) return 'least(count(*), 1)';
   if (rowsAreDistinct(table, s)) return 'count(*)';
   // One column: a plain DISTINCT, no jsonb built per row (NULLs counted apart: count() skips them).
-  if (outputs.length === 1)
-    return `(count(DISTINCT ${outputs[0]}) + bool_or(${outputs[0]} IS NULL)::int)`;
+  if (outputs.length === 1) return `(count(DISTINCT ${outputs[0]}) + bool_or(${outputs[0]} IS NULL)::int)`;
   return `count(DISTINCT jsonb_build_array(${outputs.join(', ')}))`;
 }
 

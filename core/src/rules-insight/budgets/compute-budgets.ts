@@ -75,7 +75,13 @@ interface Row {
   top: string | null;
 }
 
-function statement(a: SourceAnalysis, perUser: string, count: number, fixed: BudgetPart[], o: Required<BudgetOptions>) {
+function statement(
+  a: SourceAnalysis,
+  perUser: string,
+  count: number,
+  fixed: BudgetPart[],
+  o: Required<BudgetOptions>
+) {
   const fixedBuckets = fixed.reduce((s, p) => s + p.buckets, 0);
   const fixedResults = fixed.reduce((s, p) => s + p.results, 0);
   const sum = (c: string) => [...Array.from({ length: count }, (_, i) => `${c}${i}`), '0'].join(' + ');
