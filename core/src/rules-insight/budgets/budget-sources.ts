@@ -53,22 +53,28 @@ function rowsAreDistinct(table: CatalogTable, s: TableParameterSource): boolean 
   return table.uniqueKeys.some((key) => key.every((c) => within.has(c) && exact(c)));
 }
 
-/** Distinct bucket parameters among a group's rows (a NULL parameter is a bucket too, as in jsonb). */
-function bucketsSql(table: CatalogTable, s: TableParameterSource): string {
-  const outputs = [...s.outputs.values()].map((c) => columnSql(table, 's', c).sql);
-  if (outputs.length === 0) return 'least(count(*), 1)';
-  if (rowsAreDistinct(table, s)) return 'count(*)';
-  // One column: a plain DISTINCT, no jsonb built per row (NULLs counted apart: count() skips them).
-  if (outputs.length === 1) return `(count(DISTINCT ${outputs[0]}) + bool_or(${outputs[0]} IS NULL)::int)`;
-  return `count(DISTINCT jsonb_build_array(${outputs.join(', ')}))`;
-}
-
+/**
+ * Per key: distinct bucket parameters (n) and parameter rows (r). Distinct parameters are groups of a
+ * GROUP BY (a NULL parameter is a bucket too, one group as in the service's JSON), hashed rather than
+ * a per-key sorted DISTINCT; when the table's rows are distinct already, rows are buckets.
+ */
 function perKeySql(a: SourceAnalysis, s: TableParameterSource): string | undefined {
   const table = a.catalog.get(tableKey(s.table));
   if (!table) return undefined;
-  const where = `${holderSql(s, table, a.held)} AND ${conditionsSql(s.conditions, table, 's', [])}`;
+  // A user-id lookup keeps every non-NULL id here: the users table filters the grouped keys once
+  // (perUserSql) instead of probing it for every parameter row.
+  const held = s.lookup?.request.kind === 'user_id' ? { ...a.held, users: undefined } : a.held;
+  const where = `${holderSql(s, table, held)} AND ${conditionsSql(s.conditions, table, 's', [])}`;
   const key = s.lookup ? `(${columnSql(table, 's', s.lookup.column).sql})::text` : `''`;
-  return `SELECT ${key} AS k, ${bucketsSql(table, s)}::int AS n, count(*)::int AS r FROM ${table.sqlName} s WHERE ${where} GROUP BY 1`;
+  const from = `${table.sqlName} s WHERE ${where}`;
+  const outputs = [...s.outputs.values()].map((c) => columnSql(table, 's', c).sql);
+  if (outputs.length === 0) return `SELECT ${key} AS k, 1 AS n, count(*)::int AS r FROM ${from} GROUP BY 1`;
+  if (rowsAreDistinct(table, s))
+    return `SELECT ${key} AS k, count(*)::int AS n, count(*)::int AS r FROM ${from} GROUP BY 1`;
+  const columns = outputs.map((o, i) => `${o} AS o${i}`).join(', ');
+  return `SELECT k, count(*)::int AS n, sum(rows)::int AS r FROM (
+      SELECT ${key} AS k, ${columns}, count(*) AS rows FROM ${from} GROUP BY ${[0, ...outputs].map((_, i) => i + 1).join(', ')}
+    ) g GROUP BY k`;
 }
 
 /** The analysed sources of every definition; sources read without a user-id lookup are counted now. */
@@ -103,8 +109,11 @@ export async function budgetSources(client: Queryable, a: SourceAnalysis): Promi
   return { fixed, perUser };
 }
 
-/** `SELECT k, n0, r0, n1, r1, …` per user id: each user-id lookup's buckets and rows, one GROUP BY. */
-export function perUserSql(sources: PerUserSource[]): string {
+/**
+ * `SELECT k, n0, r0, n1, r1, …` per user id: each user-id lookup's buckets and rows, one GROUP BY; with
+ * a users table (user_search), only its users.
+ */
+export function perUserSql(a: SourceAnalysis, sources: PerUserSource[]): string {
   const union = sources
     .map((s, i) => `SELECT k, n, r, ${i} AS src FROM (${s.sql}) p${i}`)
     .join(' UNION ALL ');
@@ -112,5 +121,9 @@ export function perUserSql(sources: PerUserSource[]): string {
     `coalesce(sum(n) FILTER (WHERE src = ${i}), 0)::int AS n${i}`,
     `coalesce(sum(r) FILTER (WHERE src = ${i}), 0)::int AS r${i}`
   ]);
-  return `SELECT k, ${columns.join(', ')} FROM (${union}) x GROUP BY k`;
+  const users = a.held.users;
+  const known = users
+    ? ` WHERE k IN (SELECT (${columnSql(users.table, 'u', users.idColumn).sql})::text FROM ${users.table.sqlName} u)`
+    : '';
+  return `SELECT k, ${columns.join(', ')} FROM (${union}) x${known} GROUP BY k`;
 }

@@ -141,7 +141,7 @@ export async function computeBudgets(
   };
   const { fixed, perUser } = await budgetSources(client, a);
   // Without a user-id lookup the per-user part is empty; the users table still lists every user.
-  const perUserQuery = perUser.length ? perUserSql(perUser) : 'SELECT NULL::text AS k WHERE FALSE';
+  const perUserQuery = perUser.length ? perUserSql(a, perUser) : 'SELECT NULL::text AS k WHERE FALSE';
   const { rows } = await client.query<Row>(statement(a, perUserQuery, perUser.length, fixed, o));
   const summary = JSON.parse(rows[0]!.summary);
   const spread = (c: string): Spread => {
