@@ -95,11 +95,13 @@ function histogramLines(report: BudgetReport): string[] {
   const most = Math.max(1, ...report.histogram.map((b) => b.users));
   const label = (b: BudgetReport['histogram'][number]) =>
     b.to === null ? `${n(b.from)}+` : b.from === b.to ? n(b.from) : `${n(b.from)}–${n(b.to)}`;
-  const width = Math.max(...report.histogram.map((b) => label(b).length));
-  return report.histogram.map(
-    (b) =>
-      `  ${label(b).padStart(width)}  ${n(b.users).padStart(7)}  ${'#'.repeat(Math.ceil((40 * b.users) / most))}`
-  );
+  const width = Math.max('buckets'.length, ...report.histogram.map((b) => label(b).length));
+  return [
+    `  ${'buckets'.padStart(width)}  ${'users'.padStart(7)}`,
+    ...report.histogram.map((b) =>
+      `  ${label(b).padStart(width)}  ${n(b.users).padStart(7)}  ${'#'.repeat(Math.ceil((40 * b.users) / most))}`.trimEnd()
+    )
+  ];
 }
 
 function trendText(trend: BudgetTrend | undefined, limit: number): string {
@@ -131,7 +133,6 @@ export function formatBudgets(
         ]
       : []),
     '',
-    '  buckets    users',
     ...histogramLines(report),
     '',
     report.over
