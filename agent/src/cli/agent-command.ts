@@ -114,7 +114,11 @@ export async function runAgentCommand(
     registry: server.metrics.registry,
     ops
   });
-  const coverage = await startRulesCoveragePoller({ ...common, registry: server.metrics.registry });
+  const coverage = await startRulesCoveragePoller({
+    ...common,
+    registry: server.metrics.registry,
+    ops
+  });
   const canaries = await startCanaries({ ...common, registry: server.metrics.registry, ops });
   const heldCanaries = [...canaries.held.values()].reduce((n, c) => n + c.length, 0);
   ctx.out(

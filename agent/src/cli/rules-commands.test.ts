@@ -68,7 +68,7 @@ beforeAll(async () => {
     user_search: { table: users, id_column: id, email_column: email }${extra}`;
   await writeFile(
     path.join(dir, 'targets.yaml'),
-    `targets:\n  demo:${target('sync_rules.yaml', '\n    rules_insight: { sample_size: 3 }')}\n  typed:${target('typed.yaml', '\n    extra_claims: { ws_no: 3 }')}\n`
+    `targets:\n  demo:${target('sync_rules.yaml', '\n    rules_insight: { sample_size: 3 }')}\n  typed:${target('typed.yaml', '\n    extra_claims: { ws_no: 3 }')}\n  tight:${target('sync_rules.yaml', '\n    rules_insight: { bucket_limit: 2, bucket_thresholds: [1] }')}\n`
   );
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -154,5 +154,44 @@ describe('syncscope rules lint on the demo', () => {
     const r = await cli(['rules', 'lint', '--target', 'nope']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^SYNCSCOPE_E_\w+: .*nope/);
+  });
+});
+
+describe('syncscope rules budgets on the demo', () => {
+  it("counts each user's workspaces as buckets, lists the users over the thresholds and exits 1 over the limit", async () => {
+    // Each known user's buckets, counted without SyncScope's code: their distinct workspaces.
+    const { rows } = await execSql(
+      adminUrl,
+      `SELECT u.id, count(DISTINCT m.workspace_id)::int AS n FROM users u
+       LEFT JOIN workspace_memberships m ON m.user_id = u.id GROUP BY u.id ORDER BY n DESC, u.id`
+    );
+    const over = (t: number) => rows.filter((r) => r.n > t);
+    expect(over(2).length).toBeGreaterThan(0); // the demo seed has users in 3 or more workspaces
+    const r = await cli(['rules', 'budgets', '--target', 'tight', '--json']);
+    expect(r).toMatchObject({ code: 1, stderr: '' });
+    const { report, trends } = JSON.parse(r.stdout);
+    expect(trends).toBeUndefined(); // no ops database named
+    expect(report.users).toBe(rows.length);
+    expect(report.buckets.max).toBe(rows[0].n);
+    expect(report.over).toEqual([
+      { threshold: 1, users: over(1).length },
+      { threshold: 2, users: over(2).length }
+    ]);
+    expect(report.listed.map((u: { user: string; buckets: number }) => [u.user, u.buckets])).toEqual(
+      over(1)
+        .slice(0, 20)
+        .map((u) => [u.id, u.n])
+    );
+    expect(report.listed[0].parts).toEqual([
+      { definition: 'by_workspace', line: 4, buckets: rows[0].n, results: rows[0].n }
+    ]);
+    const text = await cli(['rules', 'budgets', '--target', 'tight']);
+    expect(text.stdout).toContain(
+      `over 1: ${over(1).length} users; over 2: ${over(2).length} users (refused: PSYNC_S2305)`
+    );
+    expect(text.stdout).toContain(
+      `  ${rows[0].id}: ${rows[0].n} buckets (${rows[0].n} parameter rows), most from by_workspace at sync_rules.yaml:4 (${rows[0].n})`
+    );
+    expect((await cli(['rules', 'budgets', '--target', 'demo'])).code).toBe(0);
   });
 });

@@ -1,3 +1,4 @@
+import type { BudgetReport } from '@syncscope/core/rules-insight/budgets/compute-budgets';
 import type { Command } from 'commander';
 import type { SecretScrubber } from '../output/secret-scrubber.ts';
 
@@ -13,6 +14,21 @@ interface Options {
   target: string;
   json?: boolean;
   targets?: string;
+}
+
+/** Growth and forecasts against the agent's stored readings, when an ops database is named. */
+async function budgetTrendsOf(target: string, report: BudgetReport, opsUrl: string | undefined) {
+  if (!opsUrl) return undefined;
+  const [{ default: pg }, { budgetTrends }] = await Promise.all([
+    import('pg'),
+    import('@syncscope/core/rules-insight/budgets/budget-history')
+  ]);
+  const pool = new pg.Pool({ connectionString: opsUrl, max: 1 });
+  try {
+    return await budgetTrends(pool, target, report, new Date(report.snapshotTakenAt));
+  } finally {
+    await pool.end();
+  }
 }
 
 /** The target, with the targets loader imported on first use (it is not needed for `--help`). */
@@ -41,7 +57,7 @@ async function emailsOf(
 }
 
 export const RULES_EXIT_HELP =
-  'Exit codes: 0 nothing to fix, 1 findings (coverage: rows or users left out, table problems, type mismatches; lint: a finding of severity error), 2 could not run.';
+  'Exit codes: 0 nothing to fix, 1 findings (coverage: rows or users left out, table problems, type mismatches; lint: a finding of severity error; budgets: a user over the bucket limit), 2 could not run.';
 
 /**
  * `syncscope rules coverage|lint --target T`: the whole dataset against the target's rules, read in one
@@ -50,7 +66,9 @@ export const RULES_EXIT_HELP =
 export function registerRulesCommands(program: Command, io: Io): void {
   const rules = program
     .command('rules')
-    .description('Sync rules against the whole source: coverage, lint and a dry run of a draft.');
+    .description(
+      'Sync rules against the whole source: coverage, lint, bucket budgets and a dry run of a draft.'
+    );
   const common = (c: Command) =>
     c
       .requiredOption('--target <name>', 'target name in the targets file')
@@ -103,6 +121,34 @@ export function registerRulesCommands(program: Command, io: Io): void {
           : formatLint(findings, target.syncRulesFile ?? 'sync_rules.yaml')
       );
       return findings.some((f) => f.severity === 'error') ? 1 : 0;
+    })
+  );
+
+  common(
+    rules
+      .command('budgets')
+      .description(
+        "Every user's bucket count from the parameter tables: the distribution, users over each threshold (rules_insight.bucket_thresholds) with the rule that gives them most, growth and forecast against the agent's stored readings."
+      )
+      .option(
+        '--ops-db <url>',
+        'ops database with the agent’s readings (default: $SYNCSCOPE_OPS_DATABASE_URL)'
+      )
+  ).action(
+    io.guarded(async (opts: Options & { opsDb?: string }) => {
+      io.setJson(Boolean(opts.json));
+      const target = await targetOf(opts, io);
+      const { formatBudgets } = await import('../output/format-rules-insight.ts');
+      const { readBudgets } = await import('@syncscope/core/rules-insight/budgets/read-budgets');
+      const report = await readBudgets(target);
+      const opsUrl = opts.opsDb ?? (io.env.SYNCSCOPE_OPS_DATABASE_URL || undefined);
+      const trends = await budgetTrendsOf(target.name, report, opsUrl);
+      io.out(
+        opts.json
+          ? `${JSON.stringify({ report, ...(trends ? { trends } : {}) }, null, 2)}\n`
+          : formatBudgets(report, trends, target.syncRulesFile ?? 'sync_rules.yaml')
+      );
+      return report.over.at(-1)!.users > 0 ? 1 : 0;
     })
   );
 

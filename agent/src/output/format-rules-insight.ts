@@ -1,3 +1,5 @@
+import { type BudgetTrend, describeForecast } from '@syncscope/core/rules-insight/budgets/budget-history';
+import type { BudgetReport } from '@syncscope/core/rules-insight/budgets/compute-budgets';
 import type { CoverageReport } from '@syncscope/core/rules-insight/coverage/compute-coverage';
 import type { LintFinding } from '@syncscope/core/rules-insight/lint/lint-rules';
 import { counted } from '@syncscope/core/text/counted';
@@ -103,4 +105,73 @@ export function formatLint(findings: LintFinding[], rulesFile: string): string {
       ? 'No findings.'
       : `${findings.length} finding${findings.length === 1 ? '' : 's'}: ${count('error')} error(s), ${count('warning')} warning(s), ${count('info')} note(s).`;
   return `${[...lines, summary].join('\n')}\n`;
+}
+
+function histogramLines(report: BudgetReport): string[] {
+  const most = Math.max(1, ...report.histogram.map((b) => b.users));
+  const label = (b: BudgetReport['histogram'][number]) =>
+    b.to === null ? `${n(b.from)}+` : b.from === b.to ? n(b.from) : `${n(b.from)}–${n(b.to)}`;
+  const width = Math.max('buckets'.length, ...report.histogram.map((b) => label(b).length));
+  return [
+    `  ${'buckets'.padStart(width)}  ${'users'.padStart(7)}`,
+    ...report.histogram.map((b) =>
+      `  ${label(b).padStart(width)}  ${n(b.users).padStart(7)}  ${'#'.repeat(Math.ceil((40 * b.users) / most))}`.trimEnd()
+    )
+  ];
+}
+
+function trendText(trend: BudgetTrend | undefined, limit: number): string {
+  if (!trend) return '';
+  const growth =
+    trend.growth === undefined
+      ? 'not in the last reading'
+      : `${trend.growth >= 0 ? '+' : ''}${n(trend.growth)} since the last reading`;
+  return `; ${growth}; ${describeForecast(trend.forecast, limit)}`;
+}
+
+/** `syncscope rules budgets`'s text: the distribution, the thresholds, then the users over the lowest. */
+export function formatBudgets(
+  report: BudgetReport,
+  trends: BudgetTrend[] | undefined,
+  rulesFile: string
+): string {
+  const spread = (s: BudgetReport['buckets']) =>
+    `p50 ${n(s.p50)}, p90 ${n(s.p90)}, p99 ${n(s.p99)}, max ${n(s.max)}`;
+  const lowest = report.thresholds[0]!;
+  const lines = [
+    `Bucket budgets of ${n(report.users)} users (from the ${report.usersFrom}) against the limit of ${n(report.limit)} (${rulesFile}, snapshot ${report.snapshotTakenAt})`,
+    '',
+    `Buckets per user: ${spread(report.buckets)}`,
+    `Parameter rows per user: ${spread(report.results)}`,
+    ...(report.fixed.length
+      ? [
+          `Every user gets: ${report.fixed.map((p) => `${p.definition} (line ${p.line}) ${n(p.buckets)}`).join(', ')}`
+        ]
+      : []),
+    '',
+    ...histogramLines(report),
+    '',
+    report.over
+      .map(
+        (o) =>
+          `over ${n(o.threshold)}: ${n(o.users)} user${o.users === 1 ? '' : 's'}${o.threshold === report.limit ? ' (refused: PSYNC_S2305)' : ''}`
+      )
+      .join('; ')
+  ];
+  if (report.listed.length) lines.push('', `Users over ${n(lowest)}, largest first:`);
+  for (const u of report.listed) {
+    const top = u.parts[0];
+    const trend = trends?.find((t) => t.user === u.user);
+    lines.push(
+      `  ${u.user}: ${n(u.buckets)} buckets (${n(u.results)} parameter rows)${top ? `, most from ${top.definition} at ${rulesFile}:${top.line} (${n(top.buckets)})` : ''}${trendText(trend, report.limit)}`
+    );
+  }
+  const more = (report.over[0]?.users ?? 0) - report.listed.length;
+  if (more > 0) lines.push(`  … and ${n(more)} more`);
+  if (!trends && report.listed.length)
+    lines.push(
+      '',
+      'No growth or forecast: set SYNCSCOPE_OPS_DATABASE_URL (or --ops-db) to compare with the readings the agent stores.'
+    );
+  return `${lines.join('\n')}\n`;
 }

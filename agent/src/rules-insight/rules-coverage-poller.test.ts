@@ -3,7 +3,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '@syncscope/core';
+import { migrateOpsDatabase, OpsDatabase } from '@syncscope/core/ops-db/ops-database';
 import { targetsSource } from '@syncscope/core/probe/targets/resolve-target';
+import { latestBudgetReading } from '@syncscope/core/rules-insight/budgets/budget-history';
 import { createTestDatabase, execSql } from '@syncscope/core/testing/test-database';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,7 +47,7 @@ beforeAll(async () => {
     signing_key: { kid: k, hs256_secret: !env WATCHED_SECRET }
     audience: syncscope-probe
     user_search: { table: users, id_column: id }
-    rules_insight: { every_seconds: 3600 }
+    rules_insight: { every_seconds: 3600, bucket_limit: 2, bucket_thresholds: [1] }
 `
   );
 });
@@ -91,6 +93,55 @@ describe('the agent exports rows in no bucket per table', () => {
       );
     } finally {
       await poller.stop();
+    }
+  });
+});
+
+describe('the agent exports users over each bucket threshold and stores the budgets', () => {
+  it('sets syncscope_users_over_bucket_threshold per threshold and stores each reading with its growth', async () => {
+    const opsUrl = await createTestDatabase('rules_budgets_agent_ops');
+    await migrateOpsDatabase(opsUrl);
+    const ops = new OpsDatabase(opsUrl);
+    const registry = new Registry();
+    const poller = await startRulesCoveragePoller({
+      targets: targetsSource(path.join(dir, 'targets.yaml'), {
+        WATCHED_SOURCE_URL: sourceUrl,
+        WATCHED_SECRET: 'x'.repeat(64)
+      }),
+      logger: createLogger('test', 'silent'),
+      scrubber: new SecretScrubber(),
+      registry,
+      ops,
+      agentName: 'agent-1'
+    });
+    const over = async () =>
+      (await registry.metrics())
+        .split('\n')
+        .filter((l) => l.startsWith('syncscope_users_over_bucket_threshold'));
+    try {
+      // u1 holds ws-1 and u2 ws-2 (the test above): 1 bucket each, over neither 1 nor the limit 2.
+      await execSql(sourceUrl, "INSERT INTO memberships VALUES ('m3', 'u1', 'ws-2')");
+      await poller.pollNow();
+      expect(await over()).toEqual([
+        'syncscope_users_over_bucket_threshold{target="watched",threshold="1"} 1',
+        'syncscope_users_over_bucket_threshold{target="watched",threshold="2"} 0'
+      ]);
+      await execSql(sourceUrl, "INSERT INTO memberships VALUES ('m4', 'u1', 'ws-3')");
+      await poller.pollNow();
+      expect(await over()).toEqual([
+        'syncscope_users_over_bucket_threshold{target="watched",threshold="1"} 1',
+        'syncscope_users_over_bucket_threshold{target="watched",threshold="2"} 1'
+      ]);
+      const reading = await latestBudgetReading(ops.pool, 'watched');
+      expect(reading?.report.listed.map((u) => [u.user, u.buckets])).toEqual([['u1', 3]]);
+      expect(reading?.trends).toEqual([
+        { user: 'u1', previous: 2, growth: 1, forecast: { kind: 'over-limit' } }
+      ]);
+      const { rows } = await ops.pool.query('SELECT agent FROM syncscope.bucket_budget_runs');
+      expect(rows).toEqual([{ agent: 'agent-1' }, { agent: 'agent-1' }]);
+    } finally {
+      await poller.stop();
+      await ops.close();
     }
   });
 });

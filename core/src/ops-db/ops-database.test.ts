@@ -24,7 +24,8 @@ const MIGRATIONS = [
   '1700000000010_fleet-shared-tables',
   '1700000000011_probe-modes',
   '1700000000012_schedules',
-  '1700000000014_probe-run-rollups-and-retention'
+  '1700000000014_probe-run-rollups-and-retention',
+  '1700000000016_bucket-budget-runs'
 ];
 
 const report = (verdict: ProbeReport['verdict']) => probeReportFixture(verdict);

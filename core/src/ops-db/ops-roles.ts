@@ -41,7 +41,10 @@ export const OPS_TABLE_GRANTS: Record<string, Record<'console' | 'agent', Privil
   canary_status: { console: ['SELECT'], agent: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] },
   target_population: { console: ['SELECT'], agent: ['SELECT', 'INSERT', 'UPDATE'] },
   // Agents expand schedules into jobs, one period page at a time; the console may show where they stand.
-  schedule_periods: { console: ['SELECT'], agent: ['SELECT', 'INSERT', 'UPDATE'] }
+  schedule_periods: { console: ['SELECT'], agent: ['SELECT', 'INSERT', 'UPDATE'] },
+  // Agents store each bucket-budget reading, read the earlier ones for trends and prune the old; the
+  // console's budgets tab reads them.
+  bucket_budget_runs: { console: ['SELECT'], agent: ['SELECT', 'INSERT', 'DELETE'] }
 };
 
 /**

@@ -56,7 +56,12 @@ export interface ProbeTarget {
   /** How the agent watches replication (`replication_health`); defaults in REPLICATION_HEALTH_DEFAULTS. */
   replicationHealth?: { everySeconds?: number; walBudgetBytes?: number; inactiveGraceSeconds?: number };
   /** Coverage and lint settings (`rules_insight`); defaults in RULES_INSIGHT_DEFAULTS. */
-  rulesInsight?: { everySeconds?: number; bucketLimit?: number; sampleSize?: number };
+  rulesInsight?: {
+    everySeconds?: number;
+    bucketLimit?: number;
+    bucketThresholds?: number[];
+    sampleSize?: number;
+  };
   /** SyncScope's ops database, where probe runs and audit entries are written (optional). */
   opsDatabaseUrl?: string;
 }

@@ -7,6 +7,7 @@ import { createAgentMetrics } from '@syncscope/agent/metrics/agent-metrics';
 import { registerJobMetrics } from '@syncscope/agent/metrics/job-metrics';
 import { createScheduleMetrics } from '@syncscope/agent/metrics/schedule-metrics';
 import { createReplicationHealthMetrics } from '@syncscope/agent/replication-health/replication-health-metrics';
+import { createBucketBudgetMetrics } from '@syncscope/agent/rules-insight/bucket-budget-metrics';
 import { createRulesCoverageMetrics } from '@syncscope/agent/rules-insight/rules-coverage-metrics';
 import { SERVICE_METRIC_NAMES } from '@syncscope/powersync/metrics/server-metrics';
 import { Registry } from 'prom-client';
@@ -45,6 +46,7 @@ function registries(): Registry[] {
   createReplicationHealthMetrics(schedule);
   createCanaryMetrics(schedule);
   createRulesCoverageMetrics(schedule);
+  createBucketBudgetMetrics(schedule);
   return [agent, schedule, createConsoleMetrics().registry];
 }
 

@@ -343,7 +343,7 @@ const INVALID: [string, string, string][] = [
   [
     'rules insight unknown key',
     one(`${VALID_TARGET}    rules_insight: { max_buckets: 2000 }\n`),
-    'F: targets.prod.rules_insight.max_buckets: unknown key (allowed here: every_seconds, bucket_limit, sample_size)'
+    'F: targets.prod.rules_insight.max_buckets: unknown key (allowed here: every_seconds, bucket_limit, bucket_thresholds, sample_size)'
   ],
   [
     'missing rules file',
@@ -756,6 +756,20 @@ describe('docs/targets.md', () => {
       everySeconds: 600,
       bucketLimit: 2000
     });
+  });
+
+  it('reads rules_insight.bucket_thresholds, and refuses one at or over the limit, naming it', async () => {
+    const ok = await targetsFile(
+      one(`${VALID_TARGET}    rules_insight: { bucket_limit: 2000, bucket_thresholds: [1500, 1900] }\n`)
+    );
+    expect((await loadTarget(ok, 'prod', ENV)).rulesInsight).toEqual({
+      bucketLimit: 2000,
+      bucketThresholds: [1500, 1900]
+    });
+    const bad = await targetsFile(one(`${VALID_TARGET}    rules_insight: { bucket_thresholds: [800, 1000] }\n`));
+    await expect(loadTarget(bad, 'prod', ENV)).rejects.toThrow(
+      'targets.prod.rules_insight.bucket_thresholds.1: 1000 is not below bucket_limit (1000)'
+    );
   });
 
   it('refuses a write probe without an upload_url, naming the key', async () => {

@@ -555,6 +555,7 @@ function rulesInsightOf(entry: NonNullable<TargetEntry['rules_insight']>): Probe
   return {
     ...(entry.every_seconds !== undefined ? { everySeconds: entry.every_seconds } : {}),
     ...(entry.bucket_limit !== undefined ? { bucketLimit: entry.bucket_limit } : {}),
+    ...(entry.bucket_thresholds !== undefined ? { bucketThresholds: entry.bucket_thresholds } : {}),
     ...(entry.sample_size !== undefined ? { sampleSize: entry.sample_size } : {})
   };
 }

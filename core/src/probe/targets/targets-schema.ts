@@ -383,7 +383,7 @@ const replicationHealthSchema = z.strictObject({
     )
 });
 
-export const RULES_INSIGHT_KEYS = ['every_seconds', 'bucket_limit', 'sample_size'] as const;
+export const RULES_INSIGHT_KEYS = ['every_seconds', 'bucket_limit', 'bucket_thresholds', 'sample_size'] as const;
 
 /** `syncscope rules coverage|lint` and the agent's coverage metrics (docs/rules-insight.md). */
 const rulesInsightSchema = z.strictObject({
@@ -400,8 +400,14 @@ const rulesInsightSchema = z.strictObject({
     .positive()
     .optional()
     .describe(
-      'the service’s api.parameters.max_buckets_per_connection (default 1000), for the bucket-limit lint'
+      'the service’s api.parameters.max_buckets_per_connection (default 1000), for the bucket-limit lint and budgets'
     ),
+  bucket_thresholds: z
+    .array(z.number().int().positive())
+    .min(1)
+    .max(5)
+    .optional()
+    .describe('bucket counts below the limit that budgets count users over (default 80 % and 90 % of it)'),
   sample_size: z
     .number()
     .int()
@@ -409,6 +415,15 @@ const rulesInsightSchema = z.strictObject({
     .max(100)
     .optional()
     .describe('row and user ids listed per finding (default 5)')
+}).superRefine((r, ctx) => {
+  const limit = r.bucket_limit ?? 1000;
+  for (const [i, t] of (r.bucket_thresholds ?? []).entries())
+    if (t >= limit)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['bucket_thresholds', i],
+        message: `${t} is not below bucket_limit (${limit}); the limit is always the top threshold, list only the ones below it`
+      });
 });
 
 export const USER_SEARCH_KEYS = ['table', 'id_column', 'email_column'] as const;

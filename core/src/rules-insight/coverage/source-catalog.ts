@@ -49,6 +49,8 @@ export interface CatalogTable extends TableName {
   hasReplicaIdentity: boolean;
   /** Columns that lead an index (a lookup by them can use it). */
   indexedLeadColumns: Set<string>;
+  /** Column sets no two rows share: valid, non-partial unique indexes over NOT NULL columns. */
+  uniqueKeys: string[][];
   estimatedRows: number;
 }
 
@@ -97,6 +99,7 @@ export async function readCatalog(
       published: yes(r.published),
       hasReplicaIdentity: yes(r.has_identity),
       indexedLeadColumns: await readIndexedLeadColumns(client, Number(r.oid)),
+      uniqueKeys: await readUniqueKeys(client, Number(r.oid)),
       estimatedRows: Number(r.estimated_rows)
     });
   }
@@ -141,4 +144,18 @@ async function readIndexedLeadColumns(client: Queryable, oid: number): Promise<S
     [oid]
   );
   return new Set(rows.map((r) => r.name));
+}
+
+async function readUniqueKeys(client: Queryable, oid: number): Promise<string[][]> {
+  // A NULL is distinct from every other NULL in a unique index, so only NOT NULL columns make a key;
+  // an expression column (attnum 0) is not a column.
+  const { rows } = await client.query<{ columns: string }>(
+    `SELECT json_agg(a.attname ORDER BY a.attname)::text AS columns FROM pg_index i
+     CROSS JOIN LATERAL unnest(i.indkey[0:i.indnkeyatts - 1]) AS k(attnum)
+     LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum AND a.attnotnull
+     WHERE i.indrelid = $1 AND i.indisunique AND i.indisvalid AND i.indpred IS NULL
+     GROUP BY i.indexrelid HAVING bool_and(a.attname IS NOT NULL)`,
+    [oid]
+  );
+  return rows.map((r) => JSON.parse(r.columns) as string[]);
 }

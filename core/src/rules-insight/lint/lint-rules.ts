@@ -4,6 +4,7 @@
  * over wide columns, and the bucket count of the user with the most buckets against the service's limit.
  */
 import pg from 'pg';
+import { DEFAULT_BUCKET_LIMIT } from '../budgets/budget-sources.ts';
 import { planCoverage } from '../coverage/compute-coverage.ts';
 import type { SourceAnalysis } from '../coverage/source-analysis.ts';
 import { type CatalogTable, tableKey } from '../coverage/source-catalog.ts';
@@ -12,7 +13,7 @@ import {
   type InsightTarget,
   withRulesAnalysis
 } from '../coverage/with-rules-analysis.ts';
-import { bucketLimitFinding, DEFAULT_BUCKET_LIMIT } from './bucket-limit.ts';
+import { bucketLimitFinding } from './bucket-limit.ts';
 import { wideSelectStar } from './wide-columns.ts';
 
 export type LintSeverity = 'error' | 'warning' | 'info';

@@ -84,7 +84,7 @@ export function HighlightedYaml({
         const at = findings.filter((f) => f.line === i + 1);
         return (
           // biome-ignore lint/suspicious/noArrayIndexKey: lines are positional (the line number is their identity)
-          <div key={i} className={lineClass(problemLines.has(i + 1), at)}>
+          <div key={i} id={`L${i + 1}`} className={lineClass(problemLines.has(i + 1), at)}>
             <span className="mr-3 inline-block w-8 select-none text-right text-zinc-400">{i + 1}</span>
             {highlightLine(line)}
             {at.map((f) => (

@@ -1,5 +1,7 @@
 import type { Metadata } from 'next';
 import { requirePage } from '@/features/auth/guard.server';
+import { bucketBudgetsOf } from '@/features/sync-rules/bucket-budgets.server';
+import { BudgetsView } from '@/features/sync-rules/budgets-view';
 import { CoverageView } from '@/features/sync-rules/coverage-view';
 import { HighlightedYaml } from '@/features/sync-rules/highlighted-yaml';
 import { LintCard } from '@/features/sync-rules/lint-card';
@@ -11,7 +13,7 @@ import { Card, Empty, ErrorBox, Mono, PageHeader, TextLink } from '@/ui/primitiv
 
 export const metadata: Metadata = { title: 'Sync rules' };
 
-const VIEWS = { rules: 'Rules and lint', coverage: 'Coverage' } as const;
+const VIEWS = { rules: 'Rules and lint', coverage: 'Coverage', budgets: 'Bucket budgets' } as const;
 type View = keyof typeof VIEWS;
 
 function Tabs({ target, view }: { target: string; view: View }) {
@@ -40,6 +42,23 @@ async function CoverageTab({ target }: { target: string }) {
   const users = coverage.value.usersWithoutBuckets?.sampleUserIds ?? [];
   const labels = await userLabels(users.map((userId) => ({ target, userId })));
   return <CoverageView target={target} report={coverage.value} labels={labels} />;
+}
+
+async function BudgetsTab({ target }: { target: string }) {
+  let reading: Awaited<ReturnType<typeof bucketBudgetsOf>>;
+  try {
+    reading = await bucketBudgetsOf(target);
+  } catch (error) {
+    return <ErrorBox>{(error as Error).message}</ErrorBox>;
+  }
+  return reading ? (
+    <BudgetsView reading={reading} target={target} />
+  ) : (
+    <Empty>
+      No bucket budgets yet: an agent computes them with coverage (every rules_insight.every_seconds) and
+      stores them in the ops database. `syncscope rules budgets --target {target}` computes them now.
+    </Empty>
+  );
 }
 
 async function RulesTab({ target }: { target: string }) {
@@ -128,7 +147,7 @@ export default async function RulesPage({
   const targets = access.allowed(await listTargets());
   const target = asked ?? targets[0];
   if (!target) return <Empty>No targets configured that you may see.</Empty>;
-  const view: View = askedView === 'coverage' ? 'coverage' : 'rules';
+  const view: View = askedView && Object.hasOwn(VIEWS, askedView) ? (askedView as View) : 'rules';
   return (
     <>
       <PageHeader title={`Sync rules · ${target}`}>
@@ -144,7 +163,13 @@ export default async function RulesPage({
         </nav>
       </PageHeader>
       <Tabs target={target} view={view} />
-      {view === 'coverage' ? <CoverageTab target={target} /> : <RulesTab target={target} />}
+      {view === 'coverage' ? (
+        <CoverageTab target={target} />
+      ) : view === 'budgets' ? (
+        <BudgetsTab target={target} />
+      ) : (
+        <RulesTab target={target} />
+      )}
     </>
   );
 }
