@@ -107,14 +107,12 @@ async function main() {
       syncRulesYaml: RULES,
       userSearch: userSearchAccess({ table: 'users', id_column: 'id' })
     };
-    await measure(
-      'no key over (user_id, project_id)',
-      pool,
-      target,
-      Number(values['unkeyed-runs']),
-      seeded.value
-    );
-    if (values.explain) await explain(target);
+    const unkeyedRuns = Number(values['unkeyed-runs']);
+    // --unkeyed-runs 0 measures only the keyed table (the unkeyed case takes minutes at 100,000 users).
+    if (unkeyedRuns > 0) {
+      await measure('no key over (user_id, project_id)', pool, target, unkeyedRuns, seeded.value);
+      if (values.explain) await explain(target);
+    }
     await pool.query('ALTER TABLE project_members ADD PRIMARY KEY (user_id, project_id)');
     await measure('primary key (user_id, project_id)', pool, target, runs, seeded.value);
     if (values.explain) await explain(target);
