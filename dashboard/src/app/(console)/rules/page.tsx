@@ -1,3 +1,4 @@
+import { roleAllows, roleOn } from '@syncscope/core/console-users/console-users';
 import type { Metadata } from 'next';
 import { requirePage } from '@/features/auth/guard.server';
 import { CoverageView } from '@/features/sync-rules/coverage-view';
@@ -13,7 +14,7 @@ export const metadata: Metadata = { title: 'Sync rules' };
 const VIEWS = { rules: 'Rules and lint', coverage: 'Coverage' } as const;
 type View = keyof typeof VIEWS;
 
-function Tabs({ target, view }: { target: string; view: View }) {
+function Tabs({ target, view, dryRun }: { target: string; view: View; dryRun: boolean }) {
   return (
     <nav
       className="mb-4 flex gap-4 border-b border-zinc-200 text-sm dark:border-zinc-800"
@@ -29,6 +30,14 @@ function Tabs({ target, view }: { target: string; view: View }) {
           {VIEWS[v]}
         </a>
       ))}
+      {dryRun ? (
+        <a
+          href={`/rules/dry-run?target=${encodeURIComponent(target)}`}
+          className="-mb-px border-b-2 border-transparent px-1 pb-1 text-zinc-500"
+        >
+          Dry run
+        </a>
+      ) : null}
     </nav>
   );
 }
@@ -139,7 +148,7 @@ export default async function RulesPage({
           ))}
         </nav>
       </PageHeader>
-      <Tabs target={target} view={view} />
+      <Tabs target={target} view={view} dryRun={roleAllows(roleOn(access.user.grants, target), 'operator')} />
       {view === 'coverage' ? <CoverageTab target={target} /> : <RulesTab target={target} />}
     </>
   );
