@@ -215,6 +215,11 @@ export const ERROR_CODES = {
     description:
       "The table (or a column of it) is not one the target's sync rules read, so SyncScope will not read it: row trace, explain, the inspector's comparison and user search only touch the rules' tables and columns. Name a table the message lists (as `table` or `schema.table`, exactly as in the catalog), or add a rule that reads it."
   },
+  SYNCSCOPE_E_DRY_RUN_INPUT: {
+    status: 400,
+    description:
+      "A dry run of draft sync rules (`syncscope rules diff`, the console's dry-run page) was given input it cannot use: a draft file that cannot be read, both `--users` and `--sample`, a sample size that is not a positive whole number, a users query that fails (Postgres's error is quoted), or a target with no way to list its users. The message names which and what to pass instead."
+  },
   SYNCSCOPE_E_USER_SEARCH_UNCONFIGURED: {
     status: 400,
     description:

@@ -10,7 +10,9 @@ import {
   type CurrentRules,
   currentRulesResponseSchema,
   diagnosticsResponseSchema,
-  type ServiceDiagnostics
+  type RulesValidation,
+  type ServiceDiagnostics,
+  validateRulesResponseSchema
 } from './admin-schemas.ts';
 
 export const ADMIN_API_TIMEOUT_MS = 10_000;
@@ -56,12 +58,27 @@ export function fetchCurrentRules(
   );
 }
 
+/**
+ * POST /api/sync-rules/v1/validate with draft rules: the service's own parse of them. It checks no schema
+ * (an unknown column is valid), so callers check the source themselves.
+ */
+export function validateRulesWithService(
+  target: AdminApiTarget,
+  content: string,
+  options: AdminRequestOptions = {}
+): Promise<RulesValidation> {
+  return adminRequest(target, 'POST', '/api/sync-rules/v1/validate', validateRulesResponseSchema, {
+    ...options,
+    body: { content }
+  });
+}
+
 async function adminRequest<T extends z.ZodType>(
   target: AdminApiTarget,
   method: 'GET' | 'POST',
   pathname: string,
   schema: T,
-  options: AdminRequestOptions
+  options: AdminRequestOptions & { body?: unknown }
 ): Promise<z.infer<T>> {
   if (!hasAdminApi(target)) {
     throw new SyncScopeError(
@@ -84,7 +101,7 @@ async function adminRequest<T extends z.ZodType>(
         accept: 'application/json',
         ...(method === 'POST' ? { 'content-type': 'application/json' } : {})
       },
-      ...(method === 'POST' ? { body: '{}' } : {}),
+      ...(method === 'POST' ? { body: JSON.stringify(options.body ?? {}) } : {}),
       signal: AbortSignal.any(signals)
     });
   } catch (error) {

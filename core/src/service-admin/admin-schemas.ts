@@ -68,9 +68,19 @@ export const currentRulesResponseSchema = z.object({
   })
 });
 
+/**
+ * POST /api/sync-rules/v1/validate answers HTTP 200, not wrapped in `data`: `{valid: true, …}` or
+ * `{valid: false, errors: [message]}` (captures in ../shared/reference/powersync-service-1.25/).
+ */
+export const validateRulesResponseSchema = z.looseObject({
+  valid: z.boolean(),
+  errors: z.array(z.string()).optional()
+});
+
 export type ServiceDiagnostics = z.infer<typeof diagnosticsResponseSchema>['data'];
 export type RulesDiagnostics = z.infer<typeof rulesDiagnosticsSchema>;
 export type ReplicationConnection = z.infer<typeof replicationConnectionSchema>;
+export type RulesValidation = z.infer<typeof validateRulesResponseSchema>;
 export type CurrentRules = z.infer<typeof currentRulesResponseSchema>['data'];
 export type RulesVersion = z.infer<typeof rulesVersionSchema>;
 

@@ -121,10 +121,18 @@ export function columnsReadByRules(yaml: string): { columns: ColumnsRead; unpars
   const { sql, cteNames } = rulesSql(yaml);
   const columns: ColumnsRead = new Map();
   const unparsed: string[] = [];
-  for (const text of sql) {
-    const select = parseSelect(text);
-    if (select) collectSelect(select as unknown as AstNode, cteNames, columns);
-    else unparsed.push(text);
-  }
+  for (const text of sql) if (!collectSql(text, cteNames, columns)) unparsed.push(text);
   return { columns, unparsed };
+}
+
+/** The columns one query of the rules reads (null when the parser cannot read it), for a per-line check. */
+export function columnsReadBySql(text: string, cteNames: Set<string>): ColumnsRead | null {
+  const columns: ColumnsRead = new Map();
+  return collectSql(text, cteNames, columns) ? columns : null;
+}
+
+function collectSql(text: string, cteNames: Set<string>, out: ColumnsRead): boolean {
+  const select = parseSelect(text);
+  if (select) collectSelect(select as unknown as AstNode, cteNames, out);
+  return select !== null;
 }
