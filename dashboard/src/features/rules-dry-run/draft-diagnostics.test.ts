@@ -3,7 +3,11 @@ import type { DraftProblem } from '@syncscope/core/rules-insight/dry-run/dry-run
 import { describe, expect, it } from 'vitest';
 import { problemDiagnostic } from './draft-diagnostics';
 
-const doc = Text.of(['bucket_definitions:', '  by_user:', '    data: SELECT * FROM todos WHERE owner = bucket.x']);
+const doc = Text.of([
+  'bucket_definitions:',
+  '  by_user:',
+  '    data: SELECT * FROM todos WHERE owner = bucket.x'
+]);
 const problem = (p: Partial<DraftProblem>): DraftProblem => ({
   source: 'schema',
   severity: 'error',
