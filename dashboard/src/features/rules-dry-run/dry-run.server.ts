@@ -15,6 +15,7 @@ import {
   DRY_RUN_LIMITS,
   draftBytes,
   draftTooLargeMessage,
+  type RunDryRunRequest,
   runDryRunRequestSchema,
   validateDraftRequestSchema
 } from './dry-run-request';
@@ -149,6 +150,7 @@ export async function handleRunDryRun(request: Request): Promise<Response> {
     );
   running.add(target.name);
   try {
+    // No read without its entry: when the audit write fails the request fails (500) before the source is read.
     await audit({
       actor,
       action: 'rules.dry_run',
@@ -159,16 +161,26 @@ export async function handleRunDryRun(request: Request): Promise<Response> {
         draftSha256: createHash('sha256').update(input.draft).digest('hex')
       }
     });
+    return await dryRunResponse(target, input, request.signal);
+  } finally {
+    running.delete(target.name);
+  }
+}
+
+async function dryRunResponse(
+  target: ProbeTarget,
+  input: RunDryRunRequest,
+  signal: AbortSignal
+): Promise<Response> {
+  try {
     const report = await runDryRun(target, input.draft, {
       // `all` is the default; the library names where the users come from.
       ...(input.users.kind === 'all' ? {} : { users: input.users }),
       statementTimeoutMs: PAGE_STATEMENT_TIMEOUT_MS,
-      signal: request.signal
+      signal
     });
     return Response.json({ report }, { headers: { 'cache-control': 'no-store' } });
   } catch (error) {
     return failure(error);
-  } finally {
-    running.delete(target.name);
   }
 }
