@@ -1,6 +1,7 @@
 'use client';
 import { yaml } from '@codemirror/lang-yaml';
 import { linter, lintGutter } from '@codemirror/lint';
+import { EditorView } from '@codemirror/view';
 import type { DraftProblem } from '@syncscope/core/rules-insight/dry-run/dry-run-report';
 import CodeMirror from '@uiw/react-codemirror';
 import { useMemo, useRef } from 'react';
@@ -30,6 +31,8 @@ export function DraftEditor({
   const extensions = useMemo(
     () => [
       yaml(),
+      // Rules lines are long SQL: wrapped, every query is read whole and its problem seen at its line.
+      EditorView.lineWrapping,
       lintGutter(),
       linter(
         async (view) => {
@@ -43,7 +46,7 @@ export function DraftEditor({
   );
   return (
     <div
-      className="overflow-hidden rounded-md border border-zinc-200 text-[13px] dark:border-zinc-800"
+      className="rounded-md border border-zinc-200 text-[13px] dark:border-zinc-800"
       data-testid="draft-editor"
     >
       <CodeMirror

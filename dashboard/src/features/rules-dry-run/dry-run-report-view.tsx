@@ -4,14 +4,13 @@ import type {
   UserChange,
   UserSelection
 } from '@syncscope/core/rules-insight/dry-run/dry-run-report';
+import { UserLabel } from '@/features/user-labels/user-label';
 import { Card, Mono, rowClass, TableHead, Time } from '@/ui/primitives';
 import { DraftProblemList } from './draft-problem-list';
+import { DRY_RUN_LIMITS } from './dry-run-request';
 
 const n = (value: number) => value.toLocaleString('en-US');
 const bytes = (value: number) => `${n(value)} B`;
-
-/** Users listed on the page; the rest are counted (the CLI's --json has them all). */
-const USERS_SHOWN = 200;
 
 function describeSelection(selection: UserSelection, considered: number): string {
   if (selection.kind === 'all') return `all ${n(considered)} users (${selection.from})`;
@@ -105,11 +104,14 @@ function Buckets({ changes, kind }: { changes: BucketChange[]; kind: 'gained' | 
   );
 }
 
-function UserRow({ user }: { user: UserChange }) {
+/** Emails (or names) by user id, from the target's user search: a convenience, ids when missing. */
+export type UserLabels = Record<string, string>;
+
+function UserRow({ user, label }: { user: UserChange; label: string | undefined }) {
   return (
     <tr className={rowClass} data-testid={`dry-run-user-${user.userId}`}>
       <td className="py-1 pr-3">
-        <Mono nowrap>{user.userId}</Mono>
+        <UserLabel userId={user.userId} label={label} />
       </td>
       <td className="py-1 pr-3">
         <Buckets changes={user.gained} kind="gained" />
@@ -130,7 +132,7 @@ function UserRow({ user }: { user: UserChange }) {
   );
 }
 
-function UsersCard({ report }: { report: DryRunReport }) {
+function UsersCard({ report, labels }: { report: DryRunReport; labels: UserLabels }) {
   const { changed } = report.users;
   return (
     <Card
@@ -152,15 +154,16 @@ function UsersCard({ report }: { report: DryRunReport }) {
             right={['download (rows · bytes)', 'drop (rows · bytes)']}
           />
           <tbody>
-            {changed.slice(0, USERS_SHOWN).map((u) => (
-              <UserRow key={u.userId} user={u} />
+            {changed.slice(0, DRY_RUN_LIMITS.usersShown).map((u) => (
+              <UserRow key={u.userId} user={u} label={labels[u.userId]} />
             ))}
           </tbody>
         </table>
       )}
-      {changed.length > USERS_SHOWN ? (
+      {changed.length > DRY_RUN_LIMITS.usersShown ? (
         <p className="mt-2 text-xs text-zinc-500">
-          {n(changed.length - USERS_SHOWN)} more users change; `syncscope rules diff --json` lists them all.
+          {n(changed.length - DRY_RUN_LIMITS.usersShown)} more users change; `syncscope rules diff --json`
+          lists them all.
         </p>
       ) : null}
     </Card>
@@ -179,7 +182,7 @@ function UncoveredCard({ report }: { report: DryRunReport }) {
           {report.uncovered.map((t) => (
             <tr key={t.table} className={rowClass} data-testid={`uncovered-${t.table}`}>
               <td className="py-1 pr-3">
-                <Mono>{t.table}</Mono>
+                <Mono nowrap>{t.table}</Mono>
               </td>
               <td className="py-1 pr-3 text-right tabular-nums">{n(t.current)}</td>
               <td
@@ -201,7 +204,7 @@ function UncoveredCard({ report }: { report: DryRunReport }) {
 }
 
 /** A dry run's report: the verdict banner, totals, the users who change, and rows left in no bucket. */
-export function DryRunReportView({ report }: { report: DryRunReport }) {
+export function DryRunReportView({ report, labels }: { report: DryRunReport; labels: UserLabels }) {
   if (!report.valid)
     return (
       <Card title="The draft has errors: nothing was computed" className="mb-4">
@@ -212,7 +215,7 @@ export function DryRunReportView({ report }: { report: DryRunReport }) {
     <section data-testid="dry-run-report">
       <Banner report={report} />
       <Totals report={report} />
-      <UsersCard report={report} />
+      <UsersCard report={report} labels={labels} />
       <UncoveredCard report={report} />
     </section>
   );

@@ -12,7 +12,9 @@ export const DRY_RUN_LIMITS = {
   /** The users query's text. */
   queryChars: 10_000,
   /** The largest sample of users. */
-  sampleSize: 10_000
+  sampleSize: 10_000,
+  /** Users the page lists (with their emails); the rest are counted (the CLI's --json has them all). */
+  usersShown: 200
 } as const;
 
 export const draftBytes = (draft: string): number => new TextEncoder().encode(draft).byteLength;

@@ -5,7 +5,7 @@ import { buttonClass, Card, ErrorBox, FormError, inputClass } from '@/ui/primiti
 import { useHydrated } from '@/ui/use-hydrated';
 import { DraftEditor } from './draft-editor';
 import { DraftProblemList } from './draft-problem-list';
-import { DryRunReportView } from './dry-run-report-view';
+import { DryRunReportView, type UserLabels } from './dry-run-report-view';
 import {
   DRY_RUN_LIMITS,
   draftBytes,
@@ -178,7 +178,7 @@ export function DryRunWorkspace({
   const [draft, setDraft] = useState(currentRules);
   const [users, setUsers] = useState<UserSelectionRequest>({ kind: 'all' });
   const [running, setRunning] = useState(false);
-  const [report, setReport] = useState<DryRunReport | null>(null);
+  const [result, setResult] = useState<{ report: DryRunReport; labels: UserLabels } | null>(null);
   const [runError, setRunError] = useState<string | null>(null);
   const { validation, validate } = useDraftValidation(target);
   const ready =
@@ -189,9 +189,13 @@ export function DryRunWorkspace({
   const run = async () => {
     setRunning(true);
     setRunError(null);
-    const answer = await postJson<{ report: DryRunReport }>('/api/rules/dry-run', { target, draft, users });
+    const answer = await postJson<{ report: DryRunReport; labels: UserLabels }>('/api/rules/dry-run', {
+      target,
+      draft,
+      users
+    });
     setRunning(false);
-    if (answer.ok) setReport(answer.value.report);
+    if (answer.ok) setResult(answer.value);
     else setRunError(answer.message);
   };
 
@@ -215,7 +219,7 @@ export function DryRunWorkspace({
           </div>
         </Card>
       </div>
-      {report ? <DryRunReportView report={report} /> : null}
+      {result ? <DryRunReportView report={result.report} labels={result.labels} /> : null}
     </>
   );
 }

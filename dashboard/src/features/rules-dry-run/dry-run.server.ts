@@ -7,6 +7,7 @@ import { runDryRun, validateDraft } from '@syncscope/core/rules-insight/dry-run/
 import type { z } from 'zod';
 import { authorizeRoute, errorResponse } from '@/features/auth/guard.server';
 import { PAGE_STATEMENT_TIMEOUT_MS } from '@/features/sync-rules/rules-insight.server';
+import { userLabels } from '@/features/user-labels/user-labels.server';
 import { audit } from '@/server/audit';
 import { readCappedBody } from '@/server/read-capped-body';
 import type { ApiPath } from '@/server/route-policy';
@@ -179,7 +180,15 @@ async function dryRunResponse(
       statementTimeoutMs: PAGE_STATEMENT_TIMEOUT_MS,
       signal
     });
-    return Response.json({ report }, { headers: { 'cache-control': 'no-store' } });
+    const shown = report.users.changed.slice(0, DRY_RUN_LIMITS.usersShown);
+    const labelOf = await userLabels(shown.map((u) => ({ target: target.name, userId: u.userId })));
+    const labels = Object.fromEntries(
+      shown.flatMap((u) => {
+        const label = labelOf(target.name, u.userId);
+        return label ? [[u.userId, label]] : [];
+      })
+    );
+    return Response.json({ report, labels }, { headers: { 'cache-control': 'no-store' } });
   } catch (error) {
     return failure(error);
   }

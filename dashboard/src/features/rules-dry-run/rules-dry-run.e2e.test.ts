@@ -175,6 +175,9 @@ describe('the dry run of draft rules in the console', () => {
         `by_creator["${user}"]`
       );
     }
+    await expect(
+      page.getByTestId(`dry-run-user-${DEMO_USERS.alice.id}`).getByTestId('user-label').textContent()
+    ).resolves.toBe(`${DEMO_USERS.alice.email}${DEMO_USERS.alice.id}`);
     const total = [...losses.values()].reduce(
       (a, l) => ({ rows: a.rows + l.rows, bytes: a.bytes + l.bytes }),
       {
