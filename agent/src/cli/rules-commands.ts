@@ -21,6 +21,15 @@ async function targetOf(opts: Options, io: Io) {
   return resolveTarget(targetsSource(opts.targets, io.env), opts.target, io.scrubber);
 }
 
+interface DiffOptions extends Options {
+  draft: string;
+  users?: string;
+  sample?: string;
+}
+
+export const RULES_DIFF_EXIT_HELP =
+  'Exit codes: 0 no considered user loses a row, 1 some user would lose rows or the draft is invalid, 2 could not run.';
+
 export const RULES_EXIT_HELP =
   'Exit codes: 0 nothing to fix, 1 findings (coverage: rows or users left out, table problems, type mismatches; lint: a finding of severity error), 2 could not run.';
 
@@ -31,7 +40,7 @@ export const RULES_EXIT_HELP =
 export function registerRulesCommands(program: Command, io: Io): void {
   const rules = program
     .command('rules')
-    .description('Sync rules against the whole source: coverage and lint.');
+    .description('Sync rules against the whole source: coverage, lint and a dry run of a draft.');
   const common = (c: Command) =>
     c
       .requiredOption('--target <name>', 'target name in the targets file')
@@ -86,4 +95,36 @@ export function registerRulesCommands(program: Command, io: Io): void {
       return findings.some((f) => f.severity === 'error') ? 1 : 0;
     })
   );
+
+  registerDiffCommand(rules, io);
+}
+
+/** `syncscope rules diff --target T --draft FILE`: a dry run of draft rules (docs/rules-dry-run.md). */
+function registerDiffCommand(rules: Command, io: Io): void {
+  rules
+    .command('diff')
+    .description(
+      'Dry run of draft rules: which users gain or lose which buckets, rows and bytes, the reprocessing volume, rows in no bucket; the draft checked against the rules library, the service and the source schema.'
+    )
+    .requiredOption('--target <name>', 'target name in the targets file')
+    .requiredOption('--draft <file>', 'the draft sync rules YAML')
+    .option('--users <query>', 'SQL returning the user ids to compare (run read-only in the snapshot)')
+    .option('--sample <n>', 'compare a random sample of n users (default: every user)')
+    .option('--json', 'print JSON')
+    .option('--targets <file>', 'targets file (default: $SYNCSCOPE_HOME/targets.yaml)')
+    .addHelpText('after', `\n${RULES_DIFF_EXIT_HELP}`)
+    .action(
+      io.guarded(async (opts: DiffOptions) => {
+        io.setJson(Boolean(opts.json));
+        const { readDraftInput } = await import('./rules-diff-input.ts');
+        const { draftYaml, users } = await readDraftInput(opts);
+        const target = await targetOf(opts, io);
+        const { runDryRun } = await import('@syncscope/core/rules-insight/dry-run/run-dry-run');
+        const { draftLosesRows } = await import('@syncscope/core/rules-insight/dry-run/dry-run-report');
+        const report = await runDryRun(target, draftYaml, users ? { users } : {});
+        const { formatDryRun } = await import('../output/format-rules-dry-run.ts');
+        io.out(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatDryRun(report, opts.draft));
+        return !report.valid || draftLosesRows(report) ? 1 : 0;
+      })
+    );
 }

@@ -45,9 +45,20 @@ function rulesProblems(yaml: string): DraftProblem[] {
       severity: e.type === 'fatal' ? ('error' as const) : ('warning' as const),
       line: e.location ? line : 0,
       ...(e.location ? { column } : {}),
-      message: e.message
+      message: compactMessage(e.message)
     };
   });
+}
+
+/**
+ * A parser's message without its excerpt and token list: `Syntax error at line 1 col 27: Unexpected
+ * op_eq token: "=".` (the editor shows the line itself).
+ */
+export function compactMessage(message: string): string {
+  const lines = message.split('\n');
+  const unexpected = lines.find((l) => l.startsWith('Unexpected'));
+  const first = lines[0]!.trim();
+  return unexpected ? `${first} ${unexpected.replace(/ Instead, .*$/, '')}` : first;
 }
 
 /** The YAML's problems; when it parses, the rules library's, and the loaded rules when none is fatal. */

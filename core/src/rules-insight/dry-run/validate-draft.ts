@@ -13,7 +13,7 @@ import {
 import type { LoadedSyncRules } from '../../sync-rules/load-sync-rules.ts';
 import type { InsightTarget } from '../coverage/with-rules-analysis.ts';
 import type { DraftProblem, DryRunReport } from './dry-run-report.ts';
-import { parseDraft } from './parse-draft.ts';
+import { compactMessage, parseDraft } from './parse-draft.ts';
 import { schemaProblems } from './schema-problems.ts';
 
 /** A target as the dry run needs it: a resolved ProbeTarget has all of it. */
@@ -108,7 +108,7 @@ function serviceProblem(message: string): DraftProblem {
     severity: 'error',
     line: at ? Number(at[1]) : 0,
     ...(at ? { column: Number(at[2]) } : {}),
-    message: message.split('\n')[0]!
+    message: compactMessage(message)
   };
 }
 
