@@ -81,7 +81,11 @@ async function lineOfFirstError(): Promise<number> {
   await mark.waitFor();
   return mark.evaluate((el) => {
     const line = el.closest('.cm-line')!;
-    return [...line.parentElement!.children].filter((c) => c.classList.contains('cm-line')).indexOf(line) + 1;
+    return (
+      Array.from(line.parentElement!.children)
+        .filter((c) => c.classList.contains('cm-line'))
+        .indexOf(line) + 1
+    );
   });
 }
 
