@@ -245,6 +245,11 @@ export const ERROR_CODES = {
     description:
       'The agent is already running as many probes as it allows at once. Retry when one finishes (the answer says how many run).'
   },
+  SYNCSCOPE_E_DRY_RUN_BUSY: {
+    status: 429,
+    description:
+      'A dry run of draft sync rules is already running on this target from this console (one at a time: each reads every table the rules read). Run yours when it has finished.'
+  },
   SYNCSCOPE_E_ADMIN_API: {
     status: 503,
     description:

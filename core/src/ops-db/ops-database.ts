@@ -70,6 +70,7 @@ export interface AuditEntry {
     | 'probe.token_minted'
     | 'probe.run'
     | 'explain.run'
+    | 'rules.dry_run'
     | 'user.added'
     | 'database.inspected'
     | 'user.role_changed'

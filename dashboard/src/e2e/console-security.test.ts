@@ -176,6 +176,7 @@ const CASES: Record<string, Case> = {
   },
   'GET /trace': { url: () => '/trace?target=demo', scope: 'demo' },
   'GET /rules': { url: () => '/rules?target=demo', scope: 'demo' },
+  'GET /rules/dry-run': { url: () => '/rules/dry-run?target=demo', scope: 'demo' },
   'GET /uploads': { url: () => '/uploads?target=demo', scope: 'demo' },
   'GET /uploads/[group]': { url: () => `/uploads/${ids.group}`, scope: 'demo' },
   'GET /inspector': { url: () => '/inspector', scope: 'anywhere' },
@@ -203,6 +204,20 @@ const CASES: Record<string, Case> = {
     body: () => JSON.stringify({ kind: 'write', target: 'demo', subscriptions: 'x', reason: 'e2e matrix' }),
     scope: 'demo',
     allowed: 400
+  },
+  'POST /api/rules/dry-run': {
+    // A draft over the console's limit: allowed means refused for its size, after the role checks.
+    url: () => '/api/rules/dry-run',
+    json: true,
+    body: () => JSON.stringify({ target: 'demo', draft: '#'.repeat(300 * 1024), users: { kind: 'all' } }),
+    scope: 'demo',
+    allowed: 413
+  },
+  'POST /api/rules/dry-run/validate': {
+    url: () => '/api/rules/dry-run/validate',
+    json: true,
+    body: () => JSON.stringify({ target: 'demo', draft: 'bucket_definitions: {}' }),
+    scope: 'demo'
   },
   'GET /api/probes/jobs/[id]/events': { url: () => `/api/probes/jobs/${ids.job}/events`, scope: 'demo' },
   'GET /api/targets/[name]/streams': { url: () => '/api/targets/demo/streams', scope: 'demo' },
@@ -273,7 +288,7 @@ describe('the route table', () => {
   });
 
   it('shows an operator of another target nothing of demo, and an admin of all targets everything', async () => {
-    const pages = ['/', '/probes', '/uploads', '/inspector', '/trace', '/rules', '/probe'];
+    const pages = ['/', '/probes', '/uploads', '/inspector', '/trace', '/rules', '/probe', '/rules/dry-run'];
     const demoData = () => [ids.run, ids.inspection, 'matrix-secret-detail', 'data-testid="health-demo"'];
     for (const url of pages) {
       const html = await (await request('staging-operator', url)).text();

@@ -54,6 +54,8 @@ export const ROUTE_POLICY = {
   '/probes/jobs/[id]': page('viewer', 'probe-job'),
   '/trace': page('viewer', 'listed'),
   '/rules': page('viewer', 'listed'),
+  // Reads every rule table of the source for a draft; choosing users by SQL also needs admin (checked in the handler).
+  '/rules/dry-run': page('operator', 'listed'),
   '/uploads': page('viewer', 'listed'),
   '/uploads/[group]': page('viewer', 'error-group'),
   '/inspector': page('operator', 'listed'),
@@ -72,6 +74,8 @@ export const ROUTE_POLICY = {
   '/api/inspector/[id]': api({ DELETE: { access: 'operator', target: 'inspection' } }),
   '/api/probes': api({ POST: { access: 'operator', target: 'body' } }),
   '/api/probes/jobs/[id]/events': api({ GET: { access: 'viewer', target: 'probe-job' } }),
+  '/api/rules/dry-run': api({ POST: { access: 'operator', target: 'body' } }),
+  '/api/rules/dry-run/validate': api({ POST: { access: 'operator', target: 'body' } }),
   '/api/targets/[name]/streams': api({ GET: { access: 'operator', target: 'param' } }),
   '/api/targets/[name]/users': api({ GET: { access: 'operator', target: 'param' } }),
   '/metrics': api({ GET: { access: 'metrics-token', target: 'none' } }),

@@ -766,7 +766,9 @@ describe('docs/targets.md', () => {
       bucketLimit: 2000,
       bucketThresholds: [1500, 1900]
     });
-    const bad = await targetsFile(one(`${VALID_TARGET}    rules_insight: { bucket_thresholds: [800, 1000] }\n`));
+    const bad = await targetsFile(
+      one(`${VALID_TARGET}    rules_insight: { bucket_thresholds: [800, 1000] }\n`)
+    );
     await expect(loadTarget(bad, 'prod', ENV)).rejects.toThrow(
       'targets.prod.rules_insight.bucket_thresholds.1: 1000 is not below bucket_limit (1000)'
     );

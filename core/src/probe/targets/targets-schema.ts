@@ -383,48 +383,55 @@ const replicationHealthSchema = z.strictObject({
     )
 });
 
-export const RULES_INSIGHT_KEYS = ['every_seconds', 'bucket_limit', 'bucket_thresholds', 'sample_size'] as const;
+export const RULES_INSIGHT_KEYS = [
+  'every_seconds',
+  'bucket_limit',
+  'bucket_thresholds',
+  'sample_size'
+] as const;
 
 /** `syncscope rules coverage|lint` and the agent's coverage metrics (docs/rules-insight.md). */
-const rulesInsightSchema = z.strictObject({
-  every_seconds: z
-    .number()
-    .int()
-    .min(30)
-    .max(86_400)
-    .optional()
-    .describe('seconds between the agent’s coverage readings (default 300); each scans the rules’ tables'),
-  bucket_limit: z
-    .number()
-    .int()
-    .positive()
-    .optional()
-    .describe(
-      'the service’s api.parameters.max_buckets_per_connection (default 1000), for the bucket-limit lint and budgets'
-    ),
-  bucket_thresholds: z
-    .array(z.number().int().positive())
-    .min(1)
-    .max(5)
-    .optional()
-    .describe('bucket counts below the limit that budgets count users over (default 80 % and 90 % of it)'),
-  sample_size: z
-    .number()
-    .int()
-    .min(1)
-    .max(100)
-    .optional()
-    .describe('row and user ids listed per finding (default 5)')
-}).superRefine((r, ctx) => {
-  const limit = r.bucket_limit ?? 1000;
-  for (const [i, t] of (r.bucket_thresholds ?? []).entries())
-    if (t >= limit)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['bucket_thresholds', i],
-        message: `${t} is not below bucket_limit (${limit}); the limit is always the top threshold, list only the ones below it`
-      });
-});
+const rulesInsightSchema = z
+  .strictObject({
+    every_seconds: z
+      .number()
+      .int()
+      .min(30)
+      .max(86_400)
+      .optional()
+      .describe('seconds between the agent’s coverage readings (default 300); each scans the rules’ tables'),
+    bucket_limit: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        'the service’s api.parameters.max_buckets_per_connection (default 1000), for the bucket-limit lint and budgets'
+      ),
+    bucket_thresholds: z
+      .array(z.number().int().positive())
+      .min(1)
+      .max(5)
+      .optional()
+      .describe('bucket counts below the limit that budgets count users over (default 80 % and 90 % of it)'),
+    sample_size: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .optional()
+      .describe('row and user ids listed per finding (default 5)')
+  })
+  .superRefine((r, ctx) => {
+    const limit = r.bucket_limit ?? 1000;
+    for (const [i, t] of (r.bucket_thresholds ?? []).entries())
+      if (t >= limit)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['bucket_thresholds', i],
+          message: `${t} is not below bucket_limit (${limit}); the limit is always the top threshold, list only the ones below it`
+        });
+  });
 
 export const USER_SEARCH_KEYS = ['table', 'id_column', 'email_column'] as const;
 

@@ -6,7 +6,7 @@ import { type LintFinding, readLintFindings } from '@syncscope/core/rules-insigh
 import { loadTarget } from '@/server/targets';
 
 /** A page waits at most this long for one statement on the source (the CLI and agent allow 60 s). */
-const PAGE_STATEMENT_TIMEOUT_MS = 10_000;
+export const PAGE_STATEMENT_TIMEOUT_MS = 10_000;
 
 export type Read<T> = { ok: true; value: T } | { ok: false; message: string };
 

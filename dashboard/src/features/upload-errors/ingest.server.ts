@@ -11,6 +11,7 @@ import { errorResponse } from '@/features/auth/guard.server';
 import { consoleConfig } from '@/server/console-config';
 import { consoleMetrics } from '@/server/console-metrics';
 import { opsPool } from '@/server/ops-pool';
+import { readCappedBody } from '@/server/read-capped-body';
 
 const globalKey = Symbol.for('syncscope.console.ingestQueue');
 type WithQueue = typeof globalThis & { [globalKey]?: IngestQueue };
@@ -23,26 +24,6 @@ function queue(): IngestQueue {
     redacted: [...DEFAULT_REDACTED_FIELDS, ...consoleConfig().SYNCSCOPE_INGEST_REDACT_FIELDS]
   });
   return holder[globalKey];
-}
-
-/** Reads at most `limit` bytes of the body; null when it is longer (nothing is parsed or stored). */
-async function readCapped(request: Request, limit: number): Promise<string | null> {
-  if (Number(request.headers.get('content-length') ?? 0) > limit) return null;
-  const reader = request.body?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function oversizedData(report: UploadReport): number | null {
@@ -72,7 +53,7 @@ export async function handleIngest(request: Request): Promise<Response> {
       'Unknown or revoked ingest key: send Authorization: Bearer <key> with a key from `syncscope ingest-keys add`.',
       'unauthorized'
     );
-  const body = await readCapped(request, INGEST_LIMITS.bodyBytes);
+  const body = await readCappedBody(request, INGEST_LIMITS.bodyBytes);
   if (body === null)
     return fail(
       413,

@@ -1,3 +1,4 @@
+import { roleAllows, roleOn } from '@syncscope/core/console-users/console-users';
 import type { Metadata } from 'next';
 import { requirePage } from '@/features/auth/guard.server';
 import { bucketBudgetsOf } from '@/features/sync-rules/bucket-budgets.server';
@@ -16,7 +17,7 @@ export const metadata: Metadata = { title: 'Sync rules' };
 const VIEWS = { rules: 'Rules and lint', coverage: 'Coverage', budgets: 'Bucket budgets' } as const;
 type View = keyof typeof VIEWS;
 
-function Tabs({ target, view }: { target: string; view: View }) {
+function Tabs({ target, view, dryRun }: { target: string; view: View; dryRun: boolean }) {
   return (
     <nav
       className="mb-4 flex gap-4 border-b border-zinc-200 text-sm dark:border-zinc-800"
@@ -32,6 +33,14 @@ function Tabs({ target, view }: { target: string; view: View }) {
           {VIEWS[v]}
         </a>
       ))}
+      {dryRun ? (
+        <a
+          href={`/rules/dry-run?target=${encodeURIComponent(target)}`}
+          className="-mb-px border-b-2 border-transparent px-1 pb-1 text-zinc-500"
+        >
+          Dry run
+        </a>
+      ) : null}
     </nav>
   );
 }
@@ -162,7 +171,7 @@ export default async function RulesPage({
           ))}
         </nav>
       </PageHeader>
-      <Tabs target={target} view={view} />
+      <Tabs target={target} view={view} dryRun={roleAllows(roleOn(access.user.grants, target), 'operator')} />
       {view === 'coverage' ? (
         <CoverageTab target={target} />
       ) : view === 'budgets' ? (

@@ -1,0 +1,3 @@
+import { handleRunDryRun } from '@/features/rules-dry-run/dry-run.server';
+
+export const POST = handleRunDryRun;
