@@ -45,6 +45,11 @@ const TYPE_MISMATCH = DEMO_RULES.replace(
   'categories WHERE usage_count = bucket.workspace_id'
 );
 const UNKNOWN_COLUMN = DEMO_RULES.replace('SELECT * FROM records', 'SELECT id, no_such_column FROM records');
+/** `SELECT *` reads every column, but its filter still names one that must exist. */
+const UNKNOWN_FILTER_COLUMN = DEMO_RULES.replace(
+  'SELECT * FROM categories WHERE workspace_id = bucket.workspace_id',
+  'SELECT * FROM categories WHERE creator = bucket.workspace_id'
+);
 const lineOf = (yaml: string, text: string) => yaml.split('\n').findIndex((l) => l.includes(text)) + 1;
 
 let harness: DevServerHarness;
@@ -346,6 +351,19 @@ describe('drafts that cannot work against the source', () => {
         source: 'schema',
         line: lineOf(UNKNOWN_COLUMN, 'no_such_column'),
         message: expect.stringContaining('public.records has no column "no_such_column"')
+      })
+    ]);
+  });
+
+  it('an unknown column in the filter of a SELECT * is caught too', async () => {
+    expect(UNKNOWN_FILTER_COLUMN).not.toBe(DEMO_RULES);
+    const problems = await validateDraft(target(), UNKNOWN_FILTER_COLUMN);
+    expect(problems).toEqual([
+      expect.objectContaining({
+        source: 'schema',
+        severity: 'error',
+        line: lineOf(UNKNOWN_FILTER_COLUMN, 'creator'),
+        message: expect.stringContaining('public.categories has no column "creator"')
       })
     ]);
   });

@@ -46,6 +46,13 @@ export function rulesSql(yaml: string): { sql: string[]; cteNames: Set<string> }
   return { sql, cteNames };
 }
 
+function addNamedColumn(out: ColumnsRead, table: string, column: string): void {
+  if (column !== '*')
+    (
+      (out.get(table) as Set<string> | undefined) ?? (out.set(table, new Set()).get(table) as Set<string>)
+    ).add(column);
+}
+
 function addColumn(out: ColumnsRead, table: string, column: string): void {
   const current = out.get(table);
   if (current === 'all') return;
@@ -70,7 +77,7 @@ function walkScope(node: unknown, visit: (n: AstNode) => void, nested: (n: AstNo
 }
 
 /** Records the tables of one SELECT and the columns read from each, then its subqueries'. */
-function collectSelect(select: AstNode, cteNames: Set<string>, out: ColumnsRead): void {
+function collectSelect(select: AstNode, cteNames: Set<string>, out: ColumnsRead, add: AddColumn): void {
   const scope = new Map<string, string>();
   const subqueries: AstNode[] = [];
   for (const from of (select.from as AstNode[] | undefined) ?? []) {
@@ -98,19 +105,19 @@ function collectSelect(select: AstNode, cteNames: Set<string>, out: ColumnsRead)
       const qualifier = n.table as { name: string; schema?: string } | undefined;
       if (qualifier) {
         const key = qualifier.schema ? undefined : scope.get(qualifier.name);
-        if (key) addColumn(out, key, n.name as string);
+        if (key) add(out, key, n.name as string);
         return; // bucket.x, token_parameters.x, …: request values, not columns
       }
-      for (const key of scope.values()) addColumn(out, key, n.name as string);
+      for (const key of scope.values()) add(out, key, n.name as string);
     },
     (n) => subqueries.push(n)
   );
-  for (const sub of subqueries) collectNode(sub, cteNames, out);
+  for (const sub of subqueries) collectNode(sub, cteNames, out, add);
 }
 
-function collectNode(node: AstNode, cteNames: Set<string>, out: ColumnsRead): void {
-  if (node.type === 'select') collectSelect(node, cteNames, out);
-  else for (const side of [node.left, node.right]) if (side) collectNode(side as AstNode, cteNames, out);
+function collectNode(node: AstNode, cteNames: Set<string>, out: ColumnsRead, add: AddColumn): void {
+  if (node.type === 'select') collectSelect(node, cteNames, out, add);
+  else for (const side of [node.left, node.right]) if (side) collectNode(side as AstNode, cteNames, out, add);
 }
 
 /**
@@ -131,8 +138,24 @@ export function columnsReadBySql(text: string, cteNames: Set<string>): ColumnsRe
   return collectSql(text, cteNames, columns) ? columns : null;
 }
 
-function collectSql(text: string, cteNames: Set<string>, out: ColumnsRead): boolean {
+/**
+ * The columns one query names, per table, with `*` left out (null when the parser cannot read it): a
+ * `SELECT * … WHERE creator = …` still names `creator`, which must exist.
+ */
+export function columnsNamedBySql(text: string, cteNames: Set<string>): Map<string, Set<string>> | null {
+  const columns: ColumnsRead = new Map();
+  return collectSql(text, cteNames, columns, addNamedColumn) ? (columns as Map<string, Set<string>>) : null;
+}
+
+type AddColumn = (out: ColumnsRead, table: string, column: string) => void;
+
+function collectSql(
+  text: string,
+  cteNames: Set<string>,
+  out: ColumnsRead,
+  add: AddColumn = addColumn
+): boolean {
   const select = parseSelect(text);
-  if (select) collectSelect(select as unknown as AstNode, cteNames, out);
+  if (select) collectSelect(select as unknown as AstNode, cteNames, out, add);
   return select !== null;
 }

@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import { lineOfSql } from '../../probe/expected/rule-analysis.ts';
-import { columnsReadBySql, rulesSql } from '../../source-access/rule-columns.ts';
+import { columnsNamedBySql, columnsReadBySql, rulesSql } from '../../source-access/rule-columns.ts';
 import type { UserSearchAccess } from '../../source-access/source-access.ts';
 import type { LoadedSyncRules } from '../../sync-rules/load-sync-rules.ts';
 import { planCoverage } from '../coverage/compute-coverage.ts';
@@ -23,7 +23,11 @@ export interface SchemaCheckTarget {
 }
 
 /** Per existing table, the columns the draft reads from it (`all` for `*`), and the first line reading each. */
-type ColumnUse = Map<string, { table: CatalogTable; columns: Map<string, number> | 'all'; line: number }>;
+/** Per table: the columns read (`all` for `*`), and the columns named anywhere with their line (which must exist). */
+type ColumnUse = Map<
+  string,
+  { table: CatalogTable; columns: Map<string, number> | 'all'; named: Map<string, number>; line: number }
+>;
 
 export async function schemaProblems(
   client: Queryable,
@@ -41,8 +45,7 @@ export async function schemaProblems(
   ];
   const uses = columnUses(draft.yaml, analysis.catalog);
   for (const use of uses.values()) {
-    if (use.columns === 'all') continue;
-    for (const [column, line] of use.columns) {
+    for (const [column, line] of use.named) {
       if (use.table.columns.has(column)) continue;
       problems.push(
         schemaError(
@@ -74,11 +77,15 @@ function columnUses(yaml: string, catalog: Map<string, CatalogTable>): ColumnUse
     for (const [key, columns] of columnsReadBySql(text, cteNames) ?? []) {
       const table = catalog.get(key);
       if (!table) continue; // missing (a table problem) or a wildcard
-      const use = out.get(key) ?? { table, columns: new Map<string, number>(), line };
+      const use = out.get(key) ?? { table, columns: new Map<string, number>(), named: new Map(), line };
       out.set(key, use);
       if (columns === 'all') use.columns = 'all';
       else if (use.columns !== 'all')
         for (const c of columns) if (!use.columns.has(c)) use.columns.set(c, line);
+    }
+    for (const [key, columns] of columnsNamedBySql(text, cteNames) ?? []) {
+      const use = out.get(key);
+      if (use) for (const c of columns) if (!use.named.has(c)) use.named.set(c, line);
     }
   }
   return out;
