@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,13 +37,17 @@ const builds = async (root: string) =>
   (await readFile(path.join(root, 'builds.log'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
 
 /** Loads console-build.ts in another Node process and builds (the cross-process case). */
-function buildInChild(root: string): Promise<number | null> {
+function buildInChild(root: string, buildMs: number) {
   const script = `import('${path.join(import.meta.dirname, 'console-build.ts')}').then((m) => m.ensureConsoleBuilt(${JSON.stringify(root)}, () => {}))`;
   const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], {
-    env: { ...process.env, BUILD_MS: '1500' },
+    env: { ...process.env, BUILD_MS: String(buildMs) },
     stdio: 'ignore'
   });
-  return new Promise((resolve) => child.once('exit', resolve));
+  return { child, exit: new Promise<number | null>((resolve) => child.once('exit', resolve)) };
+}
+
+async function buildStarted(root: string): Promise<void> {
+  while ((await builds(root)).length === 0) await new Promise((r) => setTimeout(r, 50));
 }
 
 describe('ensureConsoleBuilt', () => {
@@ -75,13 +80,23 @@ describe('ensureConsoleBuilt', () => {
   });
 
   it('waits for another process building the same repository instead of building too', async () => {
-    const other = buildInChild(root);
-    while ((await builds(root)).length === 0) await new Promise((r) => setTimeout(r, 50));
+    const other = buildInChild(root, 1500);
+    await buildStarted(root);
     const lines: string[] = [];
     await ensureConsoleBuilt(root, (line) => lines.push(line));
-    expect(await other).toBe(0);
+    expect(await other.exit).toBe(0);
     expect(await builds(root)).toHaveLength(1);
     expect(lines.join('\n')).toMatch(/Waiting for the console build of process \d+/);
+  });
+
+  it('waits for a next build that outlives the process that started it (a test worker stopped at its hook timeout)', async () => {
+    const other = buildInChild(root, 2500);
+    await buildStarted(root);
+    other.child.kill('SIGKILL');
+    await other.exit;
+    await ensureConsoleBuilt(root, () => {});
+    expect(await builds(root)).toHaveLength(1);
+    expect(existsSync(path.join(root, 'dashboard', '.next', 'BUILD_ID'))).toBe(true);
   });
 
   it("rejects with the build's output when next build fails, and builds again on the next call", async () => {

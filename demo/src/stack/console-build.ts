@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { open, readFile, stat, unlink } from 'node:fs/promises';
+import { open, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -55,19 +55,19 @@ export function ensureConsoleBuilt(repoRoot: string, log: (line: string) => void
 
 async function buildUnlessFresh(repoRoot: string, log: (line: string) => void): Promise<void> {
   if (isBuildFresh(repoRoot)) return;
-  const release = await lockBuild(repoRoot, log);
+  const lock = await lockBuild(repoRoot, log);
   try {
     // Another process may have built while this one waited for the lock.
     if (isBuildFresh(repoRoot)) return;
     log('Building the console (next build; once, and again after source changes)...');
-    await nextBuild(repoRoot);
+    await nextBuild(repoRoot, lock.builder);
   } finally {
-    await release();
+    await lock.release();
   }
 }
 
 /** Resolves when `next build` exits 0; rejects with its output's tail otherwise. */
-function nextBuild(repoRoot: string): Promise<void> {
+async function nextBuild(repoRoot: string, started: (pid: number) => Promise<void>): Promise<void> {
   const dashboard = path.join(repoRoot, 'dashboard');
   const child = spawn(process.execPath, [path.join(repoRoot, ...NEXT_BIN), 'build'], {
     cwd: dashboard,
@@ -80,7 +80,7 @@ function nextBuild(repoRoot: string): Promise<void> {
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
-  return new Promise((resolve, reject) => {
+  const exited = new Promise<void>((resolve, reject) => {
     const failed = (why: string) =>
       new SyncScopeError(
         'SYNCSCOPE_E_INTERNAL_ERROR',
@@ -91,13 +91,21 @@ function nextBuild(repoRoot: string): Promise<void> {
       code === 0 ? resolve() : reject(failed(signal ? `killed by ${signal}` : `exit code ${code}`))
     );
   });
+  if (child.pid) await started(child.pid);
+  return exited;
+}
+
+interface BuildLock {
+  /** Adds the `next build` process to the lock: it outlives a test worker stopped at a hook timeout. */
+  builder(pid: number): Promise<void>;
+  release(): Promise<void>;
 }
 
 /**
- * Takes the repository's build lock (a file in the temp folder holding the builder's pid), waiting while
- * a live process holds it; a lock left by a process that died is taken over. Returns its release.
+ * Takes the repository's build lock (a file in the temp folder holding the pids of the process that took
+ * it and of its `next build`), waiting while either lives; a lock whose processes all died is taken over.
  */
-async function lockBuild(repoRoot: string, log: (line: string) => void): Promise<() => Promise<void>> {
+async function lockBuild(repoRoot: string, log: (line: string) => void): Promise<BuildLock> {
   const hash = createHash('sha256').update(repoRoot).digest('hex').slice(0, 16);
   const file = path.join(os.tmpdir(), `syncscope-console-build-${hash}.lock`);
   let waiting = false;
@@ -106,16 +114,19 @@ async function lockBuild(repoRoot: string, log: (line: string) => void): Promise
       const handle = await open(file, 'wx');
       await handle.writeFile(String(process.pid));
       await handle.close();
-      return () => unlink(file).catch(() => {});
+      return {
+        builder: (pid) => writeFile(file, `${process.pid} ${pid}`).catch(() => {}),
+        release: () => unlink(file).catch(() => {})
+      };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
-    const holder = Number(await readFile(file, 'utf8').catch(() => ''));
-    if (holder ? !isAlive(holder) : await olderThan(file, ORPHAN_LOCK_MS)) {
+    const holders = (await readFile(file, 'utf8').catch(() => '')).split(' ').filter(Boolean).map(Number);
+    if (holders.length > 0 ? !holders.some(isAlive) : await olderThan(file, ORPHAN_LOCK_MS)) {
       await unlink(file).catch(() => {});
       continue;
     }
-    if (!waiting) log(`Waiting for the console build of process ${holder || '(starting)'} (${file})...`);
+    if (!waiting) log(`Waiting for the console build of process ${holders[0] ?? '(starting)'} (${file})...`);
     waiting = true;
     await sleep(LOCK_POLL_MS);
   }
