@@ -5,11 +5,14 @@
  * runs). Each agent is a scheduler and a job runner in this process, as `syncscope agent` runs them,
  * over one embedded Postgres (source, dev sync server storage, ops database) and a dev sync server.
  *
- * `--mode stand-in` (default) runs the light stand-in probe (agent/src/worker/testing/light-probe.ts,
- * ~30 ms, no sync): the figures are the queue's and the schedule's. `--mode full` (or `light`: carried
- * to the job; the engine runs it as full until the light probe lands) runs the engine's real probes,
- * seconds of CPU each on this machine: pass a small `--users`. The ratio is against 1 agent in the same
- * run; figures are the median of `--runs`.
+ * `--mode light` (default) runs the engine's light probe per user, as a fleet sweep does: a token minted
+ * and audited, the sync stream read at the protocol level from the dev server, the write-checkpoint echo,
+ * the expected state from the source, the diff, the run stored. `--mode full` runs the real client
+ * (seconds of CPU each here: pass a small `--users`). `--mode stand-in` runs the stand-in probe of the
+ * queue tests (agent/src/worker/testing/light-probe.ts, three 10 ms waits, no sync): the queue's and the
+ * schedule's cost alone. Besides the figures it prints where a job's time goes (its phases, the store,
+ * the gap between a slot's jobs). The ratio is against the first agent count in the same run; figures are
+ * the median of `--runs`.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -43,6 +46,7 @@ interface Figures {
   duplicates: number;
   bytesPerRun: number;
   seconds: number;
+  breakdown: string;
 }
 
 async function main() {
@@ -50,7 +54,7 @@ async function main() {
     options: {
       users: { type: 'string', default: '10000' },
       agents: { type: 'string', default: '1,2,3' },
-      mode: { type: 'string', default: 'stand-in' },
+      mode: { type: 'string', default: 'light' },
       runs: { type: 'string', default: '1' },
       concurrency: { type: 'string', default: '2' }
     }
@@ -95,7 +99,7 @@ async function main() {
         });
         results.set(agents, [...(results.get(agents) ?? []), figures]);
         console.log(
-          `  run ${run + 1}, ${agents} agent(s): ${fmt(figures.seconds)} s, ${fmt(figures.usersPerSecond)} users/s`
+          `  run ${run + 1}, ${agents} agent(s): ${fmt(figures.seconds)} s, ${fmt(figures.usersPerSecond)} users/s; ${figures.breakdown}`
         );
       }
     await server.close();
@@ -173,6 +177,32 @@ async function opsBytes(pool: pg.Pool): Promise<number> {
   return Number(rows[0]!.bytes);
 }
 
+/**
+ * The final runs' verdicts, a job's median time from claim to stored (finished_at − started_at) against
+ * its probe's median duration and phases, and how busy the agents' slots were (job time / slot time).
+ */
+async function whereTimeGoes(pool: pg.Pool, slotSeconds: number): Promise<string> {
+  const { rows: verdicts } = await pool.query<{ verdict: string; n: number }>(
+    `SELECT verdict, count(*)::int AS n FROM syncscope.probe_runs WHERE final GROUP BY 1 ORDER BY 2 DESC`
+  );
+  const { rows: jobs } = await pool.query<{ job: number; busy: number; probe: number }>(
+    `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM j.finished_at - j.started_at) * 1000) AS job,
+            sum(extract(epoch FROM j.finished_at - j.started_at))::float8 AS busy,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY r.duration_ms) AS probe
+     FROM syncscope.probe_jobs j JOIN syncscope.probe_runs r ON r.id = j.run_id WHERE j.status = 'done'`
+  );
+  const { rows: phases } = await pool.query<{ phase: string; ms: number }>(
+    `SELECT p.key AS phase, percentile_cont(0.5) WITHIN GROUP (ORDER BY p.value::float8) AS ms
+     FROM syncscope.probe_runs r, jsonb_each_text(r.report->'phases') p WHERE r.final GROUP BY 1 ORDER BY 2 DESC`
+  );
+  const j = jobs[0]!;
+  return [
+    `verdicts ${verdicts.map((v) => `${v.verdict} ${v.n}`).join(', ')}`,
+    `median job (claim → stored) ${fmt(j.job, 0)} ms, its probe ${fmt(j.probe, 0)} ms (${phases.map((p) => `${p.phase} ${fmt(p.ms, 0)}`).join(', ') || 'no phases'})`,
+    `slots busy ${fmt((100 * j.busy) / slotSeconds, 0)} %`
+  ].join('; ');
+}
+
 async function sweepOnce(input: {
   opsUrl: string;
   targets: ReturnType<typeof targetsSource>;
@@ -207,7 +237,13 @@ async function sweepOnce(input: {
         `SELECT count(*)::int AS runs, count(DISTINCT user_id)::int AS users FROM syncscope.probe_runs WHERE final`
       )
     ).rows[0]!;
-  while ((await counts()).users < input.users) await new Promise((r) => setTimeout(r, 250));
+  // Polled cheaply (the final runs' count is an index-only scan of probe_runs_job_final); the distinct
+  // users only once there are enough final runs.
+  const finalRuns = async () =>
+    (await ops.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM syncscope.probe_runs WHERE final'))
+      .rows[0]!.n;
+  while ((await finalRuns()) < input.users || (await counts()).users < input.users)
+    await new Promise((r) => setTimeout(r, 250));
   const seconds = (Date.now() - started) / 1000;
   for (const agent of agents) {
     await agent.scheduler.stop();
@@ -216,12 +252,14 @@ async function sweepOnce(input: {
   const { runs, users } = await counts();
   const stored = await ops.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM syncscope.probe_runs');
   const bytes = (await opsBytes(ops.pool)) - before;
+  const breakdown = await whereTimeGoes(ops.pool, seconds * input.agents * input.concurrency);
   await ops.close();
   return {
     usersPerSecond: users / seconds,
     duplicates: runs - users,
     bytesPerRun: bytes / stored.rows[0]!.n,
-    seconds
+    seconds,
+    breakdown
   };
 }
 

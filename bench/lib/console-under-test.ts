@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { findFreePort } from '@syncscope/core';
 import { upsertConsoleUser } from '@syncscope/core/console-users/console-grants';
 import { migrateOpsDatabase } from '@syncscope/core/ops-db/ops-database';
-import { ensureConsoleBuilt, startConsole } from '@syncscope/demo/stack/console-process';
+import { ensureConsoleBuilt } from '@syncscope/demo/stack/console-build';
+import { startConsole } from '@syncscope/demo/stack/console-process';
 import pg from 'pg';
 import { chromium, type Page } from 'playwright-core';
 import { startBenchPostgres } from './bench-postgres.ts';
@@ -23,7 +24,7 @@ export async function startConsoleUnderTest() {
   await migrateOpsDatabase(opsUrl);
   const ops = new pg.Pool({ connectionString: opsUrl, max: 8 });
   await upsertConsoleUser(ops, { email: 'bench@example.com', role: 'admin', password: PASSWORD }, 'bench');
-  ensureConsoleBuilt(REPO, console.log);
+  await ensureConsoleBuilt(REPO, console.log);
   const started = await startConsole({
     repoRoot: REPO,
     host: '127.0.0.1',

@@ -15,6 +15,7 @@ import {
   type ProbeProgress,
   reclaimProbeJobs,
   reportProbeProgress,
+  SCHEDULED_BY,
   setJobDeadline,
   storeJobResult
 } from './probe-jobs.ts';
@@ -108,7 +109,13 @@ export async function startProbeJobWorker(options: ProbeJobWorkerOptions): Promi
   const running = new Set<Promise<void>>();
   const throttle = new ClaimThrottle(settings.concurrency);
   let stopped = false;
-  let wake: () => void = () => {};
+  // A wake-up while a poll runs (a job finished, one was queued) is kept, and the next sleep is skipped:
+  // a slot freed mid-poll is filled at once, not a pollMs later.
+  let wakePending = false;
+  const keepWake = () => {
+    wakePending = true;
+  };
+  let wake: () => void = keepWake;
 
   const runOne = async (job: ProbeJob) => {
     const attempt = new HeldAttempt(pool, job, settings, options.logger, emit);
@@ -169,11 +176,17 @@ export async function startProbeJobWorker(options: ProbeJobWorkerOptions): Promi
         )
       );
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, settings.pollMs);
-        wake = () => {
+        if (wakePending || stopped) {
+          wakePending = false;
+          return resolve();
+        }
+        const woken = () => {
           clearTimeout(timer);
+          wake = keepWake;
           resolve();
         };
+        const timer = setTimeout(woken, settings.pollMs);
+        wake = woken;
       });
     }
   };
@@ -250,7 +263,10 @@ class HeldAttempt {
   private progress(p: ProbeProgress): void {
     const phaseChanged = p.phase !== this.latest.phase;
     this.latest = p;
-    // Phase changes go out at once; op counts at most every 100 ms; in order, one after the other.
+    // A scheduled job's progress rides on the heartbeat: nobody waits on a sweep's jobs one by one, and
+    // each update sent is a commit (~8 per light probe, as many as the rest of its job). A console job's
+    // phase changes go out at once; op counts at most every 100 ms; in order, one after the other.
+    if (this.job.requestedBy.startsWith(SCHEDULED_BY)) return;
     if (!phaseChanged && Date.now() - this.lastSent < 100) return;
     this.send(p);
   }

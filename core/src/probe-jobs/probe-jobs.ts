@@ -68,6 +68,9 @@ export interface ProbeJobEvent {
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
+/** How a scheduled job's requested_by starts (`schedule:<agent>`, core/src/schedules/expand-schedules.ts). */
+export const SCHEDULED_BY = 'schedule:';
+
 /** A job's attempts unless its request says otherwise: one retry of an inconclusive run is often not enough. */
 export const DEFAULT_MAX_ATTEMPTS = 3;
 

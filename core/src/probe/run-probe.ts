@@ -15,7 +15,11 @@
 import pg from 'pg';
 import { ERROR_CODES, type ErrorCode } from '../errors/error-codes.ts';
 import type { Logger } from '../logging/logger.ts';
-import { findTableReferences, type LoadedSyncRules, loadSyncRules } from '../sync-rules/load-sync-rules.ts';
+import {
+  findTableReferences,
+  type LoadedSyncRules,
+  loadSyncRulesKept
+} from '../sync-rules/load-sync-rules.ts';
 import { assertSubscribableStreams, type StreamSubscription } from '../sync-rules/stream-subscriptions.ts';
 import { counted } from '../text/counted.ts';
 import { errorEvent, type PhaseResult, syncOutcomeEvent } from './classify-outcome.ts';
@@ -366,7 +370,7 @@ class ProbeRun {
 
   // ── sync: the client syncs while the expected state is computed ──────────────────────────────────
   private async sync(): Promise<PhaseResult> {
-    const rules = loadSyncRules(this.service?.servedRules ?? this.target.syncRulesYaml, {
+    const rules = loadSyncRulesKept(this.service?.servedRules ?? this.target.syncRulesYaml, {
       file: this.rulesFile,
       version: this.service?.servedVersion
     });

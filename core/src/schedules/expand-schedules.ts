@@ -14,7 +14,7 @@
 import type pg from 'pg';
 import { inTransaction } from '../ops-db/ops-database.ts';
 import type { ProbeSchedule, ProbeTarget } from '../probe/probe-types.ts';
-import { DEFAULT_MAX_ATTEMPTS, PROBE_JOBS_CHANNEL } from '../probe-jobs/probe-jobs.ts';
+import { DEFAULT_MAX_ATTEMPTS, PROBE_JOBS_CHANNEL, SCHEDULED_BY } from '../probe-jobs/probe-jobs.ts';
 import type { StreamSubscription } from '../sync-rules/stream-subscriptions.ts';
 import { currentPeriods, dedupKey, type SchedulePeriod } from './schedule-periods.ts';
 import {
@@ -243,7 +243,7 @@ async function insertJobs(
     [
       target.name,
       reasonOf(period.kind, target.schedule),
-      `schedule:${options.agent}`,
+      `${SCHEDULED_BY}${options.agent}`,
       DEFAULT_MAX_ATTEMPTS,
       target.schedule.mode ?? 'full',
       plan.jobs.map((j) => j.userId),

@@ -8,7 +8,7 @@ import { upsertConsoleUser } from '@syncscope/core/console-users/console-grants'
 import { migrateOpsDatabase } from '@syncscope/core/ops-db/ops-database';
 import { createTestDatabase } from '@syncscope/core/testing/test-database';
 import { type ManagedChild, spawnNode, waitForHttp } from '@syncscope/demo/stack/child-process';
-import { ensureConsoleBuilt } from '@syncscope/demo/stack/console-process';
+import { ensureConsoleBuilt } from '@syncscope/demo/stack/console-build';
 import pg from 'pg';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,7 +28,7 @@ describe('the standalone console (the console image)', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    ensureConsoleBuilt(REPO_ROOT, () => {});
+    await ensureConsoleBuilt(REPO_ROOT, () => {});
     dir = await mkdtemp(path.join(os.tmpdir(), 'syncscope-console-image-'));
     execFileSync(process.execPath, ['scripts/assemble-console.mjs', dir], { cwd: REPO_ROOT, stdio: 'pipe' });
     const opsUrl = await createTestDatabase('standalone_console_ops');

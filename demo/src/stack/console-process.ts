@@ -1,50 +1,11 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { SyncScopeError } from '@syncscope/core';
 import { upsertConsoleUser } from '@syncscope/core/console-users/console-grants';
 import { generatePassword } from '@syncscope/core/console-users/password-hash';
 import { replaceIngestKeys } from '@syncscope/core/upload-errors/ingest-keys';
 import pg from 'pg';
 import { type ManagedChild, spawnNode, waitForHttp } from './child-process.ts';
 import { writeSecretFile } from './secrets.ts';
-
-const NEXT_BIN = ['node_modules', 'next', 'dist', 'bin', 'next'];
-
-/** Newest modification time under `dir` (source files only). */
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'node_modules' || entry.name === '.next' || entry.name.startsWith('.')) continue;
-    const full = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
-/**
- * Builds the console (next build) when there is no build or its sources (dashboard/ or core/) changed
- * since; a production build is what operators run and what the benchmarks measure.
- */
-export function ensureConsoleBuilt(repoRoot: string, log: (line: string) => void): void {
-  const dashboard = path.join(repoRoot, 'dashboard');
-  const buildId = path.join(dashboard, '.next', 'BUILD_ID');
-  const builtAt = existsSync(buildId) ? statSync(buildId).mtimeMs : 0;
-  const sources = Math.max(newestMtime(dashboard), newestMtime(path.join(repoRoot, 'core', 'src')));
-  if (builtAt > sources) return;
-  log('Building the console (next build; once, and again after source changes)...');
-  const result = spawnSync(process.execPath, [path.join(repoRoot, ...NEXT_BIN), 'build'], {
-    cwd: dashboard,
-    encoding: 'utf8',
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1' }
-  });
-  if (result.status !== 0)
-    throw new SyncScopeError(
-      'SYNCSCOPE_E_INTERNAL_ERROR',
-      `The console build failed (cd dashboard && npx next build):\n${`${result.stdout}\n${result.stderr}`.slice(-4000)}`
-    );
-}
 
 /**
  * The console's server (dashboard/server.mjs: `next start` that also tells the console the socket's

@@ -20,13 +20,8 @@ import { startDemoBackend } from '../backend/index.ts';
 import { applyDemoSchema } from '../schema/index.ts';
 import { DEMO_USERS, seedDemoData } from '../seed/index.ts';
 import { DEMO_WRITE_PROBE } from '../seed/seed-plan.ts';
-import {
-  ensureConsoleBuilt,
-  resetDemoConsoleUsers,
-  rotateDemoIngestKey,
-  startAgent,
-  startConsole
-} from './console-process.ts';
+import { ensureConsoleBuilt } from './console-build.ts';
+import { resetDemoConsoleUsers, rotateDemoIngestKey, startAgent, startConsole } from './console-process.ts';
 import { ensureDatabases, STACK_DATABASES } from './databases.ts';
 import { APP_AUDIENCE, PROBE_AUDIENCE, writeDevServiceConfig } from './dev-service-config.ts';
 import { embeddedSuperuserPassword, loadOrCreateSecret } from './secrets.ts';
@@ -233,7 +228,7 @@ export async function startStack(options: {
     });
     stops.push(() => agent.process.stop());
     if (consoleUrl) {
-      ensureConsoleBuilt(REPO_ROOT, (line) => console.log(line));
+      await ensureConsoleBuilt(REPO_ROOT, (line) => console.log(line));
       const started = await startConsole({
         repoRoot: REPO_ROOT,
         host,
