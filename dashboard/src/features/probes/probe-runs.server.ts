@@ -8,6 +8,8 @@ import { opsPool } from '@/server/ops-pool';
 export interface ProbeRunSummary {
   id: string;
   kind: 'read' | 'write';
+  /** Which probe ran: the real client (full) or the protocol-level light probe (migration 1700000000011). */
+  mode: 'full' | 'light';
   target: string;
   userId: string;
   /** The sync streams the probe's client subscribed to, besides the default ones. */
@@ -36,7 +38,7 @@ export interface ProbeRunFilters {
 /** A run's reason code: the catalogue code stored beside its report (migration 1700000000007). */
 export const REASON_CODE_SQL = 'reason_code';
 
-const SUMMARY_COLUMNS = `id, kind, target, user_id AS "userId", subscriptions, verdict,
+const SUMMARY_COLUMNS = `id, kind, mode, target, user_id AS "userId", subscriptions, verdict,
   ${REASON_CODE_SQL} AS "reasonCode", summary, started_at AS "startedAt",
   duration_ms AS "durationMs", requested_by AS "requestedBy"`;
 

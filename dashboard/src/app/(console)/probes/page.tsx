@@ -115,7 +115,10 @@ export default async function ProbesPage({ searchParams }: { searchParams: Promi
                     <Time value={run.startedAt} />
                   </TextLink>
                 </td>
-                <td className="pr-3 text-xs">{run.kind}</td>
+                <td className="pr-3 text-xs">
+                  {run.kind}
+                  {run.kind === 'read' ? <span className="block text-zinc-500">{run.mode}</span> : null}
+                </td>
                 <td className="pr-3">{run.target}</td>
                 <td className="pr-3">
                   <UserLabel userId={run.userId} label={label(run.target, run.userId)} />
