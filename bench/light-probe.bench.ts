@@ -64,6 +64,14 @@ function consistent(report: ProbeReport): void {
 
 const p95 = (values: number[]) => percentile(values, 95);
 
+/** "mint 12, sync 80, …": each phase's median over the probes that ran it. */
+function phaseMedians(phases: Record<string, number>[]): string {
+  const names = [...new Set(phases.flatMap((p) => Object.keys(p)))];
+  return names
+    .map((name) => `${name} ${fmt(median(phases.flatMap((p) => (name in p ? [p[name]!] : []))), 0)}`)
+    .join(', ');
+}
+
 /** C users u-0… each the only member of a workspace of `rows` records. */
 const manyUsersSql = (users: number, rows: number) => `
 CREATE TABLE workspace_memberships(id text primary key, user_id text, workspace_id text, role text);
@@ -153,10 +161,12 @@ async function concurrency(
       rssPeak = Math.max(rssPeak, m.rss);
     }, 10);
     const started = performance.now();
+    const phases: Record<string, number>[] = [];
     const times = await Promise.all(
       Array.from({ length: concurrent }, async (_, user) => {
         const r = await timed(() => probe(user));
         consistent(r.value);
+        phases.push(r.value.phases);
         return r.ms;
       })
     );
@@ -165,6 +175,7 @@ async function concurrency(
     console.log(
       `(2) ${concurrent} concurrent light probes (100 rows each): p95 ${fmt(p95(times), 0)} ms, median ${fmt(median(times), 0)} ms, all done in ${fmt(wall, 0)} ms; one alone (median of ${alone.length}) ${fmt(median(alone), 0)} ms; p95 / alone = ${fmt(p95(times) / median(alone), 2)}× (goal ≤ 2×)`
     );
+    console.log(`    where a probe's time goes (median ms per phase): ${phaseMedians(phases)}`);
     console.log(
       `(3) peak growth per in-flight light probe: heap ${fmt((heapPeak - heapBefore) / concurrent / 1024, 0)} KiB, RSS ${fmt((rssPeak - rssBefore) / concurrent / 1024, 0)} KiB (the dev sync server runs in this process and is included)`
     );

@@ -15,7 +15,8 @@
 import pg from 'pg';
 import { ERROR_CODES, type ErrorCode } from '../errors/error-codes.ts';
 import type { Logger } from '../logging/logger.ts';
-import { findTableReferences, type LoadedSyncRules, loadSyncRules } from '../sync-rules/load-sync-rules.ts';
+import { cachedSyncRules } from '../sync-rules/cached-sync-rules.ts';
+import { findTableReferences, type LoadedSyncRules } from '../sync-rules/load-sync-rules.ts';
 import { assertSubscribableStreams, type StreamSubscription } from '../sync-rules/stream-subscriptions.ts';
 import { errorEvent, type PhaseResult, syncOutcomeEvent } from './classify-outcome.ts';
 import { DIFF_DEFAULTS, diffStates, type StateDiff } from './diff/diff-states.ts';
@@ -365,7 +366,7 @@ class ProbeRun {
 
   // ── sync: the client syncs while the expected state is computed ──────────────────────────────────
   private async sync(): Promise<PhaseResult> {
-    const rules = loadSyncRules(this.service?.servedRules ?? this.target.syncRulesYaml, {
+    const rules = cachedSyncRules(this.service?.servedRules ?? this.target.syncRulesYaml, {
       file: this.rulesFile,
       version: this.service?.servedVersion
     });
