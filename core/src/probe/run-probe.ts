@@ -57,7 +57,7 @@ import {
 } from './service-evidence.ts';
 import { deriveClientSchema } from './sync/derive-client-schema.ts';
 import { type CheckpointLine, type SyncAsUserResult, syncAsUser } from './sync/sync-as-user.ts';
-import { checkWriteCheckpointEcho } from './sync/write-checkpoint-echo.ts';
+import { checkWriteCheckpointEcho, checkWriteCheckpointEchoOn } from './sync/write-checkpoint-echo.ts';
 import {
   DEFAULT_PROBE_TOKEN_TTL_SECONDS,
   type MintedProbeToken,
@@ -538,19 +538,25 @@ class ProbeRun {
 
   /**
    * The write-checkpoint echo is a round trip of its own: once the service has accepted the token, it
-   * runs beside the sync, the diff and the settle window, claiming the preflight's checkpoint so the
-   * service sends it checkpoints only.
+   * runs beside the sync, the diff and the settle window. A full probe reads it on a second stream that
+   * claims the preflight's checkpoint, so the service sends it checkpoints only; a light probe on the
+   * stream it already follows.
    */
   private echo(holding: CheckpointLine | null) {
+    const cancel = AbortSignal.any([this.echoCancel.signal, this.signal]);
+    const waitMs = PROBE_DEFAULTS.writeCheckpointWaitMs;
+    const { light } = this;
     this.echoing ??= this.clock.run('write-checkpoint', () =>
-      checkWriteCheckpointEcho(
-        this.target.syncUrl,
-        this.mint,
-        PROBE_DEFAULTS.writeCheckpointWaitMs,
-        holding,
-        this.subscriptions,
-        AbortSignal.any([this.echoCancel.signal, this.signal])
-      )
+      light
+        ? checkWriteCheckpointEchoOn(light, this.target.syncUrl, this.mint, waitMs, cancel)
+        : checkWriteCheckpointEcho(
+            this.target.syncUrl,
+            this.mint,
+            waitMs,
+            holding,
+            this.subscriptions,
+            cancel
+          )
     );
     this.echoing.catch(() => {}); // awaited in the diff phase
     return this.echoing;
