@@ -96,7 +96,7 @@ async function sizes(
   const pool = new SourceSessionPool();
   try {
     console.log(
-      `(1) time to verdict, light vs full (agent: kept expected-state thread), median of ${runs} runs`
+      `(1) time to verdict, light vs full, both as the agent runs them (kept expected-state thread, shared source connections), median of ${runs} runs`
     );
     for (const n of sizesList) {
       const { server, target } = await stack(pgs, `light_${n}`, benchDatasetSql(n, { others: true }));
@@ -108,7 +108,12 @@ async function sizes(
           runProbe(target, 'u-bench', { ...base, mode: 'full', expectedStateWorker: worker })
         );
         const l = await timed(() =>
-          runProbe(target, 'u-bench', { ...base, mode: 'light', sessionPool: pool })
+          runProbe(target, 'u-bench', {
+            ...base,
+            mode: 'light',
+            sessionPool: pool,
+            expectedStateWorker: worker
+          })
         );
         consistent(f.value);
         consistent(l.value);

@@ -196,7 +196,7 @@ class ProbeRun {
   private rulesFile: string | undefined;
   private session: SyncAsUserResult | null = null;
   private syncing: Promise<SyncAsUserResult> | null = null;
-  private expecting: Promise<SpilledExpectedState> | null = null;
+  private expecting: Promise<DiffableExpectedState> | null = null;
   /** The in-thread store, closed as soon as the probe ends: its computation then stops at the next row. */
   private inThreadRows: SpilledExpectedRows | null = null;
   private echoing: Promise<{ ok: boolean; waitedSeconds: number }> | null = null;
@@ -445,20 +445,8 @@ class ProbeRun {
     });
     this.light = light;
     const syncing = this.clock.run('sync', () => light.outcome);
-    const expecting = this.clock.run('expected', async (): Promise<DiffableExpectedState> => {
-      const rows = new MemoryExpectedRows();
-      const state = await computeExpectedState({
-        sourceUrl: this.target.sourceUrl,
-        rules,
-        userId: this.userId,
-        claims: { ...(this.target.extraClaims ?? {}), ...(this.options.claims ?? {}) },
-        subscriptions: this.subscriptions,
-        rows,
-        sessionPool: this.options.sessionPool,
-        userOperations: checkpointSeen.then((c) => (c ? operationsOf(c) : null))
-      });
-      return { ...state, rows } satisfies ComputedExpectedState;
-    });
+    const expecting = this.clock.run('expected', () => this.computeLightExpected(rules, checkpointSeen));
+    this.expecting = expecting;
     expecting.catch(() => {});
     const outcome = await syncing;
     // A failed sync does not wait for the source: the bucket limit's message is the only reader.
@@ -477,6 +465,35 @@ class ProbeRun {
     const result = syncOutcomeEvent(outcome, expected);
     this.syncFailure = result;
     return result;
+  }
+
+  /**
+   * A light probe's expected rows. A user the service holds many operations for is computed as a full
+   * probe's (the kept thread, or one of its own; rows spilled): on this thread its CPU would stall the
+   * stream it runs beside (100k rows: light 2× the full probe). Anyone else's in memory on this thread,
+   * from the shared connections: the many small probes in flight at once.
+   */
+  private async computeLightExpected(
+    rules: LoadedSyncRules,
+    firstCheckpoint: Promise<CheckpointLine | null>
+  ): Promise<DiffableExpectedState> {
+    const checkpoint = await firstCheckpoint;
+    const operations = checkpoint ? operationsOf(checkpoint) : 0;
+    const large =
+      operations >= (this.options.ownThreadFromOperations ?? PROBE_DEFAULTS.ownThreadFromOperations);
+    if (large) return this.computeExpected(rules, Promise.resolve(), firstCheckpoint);
+    const rows = new MemoryExpectedRows();
+    const state = await computeExpectedState({
+      sourceUrl: this.target.sourceUrl,
+      rules,
+      userId: this.userId,
+      claims: { ...(this.target.extraClaims ?? {}), ...(this.options.claims ?? {}) },
+      subscriptions: this.subscriptions,
+      rows,
+      sessionPool: this.options.sessionPool,
+      userOperations: operations
+    });
+    return { ...state, rows } satisfies ComputedExpectedState;
   }
 
   /**
