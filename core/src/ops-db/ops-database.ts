@@ -147,6 +147,15 @@ export class OpsDatabase {
     return inTransaction(this.pool, (client) => insertProbeRun(client, report, origin));
   }
 
+  /** The full run stored as the confirmation of light run `runId` (recordProbeRun stores both), if any. */
+  async confirmingRunOf(runId: string): Promise<string | null> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      'SELECT id FROM syncscope.probe_runs WHERE confirms = $1',
+      [runId]
+    );
+    return rows[0]?.id ?? null;
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }
