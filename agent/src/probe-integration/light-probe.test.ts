@@ -51,6 +51,22 @@ describe('light probes', () => {
     expect(h.sync.stats.writeCheckpointsCreated - writeCheckpoints).toBe(users.length);
   });
 
+  it('a user over ownThreadFromOperations: expected rows on a thread of its own (spilled), diffed against the live rows alike', async () => {
+    const logged: string[] = [];
+    const report = await runProbe(h.target, DEMO_USERS.alice.id, {
+      mode: 'light',
+      logger: pino({ level: 'debug' }, { write: (line: string) => logged.push(line) }),
+      authorisation: h.authorisation,
+      settleMs: 1500,
+      deadlineMs: 40_000,
+      ownThreadFromOperations: 1
+    });
+    expect(report.verdict, report.summary).toBe('consistent');
+    expect(logged.some((l) => l.includes('expected state on a thread of its own'))).toBe(true);
+    expect(report.rows.expected).toBeGreaterThan(0);
+    expect(report.rows.actual).toBe(report.rows.expected);
+  });
+
   it('a source write made just before the probe is seen by both its snapshot and its stream: consistent, nothing to confirm', async () => {
     // alice holds record 1 (the omitted-row test below leaves it out).
     await h.pool.query("UPDATE records SET title = 'written just before the probe' WHERE id = $1", [

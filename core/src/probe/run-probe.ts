@@ -468,22 +468,18 @@ class ProbeRun {
   }
 
   /**
-   * A light probe's expected rows. A user the service holds many operations for is computed as a full
-   * probe's (the kept thread, or one of its own; rows spilled): on this thread its CPU would stall the
-   * stream it runs beside (100k rows: light 2× the full probe). Anyone else's in memory on this thread,
-   * from the shared connections: the many small probes in flight at once.
+   * A light probe's expected rows, in memory on this thread from the shared connections: the many small
+   * probes in flight at once start at once. If the stream's first checkpoint shows a user the service holds
+   * many operations for before that is done, the rows are computed as a full probe's instead (the kept
+   * thread, or one of its own; spilled): on this thread their CPU would stall the stream they run beside
+   * (100k rows: light 2× the full probe).
    */
   private async computeLightExpected(
     rules: LoadedSyncRules,
     firstCheckpoint: Promise<CheckpointLine | null>
   ): Promise<DiffableExpectedState> {
-    const checkpoint = await firstCheckpoint;
-    const operations = checkpoint ? operationsOf(checkpoint) : 0;
-    const large =
-      operations >= (this.options.ownThreadFromOperations ?? PROBE_DEFAULTS.ownThreadFromOperations);
-    if (large) return this.computeExpected(rules, Promise.resolve(), firstCheckpoint);
     const rows = new MemoryExpectedRows();
-    const state = await computeExpectedState({
+    const inMemory = computeExpectedState({
       sourceUrl: this.target.sourceUrl,
       rules,
       userId: this.userId,
@@ -491,9 +487,14 @@ class ProbeRun {
       subscriptions: this.subscriptions,
       rows,
       sessionPool: this.options.sessionPool,
-      userOperations: operations
-    });
-    return { ...state, rows } satisfies ComputedExpectedState;
+      userOperations: firstCheckpoint.then((c) => (c ? operationsOf(c) : null))
+    }).then((state): DiffableExpectedState => ({ ...state, rows }) satisfies ComputedExpectedState);
+    inMemory.catch(() => {});
+    const first = await Promise.race([firstCheckpoint, inMemory.then(() => 'done' as const)]);
+    const threshold = this.options.ownThreadFromOperations ?? PROBE_DEFAULTS.ownThreadFromOperations;
+    if (first === 'done' || !first || operationsOf(first) < threshold) return inMemory;
+    rows.close(); // the in-memory computation stops at its next row
+    return this.computeExpected(rules, Promise.resolve(), firstCheckpoint);
   }
 
   /**
