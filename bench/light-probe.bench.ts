@@ -166,6 +166,7 @@ async function concurrency(
       rssPeak = Math.max(rssPeak, m.rss);
     }, 10);
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     const phases: Record<string, number>[] = [];
     const times = await Promise.all(
       Array.from({ length: concurrent }, async (_, user) => {
@@ -176,11 +177,16 @@ async function concurrency(
       })
     );
     const wall = performance.now() - started;
+    const cpu = process.cpuUsage(cpuBefore);
     clearInterval(sampler);
     console.log(
       `(2) ${concurrent} concurrent light probes (100 rows each): p95 ${fmt(p95(times), 0)} ms, median ${fmt(median(times), 0)} ms, all done in ${fmt(wall, 0)} ms; one alone (median of ${alone.length}) ${fmt(median(alone), 0)} ms; p95 / alone = ${fmt(p95(times) / median(alone), 2)}× (goal ≤ 2×)`
     );
     console.log(`    where a probe's time goes (median ms per phase): ${phaseMedians(phases)}`);
+    // CPU is what a loaded machine cannot hide: wall times here stretch with other jobs, CPU per probe less.
+    console.log(
+      `    CPU of this process (probes + the dev sync server) per probe: ${fmt((cpu.user + cpu.system) / 1000 / concurrent, 1)} ms`
+    );
     console.log(
       `(3) peak growth per in-flight light probe: heap ${fmt((heapPeak - heapBefore) / concurrent / 1024, 0)} KiB, RSS ${fmt((rssPeak - rssBefore) / concurrent / 1024, 0)} KiB (the dev sync server runs in this process and is included)`
     );
