@@ -16,7 +16,12 @@ const entry = (n: number): AuditEntry => ({
 describe('audit entries written at the same time', () => {
   let pool: pg.Pool;
   let inserts = 0;
-  const counted = { query: (text: string, values: unknown[]) => (inserts++, pool.query(text, values)) };
+  const counted = {
+    query: (text: string, values: unknown[]) => {
+      inserts++;
+      return pool.query(text, values);
+    }
+  };
   beforeAll(async () => {
     const url = await createTestDatabase('audit_batch');
     await migrateOpsDatabase(url);
