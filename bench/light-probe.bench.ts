@@ -64,6 +64,14 @@ function consistent(report: ProbeReport): void {
 
 const p95 = (values: number[]) => percentile(values, 95);
 
+/** "mint 12, sync 80, …": each phase's median over the probes that ran it. */
+function phaseMedians(phases: Record<string, number>[]): string {
+  const names = [...new Set(phases.flatMap((p) => Object.keys(p)))];
+  return names
+    .map((name) => `${name} ${fmt(median(phases.flatMap((p) => (name in p ? [p[name]!] : []))), 0)}`)
+    .join(', ');
+}
+
 /** C users u-0… each the only member of a workspace of `rows` records. */
 const manyUsersSql = (users: number, rows: number) => `
 CREATE TABLE workspace_memberships(id text primary key, user_id text, workspace_id text, role text);
@@ -88,7 +96,7 @@ async function sizes(
   const pool = new SourceSessionPool();
   try {
     console.log(
-      `(1) time to verdict, light vs full (agent: kept expected-state thread), median of ${runs} runs`
+      `(1) time to verdict, light vs full, both as the agent runs them (kept expected-state thread, shared source connections), median of ${runs} runs`
     );
     for (const n of sizesList) {
       const { server, target } = await stack(pgs, `light_${n}`, benchDatasetSql(n, { others: true }));
@@ -100,7 +108,12 @@ async function sizes(
           runProbe(target, 'u-bench', { ...base, mode: 'full', expectedStateWorker: worker })
         );
         const l = await timed(() =>
-          runProbe(target, 'u-bench', { ...base, mode: 'light', sessionPool: pool })
+          runProbe(target, 'u-bench', {
+            ...base,
+            mode: 'light',
+            sessionPool: pool,
+            expectedStateWorker: worker
+          })
         );
         consistent(f.value);
         consistent(l.value);
@@ -153,17 +166,26 @@ async function concurrency(
       rssPeak = Math.max(rssPeak, m.rss);
     }, 10);
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
+    const phases: Record<string, number>[] = [];
     const times = await Promise.all(
       Array.from({ length: concurrent }, async (_, user) => {
         const r = await timed(() => probe(user));
         consistent(r.value);
+        phases.push(r.value.phases);
         return r.ms;
       })
     );
     const wall = performance.now() - started;
+    const cpu = process.cpuUsage(cpuBefore);
     clearInterval(sampler);
     console.log(
       `(2) ${concurrent} concurrent light probes (100 rows each): p95 ${fmt(p95(times), 0)} ms, median ${fmt(median(times), 0)} ms, all done in ${fmt(wall, 0)} ms; one alone (median of ${alone.length}) ${fmt(median(alone), 0)} ms; p95 / alone = ${fmt(p95(times) / median(alone), 2)}× (goal ≤ 2×)`
+    );
+    console.log(`    where a probe's time goes (median ms per phase): ${phaseMedians(phases)}`);
+    // CPU is what a loaded machine cannot hide: wall times here stretch with other jobs, CPU per probe less.
+    console.log(
+      `    CPU of this process (probes + the dev sync server) per probe: ${fmt((cpu.user + cpu.system) / 1000 / concurrent, 1)} ms`
     );
     console.log(
       `(3) peak growth per in-flight light probe: heap ${fmt((heapPeak - heapBefore) / concurrent / 1024, 0)} KiB, RSS ${fmt((rssPeak - rssBefore) / concurrent / 1024, 0)} KiB (the dev sync server runs in this process and is included)`

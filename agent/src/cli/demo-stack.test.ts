@@ -199,9 +199,30 @@ describe('syncscope against the embedded stack (npm start)', () => {
       expect(r.stdout.split('\n')[0]).toMatch(/^Mismatch: /);
       expect(r.stdout).toContain(`missing   records/${rows[0]!.id}`);
       expectNoSecrets(r.stdout + r.stderr);
+
+      // --mode light: the light probe finds it, a full probe confirms it; the text names the full run.
+      const light = await cli(['probe', '--target', 'demo', '--user', alice, '--mode', 'light'], env);
+      expect(light.code, light.stdout + light.stderr).toBe(1);
+      expect(light.stdout.split('\n')[0]).toMatch(
+        /^Mismatch: .*confirmed by a full probe with the real client/
+      );
+      expect(light.stdout).toMatch(/^mode light · confirmed by full probe [0-9a-f-]{36}$/m);
+      expect(light.stdout).toContain(`missing   records/${rows[0]!.id}`);
+      expectNoSecrets(light.stdout + light.stderr);
     } finally {
       await faults({});
     }
+  });
+
+  it('probe --mode light: consistent, exit 0, the report says light', async () => {
+    const human = await cli(['probe', '--target', 'demo', '--user', alice, '--mode', 'light'], env);
+    expect(human.code, human.stdout + human.stderr).toBe(0);
+    expect(human.stdout.split('\n')[0]).toMatch(/^Consistent: \d+ rows in 2 buckets match the source/);
+    expect(human.stdout).toMatch(/^mode light$/m);
+    const json = await cli(['probe', '--target', 'demo', '--user', alice, '--mode', 'light', '--json'], env);
+    const report = JSON.parse(json.stdout) as ProbeReport;
+    expect(report).toMatchObject({ mode: 'light', verdict: 'consistent' });
+    expect(report.confirmation).toBeUndefined();
   });
 
   it('explain traces a row through the rules to its bucket and says whether a user holds it', async () => {
@@ -270,7 +291,7 @@ describe('syncscope against the embedded stack (npm start)', () => {
       const url = `http://127.0.0.1:${port}`;
       const before = await (await fetch(`${url}/metrics`)).text();
       expect(before).toContain(
-        'syncscope_probe_runs_total{target="demo",verdict="consistent",reason="none"} 0'
+        'syncscope_probe_runs_total{target="demo",verdict="consistent",reason="none",mode="full"} 0'
       );
 
       const unauthorised = await fetch(`${url}/probes`, {
@@ -298,7 +319,7 @@ describe('syncscope against the embedded stack (npm start)', () => {
 
       const after = await (await fetch(`${url}/metrics`)).text();
       expect(after).toContain(
-        'syncscope_probe_runs_total{target="demo",verdict="consistent",reason="none"} 1'
+        'syncscope_probe_runs_total{target="demo",verdict="consistent",reason="none",mode="full"} 1'
       );
       expect(after).toMatch(/syncscope_probe_phase_duration_seconds_count\{target="demo",phase="sync"\} 1/);
       expect(after).not.toContain(alice);

@@ -82,6 +82,26 @@ describe('syncscope CLI: argument errors exit 2 with CODE: message', () => {
     );
   });
 
+  it('a --mode other than light or full names both', async () => {
+    const r = await cli([
+      'probe',
+      '--reason',
+      'test',
+      '--target',
+      'prod',
+      '--user',
+      'u1',
+      '--mode',
+      'quick',
+      '--targets',
+      targetsFile
+    ]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe(
+      `SYNCSCOPE_E_REQUEST_INVALID: option '--mode <mode>' argument 'quick' is invalid. use light or full (got "quick").\n`
+    );
+  });
+
   it('bad --claims JSON', async () => {
     const r = await cli([
       'probe',

@@ -1,4 +1,5 @@
 import { ERROR_CODES } from '@syncscope/core/errors/error-codes';
+import { PROBE_MODES } from '@syncscope/core/probe/probe-mode';
 import type { ProbeReport } from '@syncscope/core/probe/probe-types';
 import { INCONCLUSIVE_REASONS, MISMATCH_REASONS, PROBE_VERDICTS } from '@syncscope/core/probe/verdicts';
 import { WRITE_PROBE_LEGS, type WriteProbeReport } from '@syncscope/core/write-probe/write-probe-types';
@@ -49,9 +50,9 @@ const ZEROED_RUNS: readonly { verdict: string; reason: string }[] = [
 
 export interface AgentMetrics {
   registry: Registry;
-  runs: Counter<'target' | 'verdict' | 'reason'>;
+  runs: Counter<'target' | 'verdict' | 'reason' | 'mode'>;
   consecutiveMismatches: Gauge<'target'>;
-  duration: Histogram<'target'>;
+  duration: Histogram<'target' | 'mode'>;
   phaseDuration: Histogram<'target' | 'phase'>;
   rowDifferences: Gauge<'target' | 'kind'>;
   lastRun: Gauge<'target'>;
@@ -75,8 +76,8 @@ export function createAgentMetrics(options: { targets: readonly string[] }): Age
 
   const runs = new Counter({
     name: 'syncscope_probe_runs_total',
-    help: `Probe runs by target, verdict (${PROBE_VERDICTS.join(', ')}) and reason (the error catalogue's code; none when consistent, other when unknown).`,
-    labelNames: ['target', 'verdict', 'reason'] as const,
+    help: `Probe runs by target, verdict (${PROBE_VERDICTS.join(', ')}), reason (the error catalogue's code; none when consistent, other when unknown) and mode (${PROBE_MODES.join(', ')}).`,
+    labelNames: ['target', 'verdict', 'reason', 'mode'] as const,
     registers
   });
   const consecutiveMismatches = new Gauge({
@@ -88,8 +89,8 @@ export function createAgentMetrics(options: { targets: readonly string[] }): Age
   const streaks = new MismatchStreaks();
   const duration = new Histogram({
     name: 'syncscope_probe_duration_seconds',
-    help: 'Wall time of a probe run, from token minting to report.',
-    labelNames: ['target'] as const,
+    help: `Wall time of a probe run, from token minting to report (a light run's includes the full probe that confirmed a difference), by mode (${PROBE_MODES.join(', ')}).`,
+    labelNames: ['target', 'mode'] as const,
     buckets: DURATION_BUCKETS,
     registers
   });
@@ -130,9 +131,10 @@ export function createAgentMetrics(options: { targets: readonly string[] }): Age
   const initTarget = (target: string) => {
     for (const verdict of PROBE_VERDICTS) writeProbeRuns.inc({ target, verdict }, 0);
     for (const leg of WRITE_PROBE_LEGS) writeProbeLegDuration.zero({ target, leg });
-    for (const labels of ZEROED_RUNS) runs.inc({ target, ...labels }, 0);
+    for (const mode of PROBE_MODES)
+      for (const labels of ZEROED_RUNS) runs.inc({ target, ...labels, mode }, 0);
     consecutiveMismatches.set({ target }, streaks.longest(target));
-    duration.zero({ target });
+    for (const mode of PROBE_MODES) duration.zero({ target, mode });
     for (const phase of [...PROBE_PHASES, 'other']) phaseDuration.zero({ target, phase });
     for (const kind of ROW_DIFFERENCE_KINDS) rowDifferences.set({ target, kind }, 0);
     lastRun.set({ target }, 0);
@@ -158,9 +160,10 @@ export function createAgentMetrics(options: { targets: readonly string[] }): Age
     },
     record(report) {
       const target = report.target;
-      runs.inc({ target, verdict: report.verdict, reason: reasonLabel(report) });
+      const mode = report.mode ?? 'full';
+      runs.inc({ target, verdict: report.verdict, reason: reasonLabel(report), mode });
       consecutiveMismatches.set({ target }, streaks.record(target, report.userId, report.verdict));
-      duration.observe({ target }, report.durationMs / 1000);
+      duration.observe({ target, mode }, report.durationMs / 1000);
       for (const [phase, ms] of Object.entries(report.phases)) {
         phaseDuration.observe({ target, phase: phaseLabel(phase) }, ms / 1000);
       }

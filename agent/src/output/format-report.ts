@@ -87,6 +87,35 @@ function notCompared(report: ProbeReport, lines: string[]): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * A light run and the full run that checked its difference name each other (stored as two runs): "mode
+ * light · confirmed by full probe <id>", "mode full · light probe <id> found a difference; this full probe
+ * confirms it".
+ */
+function confirmationLines(report: ProbeReport): string[] {
+  const { confirmation } = report;
+  if (confirmation) {
+    const run = report.confirmedByRun ? ` ${report.confirmedByRun}` : '';
+    const outcome =
+      confirmation.verdict === 'mismatch'
+        ? `confirmed by full probe${run}`
+        : confirmation.verdict === 'consistent'
+          ? `not confirmed: full probe${run} found the user consistent`
+          : `full probe${run} could not confirm it (${confirmation.verdict})`;
+    return [`mode light · ${outcome}`, `  full probe: ${confirmation.summary}`];
+  }
+  if (report.confirmsRun) {
+    const outcome =
+      report.verdict === 'mismatch'
+        ? 'this full probe confirms it'
+        : report.verdict === 'consistent'
+          ? 'this full probe does not confirm it'
+          : 'this full probe could not tell';
+    return [`mode full · light probe ${report.confirmsRun} found a difference; ${outcome}`];
+  }
+  return report.mode === 'light' ? ['mode light'] : [];
+}
+
 /** The probe report for a person: the summary line first, then buckets, rows per table and differences. */
 export function formatProbeReport(report: ProbeReport): string {
   const lines: string[] = [report.summary, ''];
@@ -97,6 +126,7 @@ export function formatProbeReport(report: ProbeReport): string {
   if (report.subscriptions?.length)
     lines.push(`subscriptions: ${report.subscriptions.map(formatSubscription).join(', ')}`);
   if (report.reason) lines.push(`${report.verdict} ${report.reason.code}: ${report.reason.message}`);
+  lines.push(...confirmationLines(report));
   lines.push(`sync: ${describeSync(report.sync)}`);
   if (report.replication) lines.push(`replication: ${describeReplication(report.replication)}`);
   const phases = Object.entries(report.phases);

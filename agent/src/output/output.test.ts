@@ -151,4 +151,55 @@ Warnings:
     );
     expect(text).not.toMatch(/✓|Differences: none|Rows:/);
   });
+
+  describe('a light probe and the full probe that checked its difference', () => {
+    const lightId = '7f1c2a9e-0000-4000-8000-000000000001';
+    const fullId = '7f1c2a9e-0000-4000-8000-000000000002';
+    const full: ProbeReport = {
+      ...report,
+      mode: 'full',
+      reason: { code: 'SYNCSCOPE_E_ROWS_DIFFER', message: '1 row and 1 bucket differences.' },
+      token: { ...report.token, jti: 'jti-2' }
+    };
+    const light: ProbeReport = {
+      ...report,
+      mode: 'light',
+      reason: {
+        code: 'SYNCSCOPE_E_ROWS_DIFFER',
+        message:
+          '1 row and 1 bucket differences. (found by the light probe, confirmed by a full probe with the real client)'
+      },
+      confirmation: full,
+      confirmedByRun: fullId
+    };
+
+    it("the light run's text names the full run that confirmed it, and what that probe found", () => {
+      const text = formatProbeReport(light);
+      expect(text).toContain(
+        `mode light · confirmed by full probe ${fullId}\n  full probe: Mismatch: 1 row and 1 bucket differences. records/r1 is missing.\n`
+      );
+    });
+
+    it("the full run's text names the light run whose difference it confirms", () => {
+      expect(formatProbeReport({ ...full, confirmsRun: lightId })).toContain(
+        `mode full · light probe ${lightId} found a difference; this full probe confirms it\n`
+      );
+    });
+
+    it('a difference the full probe did not see: the light run says so', () => {
+      const consistent: ProbeReport = {
+        ...full,
+        verdict: 'consistent',
+        summary: 'Consistent: 3 rows match.'
+      };
+      const text = formatProbeReport({
+        ...light,
+        verdict: 'consistent',
+        reason: undefined,
+        confirmation: consistent
+      });
+      expect(text).toContain(`mode light · not confirmed: full probe ${fullId} found the user consistent\n`);
+      expect(text).not.toContain('confirmed by full probe');
+    });
+  });
 });

@@ -37,6 +37,48 @@ describe('light probes', () => {
     }
   );
 
+  it('concurrent light probes: one stream and one write checkpoint each, the echo read on that stream', async () => {
+    const users = Object.values(DEMO_USERS);
+    const streams = h.sync.stats.streamsOpened;
+    const writeCheckpoints = h.sync.stats.writeCheckpointsCreated;
+    const reports = await Promise.all(users.map((u) => light(u.id)));
+    for (const report of reports) {
+      expect(report.verdict, report.summary).toBe('consistent');
+      expect(report.replication?.writeCheckpointEchoed).toBe(true);
+    }
+    // A full probe opens a second stream per probe for its echo; the light probe has its own.
+    expect(h.sync.stats.streamsOpened - streams).toBe(users.length);
+    expect(h.sync.stats.writeCheckpointsCreated - writeCheckpoints).toBe(users.length);
+  });
+
+  it('a user over ownThreadFromOperations: expected rows on a thread of its own (spilled), diffed against the live rows alike', async () => {
+    const logged: string[] = [];
+    const report = await runProbe(h.target, DEMO_USERS.alice.id, {
+      mode: 'light',
+      logger: pino({ level: 'debug' }, { write: (line: string) => logged.push(line) }),
+      authorisation: h.authorisation,
+      settleMs: 1500,
+      deadlineMs: 40_000,
+      ownThreadFromOperations: 1
+    });
+    expect(report.verdict, report.summary).toBe('consistent');
+    expect(logged.some((l) => l.includes('expected state on a thread of its own'))).toBe(true);
+    expect(report.rows.expected).toBeGreaterThan(0);
+    expect(report.rows.actual).toBe(report.rows.expected);
+  });
+
+  it('a source write made just before the probe is seen by both its snapshot and its stream: consistent, nothing to confirm', async () => {
+    // alice holds record 1 (the omitted-row test below leaves it out).
+    await h.pool.query("UPDATE records SET title = 'written just before the probe' WHERE id = $1", [
+      recordId(1)
+    ]);
+    const report = await light(DEMO_USERS.alice.id);
+    expect(report.verdict, report.summary).toBe('consistent');
+    expect(report.confirmation).toBeUndefined();
+    // The stream may reach the write a moment after the snapshot: at most a difference the settle window cleared.
+    expect(report.rows.differences.filter((d) => d.settled === 'persisted')).toEqual([]);
+  });
+
   it('an omitted row: found by the light probe, confirmed by a full probe → mismatch ROWS_DIFFER, both reports', async () => {
     h.sync.faults.set({ omitRows: [{ table: 'records', id: recordId(1) }] });
     try {

@@ -106,7 +106,10 @@ export async function probeTarget(request: ProbeRequest): Promise<ProbeReport> {
   });
   request.logger.info({ target: request.target.name, runId }, 'probe run recorded');
   request.onRecorded?.(runId);
-  return report;
+  if (!report.confirmation) return report;
+  // Stored as two runs naming each other: the report says so, with both ids.
+  const confirmedByRun = (await request.ops.confirmingRunOf(runId)) ?? undefined;
+  return { ...report, confirmedByRun, confirmation: { ...report.confirmation, confirmsRun: runId } };
 }
 
 /** The source connections every light probe of this process shares (a few per source, kept). */

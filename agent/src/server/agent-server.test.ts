@@ -24,6 +24,7 @@ function fakeReport(request: ProbeRequest): ProbeReport {
     target: request.target.name,
     userId: request.userId,
     verdict: 'mismatch',
+    mode: request.mode ?? 'full',
     ...script.shift(),
     summary: 'Mismatch: 1 row and 0 bucket differences.',
     startedAt: new Date().toISOString(),
@@ -143,13 +144,15 @@ streams:
         ['inconclusive', 'SYNCSCOPE_E_BUCKET_LIMIT'],
         ['error', 'SYNCSCOPE_E_INTERNAL_ERROR']
       ])
-        expect(text).toContain(
-          `syncscope_probe_runs_total{target="${target}",verdict="${verdict}",reason="${reason}"} 0`
-        );
+        for (const mode of ['light', 'full'])
+          expect(text).toContain(
+            `syncscope_probe_runs_total{target="${target}",verdict="${verdict}",reason="${reason}",mode="${mode}"} 0`
+          );
       for (const verdict of ['consistent', 'mismatch', 'inconclusive', 'error'])
         expect(text).toContain(`syncscope_write_probe_runs_total{target="${target}",verdict="${verdict}"} 0`);
       expect(text).toContain(`syncscope_probe_consecutive_mismatches{target="${target}"} 0`);
-      expect(text).toContain(`syncscope_probe_duration_seconds_count{target="${target}"} 0`);
+      for (const mode of ['light', 'full'])
+        expect(text).toContain(`syncscope_probe_duration_seconds_count{target="${target}",mode="${mode}"} 0`);
       expect(text).toContain(
         `syncscope_probe_phase_duration_seconds_count{target="${target}",phase="sync"} 0`
       );
@@ -234,8 +237,10 @@ streams:
     expect(requests.at(-1)!.target.name).toBe('prod');
 
     const text = await metricsText();
-    expect(text).toContain('syncscope_probe_runs_total{target="prod",verdict="mismatch",reason="none"} 1');
-    expect(text).toContain('syncscope_probe_duration_seconds_sum{target="prod"} 1.5');
+    expect(text).toContain(
+      'syncscope_probe_runs_total{target="prod",verdict="mismatch",reason="none",mode="full"} 1'
+    );
+    expect(text).toContain('syncscope_probe_duration_seconds_sum{target="prod",mode="full"} 1.5');
     expect(text).toContain('syncscope_probe_phase_duration_seconds_sum{target="prod",phase="sync"} 0.9');
     expect(text).toContain('syncscope_probe_phase_duration_seconds_count{target="prod",phase="other"} 1');
     expect(text).toContain('syncscope_probe_row_differences{target="prod",kind="missing"} 1');
@@ -243,6 +248,18 @@ streams:
     expect(text).toMatch(/syncscope_probe_last_run_timestamp_seconds\{target="prod"\} 1\d{9}/);
     expect(text).not.toContain(USER);
     expect(text).not.toContain('brand-new-phase');
+  });
+
+  it('a light probe is counted under mode="light", apart from full ones (a bounded label)', async () => {
+    const res = await post({ target: 'prod', user: USER, mode: 'light' });
+    expect(res.status).toBe(200);
+    expect(requests.at(-1)!.mode).toBe('light');
+    const text = await metricsText();
+    expect(text).toContain(
+      'syncscope_probe_runs_total{target="prod",verdict="mismatch",reason="none",mode="light"} 1'
+    );
+    expect(text).toContain('syncscope_probe_duration_seconds_count{target="prod",mode="light"} 1');
+    expect(text).toContain('syncscope_probe_duration_seconds_count{target="prod",mode="full"} 1');
   });
 
   it('POST /probes carries stream subscriptions to the probe; a malformed one is 400', async () => {
@@ -284,7 +301,7 @@ streams:
       Number(
         text.match(
           new RegExp(
-            `^syncscope_probe_runs_total\\{target="canary",verdict="${verdict}",reason="${reason}"\\} (\\d+)$`,
+            `^syncscope_probe_runs_total\\{target="canary",verdict="${verdict}",reason="${reason}",mode="full"\\} (\\d+)$`,
             'm'
           )
         )?.[1]

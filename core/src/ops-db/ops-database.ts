@@ -7,6 +7,7 @@ import pg from 'pg';
 import { SyncScopeError } from '../errors/index.ts';
 import type { ProbeReport } from '../probe/probe-types.ts';
 import type { WriteProbeReport } from '../write-probe/write-probe-types.ts';
+import { AuditBatcher, appendAudits } from './audit-batch.ts';
 
 // Built from this file's folder (not `new URL('./migrations', …)`, which bundlers try to resolve as an
 // asset: the console bundles this module but never migrates; agents and `npm start` do).
@@ -92,17 +93,7 @@ export interface AuditEntry {
  * transaction's client to audit a change in the same transaction as the change.
  */
 export async function appendAudit(db: Pick<pg.Pool, 'query'>, entry: AuditEntry): Promise<void> {
-  await db.query(
-    'INSERT INTO syncscope.audit_log (actor, action, target, subject_user, reason, details) VALUES ($1, $2, $3, $4, $5, $6)',
-    [
-      entry.actor,
-      entry.action,
-      entry.target ?? null,
-      entry.subjectUser ?? null,
-      entry.reason ?? null,
-      entry.details ?? {}
-    ]
-  );
+  await appendAudits(db, [entry]);
 }
 
 /**
@@ -136,10 +127,14 @@ export class OpsDatabase {
   constructor(readonly databaseUrl: string) {
     this.pool = new pg.Pool({ connectionString: databaseUrl, max: 4, application_name: 'syncscope-ops' });
     this.pool.on('error', () => {});
+    this.auditBatch = new AuditBatcher(this.pool);
   }
 
+  /** Entries written at the same time share one INSERT (audit-batch.ts); each resolves once committed. */
+  private readonly auditBatch: AuditBatcher;
+
   audit(entry: AuditEntry): Promise<void> {
-    return appendAudit(this.pool, entry);
+    return this.auditBatch.append(entry);
   }
 
   /**
@@ -151,6 +146,15 @@ export class OpsDatabase {
     origin: { jobId?: string; requestedBy?: string } = {}
   ): Promise<string> {
     return inTransaction(this.pool, (client) => insertProbeRun(client, report, origin));
+  }
+
+  /** The full run stored as the confirmation of light run `runId` (recordProbeRun stores both), if any. */
+  async confirmingRunOf(runId: string): Promise<string | null> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      'SELECT id FROM syncscope.probe_runs WHERE confirms = $1',
+      [runId]
+    );
+    return rows[0]?.id ?? null;
   }
 
   async close(): Promise<void> {

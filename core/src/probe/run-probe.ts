@@ -15,11 +15,8 @@
 import pg from 'pg';
 import { ERROR_CODES, type ErrorCode } from '../errors/error-codes.ts';
 import type { Logger } from '../logging/logger.ts';
-import {
-  findTableReferences,
-  type LoadedSyncRules,
-  loadSyncRulesKept
-} from '../sync-rules/load-sync-rules.ts';
+import { cachedSyncRules } from '../sync-rules/cached-sync-rules.ts';
+import { findTableReferences, type LoadedSyncRules } from '../sync-rules/load-sync-rules.ts';
 import { assertSubscribableStreams, type StreamSubscription } from '../sync-rules/stream-subscriptions.ts';
 import { counted } from '../text/counted.ts';
 import { errorEvent, type PhaseResult, syncOutcomeEvent } from './classify-outcome.ts';
@@ -61,7 +58,7 @@ import {
 } from './service-evidence.ts';
 import { deriveClientSchema } from './sync/derive-client-schema.ts';
 import { type CheckpointLine, type SyncAsUserResult, syncAsUser } from './sync/sync-as-user.ts';
-import { checkWriteCheckpointEcho } from './sync/write-checkpoint-echo.ts';
+import { checkWriteCheckpointEcho, checkWriteCheckpointEchoOn } from './sync/write-checkpoint-echo.ts';
 import {
   DEFAULT_PROBE_TOKEN_TTL_SECONDS,
   type MintedProbeToken,
@@ -200,7 +197,7 @@ class ProbeRun {
   private rulesFile: string | undefined;
   private session: SyncAsUserResult | null = null;
   private syncing: Promise<SyncAsUserResult> | null = null;
-  private expecting: Promise<SpilledExpectedState> | null = null;
+  private expecting: Promise<DiffableExpectedState> | null = null;
   /** The in-thread store, closed as soon as the probe ends: its computation then stops at the next row. */
   private inThreadRows: SpilledExpectedRows | null = null;
   private echoing: Promise<{ ok: boolean; waitedSeconds: number }> | null = null;
@@ -370,7 +367,7 @@ class ProbeRun {
 
   // ── sync: the client syncs while the expected state is computed ──────────────────────────────────
   private async sync(): Promise<PhaseResult> {
-    const rules = loadSyncRulesKept(this.service?.servedRules ?? this.target.syncRulesYaml, {
+    const rules = cachedSyncRules(this.service?.servedRules ?? this.target.syncRulesYaml, {
       file: this.rulesFile,
       version: this.service?.servedVersion
     });
@@ -449,20 +446,8 @@ class ProbeRun {
     });
     this.light = light;
     const syncing = this.clock.run('sync', () => light.outcome);
-    const expecting = this.clock.run('expected', async (): Promise<DiffableExpectedState> => {
-      const rows = new MemoryExpectedRows();
-      const state = await computeExpectedState({
-        sourceUrl: this.target.sourceUrl,
-        rules,
-        userId: this.userId,
-        claims: { ...(this.target.extraClaims ?? {}), ...(this.options.claims ?? {}) },
-        subscriptions: this.subscriptions,
-        rows,
-        sessionPool: this.options.sessionPool,
-        userOperations: checkpointSeen.then((c) => (c ? operationsOf(c) : null))
-      });
-      return { ...state, rows } satisfies ComputedExpectedState;
-    });
+    const expecting = this.clock.run('expected', () => this.computeLightExpected(rules, checkpointSeen));
+    this.expecting = expecting;
     expecting.catch(() => {});
     const outcome = await syncing;
     // A failed sync does not wait for the source: the bucket limit's message is the only reader.
@@ -481,6 +466,36 @@ class ProbeRun {
     const result = syncOutcomeEvent(outcome, expected);
     this.syncFailure = result;
     return result;
+  }
+
+  /**
+   * A light probe's expected rows, in memory on this thread from the shared connections: the many small
+   * probes in flight at once start at once. If the stream's first checkpoint shows a user the service holds
+   * many operations for before that is done, the rows are computed as a full probe's instead (the kept
+   * thread, or one of its own; spilled): on this thread their CPU would stall the stream they run beside
+   * (100k rows: light 2× the full probe).
+   */
+  private async computeLightExpected(
+    rules: LoadedSyncRules,
+    firstCheckpoint: Promise<CheckpointLine | null>
+  ): Promise<DiffableExpectedState> {
+    const rows = new MemoryExpectedRows();
+    const inMemory = computeExpectedState({
+      sourceUrl: this.target.sourceUrl,
+      rules,
+      userId: this.userId,
+      claims: { ...(this.target.extraClaims ?? {}), ...(this.options.claims ?? {}) },
+      subscriptions: this.subscriptions,
+      rows,
+      sessionPool: this.options.sessionPool,
+      userOperations: firstCheckpoint.then((c) => (c ? operationsOf(c) : null))
+    }).then((state): DiffableExpectedState => ({ ...state, rows }) satisfies ComputedExpectedState);
+    inMemory.catch(() => {});
+    const first = await Promise.race([firstCheckpoint, inMemory.then(() => 'done' as const)]);
+    const threshold = this.options.ownThreadFromOperations ?? PROBE_DEFAULTS.ownThreadFromOperations;
+    if (first === 'done' || !first || operationsOf(first) < threshold) return inMemory;
+    rows.close(); // the in-memory computation stops at its next row
+    return this.computeExpected(rules, Promise.resolve(), firstCheckpoint);
   }
 
   /**
@@ -542,19 +557,25 @@ class ProbeRun {
 
   /**
    * The write-checkpoint echo is a round trip of its own: once the service has accepted the token, it
-   * runs beside the sync, the diff and the settle window, claiming the preflight's checkpoint so the
-   * service sends it checkpoints only.
+   * runs beside the sync, the diff and the settle window. A full probe reads it on a second stream that
+   * claims the preflight's checkpoint, so the service sends it checkpoints only; a light probe on the
+   * stream it already follows.
    */
   private echo(holding: CheckpointLine | null) {
+    const cancel = AbortSignal.any([this.echoCancel.signal, this.signal]);
+    const waitMs = PROBE_DEFAULTS.writeCheckpointWaitMs;
+    const { light } = this;
     this.echoing ??= this.clock.run('write-checkpoint', () =>
-      checkWriteCheckpointEcho(
-        this.target.syncUrl,
-        this.mint,
-        PROBE_DEFAULTS.writeCheckpointWaitMs,
-        holding,
-        this.subscriptions,
-        AbortSignal.any([this.echoCancel.signal, this.signal])
-      )
+      light
+        ? checkWriteCheckpointEchoOn(light, this.target.syncUrl, this.mint, waitMs, cancel)
+        : checkWriteCheckpointEcho(
+            this.target.syncUrl,
+            this.mint,
+            waitMs,
+            holding,
+            this.subscriptions,
+            cancel
+          )
     );
     this.echoing.catch(() => {}); // awaited in the diff phase
     return this.echoing;

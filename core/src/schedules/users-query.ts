@@ -11,7 +11,8 @@ import { astVisitor, parseFirst, type Statement } from 'pgsql-ast-parser';
 import { SyncScopeError } from '../errors/index.ts';
 import type { ProbeTarget } from '../probe/probe-types.ts';
 import { ruleTableAccess, ruleTableFor, tableLabel } from '../source-access/source-access.ts';
-import { DEFAULT_SOURCE_SCHEMA, loadSyncRulesKept } from '../sync-rules/load-sync-rules.ts';
+import { cachedSyncRules } from '../sync-rules/cached-sync-rules.ts';
+import { DEFAULT_SOURCE_SCHEMA } from '../sync-rules/load-sync-rules.ts';
 
 export const USERS_QUERY_DEFAULT_TIMEOUT_MS = 10_000;
 const EXAMPLE = 'e.g. `SELECT id AS user_id FROM users`';
@@ -66,7 +67,7 @@ function tablesNamed(target: string, sql: string): { schema: string; name: strin
  * anything connects; the source role's own grants refuse the rest (columns) when it runs.
  */
 export function checkUsersQueryTables(target: ProbeTarget, sql: string): void {
-  const rules = ruleTableAccess(loadSyncRulesKept(target.syncRulesYaml));
+  const rules = ruleTableAccess(cachedSyncRules(target.syncRulesYaml));
   const search = target.userSearch;
   for (const table of tablesNamed(target.name, sql)) {
     const isSearchTable = search && search.schema === table.schema && search.table === table.name;

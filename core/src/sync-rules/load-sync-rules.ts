@@ -88,28 +88,6 @@ export function loadSyncRules(
   };
 }
 
-/** Rules kept by loadSyncRulesKept, by file, version and text; the oldest goes past KEPT_RULES. */
-const keptRules = new Map<string, LoadedSyncRules>();
-const KEPT_RULES = 8;
-
-/**
- * loadSyncRules, parsed once per text, file and version in this process: a sweep probes thousands of users
- * of one target, and parsing the demo rules costs 10–25 ms of CPU each time. Callers only read the result.
- */
-export function loadSyncRulesKept(
-  yaml: string,
-  options: { file?: string; version?: number } = {}
-): LoadedSyncRules {
-  const key = JSON.stringify([options.file ?? null, options.version ?? null, yaml]);
-  let rules = keptRules.get(key);
-  if (!rules) {
-    rules = loadSyncRules(yaml, options);
-    keptRules.set(key, rules);
-    if (keptRules.size > KEPT_RULES) keptRules.delete(keptRules.keys().next().value!);
-  }
-  return rules;
-}
-
 /** Where a table is named in the rules (`FROM table`), so an unknown-table error can point at the rule. */
 export function findTableReferences(yaml: string, table: string): SyncRulesProblem[] {
   const escaped = table.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -37,10 +37,11 @@ async function operatorPage(): Promise<Page> {
 }
 
 /** Fills the probe form and waits for the stored result page. */
-async function probe(page: Page, userId: string, reason: string): Promise<void> {
+async function probe(page: Page, userId: string, reason: string, mode?: 'light' | 'full'): Promise<void> {
   await page.goto(`${consoleUrl}/probe`);
   await page.getByLabel(/^User/).fill(userId);
   await page.getByLabel(/^Reason/).fill(reason);
+  if (mode) await page.getByLabel(/^Mode/).selectOption(mode);
   await page.getByRole('button', { name: 'Run probe' }).click();
   await page.waitForURL(/\/probes\/jobs\//);
   await page.getByTestId('probe-progress').waitFor();
@@ -79,6 +80,36 @@ describe('the console, end to end in Chromium', () => {
       await expect(differences.textContent()).resolves.toContain(`records/${recordId(1)}`);
       await expect(differences.textContent()).resolves.toMatch(/not delivered.*service fault/s);
       await screenshot(page, 'probe-mismatch');
+    } finally {
+      await setFaults({});
+    }
+  });
+
+  it('a light probe picked in the form runs in light mode; a difference it finds links the full probe that confirmed it', async () => {
+    const page = await operatorPage();
+    await probe(page, DEMO_USERS.alice.id, 'e2e: light probe', 'light');
+    await expect(page.locator('[data-verdict]').first().textContent()).resolves.toBe('consistent');
+    await expect(page.getByTestId('probe-mode').textContent()).resolves.toMatch(/^Mode\s*light$/);
+
+    await setFaults({ omitRows: [{ table: 'records', id: recordId(1) }] });
+    try {
+      await probe(page, DEMO_USERS.alice.id, 'e2e: light probe of a missing row', 'light');
+      const lightUrl = page.url();
+      await expect(page.locator('[data-verdict]').first().textContent()).resolves.toBe('mismatch');
+      await expect(page.getByTestId('probe-mode').textContent()).resolves.toMatch(
+        /light · confirmed by full probe [0-9a-f-]{36}/
+      );
+      await screenshot(page, 'probe-light-confirmed');
+      await page.getByTestId('confirmed-by-run').getByRole('link').click();
+      await page.waitForURL((url) => url.href !== lightUrl);
+      await expect(page.getByTestId('probe-mode').textContent()).resolves.toMatch(
+        /full · light probe [0-9a-f-]{36}\s*found a difference; this full probe confirms it/
+      );
+      await expect(page.getByTestId('differences').textContent()).resolves.toContain(
+        `records/${recordId(1)}`
+      );
+      await page.getByTestId('confirms-run').getByRole('link').click();
+      await page.waitForURL(lightUrl);
     } finally {
       await setFaults({});
     }

@@ -82,7 +82,7 @@ export async function readVersionStates(pool: pg.Pool | pg.PoolClient): Promise<
  * changes; readers (sync streams) see checkpoints: a last op id and the per-bucket totals consistent with it.
  * Emits `checkpoint` after every commit that moved the op log or the replicated LSN.
  */
-export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
+export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint]; 'write-checkpoint': [string] }> {
   private applier: ChangeApplier;
   private current: Checkpoint = { lastOpId: 0n, lsn: '0/0' };
   private readonly s: string;
@@ -296,9 +296,10 @@ export class BucketStorage extends EventEmitter<{ checkpoint: [Checkpoint] }> {
       `INSERT INTO ${G}.write_checkpoints (user_id, client_id, lsn) VALUES ($1, $2, $3) RETURNING id`,
       [userId, clientId, lsn]
     );
-    // Replication may have passed `lsn` before this row existed (its marker is emitted first): sessions
-    // look again now, or the echo would wait for the next change or keepalive (20 s).
-    this.emit('checkpoint', this.current);
+    // Replication may have passed `lsn` before this row existed (its marker is emitted first): the user's
+    // sessions look again now, or the echo would wait for the next change or keepalive (20 s). Only theirs:
+    // waking every session for each write checkpoint made 200 concurrent probes 40,000 checkpoint reads.
+    this.emit('write-checkpoint', userId);
     return BigInt(rows[0]!.id);
   }
 

@@ -111,7 +111,7 @@ export async function* syncSession(
   let sent: Map<string, BucketEntry> | null = null;
   let sentWriteCheckpoint: bigint | null = null;
 
-  const wake = createWaker(storage, faults, signal);
+  const wake = createWaker(storage, faults, signal, req.userId);
   const keepalive = createKeepaliveClock(req.tokenExpiresAt, deps.keepaliveMs ?? SYNC_DEFAULTS.keepaliveMs);
   try {
     while (!signal.aborted) {
@@ -341,14 +341,18 @@ async function applyChecksumFaults(
 type Waker = ReturnType<typeof createWaker>;
 
 /** Wakes the session on a new storage checkpoint, a fault change, or a keepalive. */
-function createWaker(storage: BucketStorage, faults: FaultInjector, signal: AbortSignal) {
+function createWaker(storage: BucketStorage, faults: FaultInjector, signal: AbortSignal, userId: string) {
   let pending = false;
   let notify: (() => void) | null = null;
   const onEvent = () => {
     pending = true;
     notify?.();
   };
+  const onWriteCheckpoint = (user: string) => {
+    if (user === userId) onEvent();
+  };
   storage.on('checkpoint', onEvent);
+  storage.on('write-checkpoint', onWriteCheckpoint);
   faults.on('changed', onEvent);
   return {
     /** Resolves true on new data, false after `timeoutMs` without any. */
@@ -366,6 +370,7 @@ function createWaker(storage: BucketStorage, faults: FaultInjector, signal: Abor
     },
     close() {
       storage.off('checkpoint', onEvent);
+      storage.off('write-checkpoint', onWriteCheckpoint);
       faults.off('changed', onEvent);
     }
   };

@@ -52,4 +52,39 @@ describe('write checkpoints reach a connected client at once', () => {
     expect(lines.some(echoed), 'the write checkpoint never reached the stream').toBe(true);
     expect(Date.now() - storedAt).toBeLessThan(2_000);
   });
+
+  it("wakes only its user's sessions: another user's stream reads no checkpoint for it", async () => {
+    const storage = h.server.storage;
+    const read = storage.readCheckpointWithChecksums.bind(storage);
+    let reads = 0;
+    storage.readCheckpointWithChecksums = (...args) => {
+      reads++;
+      return read(...args);
+    };
+    let readsAfter = -1;
+    try {
+      await readSyncStream(
+        h.server.url,
+        await h.token('u-bob'),
+        { buckets: [], include_checksum: true, raw_data: true },
+        (line) => {
+          if ('checkpoint_complete' in line && readsAfter === -1) {
+            const before = reads;
+            readsAfter = 0;
+            void storage
+              .createWriteCheckpoint('u-alice', null, '0/0')
+              .then(() => new Promise((r) => setTimeout(r, 500)))
+              .then(() => {
+                readsAfter = reads - before;
+              });
+          }
+          return false;
+        },
+        2_000
+      ).catch(() => {});
+    } finally {
+      storage.readCheckpointWithChecksums = read;
+    }
+    expect(readsAfter).toBe(0);
+  });
 });

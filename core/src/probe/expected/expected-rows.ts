@@ -52,12 +52,15 @@ export class MemoryExpectedRows implements ExpectedRowStore {
   private readonly rows = new Map<string, SyncedRow>();
   private readonly conflicts = new Map<string, RowConflict>();
   private sorted: SyncedRow[] | null = null;
+  private closed = false;
 
   get size(): number {
     return this.rows.size;
   }
 
   add(row: SyncedRow, tag = 0): void {
+    // As a spilled store's: a computation whose rows are no longer wanted stops at its next row.
+    if (this.closed) throw new Error('the expected rows were closed: the probe no longer needs them');
     const key = rowKey(row.table, row.id);
     const stored = this.rows.get(key);
     if (stored) {
@@ -88,6 +91,7 @@ export class MemoryExpectedRows implements ExpectedRowStore {
   }
 
   close(): void {
+    this.closed = true;
     this.rows.clear();
     this.sorted = null;
   }

@@ -7,7 +7,7 @@ import { readlinkSync } from 'node:fs';
 import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { isSyncScopeError } from '../../errors/index.ts';
-import { type LoadedSyncRules, loadSyncRules } from '../../sync-rules/load-sync-rules.ts';
+import { cachedSyncRules } from '../../sync-rules/cached-sync-rules.ts';
 import { computeExpectedState } from './compute-expected-state.ts';
 import { SpilledExpectedRows, shareSpillDirectory } from './expected-rows.ts';
 import {
@@ -22,15 +22,6 @@ import { scanPartition } from './partitioned-scan.ts';
 
 const port = parentPort;
 if (!port) throw new Error('expected-state-thread runs on a worker thread only');
-
-// A probe target keeps its rules: parse them once per text.
-let cachedRules: { yaml: string; version: number; file?: string; rules: LoadedSyncRules } | null = null;
-
-function rulesOf(yaml: string, version: number, file?: string): LoadedSyncRules {
-  if (cachedRules?.yaml !== yaml || cachedRules.version !== version || cachedRules.file !== file)
-    cachedRules = { yaml, version, file, rules: loadSyncRules(yaml, { file, version }) };
-  return cachedRules.rules;
-}
 
 const { partitionHelpers: helperCount, startHelpers, spillDirectory } = workerData as ExpectedStateThreadData;
 shareSpillDirectory(spillDirectory);
@@ -49,7 +40,7 @@ async function compute(request: ExpectedStateRequest): Promise<ExpectedStateRepl
     const userOperations = new Promise<number | null>((resolve) => operations.set(id, resolve));
     const { rows: _store, ...state } = await computeExpectedState({
       ...options,
-      rules: rulesOf(rulesYaml, rulesVersion, rulesFile),
+      rules: cachedSyncRules(rulesYaml, { file: rulesFile, version: rulesVersion }),
       rows,
       partitionHelpers: helpers,
       userOperations
@@ -64,7 +55,11 @@ async function compute(request: ExpectedStateRequest): Promise<ExpectedStateRepl
 async function partition(request: PartitionRequest): Promise<ExpectedStateReply> {
   const { id, kind: _kind, ...scan } = request;
   try {
-    return { id, ok: true, partition: await scanPartition(scan, rulesOf(scan.rulesYaml, scan.rulesVersion)) };
+    return {
+      id,
+      ok: true,
+      partition: await scanPartition(scan, cachedSyncRules(scan.rulesYaml, { version: scan.rulesVersion }))
+    };
   } catch (error) {
     return failure(id, error);
   }

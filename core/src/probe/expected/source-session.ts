@@ -152,17 +152,22 @@ async function beginSnapshot(
   snapshot: string | undefined,
   end: () => Promise<void>
 ): Promise<SourceSession> {
-  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-  // Another session's snapshot (exportSnapshot) must be imported before anything else runs.
-  if (snapshot) await client.query(`SET TRANSACTION SNAPSHOT ${snapshotLiteral(snapshot)}`);
-  await client.query(`SET LOCAL statement_timeout = ${statementTimeoutMs}`);
-  await client.query(
-    "SET LOCAL DateStyle = 'ISO, MDY'; SET LOCAL IntervalStyle = 'postgres'; SET LOCAL bytea_output = 'hex'; SET LOCAL extra_float_digits = 1"
-  );
-  // The first query fixes the snapshot; now() is the transaction's start.
-  const { rows } = await client.query<{ at: string }>(
-    `SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at`
-  );
+  // One round trip (a simple-protocol batch): a pooled session is waited for by other probes while it runs.
+  // Another session's snapshot (exportSnapshot) must be imported before anything else runs; the first
+  // query fixes the snapshot, and now() is the transaction's start.
+  const results = (await client.query(
+    [
+      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+      ...(snapshot ? [`SET TRANSACTION SNAPSHOT ${snapshotLiteral(snapshot)}`] : []),
+      `SET LOCAL statement_timeout = ${statementTimeoutMs}`,
+      "SET LOCAL DateStyle = 'ISO, MDY'",
+      "SET LOCAL IntervalStyle = 'postgres'",
+      "SET LOCAL bytea_output = 'hex'",
+      'SET LOCAL extra_float_digits = 1',
+      `SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at`
+    ].join('; ')
+  )) as unknown as pg.QueryResult<{ at: string }>[];
+  const rows = results.at(-1)!.rows;
   return {
     client: client as pg.Client,
     snapshotTakenAt: rows[0]!.at,

@@ -15,6 +15,7 @@
 import type { StreamSubscription } from '../../sync-rules/stream-subscriptions.ts';
 import type { SyncOutcome } from '../probe-types.ts';
 import { SYNC_AS_USER_DEFAULTS } from '../sync/sync-as-user.ts';
+import type { FollowedStream } from '../sync/write-checkpoint-echo.ts';
 import {
   type CheckpointLine,
   checkBuckets,
@@ -37,7 +38,7 @@ export interface LightSyncOptions {
 }
 
 /** A followed stream: its reader (state), the first outcome, and a way to stop following. */
-export interface LightSync {
+export interface LightSync extends FollowedStream {
   reader: SyncStreamReader;
   /** Resolves with the first outcome: synced at the first validated checkpoint, or the failure. */
   outcome: Promise<SyncOutcome>;
@@ -56,17 +57,62 @@ export function followLightSync(options: LightSyncOptions): LightSync {
     subscriptions: options.subscriptions,
     signal
   });
+  const echoes = new WriteCheckpointWaiters(reader);
   const sync: LightSync = {
     reader,
     firstCheckpoint: null,
     outcome: Promise.resolve({ kind: 'aborted' }),
-    stop: () => stopper.abort()
+    stop: () => stopper.abort(),
+    clientId: reader.clientId,
+    // The reader keeps following after the sync: the echo a client with local writes waits for.
+    writeCheckpointAtLeast: (id, waitSignal) => echoes.wait(id, waitSignal)
   };
-  sync.outcome = follow(sync, options, signal);
+  sync.outcome = follow(sync, { ...options, onLine: () => echoes.check() }, signal);
   return sync;
 }
 
-async function follow(sync: LightSync, options: LightSyncOptions, signal: AbortSignal): Promise<SyncOutcome> {
+/** Callers waiting for a write checkpoint on a followed stream; checked after each line. */
+class WriteCheckpointWaiters {
+  private readonly waiting = new Set<{ id: bigint; resolve: (echoed: boolean) => void }>();
+  constructor(private readonly reader: SyncStreamReader) {}
+
+  private current(): bigint | null {
+    const id = this.reader.state.checkpoint?.writeCheckpoint;
+    return id === undefined ? null : BigInt(id);
+  }
+
+  wait(id: bigint, signal: AbortSignal): Promise<boolean> {
+    const current = this.current();
+    if (current !== null && current >= id) return Promise.resolve(true);
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const waiter = {
+        id,
+        resolve: (echoed: boolean) => {
+          this.waiting.delete(waiter);
+          signal.removeEventListener('abort', aborted);
+          resolve(echoed);
+        }
+      };
+      const aborted = () => waiter.resolve(false);
+      signal.addEventListener('abort', aborted, { once: true });
+      this.waiting.add(waiter);
+    });
+  }
+
+  check(): void {
+    if (this.waiting.size === 0) return;
+    const current = this.current();
+    if (current === null) return;
+    for (const waiter of [...this.waiting]) if (current >= waiter.id) waiter.resolve(true);
+  }
+}
+
+async function follow(
+  sync: LightSync,
+  options: LightSyncOptions & { onLine: () => void },
+  signal: AbortSignal
+): Promise<SyncOutcome> {
   const started = Date.now();
   const noProgressMs = options.noProgressMs ?? SYNC_AS_USER_DEFAULTS.noProgressMs;
   let settle: (outcome: SyncOutcome) => void = () => {};
@@ -88,6 +134,7 @@ async function follow(sync: LightSync, options: LightSyncOptions, signal: AbortS
       try {
         for await (const line of sync.reader.lines()) {
           lastLineAt = Date.now();
+          options.onLine();
           const step = onLine(sync, line, options, (n) => {
             downloaded += n;
             return downloaded;

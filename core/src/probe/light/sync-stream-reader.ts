@@ -283,6 +283,11 @@ export class SyncStreamReader {
     this.state = emptyStreamState(options.positions);
   }
 
+  /** The client id the requests send (write checkpoints asked for as this client are echoed on it). */
+  get clientId(): string {
+    return this.options.clientId ?? 'syncscope-light-probe';
+  }
+
   /** The positions a request sends: every held bucket's `after` (and checksum, to resume elsewhere). */
   positions(): Required<BucketPosition>[] {
     return [...this.state.buckets.values()].map((b) => ({
@@ -374,7 +379,7 @@ export class SyncStreamReader {
           buckets: this.positions().map(({ name, after }) => ({ name, after })),
           include_checksum: true,
           raw_data: true,
-          client_id: this.options.clientId ?? 'syncscope-light-probe',
+          client_id: this.clientId,
           streams: syncRequestStreams(this.options.subscriptions ?? [])
         }),
         signal: connect.signal

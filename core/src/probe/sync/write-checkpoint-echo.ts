@@ -8,7 +8,7 @@ import { type CheckpointLine, syncRequestStreams } from './sync-as-user.ts';
  * that checkpoint's buckets (and asks for the same subscriptions), so the service sends checkpoints only,
  * not the user's data again.
  */
-export async function checkWriteCheckpointEcho(
+export function checkWriteCheckpointEcho(
   endpoint: string,
   token: () => Promise<string>,
   waitMs: number,
@@ -16,9 +16,46 @@ export async function checkWriteCheckpointEcho(
   subscriptions: readonly StreamSubscription[] = [],
   /** Ends the check early (the probe finished without needing it). */
   cancel?: AbortSignal
-): Promise<{ ok: boolean; waitedSeconds: number }> {
+): Promise<EchoCheck> {
+  return untilEchoed(waitMs, cancel, (signal) => echoOnce(endpoint, token, holding, subscriptions, signal));
+}
+
+/** A stream the caller keeps following (the light probe's): it can tell when a write checkpoint arrives. */
+export interface FollowedStream {
+  clientId: string;
+  writeCheckpointAtLeast(id: bigint, signal: AbortSignal): Promise<boolean>;
+}
+
+/**
+ * The same check on a stream the caller already follows: one write checkpoint asked for as the user,
+ * its echo read on that stream. No second stream: with many probes in flight, the second stream each
+ * doubled the service's open streams and the checkpoints it recomputes on every change.
+ */
+export function checkWriteCheckpointEchoOn(
+  stream: FollowedStream,
+  endpoint: string,
+  token: () => Promise<string>,
+  waitMs: number,
+  cancel?: AbortSignal
+): Promise<EchoCheck> {
+  return untilEchoed(waitMs, cancel, async (signal) => {
+    const id = await createWriteCheckpoint(endpoint, token, stream.clientId, signal);
+    return id !== null && (await stream.writeCheckpointAtLeast(id, signal));
+  });
+}
+
+export interface EchoCheck {
+  ok: boolean;
+  waitedSeconds: number;
+}
+
+/** Tries `once` until it sees the echo or `waitMs` (one deadline for every try) runs out. */
+async function untilEchoed(
+  waitMs: number,
+  cancel: AbortSignal | undefined,
+  once: (signal: AbortSignal) => Promise<boolean>
+): Promise<EchoCheck> {
   const started = Date.now();
-  // One deadline for all requests: the write checkpoint and the stream that should echo it.
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), waitMs);
   const stop = () => controller.abort();
@@ -26,8 +63,7 @@ export async function checkWriteCheckpointEcho(
   try {
     // A connection that breaks (cut, reset) is not a service that never echoes: ask again while time is left.
     while (!controller.signal.aborted) {
-      if (await echoOnce(endpoint, token, holding, subscriptions, controller.signal))
-        return { ok: true, waitedSeconds: (Date.now() - started) / 1000 };
+      if (await once(controller.signal)) return { ok: true, waitedSeconds: (Date.now() - started) / 1000 };
       await new Promise((r) => setTimeout(r, ECHO_RETRY_MS));
     }
   } finally {
@@ -40,6 +76,25 @@ export async function checkWriteCheckpointEcho(
 
 const ECHO_RETRY_MS = 250;
 
+/** Asks the service for a write checkpoint as the token's user; null when it refused or failed. */
+async function createWriteCheckpoint(
+  endpoint: string,
+  token: () => Promise<string>,
+  clientId: string,
+  signal: AbortSignal
+): Promise<bigint | null> {
+  try {
+    const created = await fetch(
+      `${endpoint}/write-checkpoint2.json?client_id=${encodeURIComponent(clientId)}`,
+      { headers: { Authorization: `Token ${await token()}` }, signal }
+    );
+    if (!created.ok) return null;
+    return BigInt(((await created.json()) as { data: { write_checkpoint: string } }).data.write_checkpoint);
+  } catch {
+    return null; // aborted, or the connection failed
+  }
+}
+
 /** One write checkpoint and one stream read until it is echoed (true), or the stream fails or ends. */
 async function echoOnce(
   endpoint: string,
@@ -48,16 +103,10 @@ async function echoOnce(
   subscriptions: readonly StreamSubscription[],
   signal: AbortSignal
 ): Promise<boolean> {
+  const target = await createWriteCheckpoint(endpoint, token, 'syncscope-probe', signal);
+  if (target === null) return false;
   try {
     const auth = { Authorization: `Token ${await token()}` };
-    const created = await fetch(`${endpoint}/write-checkpoint2.json?client_id=syncscope-probe`, {
-      headers: auth,
-      signal
-    });
-    if (!created.ok) return false;
-    const target = BigInt(
-      ((await created.json()) as { data: { write_checkpoint: string } }).data.write_checkpoint
-    );
     const response = await fetch(`${endpoint}/sync/stream`, {
       method: 'POST',
       headers: { ...auth, 'Content-Type': 'application/json' },

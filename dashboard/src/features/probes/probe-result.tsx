@@ -8,6 +8,47 @@ import { SubscriptionList } from './subscription-list';
 
 const PHASE_ORDER = ['mint', 'schema', 'sync', 'expected', 'diff', 'settle', 'write-checkpoint'];
 
+/**
+ * A light run and the full run that checked its difference are stored apart, naming each other: each
+ * page links the other.
+ */
+function ModeAndConfirmation({ report, verdict }: { report: ReadReport; verdict: string }) {
+  if (report.confirmedByRun) {
+    const outcome =
+      verdict === 'mismatch'
+        ? 'confirmed by full probe'
+        : verdict === 'consistent'
+          ? 'not confirmed by full probe'
+          : 'full probe could not tell:';
+    return (
+      <span>
+        light · {outcome}{' '}
+        <span data-testid="confirmed-by-run">
+          <TextLink href={`/probes/${report.confirmedByRun}`}>{report.confirmedByRun}</TextLink>
+        </span>
+      </span>
+    );
+  }
+  if (report.confirmsRun) {
+    const outcome =
+      verdict === 'mismatch'
+        ? 'this full probe confirms it'
+        : verdict === 'consistent'
+          ? 'this full probe does not confirm it'
+          : 'this full probe could not tell';
+    return (
+      <span>
+        full · light probe{' '}
+        <span data-testid="confirms-run">
+          <TextLink href={`/probes/${report.confirmsRun}`}>{report.confirmsRun}</TextLink>
+        </span>{' '}
+        found a difference; {outcome}
+      </span>
+    );
+  }
+  return <span>{report.mode ?? 'full'}</span>;
+}
+
 /** The stored report of one probe, above its paged row differences. Server component. */
 export function ProbeResult({
   run,
@@ -37,6 +78,9 @@ export function ProbeResult({
         </Item>
         <Item label="Duration">{(run.durationMs / 1000).toFixed(1)} s</Item>
         <Item label="Requested by">{run.requestedBy ?? 'CLI / agent'}</Item>
+        <Item label="Mode" wide testId="probe-mode">
+          <ModeAndConfirmation report={report} verdict={run.verdict} />
+        </Item>
         <Item label="Sync outcome">{report.sync.kind}</Item>
         <Item label="Token">
           <Mono>
