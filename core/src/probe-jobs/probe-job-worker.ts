@@ -84,7 +84,7 @@ type Settings = typeof WORKER_DEFAULTS & { retry: RetryPolicy };
 
 /**
  * Claims and runs probe jobs until stopped. It wakes on NOTIFY of a queued job (so a click in the console
- * starts a probe at once) and polls as a fallback; every poll also reclaims jobs of agents that died or
+ * starts a probe at once) and polls as a fallback; every pollMs it also reclaims jobs of agents that died or
  * overran their deadline.
  */
 export async function startProbeJobWorker(options: ProbeJobWorkerOptions): Promise<ProbeJobWorker> {
@@ -141,7 +141,12 @@ export async function startProbeJobWorker(options: ProbeJobWorkerOptions): Promi
     }
   };
 
-  const poll = async () => {
+  let reclaimedAt = 0;
+  // At most once per pollMs, not at every wake-up: each finished job wakes every agent, and a reclaim is a
+  // transaction of its own.
+  const reclaimDue = async () => {
+    if (Date.now() - reclaimedAt < settings.pollMs) return;
+    reclaimedAt = Date.now();
     for (const job of await reclaimProbeJobs(pool, {
       deadlineGraceMs: settings.deadlineGraceMs,
       policy: settings.retry
@@ -155,6 +160,10 @@ export async function startProbeJobWorker(options: ProbeJobWorkerOptions): Promi
         });
       options.logger.warn({ jobId: job.id, cause: job.cause, status: job.status }, job.error);
     }
+  };
+
+  const poll = async () => {
+    await reclaimDue();
     const limits = (await options.targetLimits?.()) ?? {};
     while (!stopped && running.size < settings.concurrency) {
       const job = await claimProbeJob(pool, options.agent, settings, { limits, paused: throttle.paused() });
