@@ -122,10 +122,13 @@ describe('scheduled probes', () => {
       { actor: 'schedule:agent-7', reason: expect.stringMatching(/^scheduled probe every \d+ s$/) }
     ]);
     expect((await runsOf(DEMO_USERS.bob.id)).length).toBeGreaterThanOrEqual(1);
-    const counted = (await metrics.runs.get()).values.find(
-      (v) => v.labels.target === 'scheduled' && v.labels.verdict === 'consistent'
-    );
-    expect(counted?.value).toBeGreaterThanOrEqual(3);
+    // Counted as full probes (the schedule's default mode); the light series stays at zero.
+    const counted = async (mode: string) =>
+      (await metrics.runs.get()).values.find(
+        (v) => v.labels.target === 'scheduled' && v.labels.verdict === 'consistent' && v.labels.mode === mode
+      )?.value;
+    expect(await counted('full')).toBeGreaterThanOrEqual(3);
+    expect(await counted('light')).toBe(0);
     // Stopped: no further runs.
     const after = (await runsOf(DEMO_USERS.alice.id)).length;
     await new Promise((r) => setTimeout(r, 6_000));
